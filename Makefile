@@ -1,0 +1,56 @@
+# libshare — the two commands a new machine needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-unit test-integration test-e2e lint format bench kafka-start kafka-stop events-doc clean
+
+# Create the virtual environment and install (again only when pyproject.toml changes).
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -U pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Serve the API and UI on http://127.0.0.1:8000 with an embedded PostgreSQL under .data/
+# (or DATABASE_URL), loading the demo network on the first start.
+run: $(STAMP)
+	$(BIN)/libshare serve
+
+# Start PostgreSQL (embedded, by the test session) and Kafka (a real broker on
+# 127.0.0.1:19092), run the whole suite, stop them.
+test: $(STAMP)
+	infra/run-tests.sh $(BIN)/pytest -q tests
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -q tests/unit
+
+test-integration: $(STAMP)
+	infra/run-tests.sh $(BIN)/pytest -q tests/integration
+
+test-e2e: $(STAMP)
+	infra/run-tests.sh $(BIN)/pytest -q tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy --strict domain
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+events-doc: $(STAMP)
+	$(BIN)/libshare events doc
+
+kafka-start:
+	infra/kafka/kafka.sh start
+
+kafka-stop:
+	infra/kafka/kafka.sh stop
+
+clean:
+	rm -rf .data .cache/kafka/node .cache/kafka/test-node

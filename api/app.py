@@ -1,0 +1,52 @@
+"""The FastAPI application: routes, problem+json errors, request context, and the
+lifespan that builds the system (or takes one from a test) and runs in-process workers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import context, problems
+from api.health import router as health_router
+from api.libraries import router as libraries_router
+from api.ui import router as ui_router
+from infra.settings import Settings
+from workers.bootstrap import System, bootstrap
+from workers.demo_network import load_demo_on_first_start
+
+
+def create_app(settings: Settings | None = None, system: System | None = None) -> FastAPI:
+    """Build the API. With `system`, use it as is (tests); otherwise bootstrap from
+    settings, load the demo on a first start and run the workers in-process if asked."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = system is None
+        sys = system or bootstrap(settings or Settings())
+        app.state.system = sys
+        if owned:
+            if sys.settings.load_demo:
+                load_demo_on_first_start(sys.app)
+            if sys.settings.run_workers:
+                sys.start_workers()
+        try:
+            yield
+        finally:
+            if owned:
+                sys.close()
+
+    app = FastAPI(
+        title="libshare",
+        version="0.1.0",
+        summary="Resource sharing for a province's libraries: interlibrary loans, "
+        "transfers, postal shipments and digital lending, event-sourced.",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    context.install(app)
+    app.include_router(health_router)
+    app.include_router(libraries_router)
+    app.include_router(ui_router)
+    return app

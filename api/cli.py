@@ -1,0 +1,142 @@
+"""The `libshare` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from infra.settings import ProjectionSource, Settings
+
+cli = typer.Typer(
+    help="libshare: the province's library-sharing network, event-sourced.\n\n"
+    "Configuration comes from the environment: DATABASE_URL (unset: an embedded PostgreSQL "
+    "under LIBSHARE_DATA_DIR), KAFKA_BOOTSTRAP_SERVERS (unset: no Kafka, projections read "
+    "the event store's notification log), and LIBSHARE_* settings.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+demo_cli = typer.Typer(help="The demo network.", no_args_is_help=True)
+events_cli = typer.Typer(help="The event contract.", no_args_is_help=True)
+projections_cli = typer.Typer(help="Read models and their projections.", no_args_is_help=True)
+cli.add_typer(demo_cli, name="demo")
+cli.add_typer(events_cli, name="events")
+cli.add_typer(projections_cli, name="projections")
+
+
+def _wait_for_signal() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    workers: Annotated[
+        bool, typer.Option(help="Also run the relay and the projector in this process.")
+    ] = True,
+) -> None:
+    """Serve the API and the librarians' web UI (http://127.0.0.1:8000 by default)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    settings.run_workers = workers and settings.run_workers
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@cli.command()
+def relay() -> None:
+    """Relay every stored event to Kafka, in order per aggregate, until stopped."""
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(Settings())
+    if not system.settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is not set: there is nothing to relay to")
+    stop = _wait_for_signal()
+    try:
+        system.make_relay().run(stop)
+    finally:
+        system.close()
+
+
+@cli.command()
+def projector(
+    source: Annotated[
+        ProjectionSource, typer.Option(help="Where events come from (auto: Kafka if configured).")
+    ] = ProjectionSource.AUTO,
+) -> None:
+    """Keep the read models up to date from Kafka or the notification log, until stopped."""
+    from workers.bootstrap import bootstrap
+
+    settings = Settings()
+    system = bootstrap(settings)
+    if source is ProjectionSource.AUTO:
+        source = settings.effective_projection_source()
+    stop = _wait_for_signal()
+    try:
+        runner = system.make_runner()
+        src = system.make_kafka_source() if source is ProjectionSource.KAFKA else system.make_log_source()
+        runner.run(src, stop)
+    finally:
+        system.close()
+
+
+@demo_cli.command("load")
+def demo_load() -> None:
+    """Register the demo network's libraries through commands (idempotent)."""
+    from workers.bootstrap import bootstrap
+    from workers.demo_network import load_demo
+
+    system = bootstrap(Settings())
+    try:
+        created = load_demo(system.app)
+        typer.echo(f"demo network loaded: {created} new libraries")
+    finally:
+        system.close()
+
+
+@events_cli.command("doc")
+def events_doc(
+    output: Annotated[Path, typer.Option(help="Where to write the Markdown.")] = Path(
+        "docs/events.md"
+    ),
+) -> None:
+    """Write docs/events.md: every event type, its version and fields, from the code."""
+    from infra.events_doc import render_events_doc
+
+    output.write_text(render_events_doc(), encoding="utf-8")
+    typer.echo(f"wrote {output}")
+
+
+@projections_cli.command("parked")
+def projections_parked(
+    name: Annotated[str | None, typer.Argument(help="A projection; all when omitted.")] = None,
+) -> None:
+    """List events parked in the dead-letter table, with their errors."""
+    from projections.runner import parked
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(Settings())
+    try:
+        typer.echo(json.dumps(parked(system.db, name), default=str, ensure_ascii=False, indent=2))
+    finally:
+        system.close()
+
+
+def main() -> None:
+    cli()

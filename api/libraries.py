@@ -1,0 +1,73 @@
+"""Endpoints for the network's libraries: list (read model), one, register (command)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from api.deps import system
+from domain.library import LibraryKind
+from projections.libraries import get_library, list_libraries
+from workers.bootstrap import System
+
+router = APIRouter(prefix="/libraries", tags=["libraries"])
+
+
+class LibraryOut(BaseModel):
+    code: str = Field(examples=["HNM-TVT"])
+    name: str = Field(examples=["Thư viện tỉnh Hà Nam"])
+    kind: LibraryKind
+    locality: str = Field(examples=["Phủ Lý"])
+    registered_at: datetime
+
+
+class RegisterLibrary(BaseModel):
+    code: str = Field(min_length=1, max_length=32, examples=["HNM-S-NEW"])
+    name: str = Field(min_length=1, max_length=200)
+    kind: LibraryKind
+    locality: str = Field(min_length=1, max_length=100)
+
+
+class Registered(BaseModel):
+    code: str
+    id: str
+    created: bool
+
+
+@router.get("", response_model=list[LibraryOut], summary="The network's member libraries")
+def libraries(
+    sys: Annotated[System, Depends(system)],
+    kind: Annotated[LibraryKind | None, Query()] = None,
+    locality: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[dict[str, object]]:
+    with sys.db.transaction() as conn:
+        return list_libraries(conn, kind=kind.value if kind else None, locality=locality)
+
+
+@router.get("/{code}", response_model=LibraryOut, summary="One library")
+def library(code: str, sys: Annotated[System, Depends(system)]) -> dict[str, object]:
+    with sys.db.transaction() as conn:
+        found = get_library(conn, code.upper())
+    if found is None:
+        raise HTTPException(404, f"library {code} is not in the read model")
+    return found
+
+
+@router.post(
+    "",
+    response_model=Registered,
+    status_code=201,
+    summary="Register a library (idempotent by code)",
+    responses={200: {"description": "Already registered with the same data"}},
+)
+def register(
+    body: RegisterLibrary, response: Response, sys: Annotated[System, Depends(system)]
+) -> Registered:
+    lib, created = sys.app.register_library(body.code, body.name, body.kind.value, body.locality)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/libraries/{lib.code}"
+    return Registered(code=lib.code, id=str(lib.id), created=created)

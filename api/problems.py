@@ -1,0 +1,83 @@
+"""Errors as RFC 9457 problem+json, mapped in this one place. Each problem has a stable
+`type` URI (relative to the API, served at /problems/{slug} with its description)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
+
+MEDIA_TYPE = "application/problem+json"
+
+# slug -> (HTTP status, title, description). The slugs are a public contract.
+PROBLEMS: dict[str, tuple[int, str, str]] = {
+    "invalid-input": (422, "Invalid input", "The request's data breaks a rule of the domain."),
+    "validation-error": (422, "Validation error", "The request's body or parameters are malformed."),
+    "already-exists": (409, "Already exists", "Something with this identity exists with other data."),
+    "not-found": (404, "Not found", "The resource does not exist (or is not visible to you)."),
+    "domain-error": (409, "The command was refused", "The command is not valid now."),
+    "http-error": (400, "HTTP error", "The request could not be served as sent."),
+    "internal-error": (500, "Internal error", "Something failed on our side; it was logged."),
+}
+
+STATUS_OF: dict[type[DomainError], int] = {InvalidInput: 422, AlreadyExists: 409, NotFound: 404}
+
+
+def problem(
+    slug: str, detail: str, *, status: int | None = None, request: Request | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    default_status, title, _ = PROBLEMS.get(slug, PROBLEMS["http-error"])
+    body: dict[str, Any] = {
+        "type": f"/problems/{slug}",
+        "title": title,
+        "status": status or default_status,
+        "detail": detail,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        rid = getattr(request.state, "request_id", None)
+        if rid:
+            body["request_id"] = rid
+    body.update(extra)
+    return JSONResponse(body, status_code=body["status"], media_type=MEDIA_TYPE)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        status = next((s for t, s in STATUS_OF.items() if isinstance(exc, t)), 409)
+        return problem(exc.slug, exc.detail, status=status, request=request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"location": list(e.get("loc", ())), "message": e.get("msg", "")}
+            for e in exc.errors()
+        ]
+        return problem(
+            "validation-error", "The request is malformed; see errors.", request=request,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = "not-found" if exc.status_code == 404 else "http-error"
+        return problem(slug, str(exc.detail), status=exc.status_code, request=request)
+
+    @app.exception_handler(Exception)
+    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        return problem("internal-error", "An unexpected error occurred.", request=request)
+
+    @app.get("/problems/{slug}", tags=["meta"], summary="What a problem type means")
+    def describe(slug: str) -> dict[str, Any]:
+        if slug not in PROBLEMS:
+            raise StarletteHTTPException(404, f"no problem type {slug!r}")
+        status, title, description = PROBLEMS[slug]
+        return {"type": f"/problems/{slug}", "status": status, "title": title,
+                "description": description}

@@ -1,0 +1,76 @@
+"""A library of the network: who it is, what kind, where. Registered once by its code."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate
+
+from domain.errors import InvalidInput
+
+CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
+
+
+class LibraryKind(StrEnum):
+    PROVINCIAL = "provincial"
+    DISTRICT = "district"
+    SCHOOL = "school"
+    ARMED_FORCES = "armed_forces"
+
+
+class Library(Aggregate):
+    """A member library. Its id is derived from its code, so registering is idempotent."""
+
+    TYPE_NAME = "library"
+
+    class Registered(Aggregate.Created):
+        code: str
+        name: str
+        kind: str
+        locality: str
+
+    def __init__(self, code: str, name: str, kind: str, locality: str) -> None:
+        self.code = code
+        self.name = name
+        self.kind = LibraryKind(kind)
+        self.locality = locality
+
+    @staticmethod
+    def id_for(code: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"libshare:library:{code}")
+
+    @classmethod
+    def register(cls, code: str, name: str, kind: str, locality: str) -> Library:
+        code = code.strip().upper()
+        if not CODE_PATTERN.match(code) or len(code) > 32:
+            raise InvalidInput(
+                f"library code {code!r} must be upper-case letters and digits in "
+                "dash-separated parts, at most 32 characters (e.g. HNM-TVT)"
+            )
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InvalidInput("library name must be 1 to 200 characters")
+        if kind not in {k.value for k in LibraryKind}:
+            allowed = ", ".join(k.value for k in LibraryKind)
+            raise InvalidInput(f"library kind {kind!r} is not one of: {allowed}")
+        locality = locality.strip()
+        if not locality or len(locality) > 100:
+            raise InvalidInput("library locality must be 1 to 100 characters")
+        return cls._create(
+            cls.Registered,
+            id=cls.id_for(code),
+            code=code,
+            name=name,
+            kind=kind,
+            locality=locality,
+        )
+
+    def same_registration(self, name: str, kind: str, locality: str) -> bool:
+        """Whether a repeated registration carries the data this library was registered with."""
+        return (self.name, self.kind.value, self.locality) == (
+            name.strip(),
+            kind,
+            locality.strip(),
+        )

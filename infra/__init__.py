@@ -1,0 +1,1 @@
+"""Adapters to the outside: settings, PostgreSQL, Kafka, logs, traces, retries."""

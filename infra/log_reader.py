@@ -1,0 +1,69 @@
+"""The gap-aware reader of the event store's notification log (ADR 0003).
+
+Notification ids come from a sequence taken before commit, so a transaction holding id 5
+can commit after one holding id 6. A reader that remembers "the highest id seen" would
+skip 5 for ever. We order the log by (xid, notification_id) instead and read only events
+whose transaction id is below the xmin of the current snapshot: every transaction older
+than xmin has ended, and every transaction still running or yet to start has an xid at or
+above it, so nothing can later appear before a position we have passed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import Mapper, StoredEvent
+from psycopg.sql import SQL, Identifier
+
+from infra.envelope import Envelope, from_stored
+from infra.event_store import EVENTS_TABLE
+
+
+@dataclass(frozen=True, order=True)
+class LogPosition:
+    xid: int = 0
+    notification_id: int = 0
+
+
+class NotificationLogReader:
+    def __init__(self, mapper: Mapper[UUID], table: str = EVENTS_TABLE) -> None:
+        self.mapper = mapper
+        self._select = SQL(
+            "SELECT notification_id, xid::text::bigint AS xid, originator_id, "
+            "originator_version, topic, state, metadata FROM {t} "
+            "WHERE (xid, notification_id) > (%s::text::xid8, %s) "
+            "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
+            "ORDER BY xid, notification_id LIMIT %s"
+        ).format(t=Identifier(table))
+        self._pending = SQL(
+            "SELECT count(*) FROM {t} WHERE (xid, notification_id) > (%s::text::xid8, %s)"
+        ).format(t=Identifier(table))
+
+    def read(
+        self, conn: psycopg.Connection[Any], after: LogPosition, limit: int = 1000
+    ) -> list[Envelope]:
+        rows = conn.execute(self._select, (str(after.xid), after.notification_id, limit)).fetchall()
+        return [self._envelope(row) for row in rows]
+
+    def visible_backlog(self, conn: psycopg.Connection[Any], after: LogPosition) -> int:
+        """Events stored after `after`, including those not yet safe to read (for lag)."""
+        row = conn.execute(self._pending, (str(after.xid), after.notification_id)).fetchone()
+        return int(row[0]) if row else 0
+
+    def _envelope(self, row: tuple[Any, ...]) -> Envelope:
+        nid, xid, originator_id, version, topic, state, metadata = row
+        stored = StoredEvent(
+            originator_id=originator_id,
+            originator_version=version,
+            topic=topic,
+            state=bytes(state),
+        )
+        return from_stored(
+            self.mapper, stored, notification_id=nid, xid=xid, metadata=metadata
+        )
+
+
+def position_of(envelope: Envelope) -> LogPosition:
+    return LogPosition(envelope.xid, envelope.notification_id)

@@ -1,0 +1,71 @@
+"""The write side's application: commands on the network's aggregates, stored in the
+PostgreSQL event store. The API, the CLI and the workers call these methods."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+
+from domain.errors import AlreadyExists, NotFound
+from domain.library import Library
+from infra.event_store import APP_NAME
+from infra.tracing import current_traceparent, tracer
+
+_tracer = tracer("libshare.commands")
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class NetworkApp(Application[UUID]):
+    name = APP_NAME
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def _save(self, *aggregates: Any, actor: dict[str, Any] | None = None) -> None:
+        metadata: dict[str, Any] = {}
+        traceparent = current_traceparent()
+        if traceparent:
+            metadata["traceparent"] = traceparent
+        if actor:
+            metadata["actor"] = actor
+        self.save(*aggregates, metadata=metadata)
+
+    def register_library(
+        self, code: str, name: str, kind: str, locality: str, actor: dict[str, Any] | None = None
+    ) -> tuple[Library, bool]:
+        """Register a library; a repeat with the same data returns it (created=False)."""
+        with _tracer.start_as_current_span("register_library") as span:
+            library = Library.register(code, name, kind, locality)
+            span.set_attribute("libshare.library", library.code)
+            try:
+                self._save(library, actor=actor)
+                return library, True
+            except IntegrityError:
+                existing = self.get_library(library.code)
+                if existing.same_registration(name, kind, locality):
+                    return existing, False
+                raise AlreadyExists(
+                    f"library {library.code} is already registered with other data"
+                ) from None
+
+    def get_library(self, code: str) -> Library:
+        try:
+            library: Library = self.repository.get(Library.id_for(code.strip().upper()))
+        except AggregateNotFoundError:
+            raise NotFound(f"library {code} is not registered") from None
+        return library

@@ -1,0 +1,56 @@
+"""Settings from the environment (prefix LIBSHARE_, plus DATABASE_URL and
+KAFKA_BOOTSTRAP_SERVERS). Invalid values fail at start-up, not at run time."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ProjectionSource(StrEnum):
+    AUTO = "auto"  # Kafka when KAFKA_BOOTSTRAP_SERVERS is set, else the notification log
+    KAFKA = "kafka"
+    LOG = "log"
+    NONE = "none"  # this process runs no projections (another one does)
+
+
+class TraceExporter(StrEnum):
+    NONE = "none"
+    CONSOLE = "console"
+    OTLP = "otlp"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LIBSHARE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "LIBSHARE_DATABASE_URL")
+    )
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "LIBSHARE_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    data_dir: Path = Path(".data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: str = "INFO"
+    log_json: bool = True
+    trace_exporter: TraceExporter = TraceExporter.NONE
+    otlp_endpoint: str | None = None
+    service_name: str = "libshare"
+    kafka_topic_prefix: str = Field(default="libshare", pattern=r"^[A-Za-z0-9._-]+$")
+    kafka_partitions: int = Field(default=3, ge=1, le=64)
+    kafka_client_id: str = "libshare"
+    projection_source: ProjectionSource = ProjectionSource.AUTO
+    run_workers: bool = True  # `serve` also runs the relay / projector threads
+    load_demo: bool = True  # load the demo network into an empty event store on start
+    db_pool_size: int = Field(default=8, ge=1, le=100)
+    startup_retry_seconds: float = Field(default=60.0, gt=0)
+
+    def effective_projection_source(self) -> ProjectionSource:
+        if self.projection_source is ProjectionSource.AUTO:
+            return ProjectionSource.KAFKA if self.kafka_bootstrap_servers else ProjectionSource.LOG
+        return self.projection_source

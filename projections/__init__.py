@@ -1,0 +1,1 @@
+"""Read models: projections of events into PostgreSQL tables, and their queries."""

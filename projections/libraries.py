@@ -1,0 +1,58 @@
+"""The `libraries` read model: the network's member libraries, and its queries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from infra.envelope import Envelope
+from projections.projection import Projection
+
+
+class LibrariesProjection(Projection):
+    name = "libraries"
+    handles = frozenset({"libshare.library.Registered.v1"})
+    tables = ("libraries",)
+    ddl = """
+    CREATE TABLE IF NOT EXISTS {schema}.libraries (
+        code text PRIMARY KEY,
+        id uuid NOT NULL UNIQUE,
+        name text NOT NULL,
+        kind text NOT NULL,
+        locality text NOT NULL,
+        registered_at timestamptz NOT NULL
+    );
+    """
+
+    def apply(self, conn: psycopg.Connection[Any], event: Envelope) -> None:
+        d = event.data
+        conn.execute(
+            f"INSERT INTO {self.table('libraries')} "
+            "(code, id, name, kind, locality, registered_at) VALUES (%s, %s, %s, %s, %s, %s)",
+            (d["code"], event.aggregate_id, d["name"], d["kind"], d["locality"], event.time),
+        )
+
+
+def list_libraries(
+    conn: psycopg.Connection[Any], *, kind: str | None = None, locality: str | None = None
+) -> list[dict[str, Any]]:
+    sql = "SELECT code, name, kind, locality, registered_at FROM libraries WHERE true"
+    params: list[Any] = []
+    if kind:
+        sql += " AND kind = %s"
+        params.append(kind)
+    if locality:
+        sql += " AND locality = %s"
+        params.append(locality)
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(sql + " ORDER BY code", params).fetchall()
+
+
+def get_library(conn: psycopg.Connection[Any], code: str) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT code, name, kind, locality, registered_at FROM libraries WHERE code = %s",
+            (code,),
+        ).fetchone()

@@ -1,0 +1,142 @@
+"""The two sources of the one projection runner: the event store's notification log
+(embedded mode) and the Kafka topics (distributed mode)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+import structlog
+from kafka import ConsumerRebalanceListener, TopicPartition
+
+from infra.database import Database
+from infra.envelope import from_kafka
+from infra.event_store import EVENTS_CHANNEL
+from infra.kafka_log import make_consumer
+from infra.log_reader import LogPosition, NotificationLogReader
+from projections.runner import Delivery, ProjectionRunner
+
+log = structlog.get_logger("libshare.projections")
+
+LOG_STREAM = "log"
+
+
+class LogSource:
+    """Reads the notification log with the gap-aware reader; woken by LISTEN/NOTIFY."""
+
+    name = "log"
+
+    def __init__(self, db: Database, reader: NotificationLogReader, batch_size: int = 2000):
+        self.db = db
+        self.reader = reader
+        self.batch_size = batch_size
+        self.position = LogPosition()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def start(self, runner: ProjectionRunner) -> None:
+        stored = runner.stored_positions()
+        starts = [LogPosition(*pos.get(LOG_STREAM, (0, 0))) for pos in stored.values()]
+        self.position = min(starts, default=LogPosition())
+        self.close()
+        self._conn = self.db.connect(autocommit=True)
+        self._conn.execute(f'LISTEN "{EVENTS_CHANNEL}"')
+
+    def poll(self, timeout: float) -> list[Delivery]:
+        assert self._conn is not None, "start() first"
+        batch = self._read()
+        if not batch:
+            # Sleep until a writer commits (NOTIFY) or the timeout passes: an event may be
+            # held back by a transaction that commits without notifying (see ADR 0003).
+            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+                pass
+            batch = self._read()
+        return batch
+
+    def _read(self) -> list[Delivery]:
+        assert self._conn is not None
+        events = self.reader.read(self._conn, self.position, self.batch_size)
+        if events:
+            last = events[-1]
+            self.position = LogPosition(last.xid, last.notification_id)
+        return [Delivery(e, LOG_STREAM, (e.xid, e.notification_id)) for e in events]
+
+    def committed(self, deliveries: Sequence[Delivery]) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, source: KafkaSource) -> None:
+        self.source = source
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        for tp in assigned:
+            offset = self.source.next_offset(f"{tp.topic}:{tp.partition}")
+            if offset is None:
+                self.source.consumer.seek_to_beginning(tp)
+            else:
+                self.source.consumer.seek(tp, offset)
+
+
+class KafkaSource:
+    """A Kafka consumer group over our topics. Offsets come from the positions stored with
+    the read models (committed to Kafka too, but only so that tools can show lag)."""
+
+    name = "kafka"
+
+    def __init__(self, bootstrap: str, topics: list[str], group_id: str, client_id: str):
+        self.topics = topics
+        self.consumer = make_consumer(bootstrap, group_id, client_id)
+        self._next: dict[str, int] = {}
+
+    def next_offset(self, stream: str) -> int | None:
+        return self._next.get(stream)
+
+    def start(self, runner: ProjectionRunner) -> None:
+        stored = runner.stored_positions()
+        streams = {s for positions in stored.values() for s in positions if s != LOG_STREAM}
+        self._next = {}
+        for stream in streams:
+            # The earliest next offset over all projections; later ones skip what they have.
+            offsets = [pos[stream][1] + 1 if stream in pos else 0 for pos in stored.values()]
+            self._next[stream] = min(offsets)
+        if self.consumer.subscription():
+            for tp in self.consumer.assignment():
+                self.consumer.seek(tp, self._next.get(f"{tp.topic}:{tp.partition}", 0))
+        else:
+            self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
+
+    def poll(self, timeout: float) -> list[Delivery]:
+        records = self.consumer.poll(timeout_ms=int(timeout * 1000))
+        out: list[Delivery] = []
+        for tp, messages in records.items():
+            stream = f"{tp.topic}:{tp.partition}"
+            for m in messages:
+                out.append(Delivery(from_kafka(m.headers, m.value), stream, (0, m.offset)))
+        return out
+
+    def committed(self, deliveries: Sequence[Delivery]) -> None:
+        from kafka.structs import OffsetAndMetadata
+
+        last: dict[TopicPartition, int] = {}
+        for d in deliveries:
+            topic, partition = d.stream.rsplit(":", 1)
+            tp = TopicPartition(topic, int(partition))
+            last[tp] = max(last.get(tp, -1), d.position[1])
+        try:
+            self.consumer.commit_async(
+                {tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in last.items()}
+            )
+        except Exception as exc:  # advisory only: our positions live in PostgreSQL
+            log.debug("kafka offset commit failed", error=repr(exc))
+
+    def close(self) -> None:
+        self.consumer.close(autocommit=False)

@@ -1,0 +1,150 @@
+"""The composition root: builds the database, the event store application, the
+projections, the relay and the sources from settings. The API, the CLI, the workers and
+the tests all call `bootstrap`; nothing else constructs these."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
+
+from infra.database import Database, EmbeddedPostgres
+from infra.event_store import event_store_env
+from infra.kafka_log import all_topics, make_producer
+from infra.log_reader import NotificationLogReader
+from infra.logs import configure_logging
+from infra.network_app import NetworkApp
+from infra.settings import ProjectionSource, Settings
+from infra.tracing import configure_tracing
+from projections.libraries import LibrariesProjection
+from projections.projection import Projection
+from projections.runner import ProjectionRunner
+from projections.sources import KafkaSource, LogSource
+from workers.relay import Relay
+
+log = structlog.get_logger("libshare.bootstrap")
+
+
+def all_projections() -> list[Projection]:
+    return [LibrariesProjection()]
+
+
+@dataclass
+class System:
+    settings: Settings
+    db: Database
+    app: NetworkApp
+    embedded: EmbeddedPostgres | None
+    projections: list[Projection]
+    reader: NotificationLogReader
+    threads: list[threading.Thread] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+    runner: ProjectionRunner | None = None
+    relay: Relay | None = None
+
+    # -- builders -------------------------------------------------------------------------
+    def make_runner(self, projections: list[Projection] | None = None) -> ProjectionRunner:
+        runner = ProjectionRunner(self.db, projections or self.projections)
+        runner.setup()
+        return runner
+
+    def make_log_source(self) -> LogSource:
+        return LogSource(self.db, self.reader)
+
+    def make_kafka_source(self, group_id: str = "libshare-projections") -> KafkaSource:
+        s = self.settings
+        assert s.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS is not set"
+        topics = all_topics(s.kafka_topic_prefix)
+        return KafkaSource(s.kafka_bootstrap_servers, topics, group_id, s.kafka_client_id)
+
+    def make_relay(self, name: str = "kafka") -> Relay:
+        s = self.settings
+        bootstrap = s.kafka_bootstrap_servers
+        assert bootstrap, "KAFKA_BOOTSTRAP_SERVERS is not set"
+        relay = Relay(
+            self.db,
+            self.reader,
+            lambda: make_producer(bootstrap, s.kafka_client_id),
+            bootstrap=bootstrap,
+            topic_prefix=s.kafka_topic_prefix,
+            partitions=s.kafka_partitions,
+            client_id=s.kafka_client_id,
+            name=name,
+        )
+        relay.setup()
+        return relay
+
+    # -- background workers -----------------------------------------------------------------
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        t = threading.Thread(target=target, name=name, daemon=True)
+        t.start()
+        self.threads.append(t)
+
+    def start_relay(self) -> Relay:
+        self.relay = self.make_relay()
+        relay = self.relay
+        self._spawn("relay", lambda: relay.run(self.stop_event))
+        return relay
+
+    def start_projector(self, source: ProjectionSource | None = None) -> ProjectionRunner:
+        source = source or self.settings.effective_projection_source()
+        self.runner = self.make_runner()
+        runner = self.runner
+        src = self.make_kafka_source() if source is ProjectionSource.KAFKA else self.make_log_source()
+        self._spawn(f"projector-{src.name}", lambda: runner.run(src, self.stop_event))
+        return runner
+
+    def start_workers(self) -> None:
+        """The workers that `serve` runs in-process: the relay when Kafka is configured,
+        and the projector from the configured source."""
+        source = self.settings.effective_projection_source()
+        if self.settings.kafka_bootstrap_servers:
+            self.start_relay()
+        if source is not ProjectionSource.NONE:
+            self.start_projector(source)
+
+    def close(self) -> None:
+        self.stop_event.set()
+        for t in self.threads:
+            t.join(timeout=10)
+        self.app.close()
+        self.db.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> System:
+    settings = settings or Settings()
+    if configure:
+        configure_logging(settings.log_level, settings.log_json)
+        configure_tracing(settings)
+    embedded = None
+    url = settings.database_url
+    if not url:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        url = embedded.url
+    db = Database(url, settings.db_pool_size)
+    db.open()
+    app: NetworkApp | None = None
+    for attempt in Retrying(
+        retry=retry_if_exception_type(Exception),
+        wait=wait_exponential_jitter(multiplier=0.2, max=5),
+        stop=stop_after_delay(settings.startup_retry_seconds),
+        before_sleep=lambda s: log.warning("event store not ready, retrying", attempt=s.attempt_number),
+        reraise=True,
+    ):
+        with attempt:
+            app = NetworkApp(env=event_store_env(url))
+    assert app is not None
+    system = System(
+        settings=settings,
+        db=db,
+        app=app,
+        embedded=embedded,
+        projections=all_projections(),
+        reader=NotificationLogReader(app.mapper),
+    )
+    return system

@@ -1,0 +1,198 @@
+"""The relay: follows the event store's notification log with the gap-aware reader and
+publishes every event to its Kafka topic, in order per aggregate (key = aggregate id,
+idempotent producer), then stores the relayed position. A crash between publishing and
+storing republishes that batch; consumers drop the copies by (aggregate id, version)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+import structlog
+from kafka import KafkaProducer
+from opentelemetry import trace
+from tenacity import (
+    RetryCallState,
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_when_event_set,
+    wait_exponential_jitter,
+)
+
+from infra.database import Database
+from infra.envelope import Envelope, kafka_headers
+from infra.event_store import EVENTS_CHANNEL
+from infra.kafka_log import ensure_topics, topic_for
+from infra.log_reader import LogPosition, NotificationLogReader
+from infra.tracing import context_from_traceparent, tracer
+
+log = structlog.get_logger("libshare.relay")
+_tracer = tracer("libshare.relay")
+
+RELAY_DDL = """
+CREATE TABLE IF NOT EXISTS relay_positions (
+    relay text PRIMARY KEY,
+    xid bigint NOT NULL DEFAULT 0,
+    notification_id bigint NOT NULL DEFAULT 0,
+    relayed bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+class Relay:
+    def __init__(
+        self,
+        db: Database,
+        reader: NotificationLogReader,
+        make_producer: Callable[[], KafkaProducer],
+        *,
+        bootstrap: str,
+        topic_prefix: str,
+        partitions: int,
+        client_id: str,
+        name: str = "kafka",
+        batch_size: int = 5000,
+    ) -> None:
+        self.db = db
+        self.reader = reader
+        self.make_producer = make_producer
+        self.bootstrap = bootstrap
+        self.prefix = topic_prefix
+        self.partitions = partitions
+        self.client_id = client_id
+        self.name = name
+        self.batch_size = batch_size
+        self.producer: KafkaProducer | None = None
+        self.relayed = 0
+        self.position = LogPosition()
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def setup(self) -> None:
+        with self.db.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('libshare-relay-setup'))")
+            conn.execute(RELAY_DDL)
+            conn.execute(
+                "INSERT INTO relay_positions (relay) VALUES (%s) ON CONFLICT DO NOTHING",
+                (self.name,),
+            )
+        ensure_topics(self.bootstrap, self.prefix, self.partitions, self.client_id)
+
+    def acquire(self) -> None:
+        """Open the relay's own connection, become the only relay of this name (a second
+        process waits here as a standby), listen for commits and load the stored position."""
+        self.release()
+        conn = self.db.connect(autocommit=True)
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"libshare-relay:{self.name}",))
+        conn.execute(f'LISTEN "{EVENTS_CHANNEL}"')
+        row = conn.execute(
+            "SELECT xid, notification_id FROM relay_positions WHERE relay = %s", (self.name,)
+        ).fetchone()
+        self.position = LogPosition(*row) if row else LogPosition()
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # ends the session: the advisory lock goes with it
+            self._conn = None
+
+    def read_batch(self) -> list[Envelope]:
+        assert self._conn is not None, "acquire() first"
+        return self.reader.read(self._conn, self.position, self.batch_size)
+
+    def publish(self, events: list[Envelope]) -> None:
+        """Send a batch and wait until the broker has acknowledged every event."""
+        if self.producer is None:
+            self.producer = self.make_producer()
+        with _tracer.start_as_current_span("relay batch") as span:
+            span.set_attribute("libshare.batch_size", len(events))
+            futures = []
+            for ev in events:
+                ctx: Any = context_from_traceparent(ev.traceparent)
+                with _tracer.start_as_current_span(
+                    f"publish {ev.type}", context=ctx, kind=trace.SpanKind.PRODUCER
+                ):
+                    futures.append(
+                        self.producer.send(
+                            topic_for(self.prefix, ev.aggregate_type),
+                            key=str(ev.aggregate_id).encode(),
+                            value=ev.payload,
+                            headers=kafka_headers(ev),
+                        )
+                    )
+            self.producer.flush()
+            for f in futures:
+                f.get(timeout=30)  # raises the send's error, if any
+
+    def commit(self, events: list[Envelope]) -> None:
+        """Store the position after `events` (one autocommit statement)."""
+        assert self._conn is not None
+        last = events[-1]
+        self._conn.execute(
+            "UPDATE relay_positions SET xid = %s, notification_id = %s, "
+            "relayed = relayed + %s, updated_at = now() WHERE relay = %s",
+            (last.xid, last.notification_id, len(events), self.name),
+        )
+        self.position = LogPosition(last.xid, last.notification_id)
+        self.relayed += len(events)
+
+    def relay_once(self) -> int:
+        """Relay one batch: read, publish and wait for the acks, store the position.
+        No transaction is held open while Kafka is slow or away."""
+        if self._conn is None or self._conn.closed:
+            self.acquire()
+        events = self.read_batch()
+        if not events:
+            return 0
+        try:
+            self.publish(events)
+        except Exception:
+            self._drop_producer()
+            raise
+        self.commit(events)
+        return len(events)
+
+    def _drop_producer(self) -> None:
+        if self.producer is not None:
+            try:
+                self.producer.close(timeout=1)
+            except Exception:
+                pass
+            self.producer = None
+
+    def run(self, stop: threading.Event, idle_timeout: float = 1.0) -> None:
+        """Relay until `stop` is set; sleep on LISTEN when there is nothing to relay.
+        Kafka and PostgreSQL failures are retried for ever with bounded back-off."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential_jitter(multiplier=0.2, max=10),
+            stop=stop_when_event_set(stop),
+            before_sleep=self._log_retry,
+        )
+        log.info("relay started", relay=self.name, prefix=self.prefix)
+        try:
+            while not stop.is_set():
+                try:
+                    sent = retrying(self.relay_once)
+                except RetryError:
+                    break  # stopped while retrying
+                if sent == 0 and self._conn is not None:
+                    for _ in self._conn.notifies(timeout=idle_timeout, stop_after=1):
+                        pass
+        finally:
+            self.release()
+            self._drop_producer()
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        if self._conn is not None and self._conn.broken:
+            self.release()  # reconnect (and re-read the position) on the next attempt
+        log.warning(
+            "relay retrying",
+            relay=self.name,
+            attempt=state.attempt_number,
+            sleep_s=round(state.next_action.sleep, 2) if state.next_action else None,
+            error=repr(state.outcome.exception()) if state.outcome else None,
+        )
