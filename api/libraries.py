@@ -31,6 +31,11 @@ class RegisterLibrary(BaseModel):
     locality: str = Field(min_length=1, max_length=100)
 
 
+class RenameLibrary(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=500, examples=["Sáp nhập tỉnh 2025"])
+
+
 class Registered(BaseModel):
     code: str
     id: str
@@ -71,3 +76,9 @@ def register(
         response.status_code = 200
     response.headers["Location"] = f"/libraries/{lib.code}"
     return Registered(code=lib.code, id=str(lib.id), created=created)
+
+
+@router.post("/{code}/rename", response_model=Registered, summary="Rename a library")
+def rename(code: str, body: RenameLibrary, sys: Annotated[System, Depends(system)]) -> Registered:
+    lib = sys.app.rename_library(code, body.name, body.reason)
+    return Registered(code=lib.code, id=str(lib.id), created=False)

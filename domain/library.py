@@ -31,6 +31,16 @@ class Library(Aggregate):
         kind: str
         locality: str
 
+    class Renamed(Aggregate.Event):
+        """The library's name changed (libraries are merged and renamed, e.g. in 2025)."""
+
+        name: str
+        reason: str
+
+        def apply(self, aggregate: Aggregate) -> None:
+            assert isinstance(aggregate, Library)
+            aggregate.name = self.name
+
     def __init__(self, code: str, name: str, kind: str, locality: str) -> None:
         self.code = code
         self.name = name
@@ -49,9 +59,7 @@ class Library(Aggregate):
                 f"library code {code!r} must be upper-case letters and digits in "
                 "dash-separated parts, at most 32 characters (e.g. HNM-TVT)"
             )
-        name = name.strip()
-        if not name or len(name) > 200:
-            raise InvalidInput("library name must be 1 to 200 characters")
+        name = _valid_name(name)
         if kind not in {k.value for k in LibraryKind}:
             allowed = ", ".join(k.value for k in LibraryKind)
             raise InvalidInput(f"library kind {kind!r} is not one of: {allowed}")
@@ -67,6 +75,15 @@ class Library(Aggregate):
             locality=locality,
         )
 
+    def rename(self, name: str, reason: str) -> None:
+        name = _valid_name(name)
+        reason = reason.strip()
+        if not reason or len(reason) > 500:
+            raise InvalidInput("a renaming needs a reason of 1 to 500 characters")
+        if name == self.name:
+            return  # already so named: nothing happens, so a retry is harmless
+        self.trigger_event(self.Renamed, name=name, reason=reason)
+
     def same_registration(self, name: str, kind: str, locality: str) -> bool:
         """Whether a repeated registration carries the data this library was registered with."""
         return (self.name, self.kind.value, self.locality) == (
@@ -74,3 +91,10 @@ class Library(Aggregate):
             kind,
             locality.strip(),
         )
+
+
+def _valid_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise InvalidInput("library name must be 1 to 200 characters")
+    return name

@@ -56,7 +56,7 @@ class LibshareRecorder(PostgresApplicationRecorder):
         super()._insert_events(curs, stored_events, **kwargs)
 
 
-def event_store_env(database_url: str) -> dict[str, str]:
+def event_store_env(database_url: str, *, db_functions: bool = False) -> dict[str, str]:
     """Environment for eventsourcing's factory: PostgreSQL, our recorder, tables created."""
     return {
         **eventsourcing_env(database_url),
@@ -66,8 +66,9 @@ def event_store_env(database_url: str) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "12",
         "POSTGRES_PRE_PING": "y",
-        # Writers serialise on LOCK TABLE (eventsourcing's default); readers are gap-aware
-        # anyway, so enabling the one-round-trip DB function later is safe (ADR 0003).
-        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+        # Off: writers serialise on LOCK TABLE (eventsourcing's default) and metadata is
+        # recorded. On: one round trip, no table lock, no metadata yet. Readers are
+        # gap-aware either way (ADR 0003).
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "y" if db_functions else "n",
         "IS_SNAPSHOTTING_ENABLED": "n",
     }

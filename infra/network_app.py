@@ -63,6 +63,16 @@ class NetworkApp(Application[UUID]):
                     f"library {library.code} is already registered with other data"
                 ) from None
 
+    def rename_library(
+        self, code: str, name: str, reason: str, actor: dict[str, Any] | None = None
+    ) -> Library:
+        """Rename a library. Renaming to its current name changes nothing (safe to retry)."""
+        with _tracer.start_as_current_span("rename_library"):
+            library = self.get_library(code)
+            library.rename(name, reason)
+            self._save(library, actor=actor)
+            return library
+
     def get_library(self, code: str) -> Library:
         try:
             library: Library = self.repository.get(Library.id_for(code.strip().upper()))

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     projection_source: ProjectionSource = ProjectionSource.AUTO
     run_workers: bool = True  # `serve` also runs the relay / projector threads
     load_demo: bool = True  # load the demo network into an empty event store on start
+    # eventsourcing's one-round-trip insert function, without LOCK TABLE: writers no longer
+    # serialise, ids may commit out of order, and our gap-aware readers stay correct.
+    event_store_db_functions: bool = False
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)
 

@@ -13,7 +13,7 @@ from projections.projection import Projection
 
 class LibrariesProjection(Projection):
     name = "libraries"
-    handles = frozenset({"libshare.library.Registered.v1"})
+    handles = frozenset({"libshare.library.Registered.v1", "libshare.library.Renamed.v1"})
     tables = ("libraries",)
     ddl = """
     CREATE TABLE IF NOT EXISTS {schema}.libraries (
@@ -28,6 +28,12 @@ class LibrariesProjection(Projection):
 
     def apply(self, conn: psycopg.Connection[Any], event: Envelope) -> None:
         d = event.data
+        if event.type == "libshare.library.Renamed.v1":
+            conn.execute(
+                f"UPDATE {self.table('libraries')} SET name = %s WHERE id = %s",
+                (d["name"], event.aggregate_id),
+            )
+            return
         conn.execute(
             f"INSERT INTO {self.table('libraries')} "
             "(code, id, name, kind, locality, registered_at) VALUES (%s, %s, %s, %s, %s, %s)",

@@ -147,37 +147,43 @@ class ProjectionRunner:
         fresh = [d for d in deliveries if d.position > stored.get(d.stream, (-1, -1))]
         if not fresh:
             return 0
-        handled = [d for d in fresh if d.event.type in p.handles]
-        ids = list({d.event.aggregate_id for d in handled})
+        # Every aggregate's last version is tracked (handled or not), so copies delivered
+        # again (after a relay crash: same event, new offset) are recognised and dropped.
+        ids = list({d.event.aggregate_id for d in fresh})
         versions: dict[Any, int] = dict(
             conn.execute(
                 "SELECT aggregate_id, version FROM projection_versions "
                 "WHERE projection = %s AND aggregate_id = ANY(%s)",
                 (p.name, ids),
             ).fetchall()
-        ) if ids else {}
-        applied = 0
-        for d in handled:
+        )
+        changed: dict[Any, int] = {}
+        applied = new = 0
+        for d in fresh:
             ev = d.event
             if ev.version <= versions.get(ev.aggregate_id, 0):
-                continue  # delivered twice: already applied
+                continue  # delivered twice: already seen
+            versions[ev.aggregate_id] = changed[ev.aggregate_id] = ev.version
+            new += 1
+            if ev.type not in p.handles:
+                continue
             if careful:
                 try:
                     with conn.transaction():  # a savepoint
                         p.apply(conn, ev)
                 except Exception as exc:
                     self._park(conn, p, ev, exc)
+                    continue
             else:
                 p.apply(conn, ev)
-            versions[ev.aggregate_id] = ev.version
             applied += 1
-        if handled:
+        if changed:
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO projection_versions (projection, aggregate_id, version) "
                     "VALUES (%s, %s, %s) ON CONFLICT (projection, aggregate_id) "
                     "DO UPDATE SET version = EXCLUDED.version",
-                    [(p.name, agg, v) for agg, v in versions.items()],
+                    [(p.name, agg, v) for agg, v in changed.items()],
                 )
         last: dict[str, tuple[int, int]] = {}
         for d in fresh:
@@ -192,7 +198,7 @@ class ProjectionRunner:
         conn.execute(
             "UPDATE projection_state SET seen = seen + %s, updated_at = now() "
             "WHERE projection = %s",
-            (len(fresh), p.name),
+            (new, p.name),
         )
         return applied
 

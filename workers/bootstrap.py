@@ -137,7 +137,9 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         reraise=True,
     ):
         with attempt:
-            app = NetworkApp(env=event_store_env(url))
+            app = NetworkApp(
+                env=event_store_env(url, db_functions=settings.event_store_db_functions)
+            )
     assert app is not None
     system = System(
         settings=settings,

@@ -55,3 +55,19 @@ def test_replaying_the_events_rebuilds_the_same_library() -> None:
     assert (rebuilt.id, rebuilt.code, rebuilt.kind, rebuilt.version) == (
         lib.id, lib.code, lib.kind, lib.version,
     )
+
+
+def test_renaming_records_the_new_name_and_a_repeat_changes_nothing() -> None:
+    lib = Library.register("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
+    lib.rename("Thư viện Phủ Lý (Ninh Bình)", "Sáp nhập tỉnh 2025")
+    lib.rename("Thư viện Phủ Lý (Ninh Bình)", "Sáp nhập tỉnh 2025")
+    events = lib.collect_events()
+    assert [type(e).__name__ for e in events] == ["Registered", "Renamed"]
+    assert lib.name == "Thư viện Phủ Lý (Ninh Bình)"
+    assert lib.version == 2
+
+
+def test_renaming_without_a_reason_is_refused() -> None:
+    lib = Library.register("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
+    with pytest.raises(InvalidInput, match="reason"):
+        lib.rename("Tên mới", " ")

@@ -1,0 +1,44 @@
+"""The write side on the real PostgreSQL event store."""
+
+import pytest
+
+from domain.errors import AlreadyExists, NotFound
+from workers.bootstrap import System
+
+
+def test_registering_stores_one_event_with_its_transaction_id_and_actor(system: System) -> None:
+    lib, created = system.app.register_library(
+        "HNM-TVT", "Thư viện tỉnh Hà Nam", "provincial", "Phủ Lý",
+        actor={"account": "admin", "role": "network_admin"},
+    )
+    assert created
+    with system.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT originator_id, xid::text::bigint, metadata FROM libshare_events"
+        ).fetchall()
+    assert len(rows) == 1
+    originator_id, xid, metadata = rows[0]
+    assert originator_id == lib.id and xid > 0
+    assert metadata["actor"] == {"account": "admin", "role": "network_admin"}
+
+
+def test_registering_again_with_the_same_data_returns_the_library_and_stores_nothing(
+    system: System,
+) -> None:
+    system.app.register_library("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
+    lib, created = system.app.register_library(
+        "hnm-pl", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý"
+    )
+    assert not created and lib.code == "HNM-PL"
+    assert system.app.recorder.max_notification_id() == 1
+
+
+def test_registering_a_taken_code_with_other_data_is_a_conflict(system: System) -> None:
+    system.app.register_library("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
+    with pytest.raises(AlreadyExists, match="HNM-PL"):
+        system.app.register_library("HNM-PL", "Một thư viện khác", "school", "Phủ Lý")
+
+
+def test_renaming_an_unknown_library_is_not_found(system: System) -> None:
+    with pytest.raises(NotFound):
+        system.app.rename_library("HNM-NONE", "x", "y")
