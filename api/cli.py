@@ -90,7 +90,11 @@ def projector(
     stop = _wait_for_signal()
     try:
         runner = system.make_runner()
-        src = system.make_kafka_source() if source is ProjectionSource.KAFKA else system.make_log_source()
+        src = (
+            system.make_kafka_source()
+            if source is ProjectionSource.KAFKA
+            else system.make_log_source()
+        )
         runner.run(src, stop)
     finally:
         system.close()

@@ -19,16 +19,30 @@ def projection_lags(sys: System) -> dict[str, dict[str, Any]]:
     with sys.db.transaction() as conn:
         total_row = conn.execute("SELECT count(*) FROM libshare_events").fetchone()
         total = int(total_row[0]) if total_row else 0
-        rows = conn.execute(
-            "SELECT projection, seen, updated_at FROM projection_state ORDER BY projection"
-        ).fetchall() if _exists(conn, "projection_state") else []
-        parked = dict(conn.execute(
-            "SELECT projection, count(*) FROM projection_dead_letters "
-            "WHERE replayed_at IS NULL GROUP BY projection"
-        ).fetchall()) if _exists(conn, "projection_dead_letters") else {}
+        rows = (
+            conn.execute(
+                "SELECT projection, seen, updated_at FROM projection_state ORDER BY projection"
+            ).fetchall()
+            if _exists(conn, "projection_state")
+            else []
+        )
+        parked = (
+            dict(
+                conn.execute(
+                    "SELECT projection, count(*) FROM projection_dead_letters "
+                    "WHERE replayed_at IS NULL GROUP BY projection"
+                ).fetchall()
+            )
+            if _exists(conn, "projection_dead_letters")
+            else {}
+        )
     return {
-        name: {"lag": max(total - int(seen), 0), "seen": int(seen),
-               "updated_at": updated.isoformat(), "parked": int(parked.get(name, 0))}
+        name: {
+            "lag": max(total - int(seen), 0),
+            "seen": int(seen),
+            "updated_at": updated.isoformat(),
+            "parked": int(parked.get(name, 0)),
+        }
         for name, seen, updated in rows
     }
 

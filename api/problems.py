@@ -17,8 +17,16 @@ MEDIA_TYPE = "application/problem+json"
 # slug -> (HTTP status, title, description). The slugs are a public contract.
 PROBLEMS: dict[str, tuple[int, str, str]] = {
     "invalid-input": (422, "Invalid input", "The request's data breaks a rule of the domain."),
-    "validation-error": (422, "Validation error", "The request's body or parameters are malformed."),
-    "already-exists": (409, "Already exists", "Something with this identity exists with other data."),
+    "validation-error": (
+        422,
+        "Validation error",
+        "The request's body or parameters are malformed.",
+    ),
+    "already-exists": (
+        409,
+        "Already exists",
+        "Something with this identity exists with other data.",
+    ),
     "not-found": (404, "Not found", "The resource does not exist (or is not visible to you)."),
     "domain-error": (409, "The command was refused", "The command is not valid now."),
     "http-error": (400, "HTTP error", "The request could not be served as sent."),
@@ -29,7 +37,11 @@ STATUS_OF: dict[type[DomainError], int] = {InvalidInput: 422, AlreadyExists: 409
 
 
 def problem(
-    slug: str, detail: str, *, status: int | None = None, request: Request | None = None,
+    slug: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    request: Request | None = None,
     **extra: Any,
 ) -> JSONResponse:
     default_status, title, _ = PROBLEMS.get(slug, PROBLEMS["http-error"])
@@ -57,11 +69,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"location": list(e.get("loc", ())), "message": e.get("msg", "")}
-            for e in exc.errors()
+            {"location": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
         ]
         return problem(
-            "validation-error", "The request is malformed; see errors.", request=request,
+            "validation-error",
+            "The request is malformed; see errors.",
+            request=request,
             errors=errors,
         )
 
@@ -79,5 +92,9 @@ def install(app: FastAPI) -> None:
         if slug not in PROBLEMS:
             raise StarletteHTTPException(404, f"no problem type {slug!r}")
         status, title, description = PROBLEMS[slug]
-        return {"type": f"/problems/{slug}", "status": status, "title": title,
-                "description": description}
+        return {
+            "type": f"/problems/{slug}",
+            "status": status,
+            "title": title,
+            "description": description,
+        }

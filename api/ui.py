@@ -26,6 +26,10 @@ def home(request: Request, sys: Annotated[System, Depends(system)]) -> HTMLRespo
     return templates.TemplateResponse(
         request,
         "libraries.html",
-        {"t": TEXT[lang], "lang": lang, "other": "en" if lang == "vi" else "vi",
-         "libraries": libraries},
+        {
+            "t": TEXT[lang],
+            "lang": lang,
+            "other": "en" if lang == "vi" else "vi",
+            "libraries": libraries,
+        },
     )

@@ -43,7 +43,9 @@ def ensure_database(url: str, dbname: str) -> str:
     with psycopg.connect(url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,)).fetchone()
         if not exists:
-            conn.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname)))
+            conn.execute(
+                psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(dbname))
+            )
     return with_dbname(url, dbname)
 
 
@@ -71,7 +73,13 @@ class Database:
     def __init__(self, url: str, pool_size: int = 8) -> None:
         self.url = url
         self.pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-            url, min_size=1, max_size=pool_size, open=False, name="libshare"
+            url,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            name="libshare",
+            # An idle open transaction would hold back the gap-aware readers (ADR 0003).
+            kwargs={"options": "-c idle_in_transaction_session_timeout=60000"},
         )
 
     @transient("postgres connect")

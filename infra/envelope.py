@@ -68,9 +68,7 @@ def from_stored(
 ) -> Envelope:
     domain_event = mapper.to_domain_event(stored)
     contract = event_type_of(type(domain_event))
-    payload = {
-        k: _jsonable(v) for k, v in vars(domain_event).items() if k not in ENVELOPE_FIELDS
-    }
+    payload = {k: _jsonable(v) for k, v in vars(domain_event).items() if k not in ENVELOPE_FIELDS}
     metadata = metadata or {}
     return Envelope(
         id=event_id(domain_event.originator_id, domain_event.originator_version),

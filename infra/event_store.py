@@ -33,7 +33,8 @@ class LibshareRecorder(PostgresApplicationRecorder):
             SQL(
                 "ALTER TABLE {t} "
                 "ADD COLUMN IF NOT EXISTS xid xid8 NOT NULL DEFAULT pg_current_xact_id(), "
-                "ADD COLUMN IF NOT EXISTS recorded_at timestamptz NOT NULL DEFAULT clock_timestamp(), "
+                "ADD COLUMN IF NOT EXISTS recorded_at timestamptz NOT NULL "
+                "DEFAULT clock_timestamp(), "
                 "ADD COLUMN IF NOT EXISTS metadata jsonb "
                 "DEFAULT nullif(current_setting('libshare.event_metadata', true), '')::jsonb"
             ).format(t=table)

@@ -39,7 +39,12 @@ def render_events_doc() -> str:
         "",
     ]
     for et in sorted(event_types(), key=lambda e: e.name):
-        lines += [f"### `{et.name}`", "", f"Aggregate `{et.aggregate_name}`, version {et.version}.", ""]
+        lines += [
+            f"### `{et.name}`",
+            "",
+            f"Aggregate `{et.aggregate_name}`, version {et.version}.",
+            "",
+        ]
         doc = (et.event.__doc__ or "").strip()
         if doc and not doc.startswith(("Domain event", "Base class")):
             lines += [doc, ""]

@@ -60,9 +60,7 @@ class NotificationLogReader:
             topic=topic,
             state=bytes(state),
         )
-        return from_stored(
-            self.mapper, stored, notification_id=nid, xid=xid, metadata=metadata
-        )
+        return from_stored(self.mapper, stored, notification_id=nid, xid=xid, metadata=metadata)
 
 
 def position_of(envelope: Envelope) -> LogPosition:

@@ -29,7 +29,7 @@ def _is_transient(exc: BaseException) -> bool:
         # kafka-python marks errors worth retrying; broker-down errors are NoBrokersAvailable,
         # KafkaTimeoutError, KafkaConnectionError: all retriable or connection-level.
         return bool(getattr(exc, "retriable", True)) or "Connection" in type(exc).__name__
-    return isinstance(exc, TRANSIENT_PG + (OSError,))
+    return isinstance(exc, (*TRANSIENT_PG, OSError))
 
 
 def _log_retry(what: str) -> Callable[[RetryCallState], None]:

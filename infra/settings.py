@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     )
     kafka_bootstrap_servers: str | None = Field(
         default=None,
-        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "LIBSHARE_KAFKA_BOOTSTRAP_SERVERS"),
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "LIBSHARE_KAFKA_BOOTSTRAP_SERVERS"
+        ),
     )
     data_dir: Path = Path(".data")
     host: str = "127.0.0.1"

@@ -140,9 +140,7 @@ class ProjectionRunner:
         *,
         careful: bool,
     ) -> int:
-        conn.execute(
-            "SELECT 1 FROM projection_state WHERE projection = %s FOR UPDATE", (p.name,)
-        )
+        conn.execute("SELECT 1 FROM projection_state WHERE projection = %s FOR UPDATE", (p.name,))
         stored = self.positions(conn, p.name)
         fresh = [d for d in deliveries if d.position > stored.get(d.stream, (-1, -1))]
         if not fresh:
@@ -206,23 +204,41 @@ class ProjectionRunner:
         self, conn: psycopg.Connection[Any], p: Projection, ev: Envelope, exc: Exception
     ) -> None:
         log.error(
-            "event parked", projection=p.name, event_id=ev.id, event_type=ev.type,
-            aggregate_id=str(ev.aggregate_id), version=ev.version, error=repr(exc),
+            "event parked",
+            projection=p.name,
+            event_id=ev.id,
+            event_type=ev.type,
+            aggregate_id=str(ev.aggregate_id),
+            version=ev.version,
+            error=repr(exc),
         )
         conn.execute(
             "INSERT INTO projection_dead_letters (projection, event_id, event_type, "
             "aggregate_id, version, notification_id, xid, event_time, payload, error) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (p.name, ev.id, ev.type, ev.aggregate_id, ev.version, ev.notification_id,
-             ev.xid, ev.time, ev.payload, f"{type(exc).__name__}: {exc}"),
+            (
+                p.name,
+                ev.id,
+                ev.type,
+                ev.aggregate_id,
+                ev.version,
+                ev.notification_id,
+                ev.xid,
+                ev.time,
+                ev.payload,
+                f"{type(exc).__name__}: {exc}",
+            ),
         )
 
     def run(self, source: Source, stop: threading.Event, poll_timeout: float = 1.0) -> None:
         """Apply batches from `source` until `stop` is set. Transient errors are logged and
         retried after a pause: the stored positions make a retry safe."""
         source.start(self)
-        log.info("projection runner started", source=source.name,
-                 projections=[p.name for p in self.projections])
+        log.info(
+            "projection runner started",
+            source=source.name,
+            projections=[p.name for p in self.projections],
+        )
         try:
             while not stop.is_set():
                 try:

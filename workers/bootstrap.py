@@ -93,7 +93,9 @@ class System:
         source = source or self.settings.effective_projection_source()
         self.runner = self.make_runner()
         runner = self.runner
-        src = self.make_kafka_source() if source is ProjectionSource.KAFKA else self.make_log_source()
+        src = (
+            self.make_kafka_source() if source is ProjectionSource.KAFKA else self.make_log_source()
+        )
         self._spawn(f"projector-{src.name}", lambda: runner.run(src, self.stop_event))
         return runner
 
@@ -133,7 +135,9 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         retry=retry_if_exception_type(Exception),
         wait=wait_exponential_jitter(multiplier=0.2, max=5),
         stop=stop_after_delay(settings.startup_retry_seconds),
-        before_sleep=lambda s: log.warning("event store not ready, retrying", attempt=s.attempt_number),
+        before_sleep=lambda s: log.warning(
+            "event store not ready, retrying", attempt=s.attempt_number
+        ),
         reraise=True,
     ):
         with attempt:

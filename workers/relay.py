@@ -5,6 +5,7 @@ storing republishes that batch; consumers drop the copies by (aggregate id, vers
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -157,10 +158,8 @@ class Relay:
 
     def _drop_producer(self) -> None:
         if self.producer is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self.producer.close(timeout=1)
-            except Exception:
-                pass
             self.producer = None
 
     def run(self, stop: threading.Event, idle_timeout: float = 1.0) -> None:

@@ -10,7 +10,9 @@ from kafka.consumer.fetcher import ConsumerRecord
 from infra.kafka_log import all_topics
 
 
-def read_all(bootstrap: str, prefix: str, expect: int, timeout: float = 20.0) -> list[ConsumerRecord]:
+def read_all(
+    bootstrap: str, prefix: str, expect: int, timeout: float = 20.0
+) -> list[ConsumerRecord]:
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         parts = [

@@ -3,8 +3,8 @@ a naive "highest id seen" reader skip an event for ever."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -19,13 +19,12 @@ def late_writer(system: System, code: str) -> Iterator[int]:
     lib = Library.register(code, f"Thư viện {code}", "school", "Lý Nhân")
     (event,) = lib.collect_events()
     stored = system.app.mapper.to_stored_event(event)
-    with psycopg.connect(system.db.url) as conn:
-        with conn.transaction():
-            row = conn.execute(
-                "INSERT INTO libshare_events (originator_id, originator_version, topic, state) "
-                "VALUES (%s, %s, %s, %s) RETURNING notification_id",
-                (stored.originator_id, stored.originator_version, stored.topic, stored.state),
-            ).fetchone()
-            assert row is not None
-            yield int(row[0])
-            conn.execute('NOTIFY "libshare_events"')
+    with psycopg.connect(system.db.url) as conn, conn.transaction():
+        row = conn.execute(
+            "INSERT INTO libshare_events (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s) RETURNING notification_id",
+            (stored.originator_id, stored.originator_version, stored.topic, stored.state),
+        ).fetchone()
+        assert row is not None
+        yield int(row[0])
+        conn.execute('NOTIFY "libshare_events"')

@@ -8,7 +8,10 @@ from workers.bootstrap import System
 
 def test_registering_stores_one_event_with_its_transaction_id_and_actor(system: System) -> None:
     lib, created = system.app.register_library(
-        "HNM-TVT", "Thư viện tỉnh Hà Nam", "provincial", "Phủ Lý",
+        "HNM-TVT",
+        "Thư viện tỉnh Hà Nam",
+        "provincial",
+        "Phủ Lý",
         actor={"account": "admin", "role": "network_admin"},
     )
     assert created

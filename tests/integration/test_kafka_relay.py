@@ -46,7 +46,9 @@ def test_the_relay_publishes_exactly_the_stored_events_in_order_per_aggregate(
         system.app.rename_library(code, f"Tên mới hơn {code}", "lần 2")
     assert relay_all(system) == 30
 
-    records = read_all(system.settings.kafka_bootstrap_servers or "", system.settings.kafka_topic_prefix, 30)
+    records = read_all(
+        system.settings.kafka_bootstrap_servers or "", system.settings.kafka_topic_prefix, 30
+    )
     published = [(r.key.decode(), int(dict(r.headers)["ce_aggregateversion"])) for r in records]
     assert sorted(published) == sorted((a, v) for a, v, _ in stored_events(system))
 
@@ -74,8 +76,10 @@ def test_a_kafka_projection_builds_the_same_read_model_as_the_log(kafka_system: 
     system.start_relay()
     system.start_projector()  # KAFKA_BOOTSTRAP_SERVERS is set: the source is Kafka
     eventually(
-        lambda: any(r["name"] == "Thư viện đổi tên" for r in libraries(system))
-        and len(libraries(system)) == 12,
+        lambda: (
+            any(r["name"] == "Thư viện đổi tên" for r in libraries(system))
+            and len(libraries(system)) == 12
+        ),
         what="the Kafka projection to catch up",
     )
     system.app.register_library("HNM-LATE", "Thư viện đến sau", "school", "Bình Lục")
@@ -117,5 +121,7 @@ def test_after_a_relay_crash_between_publishing_and_storing_nothing_is_lost_or_a
 
 def _seen(system: System) -> int:
     with system.db.transaction() as conn:
-        row = conn.execute("SELECT seen FROM projection_state WHERE projection='libraries'").fetchone()
+        row = conn.execute(
+            "SELECT seen FROM projection_state WHERE projection='libraries'"
+        ).fetchone()
     return int(row[0]) if row else -1

