@@ -30,6 +30,12 @@ PRODUCER_SETTINGS: dict[str, Any] = {
     "batch_size": 256 * 1024,
     "max_in_flight_requests_per_connection": 5,
     "compression_type": None,
+    # Fail a send within seconds when the broker is away, so the relay's own retry (logged,
+    # bounded back-off, republish from the stored position) takes over.
+    "request_timeout_ms": 5000,
+    "delivery_timeout_ms": 10000,
+    "max_block_ms": 10000,
+    "reconnect_backoff_max_ms": 2000,
 }
 
 

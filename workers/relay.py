@@ -69,6 +69,7 @@ class Relay:
         self.batch_size = batch_size
         self.producer: KafkaProducer | None = None
         self.relayed = 0
+        self.retries = 0
         self.position = LogPosition()
         self._conn: psycopg.Connection[Any] | None = None
 
@@ -195,3 +196,4 @@ class Relay:
             sleep_s=round(state.next_action.sleep, 2) if state.next_action else None,
             error=repr(state.outcome.exception()) if state.outcome else None,
         )
+        self.retries += 1

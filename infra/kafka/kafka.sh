@@ -29,7 +29,7 @@ fetch() {
   command -v java >/dev/null || { log "Java 17+ is required to run Kafka"; exit 1; }
   log "fetching Apache Kafka jars through Maven into $libs"
   rm -rf "$libs"; mkdir -p "$libs"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$libs" -DincludeScope=runtime
   touch "$libs/.complete"
 }

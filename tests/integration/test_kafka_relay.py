@@ -125,3 +125,20 @@ def _seen(system: System) -> int:
             "SELECT seen FROM projection_state WHERE projection='libraries'"
         ).fetchone()
     return int(row[0]) if row else -1
+
+
+def test_the_commands_trace_context_travels_to_kafka_as_traceparent(kafka_system: System) -> None:
+    from infra.tracing import configure_tracing, tracer
+
+    configure_tracing(kafka_system.settings)
+    with tracer("test").start_as_current_span("librarian registers a library") as span:
+        kafka_system.app.register_library("HNM-T", "Thư viện T", "school", "Phủ Lý")
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    assert relay_all(kafka_system) == 1
+    (record,) = read_all(
+        kafka_system.settings.kafka_bootstrap_servers or "",
+        kafka_system.settings.kafka_topic_prefix,
+        1,
+    )
+    traceparent = dict(record.headers)["traceparent"].decode()
+    assert traceparent.split("-")[1] == trace_id

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
 
+import pytest
+
+from tests.integration.kafka_read import read_all
 from tests.integration.late_commit import late_writer
 from tests.integration.support import libraries
 from workers.bootstrap import System
@@ -30,3 +35,26 @@ def test_the_log_projection_delivers_an_event_that_commits_after_a_later_one(
     runner.apply_batch(source.poll(timeout=2))
     source.close()
     assert [r["code"] for r in libraries(system)] == ["HNM-A", "HNM-B", "HNM-LATE"]
+
+
+@pytest.mark.kafka
+def test_the_relay_publishes_an_event_that_commits_after_a_later_one(
+    make_system: Callable[..., System], kafka_bootstrap: str
+) -> None:
+    system = make_system(
+        event_store_db_functions=True,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=f"test-{uuid.uuid4().hex[:10]}",
+    )
+    relay = system.make_relay()
+    system.app.register_library("HNM-A", "Thư viện A", "school", "Phủ Lý")
+    with late_writer(system, "HNM-LATE"):
+        system.app.register_library("HNM-B", "Thư viện B", "school", "Phủ Lý")
+        assert relay.relay_once() == 1  # A only: B waits behind the open transaction
+        assert relay.relay_once() == 0
+    assert relay.relay_once() == 2
+    relay.release()
+    prefix = system.settings.kafka_topic_prefix
+    records = read_all(kafka_bootstrap, prefix, 3)
+    codes = sorted(json.loads(r.value)["code"] for r in records)
+    assert codes == ["HNM-A", "HNM-B", "HNM-LATE"]
