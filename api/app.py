@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api import context, problems
 from api.health import router as health_router
 from api.libraries import router as libraries_router
+from api.projections import router as projections_router
 from api.ui import router as ui_router
 from infra.settings import Settings
 from workers.bootstrap import System, bootstrap
@@ -48,5 +49,6 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     context.install(app)
     app.include_router(health_router)
     app.include_router(libraries_router)
+    app.include_router(projections_router)
     app.include_router(ui_router)
     return app

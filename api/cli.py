@@ -127,17 +127,71 @@ def events_doc(
     typer.echo(f"wrote {output}")
 
 
+@projections_cli.command("list")
+def projections_list() -> None:
+    """The projections, the tables each owns and the event types it handles."""
+    from workers.bootstrap import all_projections
+
+    for p in all_projections():
+        typer.echo(
+            f"{p.name}: tables {', '.join(p.tables)}; handles {', '.join(sorted(p.handles))}"
+        )
+
+
 @projections_cli.command("parked")
 def projections_parked(
     name: Annotated[str | None, typer.Argument(help="A projection; all when omitted.")] = None,
 ) -> None:
     """List events parked in the dead-letter table, with their errors."""
-    from projections.runner import parked
+    from projections.dead_letters import parked
     from workers.bootstrap import bootstrap
 
     system = bootstrap(Settings())
     try:
         typer.echo(json.dumps(parked(system.db, name), default=str, ensure_ascii=False, indent=2))
+    finally:
+        system.close()
+
+
+@projections_cli.command("replay")
+def projections_replay(
+    name: Annotated[str, typer.Argument(help="The projection whose parked events to replay.")],
+) -> None:
+    """Apply a projection's parked events again (after its bug is fixed)."""
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(Settings())
+    try:
+        result = system.replay_parked(name)
+        typer.echo(f"{name}: {result['replayed']} replayed, {result['failed']} still failing")
+    finally:
+        system.close()
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(
+    name: Annotated[str, typer.Argument(help="The projection to rebuild, e.g. libraries.")],
+) -> None:
+    """Replay a projection from the first event into a fresh schema, then swap it in
+    atomically; the API answers from the old tables until the swap."""
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(Settings())
+    try:
+        with typer.progressbar(length=1, label=f"rebuilding {name}") as bar:
+            done = 0
+
+            def progress(seen: int, total: int) -> None:
+                nonlocal done
+                bar.length = max(total, 1)
+                bar.update(seen - done)
+                done = seen
+
+            report = system.rebuild(name, progress)
+        typer.echo(
+            f"{name}: {report.events} events replayed, {report.applied} applied, "
+            f"{report.seconds:.2f} s, {report.events_per_second:,.0f} events/s"
+        )
     finally:
         system.close()
 

@@ -6,7 +6,6 @@ the dead-letter table with its error and the projection goes on."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Sequence
@@ -252,18 +251,3 @@ class ProjectionRunner:
                     source.start(self)  # re-read positions: the batch may not have committed
         finally:
             source.close()
-
-
-def parked(db: Database, projection: str | None = None) -> list[dict[str, Any]]:
-    with db.transaction() as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT id, projection, event_id, event_type, aggregate_id, version, "
-            "notification_id, error, parked_at, replayed_at, convert_from(payload, 'UTF8') "
-            "FROM projection_dead_letters WHERE (%s::text IS NULL OR projection = %s) ORDER BY id",
-            (projection, projection),
-        )
-        cols = [c.name for c in cur.description or []]
-        rows = [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    for r in rows:
-        r["payload"] = json.loads(r.pop("convert_from"))
-    return rows

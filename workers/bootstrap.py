@@ -20,7 +20,9 @@ from infra.network_app import NetworkApp
 from infra.settings import ProjectionSource, Settings
 from infra.tracing import configure_tracing
 from projections.libraries import LibrariesProjection
+from projections.dead_letters import replay_parked
 from projections.projection import Projection
+from projections.rebuild import Progress, Rebuild, RebuildReport
 from projections.runner import ProjectionRunner
 from projections.sources import KafkaSource, LogSource
 from workers.relay import Relay
@@ -28,8 +30,18 @@ from workers.relay import Relay
 log = structlog.get_logger("libshare.bootstrap")
 
 
+PROJECTIONS: dict[str, type[Projection]] = {p.name: p for p in (LibrariesProjection,)}
+
+
 def all_projections() -> list[Projection]:
-    return [LibrariesProjection()]
+    return [cls() for cls in PROJECTIONS.values()]
+
+
+def projection_named(name: str, schema: str = "public") -> Projection:
+    try:
+        return PROJECTIONS[name](schema)
+    except KeyError:
+        raise LookupError(f"no projection {name!r}; there are: {', '.join(PROJECTIONS)}") from None
 
 
 @dataclass
@@ -76,6 +88,15 @@ class System:
         )
         relay.setup()
         return relay
+
+    def rebuild(self, name: str, on_progress: Progress | None = None) -> RebuildReport:
+        projection_named(name)  # fail fast on an unknown name
+        return Rebuild(self.db, self.reader, lambda schema: projection_named(name, schema)).run(
+            on_progress
+        )
+
+    def replay_parked(self, name: str) -> dict[str, int]:
+        return replay_parked(self.db, projection_named(name))
 
     # -- background workers -----------------------------------------------------------------
     def _spawn(self, name: str, target: Callable[[], None]) -> None:

@@ -116,3 +116,15 @@ def test_the_web_ui_is_vietnamese_first_with_english_available(client: TestClien
     assert "Các thư viện trong mạng lưới" in vi and "Thư viện tỉnh</td>" in vi
     en = client.get("/?lang=en").text
     assert "Libraries of the network" in en and "Provincial library" in en
+
+
+def test_projections_and_their_parked_events_are_visible(client: TestClient) -> None:
+    body = client.get("/projections").json()
+    assert body["libraries"]["tables"] == ["libraries"]
+    assert "libshare.library.Registered.v1" in body["libraries"]["handles"]
+    assert client.get("/projections/libraries/parked").json() == []
+    assert client.post("/projections/libraries/parked/replay").json() == {
+        "replayed": 0,
+        "failed": 0,
+    }
+    assert client.get("/projections/nope/parked").status_code == 404

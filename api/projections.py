@@ -1,0 +1,41 @@
+"""Projections for operators and auditors: lag, parked events, and their replay."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from api.deps import system
+from api.health import projection_lags
+from projections.dead_letters import parked
+from workers.bootstrap import PROJECTIONS, System
+
+router = APIRouter(prefix="/projections", tags=["projections"])
+
+
+def _known(name: str) -> str:
+    if name not in PROJECTIONS:
+        raise HTTPException(404, f"no projection {name!r}")
+    return name
+
+
+@router.get("", summary="Every projection with its lag and parked events")
+def projections(sys: Annotated[System, Depends(system)]) -> dict[str, Any]:
+    lags = projection_lags(sys)
+    return {
+        name: {"tables": list(cls.tables), "handles": sorted(cls.handles), **lags.get(name, {})}
+        for name, cls in PROJECTIONS.items()
+    }
+
+
+@router.get("/{name}/parked", summary="Events parked because they failed to apply")
+def parked_events(
+    name: str, sys: Annotated[System, Depends(system)], include_replayed: bool = False
+) -> list[dict[str, Any]]:
+    return parked(sys.db, _known(name), include_replayed=include_replayed)
+
+
+@router.post("/{name}/parked/replay", summary="Apply the parked events again")
+def replay(name: str, sys: Annotated[System, Depends(system)]) -> dict[str, int]:
+    return sys.replay_parked(_known(name))
