@@ -19,8 +19,8 @@ from infra.logs import configure_logging
 from infra.network_app import NetworkApp
 from infra.settings import ProjectionSource, Settings
 from infra.tracing import configure_tracing
-from projections.libraries import LibrariesProjection
 from projections.dead_letters import replay_parked
+from projections.libraries import LibrariesProjection
 from projections.projection import Projection
 from projections.rebuild import Progress, Rebuild, RebuildReport
 from projections.runner import ProjectionRunner

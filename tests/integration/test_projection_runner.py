@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 
 from infra.envelope import Envelope
-from projections.libraries import LibrariesProjection
 from projections.dead_letters import parked
+from projections.libraries import LibrariesProjection
 from projections.runner import ProjectionRunner
 from tests.integration.support import eventually, libraries, register_many
 from workers.bootstrap import System
