@@ -23,16 +23,16 @@ run: $(STAMP)
 # Start PostgreSQL (embedded, by the test session) and Kafka (a real broker on
 # 127.0.0.1:19092), run the whole suite, stop them.
 test: $(STAMP)
-	infra/run-tests.sh $(BIN)/pytest -q tests
+	infra/with-kafka.sh $(BIN)/pytest -q tests
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 test-integration: $(STAMP)
-	infra/run-tests.sh $(BIN)/pytest -q tests/integration
+	infra/with-kafka.sh $(BIN)/pytest -q tests/integration
 
 test-e2e: $(STAMP)
-	infra/run-tests.sh $(BIN)/pytest -q tests/e2e
+	infra/with-kafka.sh $(BIN)/pytest -q tests/e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,6 +42,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Benchmarks with raw baselines measured in the same run; writes bench/results/latest.json.
+bench: $(STAMP)
+	infra/with-kafka.sh $(BIN)/python -m bench
 
 events-doc: $(STAMP)
 	$(BIN)/libshare events doc

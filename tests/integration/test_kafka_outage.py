@@ -25,7 +25,7 @@ def broker(action: str) -> None:
 
 
 @pytest.mark.skipif(
-    "KAFKA_DATA" not in os.environ, reason="needs the broker that infra/run-tests.sh started"
+    "KAFKA_DATA" not in os.environ, reason="needs the broker that infra/with-kafka.sh started"
 )
 def test_commands_succeed_while_the_broker_is_down_and_all_events_arrive_after(
     kafka_system: System,

@@ -1,0 +1,255 @@
+"""`make bench`: each figure beside its raw baseline, measured in the same run on the same
+machine, printed and written to bench/results/latest.json. Aims are checked here, never
+in tests. Needs KAFKA_BOOTSTRAP_SERVERS (make bench starts a broker)."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from bench.baselines import make_topic, raw_commits, raw_consume, raw_log_read, raw_produce
+from bench.latency import end_to_end_latency
+from domain.library import Library
+from infra.database import EmbeddedPostgres, ensure_database
+from infra.envelope import kafka_headers
+from infra.logs import configure_logging
+from infra.settings import Settings
+from workers.bootstrap import System, bootstrap
+
+ROOT = Path(__file__).resolve().parent.parent
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+TARGET_EVENTS = int(os.environ.get("BENCH_EVENTS", "30000"))
+
+
+def appends(system: System, clients: int, seconds: float) -> float:
+    counts = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        while time.perf_counter() < stop:
+            system.app.register_library(f"B{clients}-{i}-{counts[i]}", "Thư viện", "school", "X")
+            counts[i] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def fill_to(system: System, target: int) -> float:
+    """Save 100 new libraries per call until the store holds `target` events."""
+    have = system.app.recorder.max_notification_id() or 0
+    n, started = 0, time.perf_counter()
+    while have + n < target:
+        libs = [Library.register(f"F-{n + i}", "Thư viện", "school", "X") for i in range(100)]
+        system.app.save(*libs)
+        n += 100
+    return n / (time.perf_counter() - started) if n else 0.0
+
+
+def figure(
+    name: str, value: float, baseline: float | None, aim: str | None, ok: bool | None, unit: str
+) -> dict[str, Any]:
+    ratio = value / baseline if baseline else None
+    return {
+        "name": name,
+        "value": round(value, 1),
+        "unit": unit,
+        "baseline": round(baseline, 1) if baseline else None,
+        "ratio": round(ratio, 3) if ratio else None,
+        "aim": aim,
+        "met": ok,
+    }
+
+
+def main() -> int:
+    configure_logging("WARNING")
+    bootstrap_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap_servers:
+        print("KAFKA_BOOTSTRAP_SERVERS is not set: run `make bench`", file=sys.stderr)
+        return 2
+    server_url = os.environ.get("DATABASE_URL") or EmbeddedPostgres(ROOT / ".data" / "bench").url
+    url = ensure_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    settings = Settings(
+        database_url=url,
+        kafka_bootstrap_servers=bootstrap_servers,
+        kafka_topic_prefix=prefix,
+        load_demo=False,
+        run_workers=False,
+    )
+    system = bootstrap(settings, configure=False)
+    out: list[dict[str, Any]] = []
+    try:
+        raw1, raw16 = raw_commits(url, 1, SECONDS), raw_commits(url, 16, SECONDS)
+        es1, es16 = appends(system, 1, SECONDS), appends(system, 16, SECONDS)
+        out.append(
+            figure(
+                "event-store appends/s, 1 client",
+                es1,
+                raw1,
+                ">= 50% of raw commits",
+                es1 >= 0.5 * raw1,
+                "events/s",
+            )
+        )
+        out.append(
+            figure(
+                "event-store appends/s, 16 clients",
+                es16,
+                raw16,
+                ">= 50% of raw commits",
+                es16 >= 0.5 * raw16,
+                "events/s",
+            )
+        )
+        batched = fill_to(system, TARGET_EVENTS)
+        out.append(
+            figure(
+                "event-store appends/s, 100 aggregates per save",
+                batched,
+                raw1,
+                None,
+                None,
+                "events/s",
+            )
+        )
+        total = system.app.recorder.max_notification_id() or 0
+
+        n_read, raw_read = raw_log_read(url)
+        report = system.rebuild("libraries")
+        out.append(
+            figure(
+                "rebuild from the notification log",
+                report.events_per_second,
+                raw_read,
+                ">= 25,000 events/s",
+                report.events_per_second >= 25000,
+                "events/s",
+            )
+        )
+
+        relay = system.make_relay()
+        sample = system.reader.read(relay_conn(url), _start(), 1)[0]
+        raw_topic = f"{prefix}.raw"
+        make_topic(bootstrap_servers, raw_topic, settings.kafka_partitions)
+        raw_prod = raw_produce(
+            bootstrap_servers, raw_topic, total, sample.payload, kafka_headers(sample)
+        )
+        started, sent = time.perf_counter(), 0
+        while n := relay.relay_once():
+            sent += n
+        relay_rate = sent / (time.perf_counter() - started)
+        relay.release()
+        out.append(
+            figure(
+                "relay to Kafka",
+                relay_rate,
+                raw_prod,
+                ">= 50% of raw produce",
+                relay_rate >= 0.5 * raw_prod,
+                "events/s",
+            )
+        )
+
+        raw_cons = raw_consume(bootstrap_servers, raw_topic, total)
+        proj_rate = kafka_projection_rate(system, total)
+        out.append(
+            figure(
+                "projection from Kafka",
+                proj_rate,
+                raw_cons,
+                ">= 25,000 events/s",
+                proj_rate >= 25000,
+                "events/s",
+            )
+        )
+
+        latencies = end_to_end_latency(system, rate=200, seconds=max(SECONDS, 5))
+        p50 = statistics.median(latencies)
+        p99 = statistics.quantiles(latencies, n=100)[98]
+        out.append(
+            figure(
+                "end-to-end latency p50, HTTP command -> read model (Kafka path)",
+                p50,
+                None,
+                None,
+                None,
+                "ms",
+            )
+        )
+        out.append(
+            figure(
+                "end-to-end latency p99, HTTP command -> read model (Kafka path)",
+                p99,
+                None,
+                "<= 50 ms",
+                p99 <= 50,
+                "ms",
+            )
+        )
+    finally:
+        system.close()
+    result = {
+        "machine": platform.node(),
+        "cpus": os.cpu_count(),
+        "events": TARGET_EVENTS,
+        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "figures": out,
+    }
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / "latest.json").write_text(json.dumps(result, indent=2))
+    print_table(out)
+    return 0
+
+
+def relay_conn(url: str) -> psycopg.Connection[Any]:
+    return psycopg.connect(url, autocommit=True)
+
+
+def _start() -> Any:
+    from infra.log_reader import LogPosition
+
+    return LogPosition()
+
+
+def kafka_projection_rate(system: System, total: int) -> float:
+    runner = system.make_runner()
+    source = system.make_kafka_source(group_id=f"bench-{uuid.uuid4().hex[:6]}")
+    source.start(runner)
+    started, seen = time.perf_counter(), 0
+    while seen < total:
+        batch = source.poll(0.5)
+        runner.apply_batch(batch)
+        seen += len(batch)
+    rate = seen / (time.perf_counter() - started)
+    source.close()
+    return rate
+
+
+def print_table(figures: list[dict[str, Any]]) -> None:
+    print(f"{'figure':<66} {'value':>10} {'baseline':>10} {'ratio':>7}  aim")
+    for f in figures:
+        mark = "" if f["met"] is None else ("met" if f["met"] else "MISSED")
+        base = f"{f['baseline']:,.0f}" if f["baseline"] else "-"
+        ratio = f"{f['ratio']:.2f}" if f["ratio"] else "-"
+        print(
+            f"{f['name']:<66} {f['value']:>10,.1f} {base:>10} {ratio:>7}  {f['aim'] or ''} {mark}"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Raw baselines: what PostgreSQL and kafka-python do on this machine without us."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+import psycopg
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.admin import KafkaAdminClient, NewTopic
+
+from infra.kafka_log import PRODUCER_SETTINGS
+
+PAYLOAD = os.urandom(160)
+
+
+def raw_commits(url: str, clients: int, seconds: float) -> float:
+    """Single-row INSERT commits per second, `clients` connections in parallel."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_raw")
+        conn.execute("CREATE TABLE bench_raw (id uuid PRIMARY KEY, v int, payload bytea)")
+    counts = [0] * clients
+    stop = time.perf_counter() + seconds
+
+    def work(i: int) -> None:
+        with psycopg.connect(url, autocommit=True) as c:
+            while time.perf_counter() < stop:
+                c.execute(
+                    "INSERT INTO bench_raw VALUES (%s, 1, %s)",
+                    (uuid.uuid4(), PAYLOAD),
+                    prepare=True,
+                )
+                counts[i] += 1
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sum(counts) / (time.perf_counter() - started)
+
+
+def raw_log_read(url: str, batch: int = 5000) -> tuple[int, float]:
+    """Rows/s reading the whole notification log in id order, undecoded."""
+    started = time.perf_counter()
+    n, last = 0, 0
+    with psycopg.connect(url) as conn:
+        while True:
+            rows = conn.execute(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM libshare_events WHERE notification_id > %s ORDER BY notification_id LIMIT %s",
+                (last, batch),
+            ).fetchall()
+            if not rows:
+                break
+            n += len(rows)
+            last = rows[-1][0]
+    return n, n / (time.perf_counter() - started)
+
+
+def make_topic(bootstrap: str, name: str, partitions: int) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        admin.create_topics([NewTopic(name, partitions, 1)])
+    finally:
+        admin.close()
+
+
+def raw_produce(
+    bootstrap: str, topic: str, n: int, value: bytes, headers: list[tuple[str, bytes]]
+) -> float:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
+    keys = [str(uuid.uuid4()).encode() for _ in range(1000)]
+    started = time.perf_counter()
+    for i in range(n):
+        producer.send(topic, key=keys[i % 1000], value=value, headers=headers)
+    producer.flush()
+    rate = n / (time.perf_counter() - started)
+    producer.close()
+    return rate
+
+
+def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_poll_records=2000,
+        fetch_max_wait_ms=50,
+    )
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    got = 0
+    started = time.perf_counter()
+    while got < n:
+        for batch in consumer.poll(timeout_ms=500).values():
+            got += len(batch)
+    rate = got / (time.perf_counter() - started)
+    consumer.close()
+    return rate
