@@ -129,7 +129,7 @@ def main() -> int:
         )
         total = system.app.recorder.max_notification_id() or 0
 
-        n_read, raw_read = raw_log_read(url)
+        _, raw_read = raw_log_read(url)
         report = system.rebuild("libraries")
         out.append(
             figure(
@@ -178,7 +178,7 @@ def main() -> int:
             )
         )
 
-        latencies = end_to_end_latency(system, rate=200, seconds=max(SECONDS, 5))
+        latencies = end_to_end_latency(settings, rate=200, seconds=max(SECONDS, 5))
         p50 = statistics.median(latencies)
         p99 = statistics.quantiles(latencies, n=100)[98]
         out.append(

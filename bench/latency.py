@@ -1,19 +1,23 @@
 """End-to-end latency: from an HTTP command's acceptance (its response) to the moment its
 library is visible in the read model, at a steady command rate, on the Kafka path
-(relay -> Kafka -> projection), with the API served by uvicorn on a real socket."""
+(relay -> Kafka -> projection). The API runs as `libshare serve` in its own process with
+its relay and projector threads, as `make run` would with Kafka configured; this process
+only sends commands and watches the read model."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-import uvicorn
+import psycopg
 
-from api.app import create_app
-from workers.bootstrap import System
+from infra.settings import Settings
 
 
 def _free_port() -> int:
@@ -22,30 +26,45 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def end_to_end_latency(system: System, rate: int, seconds: float) -> list[float]:
-    system.start_relay()
-    system.start_projector()
+def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
+        "LIBSHARE_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "LIBSHARE_LOAD_DEMO": "false",
+        "LIBSHARE_LOG_LEVEL": "WARNING",
+        "LIBSHARE_PORT": str(port),
+    }
+    proc = subprocess.Popen([sys.executable, "-m", "api", "serve"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open("bench/results/serve.log", "w"))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
+        waiting = conn.execute(
+            "SELECT pid, state, wait_event_type, wait_event, left(query, 120) "
+            "FROM pg_stat_activity WHERE datname = current_database()"
+        ).fetchall()
+    raise RuntimeError(f"libshare serve did not start; sessions: {waiting}")
+
+
+def end_to_end_latency(settings: Settings, rate: int, seconds: float) -> list[float]:
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(system=system),
-            host="127.0.0.1",
-            port=port,
-            log_config=None,
-            access_log=False,
-        )
-    )
-    threading.Thread(target=server.run, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    proc = _serve(settings, port)
     accepted: dict[str, float] = {}
     visible: dict[str, float] = {}
     done = threading.Event()
 
-    def poll() -> None:
-        with system.db.connect(autocommit=True) as conn:
+    def watch() -> None:
+        with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
             while not done.is_set() or len(visible) < len(accepted):
-                pending = [c for c in accepted if c not in visible]
+                pending = [c for c in list(accepted) if c not in visible]
                 if pending:
                     now = time.perf_counter()
                     for (code,) in conn.execute(
@@ -54,29 +73,31 @@ def end_to_end_latency(system: System, rate: int, seconds: float) -> list[float]
                         visible[code] = now
                 time.sleep(0.001)
 
-    poller = threading.Thread(target=poll, daemon=True)
-    poller.start()
-    clients = threading.local()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    local = threading.local()
 
     def command(i: int) -> None:
-        if not hasattr(clients, "c"):
-            clients.c = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
         code = f"E2E-{i}"
-        r = clients.c.post(
-            "/libraries", json={"code": code, "name": "Thư viện", "kind": "school", "locality": "X"}
-        )
+        r = local.client.post("/libraries", json={"code": code, "name": "Thư viện",
+                                                  "kind": "school", "locality": "X"})
         r.raise_for_status()
         accepted[code] = time.perf_counter()
 
-    n = int(rate * seconds)
-    start = time.perf_counter()
-    with ThreadPoolExecutor(8) as pool:
-        for i in range(n):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            pool.submit(command, i)
-    done.set()
-    poller.join(timeout=30)
-    server.should_exit = True
+    try:
+        n = int(rate * seconds)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(8) as pool:
+            for i in range(n):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(command, i)
+        done.set()
+        watcher.join(timeout=30)
+    finally:
+        proc.terminate()
+        proc.wait(20)
     return [(visible[c] - accepted[c]) * 1000 for c in accepted if c in visible]

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from functools import cached_property
 from typing import Any
 from uuid import UUID, uuid5
 
 from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.utils import resolve_topic
 
-from domain.contract import ENVELOPE_FIELDS, event_type_of
+from domain.contract import ENVELOPE_FIELDS, EventType, event_type_of
 
 CE_SOURCE = "urn:libshare:network"
 SPEC_VERSION = "1.0"
@@ -22,7 +24,6 @@ SPEC_VERSION = "1.0"
 
 @dataclass(frozen=True)
 class Envelope:
-    id: str  # ce_id: stable per (aggregate, version), so republishing yields the same id
     type: str  # ce_type, e.g. libshare.library.Registered.v1
     aggregate_type: str  # e.g. library: also names the Kafka topic
     aggregate_id: UUID  # ce_subject and the Kafka key
@@ -34,7 +35,12 @@ class Envelope:
     traceparent: str | None = None
     actor: dict[str, Any] | None = None
 
-    @property
+    @cached_property
+    def id(self) -> str:
+        """ce_id: stable per (aggregate, version), so a republished event has the same id."""
+        return event_id(self.aggregate_id, self.version)
+
+    @cached_property
     def data(self) -> dict[str, Any]:
         decoded: dict[str, Any] = json.loads(self.payload)
         return decoded
@@ -58,6 +64,26 @@ def event_id(aggregate_id: UUID, version: int) -> str:
     return str(uuid5(aggregate_id, str(version)))
 
 
+_CONTRACTS: dict[str, EventType] = {}
+
+
+def _contract(topic: str) -> EventType:
+    found = _CONTRACTS.get(topic)
+    if found is None:
+        found = _CONTRACTS[topic] = event_type_of(resolve_topic(topic))
+    return found
+
+
+def _event_state(mapper: Mapper[UUID], stored: StoredEvent, contract: EventType) -> dict[str, Any]:
+    """The event's fields. Fast path: decode the stored JSON directly when nothing can
+    change it on the way (no cipher, no compressor, no upcasting at version 1); otherwise
+    reconstruct the domain event through the mapper, upcasting included."""
+    if contract.version == 1 and mapper.cipher is None and mapper.compressor is None:
+        state: dict[str, Any] = mapper.transcoder.decode(stored.state)
+        return state
+    return dict(vars(mapper.to_domain_event(stored)))
+
+
 def from_stored(
     mapper: Mapper[UUID],
     stored: StoredEvent,
@@ -66,23 +92,29 @@ def from_stored(
     xid: int,
     metadata: dict[str, Any] | None,
 ) -> Envelope:
-    domain_event = mapper.to_domain_event(stored)
-    contract = event_type_of(type(domain_event))
-    payload = {k: _jsonable(v) for k, v in vars(domain_event).items() if k not in ENVELOPE_FIELDS}
+    contract = _contract(stored.topic)
+    state = _event_state(mapper, stored, contract)
+    payload = {k: _jsonable(v) for k, v in state.items() if k not in ENVELOPE_FIELDS}
+    aggregate_id = stored.originator_id
+    if not isinstance(aggregate_id, UUID):
+        aggregate_id = UUID(str(aggregate_id))
+    version = int(stored.originator_version)
     metadata = metadata or {}
-    return Envelope(
-        id=event_id(domain_event.originator_id, domain_event.originator_version),
+    envelope = Envelope(
         type=contract.name,
         aggregate_type=contract.aggregate_name,
-        aggregate_id=domain_event.originator_id,
-        version=domain_event.originator_version,
-        time=domain_event.timestamp,
+        aggregate_id=aggregate_id,
+        version=version,
+        time=state["timestamp"],
         notification_id=notification_id,
         xid=xid,
         payload=json.dumps(payload, ensure_ascii=False, sort_keys=True).encode(),
         traceparent=metadata.get("traceparent"),
         actor=metadata.get("actor"),
     )
+    # `payload` holds only JSON types, so its decoding would give this very dict back.
+    envelope.__dict__["data"] = payload
+    return envelope
 
 
 def kafka_headers(env: Envelope) -> list[tuple[str, bytes]]:
@@ -109,7 +141,6 @@ def kafka_headers(env: Envelope) -> list[tuple[str, bytes]]:
 def from_kafka(headers: list[tuple[str, bytes]], value: bytes) -> Envelope:
     h = {k: v.decode() for k, v in headers}
     return Envelope(
-        id=h["ce_id"],
         type=h["ce_type"],
         aggregate_type=h["ce_aggregatetype"],
         aggregate_id=UUID(h["ce_subject"]),

@@ -92,9 +92,7 @@ def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsume
 
 def broker_answers(bootstrap: str) -> bool:
     try:
-        admin = KafkaAdminClient(
-            bootstrap_servers=bootstrap, request_timeout_ms=2000, api_version_auto_timeout_ms=2000
-        )
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
         admin.close()
         return True
     except Exception:

@@ -49,9 +49,10 @@ class Settings(BaseSettings):
     projection_source: ProjectionSource = ProjectionSource.AUTO
     run_workers: bool = True  # `serve` also runs the relay / projector threads
     load_demo: bool = True  # load the demo network into an empty event store on start
-    # eventsourcing's one-round-trip insert function, without LOCK TABLE: writers no longer
-    # serialise, ids may commit out of order, and our gap-aware readers stay correct.
-    event_store_db_functions: bool = False
+    # eventsourcing's insert function (one round trip with our metadata, no LOCK TABLE):
+    # writers no longer serialise, ids may commit out of order, and our gap-aware readers
+    # stay correct (ADR 0003). False falls back to the table lock.
+    event_store_db_functions: bool = True
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)
 

@@ -47,7 +47,6 @@ def _envelope(row: dict[str, Any]) -> Envelope:
     time: datetime = row["event_time"]
     aggregate_id: UUID = row["aggregate_id"]
     return Envelope(
-        id=row["event_id"],
         type=row["event_type"],
         aggregate_type=aggregate_type,
         aggregate_id=aggregate_id,

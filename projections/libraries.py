@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from infra.envelope import Envelope
-from projections.projection import Projection
+from projections.projection import Projection, Statement
 
 
 class LibrariesProjection(Projection):
@@ -26,20 +27,19 @@ class LibrariesProjection(Projection):
     );
     """
 
-    def apply(self, conn: psycopg.Connection[Any], event: Envelope) -> None:
+    def statements(self, event: Envelope) -> Iterable[Statement]:
         d = event.data
         if event.type == "libshare.library.Renamed.v1":
-            conn.execute(
+            yield (
                 f"UPDATE {self.table('libraries')} SET name = %s WHERE id = %s",
                 (d["name"], event.aggregate_id),
             )
-            return
-        conn.execute(
-            f"INSERT INTO {self.table('libraries')} "
-            "(code, id, name, kind, locality, registered_at) VALUES (%s, %s, %s, %s, %s, %s)",
-            (d["code"], event.aggregate_id, d["name"], d["kind"], d["locality"], event.time),
-        )
-
+        else:
+            yield (
+                f"INSERT INTO {self.table('libraries')} "
+                "(code, id, name, kind, locality, registered_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                (d["code"], event.aggregate_id, d["name"], d["kind"], d["locality"], event.time),
+            )
 
 def list_libraries(
     conn: psycopg.Connection[Any], *, kind: str | None = None, locality: str | None = None

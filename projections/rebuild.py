@@ -17,7 +17,7 @@ from infra.database import Database
 from infra.envelope import Envelope
 from infra.log_reader import LogPosition, NotificationLogReader
 from projections.projection import Projection
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, save_versions
 from projections.sources import LOG_STREAM
 
 Progress = Callable[[int, int], None]
@@ -93,13 +93,11 @@ class Rebuild:
         batch: list[Envelope],
         versions: dict[UUID, int],
     ) -> int:
-        applied = 0
         for ev in batch:
             versions[ev.aggregate_id] = ev.version
-            if ev.type in projection.handles:
-                projection.apply(conn, ev)
-                applied += 1
-        return applied
+        todo = [ev for ev in batch if ev.type in projection.handles]
+        projection.apply_many(conn, todo)
+        return len(todo)
 
     @staticmethod
     def _swap(
@@ -116,12 +114,7 @@ class Rebuild:
         conn.execute(f'DROP SCHEMA "{fresh.schema}" CASCADE')
         name = live.name
         conn.execute("DELETE FROM projection_versions WHERE projection = %s", (name,))
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO projection_versions (projection, aggregate_id, version) "
-                "VALUES (%s, %s, %s)",
-                [(name, agg, v) for agg, v in versions.items()],
-            )
+        save_versions(conn, name, versions)
         # The log source resumes after the rebuilt position; a Kafka source keeps its
         # offsets and drops what the rebuild already holds, by version.
         conn.execute(

@@ -155,33 +155,29 @@ class ProjectionRunner:
             ).fetchall()
         )
         changed: dict[Any, int] = {}
-        applied = new = 0
+        todo: list[Envelope] = []
+        new = 0
         for d in fresh:
             ev = d.event
             if ev.version <= versions.get(ev.aggregate_id, 0):
                 continue  # delivered twice: already seen
             versions[ev.aggregate_id] = changed[ev.aggregate_id] = ev.version
             new += 1
-            if ev.type not in p.handles:
-                continue
-            if careful:
+            if ev.type in p.handles:
+                todo.append(ev)
+        applied = len(todo)
+        if careful:
+            for ev in todo:
                 try:
-                    with conn.transaction():  # a savepoint
+                    with conn.transaction():  # a savepoint per event
                         p.apply(conn, ev)
                 except Exception as exc:
                     self._park(conn, p, ev, exc)
-                    continue
-            else:
-                p.apply(conn, ev)
-            applied += 1
+                    applied -= 1
+        else:
+            p.apply_many(conn, todo)
         if changed:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO projection_versions (projection, aggregate_id, version) "
-                    "VALUES (%s, %s, %s) ON CONFLICT (projection, aggregate_id) "
-                    "DO UPDATE SET version = EXCLUDED.version",
-                    [(p.name, agg, v) for agg, v in changed.items()],
-                )
+            save_versions(conn, p.name, changed)
         last: dict[str, tuple[int, int]] = {}
         for d in fresh:
             last[d.stream] = max(last.get(d.stream, d.position), d.position)
@@ -251,3 +247,13 @@ class ProjectionRunner:
                     source.start(self)  # re-read positions: the batch may not have committed
         finally:
             source.close()
+
+
+def save_versions(conn: psycopg.Connection[Any], projection: str, versions: dict[Any, int]) -> None:
+    """Upsert each aggregate's last seen version in one statement."""
+    conn.execute(
+        "INSERT INTO projection_versions (projection, aggregate_id, version) "
+        "SELECT %s, a, v FROM unnest(%s::uuid[], %s::bigint[]) AS t(a, v) "
+        "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version",
+        (projection, list(versions), list(versions.values())),
+    )

@@ -1,5 +1,7 @@
 """The write side on the real PostgreSQL event store."""
 
+from collections.abc import Callable
+
 import pytest
 
 from domain.errors import AlreadyExists, NotFound
@@ -45,3 +47,18 @@ def test_registering_a_taken_code_with_other_data_is_a_conflict(system: System) 
 def test_renaming_an_unknown_library_is_not_found(system: System) -> None:
     with pytest.raises(NotFound):
         system.app.rename_library("HNM-NONE", "x", "y")
+
+
+def test_with_db_functions_the_actor_is_still_recorded_and_conflicts_still_detected(
+    make_system: Callable[..., System],
+) -> None:
+    system = make_system(event_store_db_functions=True)
+    system.app.register_library(
+        "HNM-QS", "Thư viện Bộ Chỉ huy Quân sự tỉnh Hà Nam", "armed_forces", "Phủ Lý",
+        actor={"account": "admin"},
+    )
+    with pytest.raises(AlreadyExists):
+        system.app.register_library("HNM-QS", "Khác", "school", "Phủ Lý")
+    with system.db.transaction() as conn:
+        rows = conn.execute("SELECT metadata FROM libshare_events").fetchall()
+    assert [r[0]["actor"] for r in rows] == [{"account": "admin"}]

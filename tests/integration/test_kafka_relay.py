@@ -142,3 +142,14 @@ def test_the_commands_trace_context_travels_to_kafka_as_traceparent(kafka_system
     )
     traceparent = dict(record.headers)["traceparent"].decode()
     assert traceparent.split("-")[1] == trace_id
+
+
+def test_health_reports_kafka_when_it_is_configured(kafka_system: System) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    with TestClient(create_app(system=kafka_system)) as client:
+        body = client.get("/health").json()
+    assert body["kafka"]["ok"] is True and body["status"] == "ok"
+    assert body["projection_source"] == "kafka"

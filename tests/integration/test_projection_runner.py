@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-import psycopg
+from collections.abc import Iterable
 
 from infra.envelope import Envelope
 from projections.dead_letters import parked
 from projections.libraries import LibrariesProjection
+from projections.projection import Statement
 from projections.runner import ProjectionRunner
 from tests.integration.support import eventually, libraries, register_many
 from workers.bootstrap import System
@@ -77,10 +76,10 @@ def test_a_projection_restarted_mid_stream_resumes_from_its_stored_position(
 class PoisonedLibraries(LibrariesProjection):
     """Refuses one library, as a bug in a projection would."""
 
-    def apply(self, conn: psycopg.Connection[Any], event: Envelope) -> None:
+    def statements(self, event: Envelope) -> Iterable[Statement]:
         if event.data.get("code") == "T-0002":
             raise ValueError("cannot project T-0002")
-        super().apply(conn, event)
+        return super().statements(event)
 
 
 def test_a_poison_event_is_parked_and_the_projection_goes_on(system: System) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import psycopg
+from collections.abc import Iterable
 
 from infra.envelope import Envelope
 from projections.dead_letters import parked
 from projections.libraries import LibrariesProjection
+from projections.projection import Statement
 from tests.integration.support import libraries, register_many
 from tests.integration.test_projection_runner import drain
 from workers.bootstrap import System
@@ -51,10 +50,10 @@ def test_a_rebuild_repairs_a_read_model_that_lost_rows(system: System) -> None:
 class BuggyLibraries(LibrariesProjection):
     """The libraries projection as deployed with a bug; the system's own one is the fix."""
 
-    def apply(self, conn: psycopg.Connection[Any], event: Envelope) -> None:
+    def statements(self, event: Envelope) -> Iterable[Statement]:
         if event.data.get("code") == "T-0001":
             raise RuntimeError("bug in the projection")
-        super().apply(conn, event)
+        return super().statements(event)
 
 
 def test_a_parked_event_is_applied_once_the_projection_is_fixed(system: System) -> None:
