@@ -45,6 +45,24 @@ class LibshareRecorder(PostgresApplicationRecorder):
                 i=Identifier(f"{self.events_table_name}_xid_idx"), t=table
             )
         )
+        # eventsourcing's insert function, with our metadata set in the same statement.
+        curs.execute(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{fn}(metadata text, events {schema}.{ev}[]) "
+                "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
+                "PERFORM set_config('libshare.event_metadata', coalesce(metadata, ''), true); "
+                "RETURN QUERY SELECT * FROM {schema}.{inner}(events); END; $$"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                fn=Identifier(self._insert_function),
+                ev=Identifier(self.stored_event_type_name),
+                inner=Identifier(self.pg_function_name_insert_events),
+            )
+        )
+
+    @property
+    def _insert_function(self) -> str:
+        return f"{self.events_table_name}_insert"
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -64,9 +82,9 @@ class LibshareRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """With db functions on, eventsourcing calls its insert function in autocommit, with
-        no room for our metadata: here the same call and the metadata share one
-        transaction, pipelined into a single round trip."""
+        """With db functions on, eventsourcing calls its insert function with no room for our
+        metadata: we call our wrapper, which sets it and calls that function, in one
+        statement (one round trip, its own transaction)."""
         if not self.datastore.enable_db_functions or not stored_events:
             return super().insert_events(stored_events, **kwargs)
         pg_events = [
@@ -75,12 +93,17 @@ class LibshareRecorder(PostgresApplicationRecorder):
             )
             for e in stored_events
         ]
-        with self.datastore.get_connection() as conn:
-            with conn.pipeline(), conn.transaction(), conn.cursor() as curs:
-                self._set_metadata(curs, kwargs.get("metadata"))
-                curs.execute(self.sql_invoke_pg_function_insert_events, (pg_events,), prepare=True)
-                rows = curs.fetchall()
-        return [r[self.pg_function_name_insert_events] for r in rows]
+        metadata = kwargs.get("metadata")
+        statement = SQL("SELECT * FROM {schema}.{fn}(%s, %s)").format(
+            schema=Identifier(self.datastore.schema), fn=Identifier(self._insert_function)
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                statement,
+                (json.dumps(metadata, ensure_ascii=False) if metadata else None, pg_events),
+                prepare=True,
+            )
+            return [r[self._insert_function] for r in curs.fetchall()]
 
 
 def event_store_env(database_url: str, *, db_functions: bool = True) -> dict[str, str]:
@@ -92,7 +115,6 @@ def event_store_env(database_url: str, *, db_functions: bool = True) -> dict[str
         "CREATE_TABLE": "y",
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "12",
-        "POSTGRES_PRE_PING": "y",
         # On: one pipelined round trip, no table lock. Off: writers serialise on LOCK TABLE
         # (eventsourcing's default). Metadata is recorded and readers are gap-aware either
         # way (ADR 0003).
