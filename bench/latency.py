@@ -36,8 +36,12 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "LIBSHARE_LOG_LEVEL": "WARNING",
         "LIBSHARE_PORT": str(port),
     }
-    proc = subprocess.Popen([sys.executable, "-m", "api", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=open("bench/results/serve.log", "w"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open("bench/results/serve.log", "w"),
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -81,8 +85,9 @@ def end_to_end_latency(settings: Settings, rate: int, seconds: float) -> list[fl
         if not hasattr(local, "client"):
             local.client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
         code = f"E2E-{i}"
-        r = local.client.post("/libraries", json={"code": code, "name": "Thư viện",
-                                                  "kind": "school", "locality": "X"})
+        r = local.client.post(
+            "/libraries", json={"code": code, "name": "Thư viện", "kind": "school", "locality": "X"}
+        )
         r.raise_for_status()
         accepted[code] = time.perf_counter()
 

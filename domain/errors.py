@@ -33,3 +33,25 @@ class NotFound(DomainError):
 
     slug = "not-found"
     title = "Not found"
+
+
+class IllegalTransition(DomainError):
+    """A command that the aggregate's current state does not allow (names both)."""
+
+    slug = "illegal-transition"
+    title = "Not allowed in this state"
+
+    def __init__(self, command: str, state: str, allowed: list[str] | None = None) -> None:
+        hint = f"; allowed now: {', '.join(sorted(allowed))}" if allowed else ""
+        super().__init__(f"{command} is not allowed when the request is {state}{hint}")
+        self.command = command
+        self.state = state
+        self.allowed = sorted(allowed or [])
+
+
+class NotYourTurn(DomainError):
+    """A library acts on a request in a role it does not hold (e.g. answers as supplier
+    while it is not the current supplier)."""
+
+    slug = "not-party"
+    title = "Your library is not the party that may do this"

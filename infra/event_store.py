@@ -88,9 +88,7 @@ class LibshareRecorder(PostgresApplicationRecorder):
         if not self.datastore.enable_db_functions or not stored_events:
             return super().insert_events(stored_events, **kwargs)
         pg_events = [
-            self.construct_pg_stored_event(
-                e.originator_id, e.originator_version, e.topic, e.state
-            )
+            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
             for e in stored_events
         ]
         metadata = kwargs.get("metadata")

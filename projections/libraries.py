@@ -41,6 +41,7 @@ class LibrariesProjection(Projection):
                 (d["code"], event.aggregate_id, d["name"], d["kind"], d["locality"], event.time),
             )
 
+
 def list_libraries(
     conn: psycopg.Connection[Any], *, kind: str | None = None, locality: str | None = None
 ) -> list[dict[str, Any]]:

@@ -54,7 +54,10 @@ def test_with_db_functions_the_actor_is_still_recorded_and_conflicts_still_detec
 ) -> None:
     system = make_system(event_store_db_functions=True)
     system.app.register_library(
-        "HNM-QS", "Thư viện Bộ Chỉ huy Quân sự tỉnh Hà Nam", "armed_forces", "Phủ Lý",
+        "HNM-QS",
+        "Thư viện Bộ Chỉ huy Quân sự tỉnh Hà Nam",
+        "armed_forces",
+        "Phủ Lý",
         actor={"account": "admin"},
     )
     with pytest.raises(AlreadyExists):

@@ -1,0 +1,560 @@
+"""An interlibrary loan request, both sides of ISO 18626 in one aggregate: the requesting
+library's actions and the supplying libraries' answers, routed along a rota. Statuses
+and reasons take ISO 18626's names (see ../shared/iso18626.md); every command checks the
+acting library's role and the current status, and refuses with a reason otherwise."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import IllegalTransition, InvalidInput, NotYourTurn
+
+
+class ServiceType(StrEnum):
+    LOAN = "Loan"  # returnable
+    COPY = "Copy"  # non-returnable, e.g. a scanned chapter
+
+
+class Status(StrEnum):
+    REQUEST_RECEIVED = "RequestReceived"  # with the current supplier, awaiting its answer
+    EXPECT_TO_SUPPLY = "ExpectToSupply"
+    WILL_SUPPLY = "WillSupply"
+    RETRY_POSSIBLE = "RetryPossible"  # conditions offered; the requester accepts or declines
+    CANCEL_PENDING = "CancelPending"  # the requester asked to cancel; the supplier answers
+    LOANED = "Loaned"  # shipped by the supplier
+    RECEIVED = "Received"  # at the requesting library (ISO: requester action Received)
+    OVERDUE = "Overdue"
+    RECALLED = "Recalled"
+    SHIPPED_RETURN = "ShippedReturn"
+    LOAN_COMPLETED = "LoanCompleted"
+    COPY_COMPLETED = "CopyCompleted"
+    COMPLETED_WITHOUT_RETURN = "CompletedWithoutReturn"
+    UNFILLED = "Unfilled"
+    CANCELLED = "Cancelled"
+
+
+TERMINAL = frozenset(
+    {
+        Status.LOAN_COMPLETED,
+        Status.COPY_COMPLETED,
+        Status.COMPLETED_WITHOUT_RETURN,
+        Status.UNFILLED,
+        Status.CANCELLED,
+    }
+)
+BEFORE_SHIPPING = frozenset(
+    {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY, Status.RETRY_POSSIBLE}
+)
+ON_LOAN = frozenset({Status.RECEIVED, Status.OVERDUE, Status.RECALLED})
+
+# The transitions ISO 18626's lifecycle permits (from -> possible next statuses).
+ALLOWED_NEXT: dict[Status, frozenset[Status]] = {
+    Status.REQUEST_RECEIVED: frozenset(
+        {
+            Status.EXPECT_TO_SUPPLY,
+            Status.WILL_SUPPLY,
+            Status.RETRY_POSSIBLE,
+            Status.LOANED,
+            Status.COPY_COMPLETED,
+            Status.REQUEST_RECEIVED,
+            Status.UNFILLED,
+            Status.CANCEL_PENDING,
+        }
+    ),
+    Status.EXPECT_TO_SUPPLY: frozenset(
+        {
+            Status.WILL_SUPPLY,
+            Status.RETRY_POSSIBLE,
+            Status.LOANED,
+            Status.COPY_COMPLETED,
+            Status.REQUEST_RECEIVED,
+            Status.UNFILLED,
+            Status.CANCEL_PENDING,
+        }
+    ),
+    Status.WILL_SUPPLY: frozenset(
+        {
+            Status.LOANED,
+            Status.COPY_COMPLETED,
+            Status.REQUEST_RECEIVED,
+            Status.UNFILLED,
+            Status.CANCEL_PENDING,
+        }
+    ),
+    Status.RETRY_POSSIBLE: frozenset(
+        {Status.WILL_SUPPLY, Status.REQUEST_RECEIVED, Status.UNFILLED, Status.CANCELLED}
+    ),
+    Status.CANCEL_PENDING: frozenset(
+        {Status.CANCELLED, Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
+    ),
+    Status.LOANED: frozenset({Status.RECEIVED, Status.COMPLETED_WITHOUT_RETURN}),
+    Status.RECEIVED: frozenset(
+        {Status.OVERDUE, Status.RECALLED, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
+    ),
+    Status.OVERDUE: frozenset(
+        {Status.RECEIVED, Status.RECALLED, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
+    ),
+    Status.RECALLED: frozenset(
+        {Status.OVERDUE, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
+    ),
+    Status.SHIPPED_RETURN: frozenset({Status.LOAN_COMPLETED, Status.COMPLETED_WITHOUT_RETURN}),
+    **{s: frozenset() for s in TERMINAL},
+}
+
+# ISO 18626 reasonUnfilled values we accept, plus our routing outcomes.
+REASONS_UNFILLED = frozenset(
+    {
+        "NotHeld",
+        "NotOnShelf",
+        "NonCirculating",
+        "OnLoan",
+        "PolicyProblem",
+        "Damaged",
+        "NotFoundAsCited",
+        "Other",
+    }
+)
+ROUTING_OUTCOMES = frozenset({"AnswerTimedOut", "ConditionsDeclined"})
+CONDITION_KINDS = frozenset({"LibraryUseOnly", "Cost", "LaterDate", "NoReproduction"})
+UNFILLED_NO_CANDIDATES = "NoSupplierHoldsAnAvailableCopy"
+
+
+class IllRequest(Aggregate):
+    """A request by one library, for its reader, for a work it does not hold."""
+
+    TYPE_NAME = "ill-request"
+
+    class Requested(Aggregate.Created):
+        requester: str
+        work: str
+        reader_ref: str
+        service_type: str
+        needed_by: date | None
+        rota: list[dict[str, str]]
+        requested_at: datetime
+
+    def __init__(
+        self,
+        requester: str,
+        work: str,
+        reader_ref: str,
+        service_type: str,
+        needed_by: date | None,
+        rota: list[dict[str, str]],
+        requested_at: datetime,
+    ) -> None:
+        self.requester = requester
+        self.work = work
+        self.reader_ref = reader_ref
+        self.service_type = ServiceType(service_type)
+        self.needed_by = needed_by
+        self.rota = rota
+        self.requested_at = requested_at
+        self.rota_index = -1
+        self.supplier: str | None = None
+        self.answer_due: datetime | None = None
+        self.status = Status.REQUEST_RECEIVED
+        self.outcomes: list[dict[str, str]] = []
+        self.conditions: dict[str, Any] | None = None
+        self.status_before_cancel: Status | None = None
+        self.item_id: str | None = None
+        self.due_date: date | None = None
+        self.renewals = 0
+        self.renew_pending = False
+        self.notes: list[dict[str, str]] = []
+
+    # -- creation and routing -------------------------------------------------------------
+    @classmethod
+    def request(
+        cls,
+        *,
+        request_id: UUID,
+        requester: str,
+        work: str,
+        reader_ref: str,
+        service_type: str,
+        needed_by: date | None,
+        rota: list[dict[str, str]],
+        now: datetime,
+        answer_hours: dict[str, int],
+    ) -> IllRequest:
+        """Create a request with its rota (each entry: library and why it was chosen) and
+        send it to the first supplier; with an empty rota it ends Unfilled at once."""
+        reader_ref = reader_ref.strip()
+        if not reader_ref or len(reader_ref) > 64:
+            raise InvalidInput("reader_ref must be 1 to 64 characters")
+        if service_type not in {s.value for s in ServiceType}:
+            raise InvalidInput(f"service_type must be Loan or Copy, not {service_type!r}")
+        if needed_by is not None and needed_by < now.date():
+            raise InvalidInput(f"needed_by {needed_by} is in the past")
+        if any(entry["library"] == requester for entry in rota):
+            raise InvalidInput("a library never supplies itself")
+        req = cls._create(
+            cls.Requested,
+            id=request_id,
+            requester=requester,
+            work=work,
+            reader_ref=reader_ref,
+            service_type=service_type,
+            needed_by=needed_by,
+            rota=rota,
+            requested_at=now,
+        )
+        req._route_next(now, answer_hours)
+        return req
+
+    def _route_next(self, now: datetime, answer_hours: dict[str, int]) -> None:
+        nxt = self.rota_index + 1
+        if nxt < len(self.rota):
+            library = self.rota[nxt]["library"]
+            hours = answer_hours.get(library, 48)
+            self._sent_to_supplier(
+                supplier=library, rota_index=nxt, answer_due=now + timedelta(hours=hours)
+            )
+        else:
+            reasons = self.outcomes or [{"library": "", "reason": UNFILLED_NO_CANDIDATES}]
+            self._rota_exhausted(reasons=reasons)
+
+    @event("SentToSupplier")
+    def _sent_to_supplier(self, supplier: str, rota_index: int, answer_due: datetime) -> None:
+        self.supplier = supplier
+        self.rota_index = rota_index
+        self.answer_due = answer_due
+        self.status = Status.REQUEST_RECEIVED
+        self.conditions = None
+
+    @event("RotaExhausted")
+    def _rota_exhausted(self, reasons: list[dict[str, str]]) -> None:
+        self.supplier = None
+        self.answer_due = None
+        self.status = Status.UNFILLED
+
+    @event("SupplierSkipped")
+    def _supplier_skipped(self, supplier: str, reason: str) -> None:
+        self.outcomes = [*self.outcomes, {"library": supplier, "reason": reason}]
+
+    # -- guards -----------------------------------------------------------------------------
+    def _guard(self, command: str, allowed: frozenset[Status] | set[Status]) -> None:
+        if self.status not in allowed:
+            raise IllegalTransition(command, self.status.value, [s.value for s in allowed])
+
+    def _as_requester(self, library: str, command: str) -> None:
+        if library != self.requester:
+            raise NotYourTurn(f"only the requesting library {self.requester} may {command}")
+
+    def _as_supplier(self, library: str, command: str) -> None:
+        if library != self.supplier:
+            raise NotYourTurn(f"only the current supplier {self.supplier} may {command}")
+
+    def _loan_only(self, command: str) -> None:
+        if self.service_type is not ServiceType.LOAN:
+            raise IllegalTransition(command, f"{self.status.value} (a Copy request)")
+
+    def party_of(self, library: str) -> str | None:
+        if library == self.requester:
+            return "requester"
+        if library == self.supplier:
+            return "supplier"
+        return None
+
+    # -- the supplier's answers -------------------------------------------------------------
+    def expect_to_supply(self, library: str, note: str = "") -> None:
+        self._as_supplier(library, "answer ExpectToSupply")
+        self._guard("ExpectToSupply", {Status.REQUEST_RECEIVED})
+        self._expects_to_supply(supplier=library, note=note)
+
+    @event("ExpectsToSupply")
+    def _expects_to_supply(self, supplier: str, note: str) -> None:
+        self.status = Status.EXPECT_TO_SUPPLY
+
+    def will_supply(self, library: str, note: str = "") -> None:
+        self._as_supplier(library, "answer WillSupply")
+        self._guard("WillSupply", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY})
+        self._will_supply(supplier=library, note=note)
+
+    @event("WillSupply")
+    def _will_supply(self, supplier: str, note: str) -> None:
+        self.status = Status.WILL_SUPPLY
+
+    def propose_conditions(
+        self,
+        library: str,
+        kind: str,
+        note: str = "",
+        cost: str | None = None,
+        available_on: date | None = None,
+    ) -> None:
+        """ISO RetryPossible with a loan condition or offered costs."""
+        self._as_supplier(library, "propose conditions")
+        self._guard("RetryPossible", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY})
+        if kind not in CONDITION_KINDS:
+            raise InvalidInput(f"condition {kind!r} is not one of {sorted(CONDITION_KINDS)}")
+        if kind == "Cost" and not cost:
+            raise InvalidInput("a Cost condition needs the cost")
+        if kind == "LaterDate" and available_on is None:
+            raise InvalidInput("a LaterDate condition needs available_on")
+        conditions: dict[str, Any] = {"kind": kind, "note": note}
+        if cost:
+            conditions["cost"] = cost
+        if available_on:
+            conditions["available_on"] = available_on.isoformat()
+        self._conditions_proposed(supplier=library, conditions=conditions)
+
+    @event("ConditionsProposed")
+    def _conditions_proposed(self, supplier: str, conditions: dict[str, Any]) -> None:
+        self.status = Status.RETRY_POSSIBLE
+        self.conditions = conditions
+
+    def unfilled(
+        self, library: str, reason: str, now: datetime, answer_hours: dict[str, int]
+    ) -> None:
+        """The current supplier cannot supply: record why and ask the next one."""
+        self._as_supplier(library, "answer Unfilled")
+        self._guard(
+            "Unfilled", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
+        )
+        if reason not in REASONS_UNFILLED:
+            raise InvalidInput(
+                f"reasonUnfilled {reason!r} is not one of {sorted(REASONS_UNFILLED)}"
+            )
+        self._supplier_skipped(supplier=library, reason=reason)
+        self._route_next(now, answer_hours)
+
+    def time_out(self, now: datetime, answer_hours: dict[str, int]) -> None:
+        """The timer: the supplier did not answer in time; ask the next one."""
+        self._guard("AnswerTimeOut", {Status.REQUEST_RECEIVED})
+        if self.answer_due is None or now < self.answer_due:
+            raise IllegalTransition("AnswerTimeOut", f"{self.status.value} (not yet due)")
+        assert self.supplier is not None
+        self._supplier_skipped(supplier=self.supplier, reason="AnswerTimedOut")
+        self._route_next(now, answer_hours)
+
+    def ship(self, library: str, item_id: str, now: datetime, loan_days: int) -> None:
+        """ISO Loaned: the supplier ships the item; the due date follows its policy."""
+        self._as_supplier(library, "ship")
+        self._loan_only("ship")
+        self._guard(
+            "Loaned", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
+        )
+        item_id = item_id.strip()
+        if not item_id:
+            raise InvalidInput("ship needs the item id (barcode) of the copy sent")
+        self._loaned(
+            supplier=library,
+            item_id=item_id,
+            shipped_at=now,
+            due_date=now.date() + timedelta(days=loan_days),
+        )
+
+    @event("Loaned")
+    def _loaned(self, supplier: str, item_id: str, shipped_at: datetime, due_date: date) -> None:
+        self.status = Status.LOANED
+        self.item_id = item_id
+        self.due_date = due_date
+        self.answer_due = None
+
+    def deliver_copy(self, library: str, note: str, now: datetime) -> None:
+        """ISO CopyCompleted: the copy was sent; nothing comes back."""
+        self._as_supplier(library, "deliver a copy")
+        if self.service_type is not ServiceType.COPY:
+            raise IllegalTransition("CopyCompleted", f"{self.status.value} (a Loan request)")
+        self._guard(
+            "CopyCompleted", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
+        )
+        self._copy_delivered(supplier=library, note=note, delivered_at=now)
+
+    @event("CopyDelivered")
+    def _copy_delivered(self, supplier: str, note: str, delivered_at: datetime) -> None:
+        self.status = Status.COPY_COMPLETED
+        self.answer_due = None
+
+    def answer_cancel(self, library: str, accept: bool, reason: str = "") -> None:
+        self._as_supplier(library, "answer a cancel")
+        self._guard("CancelResponse", {Status.CANCEL_PENDING})
+        self._cancel_answered(supplier=library, accepted=accept, reason=reason)
+
+    @event("CancelAnswered")
+    def _cancel_answered(self, supplier: str, accepted: bool, reason: str) -> None:
+        if accepted:
+            self.status = Status.CANCELLED
+            self.answer_due = None
+        else:
+            assert self.status_before_cancel is not None
+            self.status = self.status_before_cancel
+        self.status_before_cancel = None
+
+    def answer_renew(
+        self, library: str, accept: bool, renewal_days: int, renewals_allowed: int, reason: str = ""
+    ) -> None:
+        self._as_supplier(library, "answer a renewal")
+        self._guard("RenewResponse", ON_LOAN)
+        if not self.renew_pending:
+            raise IllegalTransition("RenewResponse", f"{self.status.value} (no renewal asked)")
+        if accept and self.renewals >= renewals_allowed:
+            raise InvalidInput(f"the policy allows {renewals_allowed} renewal(s); all used")
+        if accept and self.status is Status.RECALLED:
+            raise InvalidInput("a recalled item cannot be renewed")
+        assert self.due_date is not None
+        new_due = self.due_date + timedelta(days=renewal_days) if accept else None
+        self._renew_answered(supplier=library, accepted=accept, due_date=new_due, reason=reason)
+
+    @event("RenewAnswered")
+    def _renew_answered(
+        self, supplier: str, accepted: bool, due_date: date | None, reason: str
+    ) -> None:
+        self.renew_pending = False
+        if accepted and due_date is not None:
+            self.renewals += 1
+            self.due_date = due_date
+            if self.status is Status.OVERDUE:
+                self.status = Status.RECEIVED
+
+    def recall(self, library: str, now: datetime, return_within_days: int = 7) -> None:
+        self._as_supplier(library, "recall")
+        self._guard("Recalled", {Status.RECEIVED, Status.OVERDUE})
+        self._recalled(
+            supplier=library,
+            recalled_at=now,
+            return_by=now.date() + timedelta(days=return_within_days),
+        )
+
+    @event("Recalled")
+    def _recalled(self, supplier: str, recalled_at: datetime, return_by: date) -> None:
+        self.status = Status.RECALLED
+        self.renew_pending = False
+        if self.due_date is None or return_by < self.due_date:
+            self.due_date = return_by
+
+    def check_in(self, library: str, now: datetime) -> None:
+        """ISO LoanCompleted: the supplier has its item back."""
+        self._as_supplier(library, "check the item in")
+        self._guard("LoanCompleted", {Status.SHIPPED_RETURN})
+        self._loan_completed(supplier=library, checked_in_at=now)
+
+    @event("LoanCompleted")
+    def _loan_completed(self, supplier: str, checked_in_at: datetime) -> None:
+        self.status = Status.LOAN_COMPLETED
+
+    def complete_without_return(self, library: str, reason: str) -> None:
+        """ISO CompletedWithoutReturn, e.g. the item was lost."""
+        self._as_supplier(library, "complete without return")
+        self._guard("CompletedWithoutReturn", {Status.LOANED, *ON_LOAN, Status.SHIPPED_RETURN})
+        if not reason.strip():
+            raise InvalidInput("CompletedWithoutReturn needs a reason (e.g. Lost)")
+        self._completed_without_return(supplier=library, reason=reason.strip())
+
+    @event("CompletedWithoutReturn")
+    def _completed_without_return(self, supplier: str, reason: str) -> None:
+        self.status = Status.COMPLETED_WITHOUT_RETURN
+
+    # -- the requester's actions --------------------------------------------------------------
+    def accept_conditions(self, library: str) -> None:
+        self._as_requester(library, "accept conditions")
+        self._guard("AcceptConditions", {Status.RETRY_POSSIBLE})
+        self._conditions_accepted(conditions=self.conditions or {})
+
+    @event("ConditionsAccepted")
+    def _conditions_accepted(self, conditions: dict[str, Any]) -> None:
+        self.status = Status.WILL_SUPPLY
+
+    def decline_conditions(self, library: str, now: datetime, answer_hours: dict[str, int]) -> None:
+        """Decline this supplier's conditions and go on to the next supplier."""
+        self._as_requester(library, "decline conditions")
+        self._guard("DeclineConditions", {Status.RETRY_POSSIBLE})
+        assert self.supplier is not None
+        self._supplier_skipped(supplier=self.supplier, reason="ConditionsDeclined")
+        self._route_next(now, answer_hours)
+
+    def cancel(self, library: str, reason: str = "") -> None:
+        """ISO Cancel: only before shipping. While conditions await the requester, the
+        request is cancelled at once; otherwise the supplier answers."""
+        self._as_requester(library, "cancel")
+        self._guard("Cancel", BEFORE_SHIPPING)
+        if self.status is Status.RETRY_POSSIBLE:
+            self._cancelled(reason=reason)
+        else:
+            self._cancel_requested(reason=reason)
+
+    @event("CancelRequested")
+    def _cancel_requested(self, reason: str) -> None:
+        self.status_before_cancel = self.status
+        self.status = Status.CANCEL_PENDING
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str) -> None:
+        self.status = Status.CANCELLED
+        self.answer_due = None
+
+    def receive(self, library: str, now: datetime) -> None:
+        self._as_requester(library, "confirm receipt")
+        self._loan_only("Received")
+        self._guard("Received", {Status.LOANED})
+        self._received(received_at=now)
+
+    @event("Received")
+    def _received(self, received_at: datetime) -> None:
+        self.status = Status.RECEIVED
+
+    def renew(self, library: str) -> None:
+        self._as_requester(library, "renew")
+        self._guard("Renew", {Status.RECEIVED, Status.OVERDUE})
+        if self.renew_pending:
+            raise IllegalTransition("Renew", f"{self.status.value} (a renewal is pending)")
+        self._renew_requested(due_date=self.due_date)
+
+    @event("RenewRequested")
+    def _renew_requested(self, due_date: date | None) -> None:
+        self.renew_pending = True
+
+    def ship_return(self, library: str, now: datetime) -> None:
+        self._as_requester(library, "ship the item back")
+        self._guard("ShippedReturn", ON_LOAN)
+        self._return_shipped(shipped_at=now)
+
+    @event("ReturnShipped")
+    def _return_shipped(self, shipped_at: datetime) -> None:
+        self.status = Status.SHIPPED_RETURN
+        self.renew_pending = False
+
+    # -- either side, and the timers ------------------------------------------------------
+    def add_note(self, library: str, note: str) -> None:
+        """ISO Notification, from either party, in any open state."""
+        party = self.party_of(library)
+        if party is None:
+            raise NotYourTurn(f"{library} is neither the requester nor the current supplier")
+        if self.status in TERMINAL:
+            raise IllegalTransition("Notification", self.status.value)
+        note = note.strip()
+        if not note or len(note) > 2000:
+            raise InvalidInput("a note must be 1 to 2000 characters")
+        self._note_added(library=library, party=party, note=note)
+
+    @event("NoteAdded")
+    def _note_added(self, library: str, party: str, note: str) -> None:
+        self.notes = [*self.notes, {"library": library, "party": party, "note": note}]
+
+    def mark_overdue(self, today: date) -> None:
+        """The timer: the due date passed while the item is out."""
+        self._guard("Overdue", {Status.RECEIVED, Status.RECALLED})
+        if self.due_date is None or today <= self.due_date:
+            raise IllegalTransition("Overdue", f"{self.status.value} (not yet due)")
+        self._marked_overdue(due_date=self.due_date)
+
+    @event("MarkedOverdue")
+    def _marked_overdue(self, due_date: date) -> None:
+        self.status = Status.OVERDUE
+
+    def remind(self, today: date) -> None:
+        """The timer: a reminder to the requester about an overdue loan (one per day)."""
+        self._guard("Reminder", {Status.OVERDUE})
+        assert self.due_date is not None
+        self._reminder_sent(due_date=self.due_date, sent_on=today)
+
+    @event("ReminderSent")
+    def _reminder_sent(self, due_date: date, sent_on: date) -> None:
+        pass

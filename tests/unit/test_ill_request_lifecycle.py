@@ -1,0 +1,303 @@
+"""The ILL request's lifecycle, without I/O: the usual paths, refusals, and a hypothesis
+state machine that drives random command sequences through it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from domain.errors import DomainError, IllegalTransition, InvalidInput, NotYourTurn
+from domain.ill_request import ALLOWED_NEXT, TERMINAL, IllRequest, Status
+from infra.network_app import NetworkApp
+
+T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+HOURS = {"SUP-A": 48, "SUP-B": 24}
+ROTA = [
+    {"library": "SUP-A", "reason": "same locality"},
+    {"library": "SUP-B", "reason": "provincial library"},
+]
+
+
+def new_request(service_type: str = "Loan", rota: list[dict[str, str]] | None = None) -> IllRequest:
+    return IllRequest.request(
+        request_id=uuid.uuid4(),
+        requester="REQ",
+        work="W-KIEU",
+        reader_ref="reader-17",
+        service_type=service_type,
+        needed_by=None,
+        rota=ROTA if rota is None else rota,
+        now=T0,
+        answer_hours=HOURS,
+    )
+
+
+def replay(req: IllRequest) -> IllRequest:
+    app = NetworkApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # in memory
+    app.save(req)
+    rebuilt: IllRequest = app.repository.get(req.id)
+    return rebuilt
+
+
+def test_a_loan_goes_from_request_to_completion() -> None:
+    req = new_request()
+    assert (req.status, req.supplier) == (Status.REQUEST_RECEIVED, "SUP-A")
+    req.will_supply("SUP-A")
+    req.ship("SUP-A", "BC-001", T0, loan_days=28)
+    assert req.due_date == date(2026, 11, 30)
+    req.receive("REQ", T0 + timedelta(days=2))
+    req.ship_return("REQ", T0 + timedelta(days=20))
+    req.check_in("SUP-A", T0 + timedelta(days=22))
+    assert req.status is Status.LOAN_COMPLETED
+    assert replay(req).status is Status.LOAN_COMPLETED
+
+
+def test_a_copy_completes_when_delivered_and_cannot_be_shipped_as_a_loan() -> None:
+    req = new_request("Copy")
+    with pytest.raises(IllegalTransition, match="Copy request"):
+        req.ship("SUP-A", "BC-1", T0, loan_days=28)
+    req.deliver_copy("SUP-A", "chương 3, bản quét PDF", T0)
+    assert req.status is Status.COPY_COMPLETED
+
+
+def test_an_unfilled_answer_moves_the_request_to_the_next_supplier_with_the_reason() -> None:
+    req = new_request()
+    req.unfilled("SUP-A", "OnLoan", T0, HOURS)
+    assert (req.status, req.supplier, req.answer_due) == (
+        Status.REQUEST_RECEIVED,
+        "SUP-B",
+        T0 + timedelta(hours=24),
+    )
+    req.unfilled("SUP-B", "NotOnShelf", T0, HOURS)
+    assert req.status is Status.UNFILLED
+    assert req.outcomes == [
+        {"library": "SUP-A", "reason": "OnLoan"},
+        {"library": "SUP-B", "reason": "NotOnShelf"},
+    ]
+
+
+def test_a_supplier_that_does_not_answer_in_time_is_skipped() -> None:
+    req = new_request()
+    with pytest.raises(IllegalTransition, match="not yet due"):
+        req.time_out(T0 + timedelta(hours=47), HOURS)
+    req.time_out(T0 + timedelta(hours=48), HOURS)
+    assert req.supplier == "SUP-B" and req.outcomes[0]["reason"] == "AnswerTimedOut"
+
+
+def test_with_no_candidates_the_request_ends_unfilled_with_a_reason() -> None:
+    req = new_request(rota=[])
+    assert req.status is Status.UNFILLED
+    (event,) = [e for e in req.collect_events() if type(e).__name__ == "RotaExhausted"]
+    assert event.reasons[0]["reason"] == "NoSupplierHoldsAnAvailableCopy"  # type: ignore[attr-defined]
+
+
+def test_conditions_accepted_lead_to_supply_and_declined_to_the_next_supplier() -> None:
+    req = new_request()
+    req.propose_conditions("SUP-A", "LibraryUseOnly", note="đọc tại chỗ")
+    assert req.status is Status.RETRY_POSSIBLE
+    req.accept_conditions("REQ")
+    assert req.status is Status.WILL_SUPPLY
+    other = new_request()
+    other.propose_conditions("SUP-A", "Cost", cost="20000 VND")
+    other.decline_conditions("REQ", T0, HOURS)
+    assert other.supplier == "SUP-B" and other.outcomes[0]["reason"] == "ConditionsDeclined"
+
+
+def test_a_cancel_before_shipping_waits_for_the_supplier_who_may_refuse_it() -> None:
+    req = new_request()
+    req.expect_to_supply("SUP-A")
+    req.cancel("REQ", "bạn đọc không cần nữa")
+    assert req.status is Status.CANCEL_PENDING
+    req.answer_cancel("SUP-A", accept=False, reason="đã đóng gói")
+    assert req.status is Status.EXPECT_TO_SUPPLY
+    req.cancel("REQ")
+    req.answer_cancel("SUP-A", accept=True)
+    assert req.status is Status.CANCELLED
+
+
+def test_cancel_after_shipping_is_refused() -> None:
+    req = new_request()
+    req.ship("SUP-A", "BC-1", T0, loan_days=28)
+    with pytest.raises(IllegalTransition, match="Cancel is not allowed when the request is Loaned"):
+        req.cancel("REQ")
+
+
+def test_renewal_extends_the_due_date_within_the_policy() -> None:
+    req = new_request()
+    req.ship("SUP-A", "BC-1", T0, loan_days=28)
+    req.receive("REQ", T0)
+    req.renew("REQ")
+    with pytest.raises(IllegalTransition, match="renewal is pending"):
+        req.renew("REQ")
+    req.answer_renew("SUP-A", accept=True, renewal_days=14, renewals_allowed=1)
+    assert req.due_date == date(2026, 12, 14) and req.renewals == 1
+    req.renew("REQ")
+    with pytest.raises(InvalidInput, match="all used"):
+        req.answer_renew("SUP-A", accept=True, renewal_days=14, renewals_allowed=1)
+    req.answer_renew("SUP-A", accept=False, renewal_days=14, renewals_allowed=1)
+    assert req.due_date == date(2026, 12, 14)
+
+
+def test_an_overdue_loan_is_marked_and_reminded_and_can_be_recalled() -> None:
+    req = new_request()
+    req.ship("SUP-A", "BC-1", T0, loan_days=28)
+    req.receive("REQ", T0)
+    with pytest.raises(IllegalTransition, match="not yet due"):
+        req.mark_overdue(date(2026, 11, 30))
+    req.mark_overdue(date(2026, 12, 1))
+    req.remind(date(2026, 12, 1))
+    req.recall("SUP-A", T0 + timedelta(days=30))
+    req.ship_return("REQ", T0 + timedelta(days=31))
+    req.check_in("SUP-A", T0 + timedelta(days=33))
+    assert req.status is Status.LOAN_COMPLETED
+
+
+def test_only_the_parties_may_act_in_their_roles() -> None:
+    req = new_request()
+    with pytest.raises(NotYourTurn):
+        req.will_supply("SUP-B")  # not yet its turn
+    with pytest.raises(NotYourTurn):
+        req.cancel("SUP-A")  # a supplier cannot cancel for the requester
+    with pytest.raises(NotYourTurn):
+        req.add_note("OTHER", "xin chào")
+
+
+# -- the state machine --------------------------------------------------------------------
+
+LIBS = ["REQ", "SUP-A", "REQ", "SUP-A", "SUP-B", "OTHER"]  # parties more often
+
+
+class Lifecycle(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.req = new_request()
+        self.events = list(self.req.collect_events())
+        self.now = T0
+
+    @initialize(service_type=st.sampled_from(["Loan", "Copy"]))
+    def start(self, service_type: str) -> None:
+        self.req = new_request(service_type)
+        self.events = list(self.req.collect_events())
+
+    def _do(self, command: str, *args: object) -> None:
+        before_version, before_status = self.req.version, self.req.status
+        try:
+            getattr(self.req, command)(*args)
+        except DomainError:
+            assert self.req.version == before_version  # a refusal changes nothing
+            assert not self.req.pending_events
+            return
+        new = self.req.collect_events()
+        assert new, f"{command} succeeded without an event"
+        self.events.extend(new)
+        assert before_status not in TERMINAL, f"{command} changed a finished request"
+        if self.req.status != before_status:
+            assert self.req.status in ALLOWED_NEXT[before_status], (before_status, self.req.status)
+
+    @rule(days=st.integers(0, 40))
+    def time_passes(self, days: int) -> None:
+        self.now += timedelta(days=days)
+
+    @rule(
+        lib=st.sampled_from(LIBS),
+        cmd=st.sampled_from(
+            ["expect_to_supply", "will_supply", "accept_conditions", "cancel", "renew"]
+        ),
+    )
+    def simple(self, lib: str, cmd: str) -> None:
+        self._do(cmd, lib)
+
+    @rule(lib=st.sampled_from(LIBS), reason=st.sampled_from(["OnLoan", "NotHeld", "Bogus"]))
+    def unfilled(self, lib: str, reason: str) -> None:
+        self._do("unfilled", lib, reason, self.now, HOURS)
+
+    @rule(lib=st.sampled_from(LIBS))
+    def decline(self, lib: str) -> None:
+        self._do("decline_conditions", lib, self.now, HOURS)
+
+    @rule(lib=st.sampled_from(LIBS), kind=st.sampled_from(["LibraryUseOnly", "Cost", "Nope"]))
+    def conditions(self, lib: str, kind: str) -> None:
+        self._do("propose_conditions", lib, kind, "", "10000 VND" if kind == "Cost" else None)
+
+    @rule(lib=st.sampled_from(LIBS), accept=st.booleans())
+    def answers(self, lib: str, accept: bool) -> None:
+        self._do("answer_cancel", lib, accept)
+        self._do("answer_renew", lib, accept, 14, 1)
+
+    @rule(lib=st.sampled_from(LIBS))
+    def ship(self, lib: str) -> None:
+        self._do("ship", lib, "BC-9", self.now, 28)
+
+    @rule(lib=st.sampled_from(LIBS))
+    def deliver_copy(self, lib: str) -> None:
+        self._do("deliver_copy", lib, "scan", self.now)
+
+    @rule(
+        lib=st.sampled_from(LIBS),
+        cmd=st.sampled_from(["receive", "ship_return", "check_in", "recall"]),
+    )
+    def on_loan(self, lib: str, cmd: str) -> None:
+        self._do(cmd, lib, self.now)
+
+    @rule(
+        cmd=st.sampled_from(
+            [
+                "will_supply",
+                "ship",
+                "receive",
+                "renew",
+                "answer_renew",
+                "recall",
+                "ship_return",
+                "check_in",
+                "mark_overdue",
+            ]
+        )
+    )
+    def the_right_party_acts(self, cmd: str) -> None:
+        """Drive the loan forward (random libraries above mostly test refusals)."""
+        sup, req = self.req.supplier or "SUP-A", self.req.requester
+        calls = {
+            "will_supply": (sup,),
+            "ship": (sup, "BC-7", self.now, 28),
+            "receive": (req, self.now),
+            "renew": (req,),
+            "answer_renew": (sup, True, 14, 2),
+            "recall": (sup, self.now),
+            "ship_return": (req, self.now),
+            "check_in": (sup, self.now),
+            "mark_overdue": (self.now.date(),),
+        }
+        self._do(cmd, *calls[cmd])
+
+    @rule(lib=st.sampled_from(LIBS))
+    def lost(self, lib: str) -> None:
+        self._do("complete_without_return", lib, "Lost")
+
+    @rule()
+    def timers(self) -> None:
+        self._do("time_out", self.now, HOURS)
+        self._do("mark_overdue", self.now.date())
+        self._do("remind", self.now.date())
+
+    @rule(lib=st.sampled_from(LIBS))
+    def note(self, lib: str) -> None:
+        self._do("add_note", lib, "ghi chú")
+
+    @invariant()
+    def history_is_gapless_and_replays_to_the_same_request(self) -> None:
+        assert [e.originator_version for e in self.events] == list(range(1, len(self.events) + 1))
+        rebuilt = None
+        for e in self.events:
+            rebuilt = e.mutate(rebuilt)
+        assert rebuilt is not None
+        assert vars(rebuilt) == vars(self.req)
+
+
+TestLifecycle = Lifecycle.TestCase
+TestLifecycle.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)
