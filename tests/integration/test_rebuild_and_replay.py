@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from infra.envelope import Envelope
 from projections.dead_letters import parked
