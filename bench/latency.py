@@ -36,12 +36,10 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "LIBSHARE_LOG_LEVEL": "WARNING",
         "LIBSHARE_PORT": str(port),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "api", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=open("bench/results/serve.log", "w"),
-    )
+    with open("bench/results/serve.log", "w") as log:  # the child keeps its own handle
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log
+        )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
