@@ -9,6 +9,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import system
+from api.identity import Acting, acting_library, recorded_as
+from domain.catalogue import ItemKind
+from domain.errors import NotYourTurn
+from domain.lending_policy import LendingPolicy
 from domain.library import LibraryKind
 from projections.libraries import get_library, list_libraries
 from workers.bootstrap import System
@@ -82,3 +86,34 @@ def register(
 def rename(code: str, body: RenameLibrary, sys: Annotated[System, Depends(system)]) -> Registered:
     lib = sys.app.rename_library(code, body.name, body.reason)
     return Registered(code=lib.code, id=str(lib.id), created=False)
+
+
+class PolicyIn(BaseModel):
+    loan_days: int = Field(28, ge=1, le=180)
+    renewals_allowed: int = Field(1, ge=0, le=10)
+    renewal_days: int = Field(14, ge=1, le=90)
+    max_active_loans: int = Field(20, ge=0, le=10_000)
+    lends_kinds: list[ItemKind] = Field(default=[ItemKind.BOOK, ItemKind.LOCAL_STUDIES])
+    answer_timeout_hours: int = Field(48, ge=1, le=720)
+
+
+@router.put("/{code}/policy", summary="Set a library's lending policy")
+def set_policy(
+    code: str,
+    body: PolicyIn,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting, Depends(acting_library)],
+) -> dict[str, object]:
+    if me.library != code.upper():
+        raise NotYourTurn("a library sets only its own lending policy")
+    policy = LendingPolicy(
+        body.loan_days,
+        body.renewals_allowed,
+        body.renewal_days,
+        body.max_active_loans,
+        tuple(k.value for k in body.lends_kinds),
+        body.answer_timeout_hours,
+    )
+    with recorded_as(me):
+        lib = sys.app.set_policy(code, policy)
+    return lib.policy.as_dict()

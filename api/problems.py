@@ -10,7 +10,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from domain.errors import AlreadyExists, DomainError, InvalidInput, NotFound
+from domain.errors import (
+    AlreadyExists,
+    Conflict,
+    DomainError,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    NotYourTurn,
+)
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -29,11 +37,34 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     ),
     "not-found": (404, "Not found", "The resource does not exist (or is not visible to you)."),
     "domain-error": (409, "The command was refused", "The command is not valid now."),
+    "illegal-transition": (
+        409,
+        "Not allowed in this state",
+        "The request's current status does not allow this action; `allowed` lists what does.",
+    ),
+    "not-party": (
+        403,
+        "Not your library's turn",
+        "Your library is not the party (requester or current supplier) that may do this.",
+    ),
+    "conflict": (
+        409,
+        "Changed by someone else first",
+        "Another librarian acted first; `current` holds the request's state now.",
+    ),
+    "unauthenticated": (401, "Who are you?", "Send the acting library (X-Library header)."),
     "http-error": (400, "HTTP error", "The request could not be served as sent."),
     "internal-error": (500, "Internal error", "Something failed on our side; it was logged."),
 }
 
-STATUS_OF: dict[type[DomainError], int] = {InvalidInput: 422, AlreadyExists: 409, NotFound: 404}
+STATUS_OF: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    AlreadyExists: 409,
+    NotFound: 404,
+    IllegalTransition: 409,
+    NotYourTurn: 403,
+    Conflict: 409,
+}
 
 
 def problem(
@@ -64,7 +95,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         status = next((s for t, s in STATUS_OF.items() if isinstance(exc, t)), 409)
-        return problem(exc.slug, exc.detail, status=status, request=request)
+        extra: dict[str, Any] = {}
+        if isinstance(exc, IllegalTransition):
+            extra = {"state": exc.state, "command": exc.command, "allowed": exc.allowed}
+        if isinstance(exc, Conflict) and exc.current:
+            extra = {"current": exc.current}
+        return problem(exc.slug, exc.detail, status=status, request=request, **extra)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -80,7 +116,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug = "not-found" if exc.status_code == 404 else "http-error"
+        slug = {404: "not-found", 401: "unauthenticated"}.get(exc.status_code, "http-error")
         return problem(slug, str(exc.detail), status=exc.status_code, request=request)
 
     @app.exception_handler(Exception)

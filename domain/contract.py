@@ -8,9 +8,11 @@ from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate
 
+from domain.catalogue import Holding, Work
+from domain.ill_request import IllRequest
 from domain.library import Library
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Library,)
+AGGREGATES: tuple[type[Aggregate], ...] = (Library, Work, Holding, IllRequest)
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.
 ENVELOPE_FIELDS = frozenset(
@@ -40,7 +42,7 @@ class EventType:
     def fields(self) -> dict[str, str]:
         hints = typing.get_type_hints(self.event)
         return {
-            name: getattr(hint, "__name__", str(hint))
+            name: str(getattr(hint, "__name__", hint)).replace("datetime.", "")
             for name, hint in hints.items()
             if name not in ENVELOPE_FIELDS and not name.startswith("_")
         }

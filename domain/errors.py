@@ -55,3 +55,14 @@ class NotYourTurn(DomainError):
 
     slug = "not-party"
     title = "Your library is not the party that may do this"
+
+
+class Conflict(DomainError):
+    """Someone else changed the aggregate first; the command was not applied."""
+
+    slug = "conflict"
+    title = "Changed by someone else first"
+
+    def __init__(self, detail: str, current: dict[str, object] | None = None) -> None:
+        super().__init__(detail)
+        self.current = current

@@ -136,6 +136,7 @@ class IllRequest(Aggregate):
         service_type: str
         needed_by: date | None
         rota: list[dict[str, str]]
+        excluded: list[dict[str, str]]
         requested_at: datetime
 
     def __init__(
@@ -146,6 +147,7 @@ class IllRequest(Aggregate):
         service_type: str,
         needed_by: date | None,
         rota: list[dict[str, str]],
+        excluded: list[dict[str, str]],
         requested_at: datetime,
     ) -> None:
         self.requester = requester
@@ -154,6 +156,7 @@ class IllRequest(Aggregate):
         self.service_type = ServiceType(service_type)
         self.needed_by = needed_by
         self.rota = rota
+        self.excluded = excluded
         self.requested_at = requested_at
         self.rota_index = -1
         self.supplier: str | None = None
@@ -182,6 +185,7 @@ class IllRequest(Aggregate):
         rota: list[dict[str, str]],
         now: datetime,
         answer_hours: dict[str, int],
+        excluded: list[dict[str, str]] | None = None,
     ) -> IllRequest:
         """Create a request with its rota (each entry: library and why it was chosen) and
         send it to the first supplier; with an empty rota it ends Unfilled at once."""
@@ -203,6 +207,7 @@ class IllRequest(Aggregate):
             service_type=service_type,
             needed_by=needed_by,
             rota=rota,
+            excluded=excluded or [],
             requested_at=now,
         )
         req._route_next(now, answer_hours)
@@ -217,7 +222,9 @@ class IllRequest(Aggregate):
                 supplier=library, rota_index=nxt, answer_due=now + timedelta(hours=hours)
             )
         else:
-            reasons = self.outcomes or [{"library": "", "reason": UNFILLED_NO_CANDIDATES}]
+            reasons = (self.outcomes + self.excluded) or [
+                {"library": "", "reason": UNFILLED_NO_CANDIDATES}
+            ]
             self._rota_exhausted(reasons=reasons)
 
     @event("SentToSupplier")

@@ -6,9 +6,10 @@ import re
 from enum import StrEnum
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
+from domain.lending_policy import DEFAULT_POLICY, LendingPolicy
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 
@@ -83,6 +84,34 @@ class Library(Aggregate):
         if name == self.name:
             return  # already so named: nothing happens, so a retry is harmless
         self.trigger_event(self.Renamed, name=name, reason=reason)
+
+    @property
+    def policy(self) -> LendingPolicy:
+        return getattr(self, "_policy", DEFAULT_POLICY)
+
+    def set_policy(self, policy: LendingPolicy) -> None:
+        policy.check()
+        if policy != self.policy:
+            self._policy_set(**policy.as_dict())
+
+    @event("PolicySet")
+    def _policy_set(
+        self,
+        loan_days: int,
+        renewals_allowed: int,
+        renewal_days: int,
+        max_active_loans: int,
+        lends_kinds: list[str],
+        answer_timeout_hours: int,
+    ) -> None:
+        self._policy = LendingPolicy(
+            loan_days,
+            renewals_allowed,
+            renewal_days,
+            max_active_loans,
+            tuple(lends_kinds),
+            answer_timeout_hours,
+        )
 
     def same_registration(self, name: str, kind: str, locality: str) -> bool:
         """Whether a repeated registration carries the data this library was registered with."""

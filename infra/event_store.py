@@ -22,6 +22,7 @@ APP_NAME = "libshare"
 EVENTS_TABLE = f"{APP_NAME}_events"
 # eventsourcing NOTIFYs this channel in every transaction that inserts events.
 EVENTS_CHANNEL = EVENTS_TABLE
+COMMANDS_TABLE = f"{APP_NAME}_commands"
 
 
 class LibshareRecorder(PostgresApplicationRecorder):
@@ -45,14 +46,25 @@ class LibshareRecorder(PostgresApplicationRecorder):
                 i=Identifier(f"{self.events_table_name}_xid_idx"), t=table
             )
         )
-        # eventsourcing's insert function, with our metadata set in the same statement.
+        # Commands' idempotency keys and first results, written with the command's events.
         curs.execute(
             SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{fn}(metadata text, events {schema}.{ev}[]) "
+                "CREATE TABLE IF NOT EXISTS {schema}.{t} (key text PRIMARY KEY, "
+                "result jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())"
+            ).format(schema=Identifier(self.datastore.schema), t=Identifier(COMMANDS_TABLE))
+        )
+        # eventsourcing's insert function, with our metadata and command key in one statement.
+        curs.execute(
+            SQL(
+                "CREATE OR REPLACE FUNCTION {schema}.{fn}(metadata text, command_key text, "
+                "command_result text, events {schema}.{ev}[]) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
                 "PERFORM set_config('libshare.event_metadata', coalesce(metadata, ''), true); "
+                "IF command_key IS NOT NULL THEN INSERT INTO {schema}.{commands} (key, result) "
+                "VALUES (command_key, command_result::jsonb); END IF; "
                 "RETURN QUERY SELECT * FROM {schema}.{inner}(events); END; $$"
             ).format(
+                commands=Identifier(COMMANDS_TABLE),
                 schema=Identifier(self.datastore.schema),
                 fn=Identifier(self._insert_function),
                 ev=Identifier(self.stored_event_type_name),
@@ -68,7 +80,27 @@ class LibshareRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         self._set_metadata(curs, kwargs.get("metadata"))
+        command = kwargs.get("command")
+        if command:
+            curs.execute(
+                SQL("INSERT INTO {t} (key, result) VALUES (%s, %s)").format(
+                    t=Identifier(self.datastore.schema, COMMANDS_TABLE)
+                ),
+                (command["key"], json.dumps(command["result"], ensure_ascii=False)),
+            )
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def command_result(self, key: str) -> dict[str, Any] | None:
+        """The first result of the command with this idempotency key, if it was recorded."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL("SELECT result FROM {t} WHERE key = %s").format(
+                    t=Identifier(self.datastore.schema, COMMANDS_TABLE)
+                ),
+                (key,),
+            )
+            row = curs.fetchone()
+        return dict(row["result"]) if row else None
 
     @staticmethod
     def _set_metadata(curs: Cursor[DictRow], metadata: dict[str, Any] | None) -> None:
@@ -92,13 +124,19 @@ class LibshareRecorder(PostgresApplicationRecorder):
             for e in stored_events
         ]
         metadata = kwargs.get("metadata")
-        statement = SQL("SELECT * FROM {schema}.{fn}(%s, %s)").format(
+        command = kwargs.get("command") or {}
+        statement = SQL("SELECT * FROM {schema}.{fn}(%s, %s, %s, %s)").format(
             schema=Identifier(self.datastore.schema), fn=Identifier(self._insert_function)
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 statement,
-                (json.dumps(metadata, ensure_ascii=False) if metadata else None, pg_events),
+                (
+                    json.dumps(metadata, ensure_ascii=False) if metadata else None,
+                    command.get("key"),
+                    json.dumps(command["result"], ensure_ascii=False) if command else None,
+                    pg_events,
+                ),
                 prepare=True,
             )
             return [r[self._insert_function] for r in curs.fetchall()]

@@ -3,6 +3,7 @@ PostgreSQL event store. The API, the CLI and the workers call these methods."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -13,9 +14,13 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 from domain.errors import AlreadyExists, NotFound
 from domain.library import Library
 from infra.event_store import APP_NAME
+from infra.ill_commands import IllCommands
 from infra.tracing import current_traceparent, tracer
 
 _tracer = tracer("libshare.commands")
+
+# Who is acting (account, role, library), set by the API per request; recorded with events.
+current_actor: ContextVar[dict[str, Any] | None] = ContextVar("current_actor", default=None)
 
 
 class DateAsISO(Transcoding):
@@ -29,21 +34,27 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class NetworkApp(Application[UUID]):
+class NetworkApp(IllCommands, Application[UUID]):
     name = APP_NAME
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
-    def _save(self, *aggregates: Any, actor: dict[str, Any] | None = None) -> None:
+    def _save(
+        self,
+        *aggregates: Any,
+        actor: dict[str, Any] | None = None,
+        command: dict[str, Any] | None = None,
+    ) -> None:
         metadata: dict[str, Any] = {}
         traceparent = current_traceparent()
         if traceparent:
             metadata["traceparent"] = traceparent
+        actor = actor or current_actor.get()
         if actor:
             metadata["actor"] = actor
-        self.save(*aggregates, metadata=metadata)
+        self.save(*aggregates, metadata=metadata, command=command)
 
     def register_library(
         self, code: str, name: str, kind: str, locality: str, actor: dict[str, Any] | None = None

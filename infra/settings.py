@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     # writers no longer serialise, ids may commit out of order, and our gap-aware readers
     # stay correct (ADR 0003). False falls back to the table lock.
     event_store_db_functions: bool = True
+    timer_interval_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)
 

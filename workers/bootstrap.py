@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
+from domain.routing import Candidate
 from infra.database import Database, EmbeddedPostgres
 from infra.event_store import event_store_env
 from infra.kafka_log import all_topics, make_producer
@@ -19,18 +20,23 @@ from infra.logs import configure_logging
 from infra.network_app import NetworkApp
 from infra.settings import ProjectionSource, Settings
 from infra.tracing import configure_tracing
+from projections.catalogue import CatalogueProjection, find_candidates
 from projections.dead_letters import replay_parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Projection
 from projections.rebuild import Progress, Rebuild, RebuildReport
+from projections.requests import RequestsProjection
 from projections.runner import ProjectionRunner
 from projections.sources import KafkaSource, LogSource
 from workers.relay import Relay
+from workers.timers import Timers
 
 log = structlog.get_logger("libshare.bootstrap")
 
 
-PROJECTIONS: dict[str, type[Projection]] = {p.name: p for p in (LibrariesProjection,)}
+PROJECTIONS: dict[str, type[Projection]] = {
+    p.name: p for p in (LibrariesProjection, CatalogueProjection, RequestsProjection)
+}
 
 
 def all_projections() -> list[Projection]:
@@ -120,14 +126,23 @@ class System:
         self._spawn(f"projector-{src.name}", lambda: runner.run(src, self.stop_event))
         return runner
 
+    def timers(self) -> Timers:
+        return Timers(self.db, self.app)
+
+    def start_timers(self) -> None:
+        timers = self.timers()
+        interval = self.settings.timer_interval_seconds
+        self._spawn("timers", lambda: timers.run(self.stop_event, interval))
+
     def start_workers(self) -> None:
         """The workers that `serve` runs in-process: the relay when Kafka is configured,
-        and the projector from the configured source."""
+        the projector from the configured source, and the timers."""
         source = self.settings.effective_projection_source()
         if self.settings.kafka_bootstrap_servers:
             self.start_relay()
         if source is not ProjectionSource.NONE:
             self.start_projector(source)
+        self.start_timers()
 
     def close(self) -> None:
         self.stop_event.set()
@@ -166,6 +181,12 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 env=event_store_env(url, db_functions=settings.event_store_db_functions)
             )
     assert app is not None
+
+    def candidates(work: str) -> list[Candidate]:
+        with db.transaction() as conn:
+            return find_candidates(conn, work)
+
+    app.candidate_finder = candidates
     system = System(
         settings=settings,
         db=db,

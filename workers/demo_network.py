@@ -9,7 +9,8 @@ from typing import Any
 
 import structlog
 
-from infra.network_app import NetworkApp
+from domain.lending_policy import LendingPolicy
+from infra.network_app import NetworkApp, current_actor
 
 log = structlog.get_logger("libshare.demo")
 
@@ -22,14 +23,43 @@ def demo_network() -> dict[str, Any]:
     return data
 
 
+# Demo lending policies: the provincial library also copies its Hán Nôm texts and maps
+# (never shipped), and the armed-forces libraries lend their restricted works among
+# themselves; everyone else keeps the default policy.
+DEMO_POLICIES = {
+    "provincial": LendingPolicy(lends_kinds=("book", "local_studies", "han_nom", "rare_map")),
+    "armed_forces": LendingPolicy(lends_kinds=("book", "local_studies", "restricted")),
+    "school": LendingPolicy(loan_days=21, max_active_loans=5, answer_timeout_hours=72),
+}
+
+
 def load_demo(app: NetworkApp) -> int:
-    """Register the demo libraries. Idempotent: returns how many were new."""
-    created = 0
-    for lib in demo_network()["libraries"]:
-        _, new = app.register_library(
-            lib["code"], lib["name"], lib["kind"], lib["locality"], actor=DEMO_ACTOR
-        )
-        created += int(new)
+    """Register the demo libraries, their policies, works and holdings through commands.
+    Idempotent: returns how many libraries were new."""
+    token = current_actor.set(DEMO_ACTOR)
+    try:
+        data = demo_network()
+        created = 0
+        for lib in data["libraries"]:
+            _, new = app.register_library(lib["code"], lib["name"], lib["kind"], lib["locality"])
+            created += int(new)
+            if lib["kind"] in DEMO_POLICIES:
+                app.set_policy(lib["code"], DEMO_POLICIES[lib["kind"]])
+        for w in data["works"]:
+            app.register_work(
+                code=w["id"],
+                title=w["title"],
+                kind=w["kind"],
+                creator=w.get("creator", ""),
+                language=w.get("language", "vi"),
+                shipping=w.get("shipping", "allowed"),
+                digital=bool(w.get("digital", False)),
+                visible_to=w.get("visible_to", []),
+            )
+        for h in data["holdings"]:
+            app.register_holding(h["work"], h["library"], h["copies"], h.get("digital_lendable", 0))
+    finally:
+        current_actor.reset(token)
     log.info("demo network loaded", libraries_registered=created)
     return created
 

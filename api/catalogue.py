@@ -1,0 +1,38 @@
+"""The union catalogue as my library sees it: works visible to it, with availability."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from api.deps import system
+from api.identity import Acting, acting_library
+from projections.catalogue import get_work, search_works
+from workers.bootstrap import System
+
+router = APIRouter(prefix="/catalogue", tags=["union catalogue"])
+
+
+@router.get("/works", summary="Search works visible to my library")
+def works(
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting, Depends(acting_library)],
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[dict[str, Any]]:
+    with sys.db.transaction() as conn:
+        return search_works(conn, me.kind, q, limit)
+
+
+@router.get("/works/{code}", summary="One work with every library's holdings")
+def work(
+    code: str,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting, Depends(acting_library)],
+) -> dict[str, Any]:
+    with sys.db.transaction() as conn:
+        found = get_work(conn, code, me.kind)
+    if found is None:
+        raise HTTPException(404, f"work {code} is not in the union catalogue")
+    return found

@@ -1,0 +1,145 @@
+"""The librarians' ILL API: create a request, the queues of my library, one request with
+its timeline, and actions on it (only those valid in its state)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from api.deps import system
+from api.identity import Acting, acting_library, recorded_as
+from domain.ill_request import Status
+from projections.requests import detail, parties, queue
+from workers.bootstrap import System
+from workers.timers import utc_now
+
+router = APIRouter(prefix="/requests", tags=["interlibrary loans"])
+
+ACTIONS = Literal[
+    "ExpectToSupply",
+    "WillSupply",
+    "RetryPossible",
+    "Unfilled",
+    "Loaned",
+    "CopyCompleted",
+    "CancelResponse",
+    "RenewResponse",
+    "Recalled",
+    "LoanCompleted",
+    "CompletedWithoutReturn",
+    "AcceptConditions",
+    "DeclineConditions",
+    "Cancel",
+    "Received",
+    "Renew",
+    "ShippedReturn",
+    "Notification",
+]
+
+
+class NewRequest(BaseModel):
+    work: str = Field(examples=["W-KIEU"], description="The work's code in the union catalogue")
+    reader_ref: str = Field(min_length=1, max_length=64, description="Your reader's card number")
+    service_type: Literal["Loan", "Copy"] = "Loan"
+    needed_by: date | None = None
+    client_request_id: str | None = Field(
+        default=None,
+        max_length=100,
+        description="Your id for this command: a retry with the "
+        "same id returns the first result and creates nothing",
+    )
+
+
+class Action(BaseModel):
+    action: ACTIONS
+    client_request_id: str | None = Field(default=None, max_length=100)
+    expected_version: int | None = Field(
+        default=None, description="Refuse (409) if the request changed since you saw it"
+    )
+    note: str | None = Field(default=None, max_length=2000)
+    reason: str | None = Field(
+        default=None, max_length=200, description="reasonUnfilled, or why (Cancel, lost...)"
+    )
+    item_id: str | None = Field(default=None, max_length=100, description="Loaned: barcode")
+    answer: Literal["Y", "N"] | None = Field(default=None, description="Cancel/Renew responses")
+    condition: Literal["LibraryUseOnly", "Cost", "LaterDate", "NoReproduction"] | None = None
+    cost: str | None = Field(default=None, max_length=50)
+    available_on: date | None = None
+
+
+@router.post("", status_code=201, summary="Ask the network for a work, for a reader")
+def create(
+    body: NewRequest,
+    response: Response,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting, Depends(acting_library)],
+) -> dict[str, Any]:
+    with recorded_as(me):
+        result = sys.app.request_item(
+            requester=me.library,
+            work=body.work,
+            reader_ref=body.reader_ref,
+            service_type=body.service_type,
+            needed_by=body.needed_by,
+            client_request_id=body.client_request_id,
+            now=utc_now(),
+        )
+    if result.get("replayed"):
+        response.status_code = 200
+    response.headers["Location"] = f"/requests/{result['id']}"
+    return result
+
+
+@router.get("", summary="My library's queue, as requester or as supplier")
+def my_queue(
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting, Depends(acting_library)],
+    role: Annotated[Literal["requester", "supplier"], Query()] = "requester",
+    status: Annotated[list[Status] | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[dict[str, Any]]:
+    with sys.db.transaction() as conn:
+        return queue(
+            conn, me.library, role, [s.value for s in status] if status else None, limit, offset
+        )
+
+
+@router.get("/{request_id}", summary="One request with its full timeline")
+def one(
+    request_id: UUID,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting, Depends(acting_library)],
+) -> dict[str, Any]:
+    with sys.db.transaction() as conn:
+        found = detail(conn, request_id)
+        involved = parties(conn, request_id)
+    if found is None or me.library not in involved:
+        raise HTTPException(404, f"request {request_id} is not among your library's requests")
+    return found
+
+
+@router.post("/{request_id}/actions", summary="Act on a request (ISO 18626 actions)")
+def act(
+    request_id: UUID,
+    body: Action,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting, Depends(acting_library)],
+) -> dict[str, Any]:
+    params = body.model_dump(
+        exclude={"action", "client_request_id", "expected_version"}, exclude_none=True
+    )
+    with recorded_as(me):
+        return sys.app.act(
+            request_id,
+            library=me.library,
+            action=body.action,
+            params=params,
+            client_request_id=body.client_request_id,
+            expected_version=body.expected_version,
+            now=utc_now(),
+        )

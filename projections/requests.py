@@ -1,0 +1,264 @@
+"""The requests read models: every ILL request's current state (the queues of each library
+as requester and as supplier, filterable by status) and its full timeline."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+
+from infra.envelope import Envelope
+from projections.projection import Projection, Statement
+
+# The status an event leaves the request in, where it does not depend on the request.
+STATUS_AFTER = {
+    "SentToSupplier": "RequestReceived",
+    "RotaExhausted": "Unfilled",
+    "ExpectsToSupply": "ExpectToSupply",
+    "WillSupply": "WillSupply",
+    "ConditionsProposed": "RetryPossible",
+    "ConditionsAccepted": "WillSupply",
+    "Loaned": "Loaned",
+    "CopyDelivered": "CopyCompleted",
+    "Cancelled": "Cancelled",
+    "Received": "Received",
+    "Recalled": "Recalled",
+    "MarkedOverdue": "Overdue",
+    "ReturnShipped": "ShippedReturn",
+    "LoanCompleted": "LoanCompleted",
+    "CompletedWithoutReturn": "CompletedWithoutReturn",
+}
+
+
+class RequestsProjection(Projection):
+    name = "requests"
+    handles = frozenset(
+        f"libshare.ill-request.{name}.v1"
+        for name in [
+            "Requested",
+            "SentToSupplier",
+            "RotaExhausted",
+            "SupplierSkipped",
+            "ExpectsToSupply",
+            "WillSupply",
+            "ConditionsProposed",
+            "ConditionsAccepted",
+            "Loaned",
+            "CopyDelivered",
+            "CancelRequested",
+            "CancelAnswered",
+            "Cancelled",
+            "Received",
+            "RenewRequested",
+            "RenewAnswered",
+            "Recalled",
+            "MarkedOverdue",
+            "ReminderSent",
+            "ReturnShipped",
+            "LoanCompleted",
+            "CompletedWithoutReturn",
+            "NoteAdded",
+        ]
+    )
+    tables = ("ill_requests", "ill_request_timeline")
+    ddl = """
+    CREATE TABLE IF NOT EXISTS {schema}.ill_requests (
+        id uuid PRIMARY KEY,
+        requester text NOT NULL,
+        supplier text,
+        work text NOT NULL,
+        reader_ref text NOT NULL,
+        service_type text NOT NULL,
+        status text NOT NULL,
+        status_before_cancel text,
+        needed_by date,
+        answer_due timestamptz,
+        due_date date,
+        renewals int NOT NULL DEFAULT 0,
+        renew_pending boolean NOT NULL DEFAULT false,
+        last_reminder date,
+        rota jsonb NOT NULL,
+        requested_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        version bigint NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS ill_requests_requester ON {schema}.ill_requests (requester, status);
+    CREATE INDEX IF NOT EXISTS ill_requests_supplier ON {schema}.ill_requests (supplier, status);
+    CREATE TABLE IF NOT EXISTS {schema}.ill_request_timeline (
+        request_id uuid NOT NULL,
+        version bigint NOT NULL,
+        event text NOT NULL,
+        at timestamptz NOT NULL,
+        actor jsonb,
+        data jsonb NOT NULL,
+        PRIMARY KEY (request_id, version)
+    );
+    """
+
+    def statements(self, event: Envelope) -> Iterable[Statement]:
+        d, name = event.data, event.type.split(".")[2]
+        t, rid = self.table("ill_requests"), event.aggregate_id
+        yield (
+            f"INSERT INTO {self.table('ill_request_timeline')} "
+            "(request_id, version, event, at, actor, data) VALUES (%s, %s, %s, %s, %s, %s)",
+            (
+                rid,
+                event.version,
+                name,
+                event.time,
+                json.dumps(event.actor) if event.actor else None,
+                json.dumps(d, ensure_ascii=False),
+            ),
+        )
+        if name == "Requested":
+            yield (
+                f"INSERT INTO {t} (id, requester, work, reader_ref, service_type, status, "
+                "needed_by, rota, requested_at, updated_at, version) "
+                "VALUES (%s, %s, %s, %s, %s, 'RequestReceived', %s, %s, %s, %s, %s)",
+                (
+                    rid,
+                    d["requester"],
+                    d["work"],
+                    d["reader_ref"],
+                    d["service_type"],
+                    d["needed_by"],
+                    json.dumps(d["rota"], ensure_ascii=False),
+                    event.time,
+                    event.time,
+                    event.version,
+                ),
+            )
+            return
+        sets, params = ["updated_at = %s", "version = %s"], [event.time, event.version]
+        if name in STATUS_AFTER:
+            sets.append("status = %s")
+            params.append(STATUS_AFTER[name])
+        extra: dict[str, list[tuple[str, Any]]] = {
+            "SentToSupplier": [
+                ("supplier = %s", d.get("supplier")),
+                ("answer_due = %s", d.get("answer_due")),
+            ],
+            "RotaExhausted": [("supplier = %s", None), ("answer_due = %s", None)],
+            "Loaned": [("due_date = %s", d.get("due_date")), ("answer_due = %s", None)],
+            "Recalled": [
+                ("due_date = least(due_date, %s::date)", d.get("return_by")),
+                ("renew_pending = %s", False),
+            ],
+            "RenewRequested": [("renew_pending = %s", True)],
+            "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
+            "ReturnShipped": [("renew_pending = %s", False)],
+            "CancelRequested": [
+                ("status_before_cancel = status", None),
+                ("status = %s", "CancelPending"),
+            ],
+        }
+        for clause, value in extra.get(name, []):
+            sets.append(clause)
+            if "%s" in clause:
+                params.append(value)
+        if name == "CancelAnswered":
+            sets.append("status = CASE WHEN %s THEN 'Cancelled' ELSE status_before_cancel END")
+            params.append(d["accepted"])
+            sets.append("status_before_cancel = NULL")
+        if name == "RenewAnswered":
+            sets.append("renew_pending = false")
+            if d["accepted"]:
+                sets += [
+                    "renewals = renewals + 1",
+                    "due_date = %s",
+                    "status = CASE WHEN status = 'Overdue' THEN 'Received' ELSE status END",
+                ]
+                params.append(d["due_date"])
+        # One UPDATE evaluates every SET against the old row, so status_before_cancel takes
+        # the status from before this event.
+        yield (f"UPDATE {t} SET {', '.join(sets)} WHERE id = %s", (*params, rid))
+
+
+QUEUE_COLUMNS = (
+    "r.id, r.requester, r.supplier, r.work, w.title, r.reader_ref, r.service_type, r.status, "
+    "r.needed_by, r.answer_due, r.due_date, r.renewals, r.renew_pending, r.requested_at, "
+    "r.updated_at, r.version"
+)
+
+
+def queue(
+    conn: psycopg.Connection[Any],
+    library: str,
+    role: str,
+    status: list[str] | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """My library's requests as requester (outgoing) or as current supplier (incoming)."""
+    column = {"requester": "r.requester", "supplier": "r.supplier"}[role]
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT {QUEUE_COLUMNS} FROM ill_requests r "
+            "LEFT JOIN catalogue_works w ON w.code = r.work "
+            f"WHERE {column} = %s AND (%s::text[] IS NULL OR r.status = ANY(%s)) "
+            "ORDER BY r.updated_at DESC LIMIT %s OFFSET %s",
+            (library, status, status, limit, offset),
+        ).fetchall()
+
+
+def detail(conn: psycopg.Connection[Any], request_id: UUID) -> dict[str, Any] | None:
+    with conn.cursor(row_factory=dict_row) as cur:
+        found = cur.execute(
+            f"SELECT {QUEUE_COLUMNS}, r.rota FROM ill_requests r "
+            "LEFT JOIN catalogue_works w ON w.code = r.work WHERE r.id = %s",
+            (request_id,),
+        ).fetchone()
+        if found is None:
+            return None
+        found["timeline"] = cur.execute(
+            "SELECT version, event, at, actor, data FROM ill_request_timeline "
+            "WHERE request_id = %s ORDER BY version",
+            (request_id,),
+        ).fetchall()
+    return found
+
+
+def parties(conn: psycopg.Connection[Any], request_id: UUID) -> set[str]:
+    """Every library that was ever a party to the request (requester and asked suppliers)."""
+    row = conn.execute(
+        "SELECT requester, rota FROM ill_requests WHERE id = %s", (request_id,)
+    ).fetchone()
+    if row is None:
+        return set()
+    return {row[0], *(entry["library"] for entry in row[1])}
+
+
+def due_for_timers(conn: psycopg.Connection[Any], now: Any) -> dict[str, list[UUID]]:
+    """Requests a timer must act on: unanswered past their answer time, loans past due,
+    overdue loans not reminded today."""
+    today = now.date()
+    q = conn.execute
+    return {
+        "expire": [
+            r[0]
+            for r in q(
+                "SELECT id FROM ill_requests WHERE status = 'RequestReceived' AND answer_due <= %s",
+                (now,),
+            ).fetchall()
+        ],
+        "overdue": [
+            r[0]
+            for r in q(
+                "SELECT id FROM ill_requests WHERE status IN ('Received', 'Recalled') "
+                "AND due_date < %s",
+                (today,),
+            ).fetchall()
+        ],
+        "remind": [
+            r[0]
+            for r in q(
+                "SELECT id FROM ill_requests WHERE status = 'Overdue' "
+                "AND (last_reminder IS NULL OR last_reminder < %s)",
+                (today,),
+            ).fetchall()
+        ],
+    }

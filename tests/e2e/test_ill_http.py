@@ -1,0 +1,253 @@
+"""Interlibrary loans end to end over HTTP: the real event store, the demo network loaded
+through commands, the embedded projector keeping the read models, the timers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.integration.support import eventually
+from workers.bootstrap import System
+from workers.demo_network import load_demo
+from workers.timers import utc_now
+
+
+class Librarian:
+    """A librarian's browser: acts for one library."""
+
+    def __init__(self, client: TestClient, library: str) -> None:
+        self.client, self.library = client, library
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers={"X-Library": self.library}, **kw)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.client.post(path, json=body, headers={"X-Library": self.library})
+
+    def request(self, work: str, **kw: Any) -> dict[str, Any]:
+        r = self.post("/requests", {"work": work, "reader_ref": "BD-0042", **kw})
+        assert r.status_code in (200, 201), r.text
+        return dict(r.json())
+
+    def act(self, request_id: str, action: str, **kw: Any) -> Any:
+        return self.post(f"/requests/{request_id}/actions", {"action": action, **kw})
+
+    def ok(self, request_id: str, action: str, **kw: Any) -> dict[str, Any]:
+        r = self.act(request_id, action, **kw)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+@pytest.fixture
+def network(system: System) -> Iterator[tuple[TestClient, System]]:
+    load_demo(system.app)
+    system.start_projector()
+    with TestClient(create_app(system=system)) as client:
+        eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo libraries")
+        yield client, system
+
+
+@pytest.fixture
+def librarian(network: tuple[TestClient, System]) -> Callable[[str], Librarian]:
+    return lambda code: Librarian(network[0], code)
+
+
+def seen(lib: Librarian, request_id: str, status: str) -> dict[str, Any]:
+    """Wait until the read model shows the request in `status`; return its detail."""
+    holder: dict[str, Any] = {}
+
+    def check() -> bool:
+        r = lib.get(f"/requests/{request_id}")
+        holder.update(r.json() if r.status_code == 200 else {})
+        return r.status_code == 200 and holder.get("status") == status
+
+    eventually(check, what=f"request {request_id} to show {status}")
+    return holder
+
+
+def test_a_loan_from_request_to_completion(librarian: Callable[[str], Librarian]) -> None:
+    school, district = librarian("HNM-S-ATL"), librarian("HNM-TL")
+    created = school.request("W-DEMEN")
+    assert created["supplier"] == "HNM-TL"  # same locality (Thanh Liêm) first
+    assert created["rota"][0] == {"library": "HNM-TL", "reason": "same locality (Thanh Liêm)"}
+    rid = created["id"]
+    eventually(
+        lambda: any(
+            r["id"] == rid
+            for r in district.get(
+                "/requests", params={"role": "supplier", "status": "RequestReceived"}
+            ).json()
+        ),
+        what="the request in the supplier's incoming queue",
+    )
+
+    district.ok(rid, "WillSupply")
+    loaned = district.ok(rid, "Loaned", item_id="TL-000123")
+    assert loaned["due_date"] == (utc_now().date() + timedelta(days=28)).isoformat()
+    eventually(
+        lambda: school.get("/catalogue/works/W-DEMEN").json()["holdings"][0]["available"] == 1,
+        what="one copy out on loan",
+    )
+    seen(school, rid, "Loaned")
+    school.ok(rid, "Received")
+    school.ok(rid, "ShippedReturn")
+    district.ok(rid, "LoanCompleted")
+    done = seen(school, rid, "LoanCompleted")
+    assert [e["event"] for e in done["timeline"]] == [
+        "Requested",
+        "SentToSupplier",
+        "WillSupply",
+        "Loaned",
+        "Received",
+        "ReturnShipped",
+        "LoanCompleted",
+    ]
+    assert done["timeline"][3]["actor"] == {"library": "HNM-TL", "role": "librarian"}
+
+
+def test_a_copy_of_a_never_shipped_work_is_delivered_but_a_loan_of_it_is_unfilled(
+    librarian: Callable[[str], Librarian],
+) -> None:
+    district = librarian("HNM-DT")
+    copy = district.request("W-THANTICH", service_type="Copy")
+    assert copy["supplier"] == "HNM-TVT"
+    librarian("HNM-TVT").ok(copy["id"], "CopyCompleted", note="bản quét trang 1-12")
+    seen(district, copy["id"], "CopyCompleted")
+
+    loan = district.request("W-THANTICH", service_type="Loan")
+    assert loan["status"] == "Unfilled" and loan["supplier"] is None
+    detail = seen(district, loan["id"], "Unfilled")
+    reasons = detail["timeline"][-1]["data"]["reasons"]
+    assert reasons == [{"library": "HNM-TVT", "reason": "never shipped: digital access only"}]
+
+
+def test_a_cancel_accepted_and_a_cancel_refused(librarian: Callable[[str], Librarian]) -> None:
+    requester, supplier = librarian("HNM-BL"), librarian("HNM-KB")
+    first = requester.request("W-TATDEN")
+    assert first["supplier"] == "HNM-KB"
+    requester.ok(first["id"], "Cancel", reason="bạn đọc đã mua sách")
+    refused = supplier.ok(first["id"], "CancelResponse", answer="N", reason="đã gửi đi")
+    assert refused["status"] == "RequestReceived"
+    supplier.ok(first["id"], "Loaned", item_id="KB-1")
+    late = requester.act(first["id"], "Cancel")
+    assert late.status_code == 409
+    assert late.json()["type"] == "/problems/illegal-transition"
+    assert late.json()["state"] == "Loaned"
+
+    second = requester.request("W-KIEU")
+    requester.ok(second["id"], "Cancel")
+    supplier_of_second = librarian(second["supplier"])
+    supplier_of_second.ok(second["id"], "CancelResponse", answer="Y")
+    seen(requester, second["id"], "Cancelled")
+
+
+def test_a_renewal_extends_the_due_date(librarian: Callable[[str], Librarian]) -> None:
+    requester, supplier = librarian("HNM-S-BLY"), librarian("HNM-LN")
+    rid = requester.request("W-LAOHAC")["id"]
+    due = date.fromisoformat(supplier.ok(rid, "Loaned", item_id="LN-7")["due_date"])
+    requester.ok(rid, "Received")
+    requester.ok(rid, "Renew")
+    renewed = supplier.ok(rid, "RenewResponse", answer="Y")
+    assert date.fromisoformat(renewed["due_date"]) == due + timedelta(days=14)
+    requester.ok(rid, "Renew")
+    over = supplier.act(rid, "RenewResponse", answer="Y")  # the default policy allows one
+    assert over.status_code == 422 and "all used" in over.json()["detail"]
+
+
+def test_an_overdue_loan_is_marked_and_reminded_by_the_timer(
+    network: tuple[TestClient, System],
+    librarian: Callable[[str], Librarian],
+) -> None:
+    _, system = network
+    requester, supplier = librarian("HNM-PL"), librarian("HNM-TVT")
+    rid = requester.request("W-DOITHUA")["id"]
+    due = date.fromisoformat(supplier.ok(rid, "Loaned", item_id="TVT-9")["due_date"])
+    requester.ok(rid, "Received")
+    seen(requester, rid, "Received")
+    later = utc_now() + (due - utc_now().date()) + timedelta(days=1)
+    assert system.timers().run_once(later)["overdue"] == 1
+    detail = seen(requester, rid, "Overdue")
+    assert [e["event"] for e in detail["timeline"]][-2:] == ["MarkedOverdue", "ReminderSent"]
+    assert system.timers().run_once(later)["reminded"] == 0  # once a day
+
+
+def test_an_unanswered_supplier_is_skipped_and_an_exhausted_rota_ends_unfilled(
+    network: tuple[TestClient, System],
+    librarian: Callable[[str], Librarian],
+) -> None:
+    _, system = network
+    requester = librarian("HNM-S-ADT")  # Duy Tiên school
+    created = requester.request("W-KIEU")
+    rota = [e["library"] for e in created["rota"]]
+    assert rota == ["HNM-DT", "HNM-TVT", "HNM-KB"]  # same locality, provincial, by load
+    seen(requester, created["id"], "RequestReceived")
+    later = utc_now() + timedelta(hours=49)
+    assert system.timers().run_once(later)["expired"] == 1
+    eventually(
+        lambda: requester.get(f"/requests/{created['id']}").json()["supplier"] == "HNM-TVT",
+        what="the next supplier in the rota",
+    )
+    librarian("HNM-TVT").ok(created["id"], "Unfilled", reason="NotOnShelf")
+    librarian("HNM-KB").ok(created["id"], "Unfilled", reason="Damaged")
+    final = seen(requester, created["id"], "Unfilled")
+    assert final["timeline"][-1]["data"]["reasons"][:3] == [
+        {"library": "HNM-DT", "reason": "AnswerTimedOut"},
+        {"library": "HNM-TVT", "reason": "NotOnShelf"},
+        {"library": "HNM-KB", "reason": "Damaged"},
+    ]
+
+
+def test_restricted_works_are_invisible_outside_the_armed_forces(
+    librarian: Callable[[str], Librarian],
+) -> None:
+    school, police = librarian("HNM-S-BH"), librarian("HNM-CA")
+    assert school.get("/catalogue/works/W-QS-TAILIEU").status_code == 404
+    assert "W-QS-TAILIEU" not in {w["code"] for w in school.get("/catalogue/works").json()}
+    r = school.post("/requests", {"work": "W-QS-TAILIEU", "reader_ref": "x"})
+    assert r.status_code == 404
+    assert police.get("/catalogue/works/W-QS-TAILIEU").status_code == 200
+    assert police.request("W-QS-TAILIEU")["supplier"] == "HNM-QS"
+
+
+def test_a_retried_command_returns_the_first_result_and_creates_nothing(
+    librarian: Callable[[str], Librarian],
+) -> None:
+    requester = librarian("HNM-KB")
+    first = requester.request("W-CHIPHEO", client_request_id="kb-2026-0001")
+    again = requester.request("W-CHIPHEO", client_request_id="kb-2026-0001")
+    assert again["id"] == first["id"] and again["replayed"] is True
+    supplier = librarian(first["supplier"])
+    a = supplier.ok(first["id"], "WillSupply", client_request_id="ws-1")
+    b = supplier.ok(first["id"], "WillSupply", client_request_id="ws-1")
+    assert b["version"] == a["version"] and b["replayed"] is True
+    eventually(lambda: len(requester.get("/requests").json()) == 1, what="the queue")
+    assert len(requester.get("/requests").json()) == 1
+
+
+def test_two_librarians_acting_at_once_one_wins_the_other_gets_409_with_the_state(
+    librarian: Callable[[str], Librarian],
+) -> None:
+    requester = librarian("HNM-LN")
+    created = requester.request("W-CHIPHEO")
+    supplier = librarian(created["supplier"])
+    version = created["version"]
+    assert supplier.ok(created["id"], "ExpectToSupply", expected_version=version)
+    lost = supplier.act(created["id"], "WillSupply", expected_version=version)
+    assert lost.status_code == 409 and lost.json()["type"] == "/problems/conflict"
+    assert lost.json()["current"]["status"] == "ExpectToSupply"
+
+
+def test_only_the_parties_may_act_or_see_a_request(librarian: Callable[[str], Librarian]) -> None:
+    requester = librarian("HNM-S-APL")
+    created = requester.request("W-SODO")
+    assert created["supplier"] == "HNM-BL"
+    stranger = librarian("HNM-DT")
+    r = stranger.act(created["id"], "WillSupply")
+    assert r.status_code == 403 and r.json()["type"] == "/problems/not-party"
+    assert stranger.get(f"/requests/{created['id']}").status_code == 404
+    assert requester.client.get("/requests").status_code == 401

@@ -1,0 +1,61 @@
+"""Timers: every wait in the lifecycle ends. Unanswered requests move to the next supplier
+after their policy's time-out; loans past their due date are marked overdue, and overdue
+loans get one reminder a day. Each is an event, so the history shows it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from domain.errors import DomainError
+from infra.database import Database
+from infra.network_app import NetworkApp
+from projections.requests import due_for_timers
+
+log = structlog.get_logger("libshare.timers")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Timers:
+    def __init__(
+        self, db: Database, app: NetworkApp, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        self.db = db
+        self.app = app
+        self.clock = clock
+
+    def run_once(self, now: datetime | None = None) -> dict[str, int]:
+        now = now or self.clock()
+        with self.db.transaction() as conn:
+            due = due_for_timers(conn, now)
+        done = {"expired": 0, "overdue": 0, "reminded": 0}
+        steps = [
+            ("expire", "expired", lambda rid: self.app.expire_answer(rid, now)),
+            ("overdue", "overdue", lambda rid: self.app.mark_overdue(rid, now.date())),
+            ("remind", "reminded", lambda rid: self.app.remind(rid, now.date())),
+        ]
+        for kind, counter, act in steps:
+            for request_id in due[kind]:
+                try:
+                    act(request_id)
+                    done[counter] += 1
+                except DomainError as exc:  # the read model lagged, or a librarian was first
+                    log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
+        if any(done.values()):
+            log.info("timers ran", **done)
+        return done
+
+    def run(self, stop: threading.Event, interval: float = 60.0) -> None:
+        log.info("timers started", interval_s=interval)
+        while not stop.is_set():
+            try:
+                self.run_once()
+            except Exception as exc:
+                log.warning("timers failed; retrying next round", error=repr(exc))
+            stop.wait(interval)
