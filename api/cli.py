@@ -100,6 +100,21 @@ def projector(
         system.close()
 
 
+@cli.command()
+def timers(
+    interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 60.0,
+) -> None:
+    """Run the timers (answer time-outs, overdue loans, reminders) until stopped."""
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(Settings())
+    stop = _wait_for_signal()
+    try:
+        system.timers().run(stop, interval)
+    finally:
+        system.close()
+
+
 @demo_cli.command("load")
 def demo_load() -> None:
     """Register the demo network's libraries through commands (idempotent)."""
