@@ -38,6 +38,8 @@ ACTIONS = Literal[
     "Renew",
     "ShippedReturn",
     "Notification",
+    "ShippedForward",
+    "StatusRequest",
 ]
 
 
@@ -69,6 +71,9 @@ class Action(BaseModel):
     condition: Literal["LibraryUseOnly", "Cost", "LaterDate", "NoReproduction"] | None = None
     cost: str | None = Field(default=None, max_length=50)
     available_on: date | None = None
+    to_request: UUID | None = Field(
+        default=None, description="ShippedForward: the request the item goes on to"
+    )
 
 
 @router.post("", status_code=201, summary="Ask the network for a work, for a reader")

@@ -31,6 +31,7 @@ class Status(StrEnum):
     OVERDUE = "Overdue"
     RECALLED = "Recalled"
     SHIPPED_RETURN = "ShippedReturn"
+    SHIPPED_FORWARD = "ShippedForward"  # passed on to another requester of the same supplier
     LOAN_COMPLETED = "LoanCompleted"
     COPY_COMPLETED = "CopyCompleted"
     COMPLETED_WITHOUT_RETURN = "CompletedWithoutReturn"
@@ -45,6 +46,7 @@ TERMINAL = frozenset(
         Status.COMPLETED_WITHOUT_RETURN,
         Status.UNFILLED,
         Status.CANCELLED,
+        Status.SHIPPED_FORWARD,
     }
 )
 BEFORE_SHIPPING = frozenset(
@@ -94,7 +96,13 @@ ALLOWED_NEXT: dict[Status, frozenset[Status]] = {
     ),
     Status.LOANED: frozenset({Status.RECEIVED, Status.COMPLETED_WITHOUT_RETURN}),
     Status.RECEIVED: frozenset(
-        {Status.OVERDUE, Status.RECALLED, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
+        {
+            Status.OVERDUE,
+            Status.RECALLED,
+            Status.SHIPPED_RETURN,
+            Status.COMPLETED_WITHOUT_RETURN,
+            Status.SHIPPED_FORWARD,
+        }
     ),
     Status.OVERDUE: frozenset(
         {Status.RECEIVED, Status.RECALLED, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
@@ -359,7 +367,14 @@ class IllRequest(Aggregate):
         )
 
     @event("Loaned")
-    def _loaned(self, supplier: str, item_id: str, shipped_at: datetime, due_date: date) -> None:
+    def _loaned(
+        self,
+        supplier: str,
+        item_id: str,
+        shipped_at: datetime,
+        due_date: date,
+        forwarded_from: str = "",
+    ) -> None:
         self.status = Status.LOANED
         self.item_id = item_id
         self.due_date = due_date
@@ -527,6 +542,54 @@ class IllRequest(Aggregate):
     def _return_shipped(self, shipped_at: datetime) -> None:
         self.status = Status.SHIPPED_RETURN
         self.renew_pending = False
+
+    def ship_forward(self, library: str, to: IllRequest, now: datetime, loan_days: int) -> None:
+        """ISO ShippedForward: instead of returning the item, send it on to another library
+        that asked the same supplier for the same work; that request becomes Loaned."""
+        self._as_requester(library, "ship forward")
+        self._loan_only("ShippedForward")
+        self._guard("ShippedForward", {Status.RECEIVED})
+        if (to.work, to.supplier, to.service_type) != (self.work, self.supplier, self.service_type):
+            raise InvalidInput(
+                "an item goes forward only to a Loan request for the same work "
+                f"whose current supplier is {self.supplier}"
+            )
+        if to.requester == library or to.status not in (
+            Status.REQUEST_RECEIVED,
+            Status.EXPECT_TO_SUPPLY,
+            Status.WILL_SUPPLY,
+        ):
+            raise IllegalTransition(
+                "ShippedForward",
+                f"{self.status.value} (target is {to.status.value} at {to.requester})",
+            )
+        assert self.supplier is not None and self.item_id is not None
+        self._shipped_forward(
+            supplier=self.supplier, to_request=str(to.id), to_library=to.requester, shipped_at=now
+        )
+        to._loaned(
+            supplier=self.supplier,
+            item_id=self.item_id,
+            shipped_at=now,
+            due_date=now.date() + timedelta(days=loan_days),
+            forwarded_from=str(self.id),
+        )
+
+    @event("ShippedForward")
+    def _shipped_forward(
+        self, supplier: str, to_request: str, to_library: str, shipped_at: datetime
+    ) -> None:
+        self.status = Status.SHIPPED_FORWARD
+        self.renew_pending = False
+
+    def status_request(self, library: str) -> None:
+        """ISO StatusRequest: recorded, and answered with the current state."""
+        self._as_requester(library, "ask for the status")
+        self._status_requested(by=library, status=self.status.value)
+
+    @event("StatusRequested")
+    def _status_requested(self, by: str, status: str) -> None:
+        pass
 
     # -- either side, and the timers ------------------------------------------------------
     def add_note(self, library: str, note: str) -> None:

@@ -196,8 +196,8 @@ class IllCommands:
                     f"not {expected_version}; reload it",
                     current=request_summary(req),
                 )
-            self._apply_action(req, library, action, params, now)
-            return [req], request_summary(req)
+            others = self._apply_action(req, library, action, params, now)
+            return [req, *others], request_summary(req)
 
         return self._idempotent(key, run, lambda: request_summary(self.get_request(request_id)))
 
@@ -208,7 +208,14 @@ class IllCommands:
         action: str,
         p: dict[str, Any],
         now: datetime,
-    ) -> None:
+    ) -> list[IllRequest]:
+        """Apply the action; return other requests it changed (saved in the same transaction)."""
+        if action == "ShippedForward":
+            to = self.get_request(_uuid(p.get("to_request")))
+            loan_days = self.get_library(req.supplier or library).policy.loan_days
+            req.ship_forward(library, to, now, loan_days)
+            return [to]
+
         def hours() -> dict[str, int]:
             upcoming = [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
             return self._answer_hours(upcoming)
@@ -251,10 +258,13 @@ class IllCommands:
             "Renew": lambda: req.renew(library),
             "ShippedReturn": lambda: req.ship_return(library, now),
             "Notification": lambda: req.add_note(library, p.get("note", "")),
+            "StatusRequest": lambda: req.status_request(library),
         }
         if action not in actions:
-            raise InvalidInput(f"unknown action {action!r}; one of: {', '.join(sorted(actions))}")
+            known = ", ".join(sorted([*actions, "ShippedForward"]))
+            raise InvalidInput(f"unknown action {action!r}; one of: {known}")
         actions[action]()
+        return []
 
     # -- timers -----------------------------------------------------------------------------------
     def expire_answer(self: NetworkApp, request_id: UUID, now: datetime) -> dict[str, Any]:
@@ -283,6 +293,13 @@ def _yes(p: dict[str, Any]) -> bool:
     if answer not in ("Y", "N", True, False):
         raise InvalidInput("answer must be 'Y' or 'N'")
     return answer in ("Y", True)
+
+
+def _uuid(value: Any) -> UUID:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        raise InvalidInput(f"{value!r} is not a request id") from None
 
 
 def _date(value: Any) -> date | None:

@@ -29,6 +29,7 @@ class CatalogueProjection(Projection):
             "libshare.ill-request.Loaned.v1",
             "libshare.ill-request.LoanCompleted.v1",
             "libshare.ill-request.CompletedWithoutReturn.v1",
+            "libshare.ill-request.ShippedForward.v1",
         }
     )
     tables = ("catalogue_works", "catalogue_holdings", "catalogue_request_works")
@@ -103,6 +104,8 @@ class CatalogueProjection(Projection):
                 "Loaned": "on_loan = on_loan + 1",
                 "LoanCompleted": "on_loan = on_loan - 1",
                 "CompletedWithoutReturn": "on_loan = on_loan - 1, lost = lost + 1",
+                # the forwarded request's own Loaned counts the copy again
+                "ShippedForward": "on_loan = on_loan - 1",
             }[kind]
             yield (
                 f"UPDATE {holdings} SET {change} WHERE library = %s AND work = "

@@ -31,6 +31,7 @@ STATUS_AFTER = {
     "ReturnShipped": "ShippedReturn",
     "LoanCompleted": "LoanCompleted",
     "CompletedWithoutReturn": "CompletedWithoutReturn",
+    "ShippedForward": "ShippedForward",
 }
 
 
@@ -62,6 +63,8 @@ class RequestsProjection(Projection):
             "LoanCompleted",
             "CompletedWithoutReturn",
             "NoteAdded",
+            "ShippedForward",
+            "StatusRequested",
         ]
     )
     tables = ("ill_requests", "ill_request_timeline")

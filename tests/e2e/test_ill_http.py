@@ -50,6 +50,16 @@ def network(system: System) -> Iterator[tuple[TestClient, System]]:
     with TestClient(create_app(system=system)) as client:
         eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo libraries")
         yield client, system
+        # Whatever the test did, every event applied to every read model.
+        eventually(
+            lambda: all(p["lag"] == 0 for p in client.get("/projections").json().values()),
+            what="the projections to catch up",
+        )
+        assert {n: p["parked"] for n, p in client.get("/projections").json().items()} == {
+            "libraries": 0,
+            "catalogue": 0,
+            "requests": 0,
+        }
 
 
 @pytest.fixture
@@ -251,3 +261,62 @@ def test_only_the_parties_may_act_or_see_a_request(librarian: Callable[[str], Li
     assert r.status_code == 403 and r.json()["type"] == "/problems/not-party"
     assert stranger.get(f"/requests/{created['id']}").status_code == 404
     assert requester.client.get("/requests").status_code == 401
+
+
+def test_an_item_shipped_forward_skips_the_return_trip(
+    librarian: Callable[[str], Librarian],
+) -> None:
+    kim_bang, duy_tien, provincial = (librarian(c) for c in ("HNM-KB", "HNM-DT", "HNM-TVT"))
+    first = kim_bang.request("W-CHIPHEO")
+    assert first["supplier"] == "HNM-TVT"
+    provincial.ok(first["id"], "Loaned", item_id="TVT-CP-2")
+    kim_bang.ok(first["id"], "Received")
+    second = duy_tien.request("W-CHIPHEO")
+    assert second["supplier"] == "HNM-TVT"
+    kim_bang.ok(first["id"], "ShippedForward", to_request=second["id"])
+    forwarded = seen(duy_tien, second["id"], "Loaned")
+    assert forwarded["timeline"][-1]["data"]["forwarded_from"] == first["id"]
+    seen(kim_bang, first["id"], "ShippedForward")
+    holdings = {
+        h["library"]: h for h in kim_bang.get("/catalogue/works/W-CHIPHEO").json()["holdings"]
+    }
+    assert holdings["HNM-TVT"]["on_loan"] == 1  # one copy out, now at Duy Tiên
+    status = duy_tien.ok(second["id"], "StatusRequest")
+    assert status["status"] == "Loaned"
+
+
+def test_read_models_rebuilt_from_zero_equal_the_live_ones(
+    network: tuple[TestClient, System],
+    librarian: Callable[[str], Librarian],
+) -> None:
+    _, system = network
+    requester = librarian("HNM-S-ADT")
+    for work in ("W-KIEU", "W-CHIPHEO", "W-DEMEN"):
+        created = requester.request(work)
+        supplier = librarian(created["supplier"])
+        supplier.ok(created["id"], "Loaned", item_id=f"{work}-1")
+        requester.ok(created["id"], "Received")
+    requester.ok(created["id"], "Renew")
+    eventually(
+        lambda: all(p["lag"] == 0 for p in requester.get("/projections").json().values()),
+        what="the projections to catch up",
+    )
+    tables = {
+        "libraries": ["libraries", "lending_policies"],
+        "catalogue": ["catalogue_works", "catalogue_holdings"],
+        "requests": ["ill_requests", "ill_request_timeline"],
+    }
+
+    def snapshot() -> dict[str, list[tuple[Any, ...]]]:
+        with system.db.transaction() as conn:
+            return {
+                t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+                for ts in tables.values()
+                for t in ts
+            }
+
+    live = snapshot()
+    assert live["ill_requests"]
+    for name in tables:
+        system.rebuild(name)
+    assert snapshot() == live

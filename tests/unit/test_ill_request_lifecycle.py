@@ -167,6 +167,60 @@ def test_only_the_parties_may_act_in_their_roles() -> None:
         req.add_note("OTHER", "xin chào")
 
 
+def test_an_item_shipped_forward_becomes_the_next_requesters_loan() -> None:
+    first = new_request()
+    first.ship("SUP-A", "BC-42", T0, loan_days=28)
+    first.receive("REQ", T0)
+    second = IllRequest.request(
+        request_id=uuid.uuid4(),
+        requester="REQ-2",
+        work="W-KIEU",
+        reader_ref="r-2",
+        service_type="Loan",
+        needed_by=None,
+        rota=ROTA,
+        now=T0,
+        answer_hours=HOURS,
+    )
+    first.ship_forward("REQ", second, T0 + timedelta(days=5), loan_days=28)
+    assert first.status is Status.SHIPPED_FORWARD
+    assert (second.status, second.item_id, second.due_date) == (
+        Status.LOANED,
+        "BC-42",
+        date(2026, 12, 5),
+    )
+    second.receive("REQ-2", T0 + timedelta(days=6))
+    assert second.status is Status.RECEIVED
+
+
+def test_shipping_forward_needs_the_same_work_and_supplier() -> None:
+    first = new_request()
+    first.ship("SUP-A", "BC-42", T0, loan_days=28)
+    first.receive("REQ", T0)
+    elsewhere = IllRequest.request(
+        request_id=uuid.uuid4(),
+        requester="REQ-2",
+        work="W-KIEU",
+        reader_ref="r-2",
+        service_type="Loan",
+        needed_by=None,
+        rota=ROTA[1:],
+        now=T0,
+        answer_hours=HOURS,
+    )
+    before = (first.version, elsewhere.version)
+    with pytest.raises(InvalidInput, match="current supplier is SUP-A"):
+        first.ship_forward("REQ", elsewhere, T0, loan_days=28)
+    assert first.status is Status.RECEIVED and (first.version, elsewhere.version) == before
+
+
+def test_a_status_request_is_recorded_and_changes_nothing() -> None:
+    req = new_request()
+    version = req.version
+    req.status_request("REQ")
+    assert req.version == version + 1 and req.status is Status.REQUEST_RECEIVED
+
+
 # -- the state machine --------------------------------------------------------------------
 
 LIBS = ["REQ", "SUP-A", "REQ", "SUP-A", "SUP-B", "OTHER"]  # parties more often
