@@ -14,6 +14,7 @@ from api.health import router as health_router
 from api.libraries import router as libraries_router
 from api.projections import router as projections_router
 from api.requests import router as requests_router
+from api.statistics import router as statistics_router
 from api.ui import router as ui_router
 from infra.settings import Settings
 from workers.bootstrap import System, bootstrap
@@ -54,5 +55,6 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(projections_router)
     app.include_router(requests_router)
     app.include_router(catalogue_router)
+    app.include_router(statistics_router)
     app.include_router(ui_router)
     return app

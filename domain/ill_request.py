@@ -128,7 +128,14 @@ REASONS_UNFILLED = frozenset(
     }
 )
 ROUTING_OUTCOMES = frozenset({"AnswerTimedOut", "ConditionsDeclined"})
-CONDITION_KINDS = frozenset({"LibraryUseOnly", "Cost", "LaterDate", "NoReproduction"})
+# Our conditions and the ISO 18626 reasonRetry each one is sent with.
+REASON_RETRY = {
+    "LibraryUseOnly": "LoanCondition",
+    "NoReproduction": "LoanCondition",
+    "Cost": "CostExceedsMaxCost",
+    "LaterDate": "NotCurrentAvailableForILL",
+}
+CONDITION_KINDS = frozenset(REASON_RETRY)
 UNFILLED_NO_CANDIDATES = "NoSupplierHoldsAnAvailableCopy"
 
 
@@ -313,7 +320,11 @@ class IllRequest(Aggregate):
             raise InvalidInput("a Cost condition needs the cost")
         if kind == "LaterDate" and available_on is None:
             raise InvalidInput("a LaterDate condition needs available_on")
-        conditions: dict[str, Any] = {"kind": kind, "note": note}
+        conditions: dict[str, Any] = {
+            "kind": kind,
+            "reason_retry": REASON_RETRY[kind],
+            "note": note,
+        }
         if cost:
             conditions["cost"] = cost
         if available_on:

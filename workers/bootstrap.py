@@ -28,6 +28,7 @@ from projections.rebuild import Progress, Rebuild, RebuildReport
 from projections.requests import RequestsProjection
 from projections.runner import ProjectionRunner
 from projections.sources import KafkaSource, LogSource
+from projections.statistics import StatisticsProjection
 from workers.relay import Relay
 from workers.timers import Timers
 
@@ -35,7 +36,8 @@ log = structlog.get_logger("libshare.bootstrap")
 
 
 PROJECTIONS: dict[str, type[Projection]] = {
-    p.name: p for p in (LibrariesProjection, CatalogueProjection, RequestsProjection)
+    p.name: p
+    for p in (LibrariesProjection, CatalogueProjection, RequestsProjection, StatisticsProjection)
 }
 
 

@@ -121,7 +121,7 @@ def test_the_web_ui_is_vietnamese_first_with_english_available(client: TestClien
 def test_projections_and_their_parked_events_are_visible(client: TestClient) -> None:
     body = client.get("/projections").json()
     assert body["libraries"]["tables"] == ["libraries", "lending_policies"]
-    assert set(body) == {"libraries", "catalogue", "requests"}
+    assert set(body) == {"libraries", "catalogue", "requests", "statistics"}
     assert "libshare.library.Registered.v1" in body["libraries"]["handles"]
     assert client.get("/projections/libraries/parked").json() == []
     assert client.post("/projections/libraries/parked/replay").json() == {

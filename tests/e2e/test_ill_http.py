@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.integration.support import eventually
-from workers.bootstrap import System
+from workers.bootstrap import PROJECTIONS, System
 from workers.demo_network import load_demo
 from workers.timers import utc_now
 
@@ -55,11 +55,8 @@ def network(system: System) -> Iterator[tuple[TestClient, System]]:
             lambda: all(p["lag"] == 0 for p in client.get("/projections").json().values()),
             what="the projections to catch up",
         )
-        assert {n: p["parked"] for n, p in client.get("/projections").json().items()} == {
-            "libraries": 0,
-            "catalogue": 0,
-            "requests": 0,
-        }
+        parked = {n: p["parked"] for n, p in client.get("/projections").json().items()}
+        assert parked == dict.fromkeys(PROJECTIONS, 0)
 
 
 @pytest.fixture
@@ -320,3 +317,27 @@ def test_read_models_rebuilt_from_zero_equal_the_live_ones(
     for name in tables:
         system.rebuild(name)
     assert snapshot() == live
+
+
+def test_monthly_statistics_count_requests_fills_and_turnaround(
+    librarian: Callable[[str], Librarian],
+) -> None:
+    school = librarian("HNM-S-ADT")
+    filled = school.request("W-KIEU")
+    librarian(filled["supplier"]).ok(filled["id"], "Loaned", item_id="K-1")
+    school.request("W-THANTICH")  # a loan of a never-shipped work: Unfilled at once
+    cancelled = school.request("W-CHIPHEO")
+    school.ok(cancelled["id"], "Cancel")
+    librarian(cancelled["supplier"]).ok(cancelled["id"], "CancelResponse", answer="Y")
+
+    def stats() -> dict[str, Any]:
+        return dict(school.get("/statistics/monthly").json())
+
+    eventually(lambda: stats()["network"]["cancelled"] == 1, what="the statistics")
+    rows = {r["library"]: r for r in stats()["libraries"]}
+    mine = rows["HNM-S-ADT"]
+    assert (mine["requested"], mine["filled"], mine["unfilled"], mine["cancelled"]) == (3, 1, 1, 1)
+    assert mine["fill_rate"] == 0.5 and mine["avg_turnaround_hours"] is not None
+    assert rows[filled["supplier"]]["supplied"] == 1
+    assert stats()["network"]["requested"] == 3
+    assert school.get("/statistics/monthly", params={"month": "2026-13"}).status_code == 422

@@ -100,6 +100,11 @@ def test_conditions_accepted_lead_to_supply_and_declined_to_the_next_supplier() 
     req = new_request()
     req.propose_conditions("SUP-A", "LibraryUseOnly", note="đọc tại chỗ")
     assert req.status is Status.RETRY_POSSIBLE
+    assert req.conditions == {
+        "kind": "LibraryUseOnly",
+        "reason_retry": "LoanCondition",
+        "note": "đọc tại chỗ",
+    }
     req.accept_conditions("REQ")
     assert req.status is Status.WILL_SUPPLY
     other = new_request()

@@ -1,0 +1,28 @@
+"""Statistics for the department: a month per library and for the whole network."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import system
+from projections.statistics import monthly
+from workers.bootstrap import System
+from workers.timers import utc_now
+
+router = APIRouter(prefix="/statistics", tags=["statistics"])
+
+
+@router.get("/monthly", summary="Requests, fill rate, turnaround and postage for a month")
+def monthly_statistics(
+    sys: Annotated[System, Depends(system)],
+    month: Annotated[
+        str | None,
+        Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; this month by default"),
+    ] = None,
+) -> dict[str, Any]:
+    first = date.fromisoformat(f"{month}-01") if month else utc_now().date().replace(day=1)
+    with sys.db.transaction() as conn:
+        return monthly(conn, first)
