@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException
+from fastapi import Depends, Header, HTTPException, Request
 
 from api.deps import system
 from infra.network_app import current_actor
@@ -36,6 +36,19 @@ def acting_library(
     if lib is None:
         raise HTTPException(401, f"unknown library {x_library!r}")
     return Acting(lib["code"], lib["kind"])
+
+
+UI_COOKIE = "libshare_library"
+
+
+def ui_library(request: Request, sys: Annotated[System, Depends(system)]) -> Acting | None:
+    """The web UI's counterpart of X-Library: the library chosen on the home page."""
+    code = request.cookies.get(UI_COOKIE)
+    if not code:
+        return None
+    with sys.db.transaction() as conn:
+        lib = get_library(conn, code)
+    return Acting(lib["code"], lib["kind"]) if lib else None
 
 
 @contextmanager

@@ -1,35 +1,186 @@
-"""The librarians' web UI, rendered on the server from the read models."""
+"""The librarians' web UI, rendered on the server from the read models: the libraries,
+my library's queues, a request with its timeline and the actions valid now. Vietnamese
+first (`?lang=en` for English). Forms post to the same application commands as the API."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import quote
+from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.deps import system
-from api.i18n import TEXT, language
+from api.i18n import TEXT, iso_label, language
+from api.identity import UI_COOKIE, Acting, recorded_as, ui_library
+from domain.errors import DomainError
+from domain.ill_request import available_actions
+from projections.catalogue import search_works
 from projections.libraries import list_libraries
+from projections.requests import detail, parties, queue
 from workers.bootstrap import System
+from workers.timers import utc_now
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, sys: Annotated[System, Depends(system)]) -> HTMLResponse:
+def _page(request: Request, template: str, me: Acting | None, **context: Any) -> HTMLResponse:
     lang = language(request)
-    with sys.db.transaction() as conn:
-        libraries = list_libraries(conn)
     return templates.TemplateResponse(
         request,
-        "libraries.html",
+        template,
         {
             "t": TEXT[lang],
             "lang": lang,
             "other": "en" if lang == "vi" else "vi",
-            "libraries": libraries,
+            "label": lambda name: iso_label(name, lang),
+            "library": me.library if me else None,
+            "error": request.query_params.get("error"),
+            "done": request.query_params.get("done"),
+            **context,
         },
     )
+
+
+def _back(path: str, lang: str, **params: str) -> RedirectResponse:
+    query = "&".join([f"lang={lang}", *(f"{k}={quote(v)}" for k, v in params.items())])
+    return RedirectResponse(f"{path}?{query}", status_code=303)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(
+    request: Request,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting | None, Depends(ui_library)],
+) -> HTMLResponse:
+    with sys.db.transaction() as conn:
+        libraries = list_libraries(conn)
+    return _page(request, "libraries.html", me, libraries=libraries)
+
+
+@router.post("/ui/library")
+def choose_library(request: Request, library: Annotated[str, Form()]) -> Response:
+    response = _back("/ui/requests", language(request))
+    response.set_cookie(UI_COOKIE, library.strip().upper(), httponly=True, samesite="lax")
+    return response
+
+
+@router.get("/ui/requests", response_class=HTMLResponse)
+def my_requests(
+    request: Request,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting | None, Depends(ui_library)],
+) -> Response:
+    if me is None:
+        return _back("/", language(request))
+    with sys.db.transaction() as conn:
+        outgoing = queue(conn, me.library, "requester")
+        incoming = queue(conn, me.library, "supplier")
+        works = search_works(conn, me.kind, limit=200)
+    return _page(request, "requests.html", me, outgoing=outgoing, incoming=incoming, works=works)
+
+
+@router.post("/ui/requests")
+def new_request(
+    request: Request,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting | None, Depends(ui_library)],
+    work: Annotated[str, Form()],
+    reader_ref: Annotated[str, Form()],
+    service_type: Annotated[str, Form()] = "Loan",
+) -> Response:
+    lang = language(request)
+    if me is None:
+        return _back("/", lang)
+    try:
+        with recorded_as(me):
+            created = sys.app.request_item(
+                requester=me.library,
+                work=work,
+                reader_ref=reader_ref,
+                service_type=service_type,
+                now=utc_now(),
+            )
+    except DomainError as exc:
+        return _back("/ui/requests", lang, error=exc.detail)
+    return _back(f"/ui/requests/{created['id']}", lang, done="Requested")
+
+
+@router.get("/ui/requests/{request_id}", response_class=HTMLResponse)
+def one_request(
+    request_id: UUID,
+    request: Request,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting | None, Depends(ui_library)],
+) -> Response:
+    if me is None:
+        return _back("/", language(request))
+    with sys.db.transaction() as conn:
+        found = detail(conn, request_id)
+        involved = parties(conn, request_id)
+    if found is None or me.library not in involved:
+        return _back("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
+    party = (
+        "requester"
+        if me.library == found["requester"]
+        else "supplier"
+        if me.library == found["supplier"]
+        else None
+    )
+    actions = available_actions(
+        found["status"], found["service_type"], party, found["renew_pending"]
+    )
+    return _page(request, "request.html", me, r=found, actions=actions)
+
+
+FormField = Annotated[str | None, Form()]
+
+
+@router.post("/ui/requests/{request_id}/act")
+def act(
+    request_id: UUID,
+    request: Request,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Acting | None, Depends(ui_library)],
+    action: Annotated[str, Form()],
+    expected_version: Annotated[int | None, Form()] = None,
+    note: FormField = None,
+    reason: FormField = None,
+    item_id: FormField = None,
+    answer: FormField = None,
+    condition: FormField = None,
+    cost: FormField = None,
+    available_on: FormField = None,
+    to_request: FormField = None,
+) -> Response:
+    lang = language(request)
+    if me is None:
+        return _back("/", lang)
+    given = {
+        "note": note,
+        "reason": reason,
+        "item_id": item_id,
+        "answer": answer,
+        "condition": condition,
+        "cost": cost,
+        "available_on": available_on,
+        "to_request": to_request,
+    }
+    params = {k: v.strip() for k, v in given.items() if v and v.strip()}
+    try:
+        with recorded_as(me):
+            sys.app.act(
+                request_id,
+                library=me.library,
+                action=action,
+                params=params,
+                expected_version=expected_version,
+                now=utc_now(),
+            )
+    except DomainError as exc:
+        return _back(f"/ui/requests/{request_id}", lang, error=exc.detail)
+    return _back(f"/ui/requests/{request_id}", lang, done=action)

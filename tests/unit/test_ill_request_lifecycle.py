@@ -3,8 +3,10 @@ state machine that drives random command sequences through it."""
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -12,7 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.errors import DomainError, IllegalTransition, InvalidInput, NotYourTurn
-from domain.ill_request import ALLOWED_NEXT, TERMINAL, IllRequest, Status
+from domain.ill_request import ALLOWED_NEXT, TERMINAL, IllRequest, Status, available_actions
 from infra.network_app import NetworkApp
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -349,6 +351,27 @@ class Lifecycle(RuleBasedStateMachine):
         self._do("add_note", lib, "ghi chú")
 
     @invariant()
+    def every_action_offered_to_a_party_is_accepted(self) -> None:
+        """The actions the UI offers (available_actions) are ones the aggregate accepts."""
+        for party, lib in (("requester", self.req.requester), ("supplier", self.req.supplier)):
+            offered = available_actions(
+                self.req.status.value,
+                self.req.service_type.value,
+                party if lib else None,
+                self.req.renew_pending,
+            )
+            for action in offered:
+                if action == "ShippedForward":
+                    continue  # needs a second request; covered by its own tests
+                trial = copy.deepcopy(self.req)
+                try:
+                    ACTION_CALLS[action](trial, lib, self.now)
+                except (IllegalTransition, NotYourTurn) as exc:
+                    raise AssertionError(f"{party} was offered {action}: {exc}") from exc
+                except InvalidInput:
+                    pass  # e.g. no renewals left: offered, then refused with a reason
+
+    @invariant()
     def history_is_gapless_and_replays_to_the_same_request(self) -> None:
         assert [e.originator_version for e in self.events] == list(range(1, len(self.events) + 1))
         rebuilt = None
@@ -357,6 +380,28 @@ class Lifecycle(RuleBasedStateMachine):
         assert rebuilt is not None
         assert vars(rebuilt) == vars(self.req)
 
+
+ACTION_CALLS: dict[str, Any] = {
+    "ExpectToSupply": lambda r, lib, now: r.expect_to_supply(lib),
+    "WillSupply": lambda r, lib, now: r.will_supply(lib),
+    "RetryPossible": lambda r, lib, now: r.propose_conditions(lib, "LibraryUseOnly"),
+    "Unfilled": lambda r, lib, now: r.unfilled(lib, "NotOnShelf", now, HOURS),
+    "Loaned": lambda r, lib, now: r.ship(lib, "BC", now, 28),
+    "CopyCompleted": lambda r, lib, now: r.deliver_copy(lib, "scan", now),
+    "CancelResponse": lambda r, lib, now: r.answer_cancel(lib, True),
+    "RenewResponse": lambda r, lib, now: r.answer_renew(lib, True, 14, 1),
+    "Recalled": lambda r, lib, now: r.recall(lib, now),
+    "LoanCompleted": lambda r, lib, now: r.check_in(lib, now),
+    "CompletedWithoutReturn": lambda r, lib, now: r.complete_without_return(lib, "Lost"),
+    "AcceptConditions": lambda r, lib, now: r.accept_conditions(lib),
+    "DeclineConditions": lambda r, lib, now: r.decline_conditions(lib, now, HOURS),
+    "Cancel": lambda r, lib, now: r.cancel(lib),
+    "Received": lambda r, lib, now: r.receive(lib, now),
+    "Renew": lambda r, lib, now: r.renew(lib),
+    "ShippedReturn": lambda r, lib, now: r.ship_return(lib, now),
+    "Notification": lambda r, lib, now: r.add_note(lib, "ghi chú"),
+    "StatusRequest": lambda r, lib, now: r.status_request(lib),
+}
 
 TestLifecycle = Lifecycle.TestCase
 TestLifecycle.settings = settings(max_examples=200, stateful_step_count=50, deadline=None)

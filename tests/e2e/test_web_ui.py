@@ -1,0 +1,85 @@
+"""The librarians' web UI: choose a library, request, answer, follow the timeline."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from tests.integration.support import eventually
+from workers.bootstrap import System
+from workers.demo_network import load_demo
+
+
+@pytest.fixture
+def browser(system: System) -> Iterator[TestClient]:
+    load_demo(system.app)
+    system.start_projector()
+    with TestClient(create_app(system=system)) as client:
+        eventually(lambda: "HNM-TVT" in client.get("/").text, what="the demo network")
+        yield client
+
+
+def as_library(browser: TestClient, code: str) -> None:
+    r = browser.post("/ui/library", data={"library": code}, follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: TestClient) -> None:
+    as_library(browser, "HNM-S-ADT")
+    page = browser.get("/ui/requests").text
+    assert "Yêu cầu mới" in page and "Truyện Kiều" in page
+    r = browser.post(
+        "/ui/requests", data={"work": "W-KIEU", "reader_ref": "BD-1"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    request_path = r.headers["location"].split("?")[0]
+    request_id = request_path.rsplit("/", 1)[1]
+    eventually(
+        lambda: "Đã gửi tới thư viện cung cấp" in browser.get(request_path).text,
+        what="the request page",
+    )
+    page = browser.get(request_path).text
+    assert "1. HNM-DT (same locality (Duy Tiên))" in page
+    assert "Hủy yêu cầu (Cancel)" in page and "Sẽ cung cấp" not in page  # requester's actions
+
+    as_library(browser, "HNM-DT")
+    eventually(lambda: request_id in browser.get("/ui/requests").text, what="incoming queue")
+    page = browser.get(request_path).text
+    assert "Sẽ cung cấp (WillSupply)" in page and "Hủy yêu cầu" not in page
+    version = re.search(r'name="expected_version" value="(\d+)"', page)
+    assert version
+    r = browser.post(
+        f"{request_path}/act",
+        data={"action": "Loaned", "item_id": "DT-77", "expected_version": version.group(1)},
+    )
+    assert "Đã thực hiện" in r.text
+    eventually(lambda: "Đã gửi đi (Loaned)" in browser.get(request_path).text, what="Loaned")
+    english = browser.get(f"{request_path}?lang=en").text
+    assert "Timeline" in english and "Loaned" in english
+
+
+def test_a_refused_action_is_explained_on_the_page(browser: TestClient) -> None:
+    as_library(browser, "HNM-KB")
+    r = browser.post(
+        "/ui/requests", data={"work": "W-CHIPHEO", "reader_ref": "BD-2"}, follow_redirects=False
+    )
+    request_path = r.headers["location"].split("?")[0]
+    eventually(
+        lambda: (
+            "W-CHIPHEO" in browser.get(request_path).text
+            or "Chí Phèo" in browser.get(request_path).text
+        ),
+        what="the request page",
+    )
+    page = browser.post(f"{request_path}/act", data={"action": "Received"}).text
+    assert "Không thực hiện được" in page and "Received is not allowed" in page
+
+
+def test_without_a_chosen_library_the_ui_asks_for_one(browser: TestClient) -> None:
+    r = browser.get("/ui/requests", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/?")
+    assert "Làm việc cho thư viện" in browser.get("/").text
