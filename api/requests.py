@@ -4,6 +4,7 @@ its timeline, and actions on it (only those valid in its state)."""
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -12,35 +13,15 @@ from pydantic import BaseModel, Field
 
 from api.deps import system
 from api.identity import Acting, acting_library, recorded_as
-from domain.ill_request import Status
+from domain.ill_request import ALL_ACTIONS, Status
 from projections.requests import detail, parties, queue
 from workers.bootstrap import System
 from workers.timers import utc_now
 
 router = APIRouter(prefix="/requests", tags=["interlibrary loans"])
 
-ACTIONS = Literal[
-    "ExpectToSupply",
-    "WillSupply",
-    "RetryPossible",
-    "Unfilled",
-    "Loaned",
-    "CopyCompleted",
-    "CancelResponse",
-    "RenewResponse",
-    "Recalled",
-    "LoanCompleted",
-    "CompletedWithoutReturn",
-    "AcceptConditions",
-    "DeclineConditions",
-    "Cancel",
-    "Received",
-    "Renew",
-    "ShippedReturn",
-    "Notification",
-    "ShippedForward",
-    "StatusRequest",
-]
+# Every ISO 18626 action either party may take (from the domain's table of who may do what).
+IsoAction = StrEnum("IsoAction", {a: a for a in ALL_ACTIONS})  # type: ignore[misc]
 
 
 class NewRequest(BaseModel):
@@ -57,7 +38,7 @@ class NewRequest(BaseModel):
 
 
 class Action(BaseModel):
-    action: ACTIONS
+    action: IsoAction
     client_request_id: str | None = Field(default=None, max_length=100)
     expected_version: int | None = Field(
         default=None, description="Refuse (409) if the request changed since you saw it"
@@ -142,7 +123,7 @@ def act(
         return sys.app.act(
             request_id,
             library=me.library,
-            action=body.action,
+            action=body.action.value,
             params=params,
             client_request_id=body.client_request_id,
             expected_version=body.expected_version,

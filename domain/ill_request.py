@@ -681,6 +681,17 @@ _SUPPLIER_ACTIONS: dict[Status, tuple[str, ...]] = {
     Status.RECALLED: ("CompletedWithoutReturn", "Notification"),
     Status.SHIPPED_RETURN: ("LoanCompleted", "CompletedWithoutReturn", "Notification"),
 }
+ALL_ACTIONS: tuple[str, ...] = (
+    *tuple(
+        dict.fromkeys(
+            a
+            for table in (_REQUESTER_ACTIONS, _SUPPLIER_ACTIONS)
+            for acts in table.values()
+            for a in acts
+        )
+    ),
+    "RenewResponse",
+)
 _LOAN_ONLY = frozenset({"Loaned", "Received", "Renew", "ShippedReturn", "ShippedForward"})
 
 

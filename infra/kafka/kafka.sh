@@ -29,8 +29,11 @@ fetch() {
   command -v java >/dev/null || { log "Java 17+ is required to run Kafka"; exit 1; }
   log "fetching Apache Kafka jars through Maven into $libs"
   rm -rf "$libs"; mkdir -p "$libs"
-  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$libs" -DincludeScope=runtime
+  mkdir -p "$cache"
+  if ! mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+      -DoutputDirectory="$libs" -DincludeScope=runtime >"$cache/mvn.log" 2>&1; then
+    cat "$cache/mvn.log" >&2; exit 1
+  fi
   touch "$libs/.complete"
 }
 
