@@ -11,8 +11,9 @@ from eventsourcing.domain import Aggregate
 from domain.catalogue import Holding, Work
 from domain.ill_request import IllRequest
 from domain.library import Library
+from domain.shipment import Shipment
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Library, Work, Holding, IllRequest)
+AGGREGATES: tuple[type[Aggregate], ...] = (Library, Work, Holding, IllRequest, Shipment)
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.
 ENVELOPE_FIELDS = frozenset(
