@@ -46,7 +46,9 @@ WAYBILL = re.compile(r"^[A-Z0-9-]{6,40}$")
 class Shipment(Aggregate):
     TYPE_NAME = "shipment"
 
-    class Created(Aggregate.Created):
+    class Dispatched(Aggregate.Created):
+        """A library handed the parcels to a postal partner."""
+
         purpose: str  # "loan" (supplier -> requester) or "return" (requester -> supplier)
         request_id: str
         sender: str
