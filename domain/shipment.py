@@ -113,7 +113,7 @@ class Shipment(Aggregate):
         if postage < 0 or postage > Decimal("100000000"):
             raise InvalidInput("declared postage must be 0..100,000,000 VND")
         return cls._create(
-            cls.Created,
+            cls.Dispatched,
             id=shipment_id,
             purpose=purpose,
             request_id=str(request_id),
