@@ -12,8 +12,11 @@ from api import context, problems
 from api.catalogue import router as catalogue_router
 from api.health import router as health_router
 from api.libraries import router as libraries_router
+from api.partners import install as install_partners
+from api.partners import router as partners_router
 from api.projections import router as projections_router
 from api.requests import router as requests_router
+from api.shipments import router as shipments_router
 from api.statistics import router as statistics_router
 from api.ui import router as ui_router
 from infra.settings import Settings
@@ -56,5 +59,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(requests_router)
     app.include_router(catalogue_router)
     app.include_router(statistics_router)
+    app.include_router(partners_router)
+    app.include_router(shipments_router)
+    install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     return app

@@ -52,6 +52,7 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Changed by someone else first",
         "Another librarian acted first; `current` holds the request's state now.",
     ),
+    "rate-limited": (429, "Too many requests", "Slow down; Retry-After says when to retry."),
     "unauthenticated": (401, "Who are you?", "Send the acting library (X-Library header)."),
     "http-error": (400, "HTTP error", "The request could not be served as sent."),
     "internal-error": (500, "Internal error", "Something failed on our side; it was logged."),

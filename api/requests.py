@@ -15,6 +15,7 @@ from api.deps import system
 from api.identity import Acting, acting_library, recorded_as
 from domain.ill_request import ALL_ACTIONS, Status
 from projections.requests import detail, parties, queue
+from projections.shipments import for_request
 from workers.bootstrap import System
 from workers.timers import utc_now
 
@@ -37,6 +38,20 @@ class NewRequest(BaseModel):
     )
 
 
+class Parcel(BaseModel):
+    weight_grams: int = Field(ge=1, le=30_000)
+    contents: list[str] = Field(default=[], description="Item barcodes in this parcel")
+
+
+class ShipmentIn(BaseModel):
+    """With Loaned or ShippedReturn: the parcels go by a postal partner."""
+
+    partner: str = Field(examples=["VNPOST"])
+    waybill: str = Field(min_length=6, max_length=40, examples=["EB123456789VN"])
+    parcels: list[Parcel] = Field(min_length=1, max_length=50)
+    declared_postage: str = Field(examples=["32000"], description="VND")
+
+
 class Action(BaseModel):
     action: IsoAction
     client_request_id: str | None = Field(default=None, max_length=100)
@@ -52,6 +67,7 @@ class Action(BaseModel):
     condition: Literal["LibraryUseOnly", "Cost", "LaterDate", "NoReproduction"] | None = None
     cost: str | None = Field(default=None, max_length=50)
     available_on: date | None = None
+    shipment: ShipmentIn | None = None
     to_request: UUID | None = Field(
         default=None, description="ShippedForward: the request the item goes on to"
     )
@@ -104,6 +120,8 @@ def one(
     with sys.db.transaction() as conn:
         found = detail(conn, request_id)
         involved = parties(conn, request_id)
+        if found is not None:
+            found["shipments"] = for_request(conn, request_id)
     if found is None or me.library not in involved:
         raise HTTPException(404, f"request {request_id} is not among your library's requests")
     return found

@@ -11,9 +11,17 @@ from eventsourcing.domain import Aggregate
 from domain.catalogue import Holding, Work
 from domain.ill_request import IllRequest
 from domain.library import Library
+from domain.postal_partner import PostalPartner
 from domain.shipment import Shipment
 
-AGGREGATES: tuple[type[Aggregate], ...] = (Library, Work, Holding, IllRequest, Shipment)
+AGGREGATES: tuple[type[Aggregate], ...] = (
+    Library,
+    Work,
+    Holding,
+    IllRequest,
+    Shipment,
+    PostalPartner,
+)
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.
 ENVELOPE_FIELDS = frozenset(

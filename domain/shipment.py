@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
@@ -79,11 +79,15 @@ class Shipment(Aggregate):
         self.declared_postage = Decimal(declared_postage)
         self.carrier_events: dict[str, dict[str, Any]] = {}
 
+    @staticmethod
+    def id_for(partner: str, waybill: str) -> UUID:
+        """One shipment per (partner, waybill): a carrier finds only its own parcels."""
+        return uuid5(NAMESPACE_URL, f"libshare:shipment:{partner}:{waybill.strip().upper()}")
+
     @classmethod
     def create(
         cls,
         *,
-        shipment_id: UUID,
         purpose: str,
         request_id: UUID,
         sender: str,
@@ -114,7 +118,7 @@ class Shipment(Aggregate):
             raise InvalidInput("declared postage must be 0..100,000,000 VND")
         return cls._create(
             cls.Dispatched,
-            id=shipment_id,
+            id=cls.id_for(partner, waybill),
             purpose=purpose,
             request_id=str(request_id),
             sender=sender,

@@ -208,8 +208,15 @@ class IllCommands:
         action: str,
         p: dict[str, Any],
         now: datetime,
-    ) -> list[IllRequest]:
-        """Apply the action; return other requests it changed (saved in the same transaction)."""
+    ) -> list[Any]:
+        """Apply the action; return other aggregates it changed or created (saved in the
+        same transaction): a forwarded request, a shipment."""
+        if action in ("Loaned", "ShippedReturn") and p.get("shipment"):
+            purpose = "loan" if action == "Loaned" else "return"
+            shipment = self._dispatch(req, library, purpose, dict(p["shipment"]))
+            rest = {k: v for k, v in p.items() if k != "shipment"}
+            others = self._apply_action(req, library, action, rest, now)
+            return [*others, shipment]  # type: ignore[list-item]
         if action == "ShippedForward":
             to = self.get_request(_uuid(p.get("to_request")))
             loan_days = self.get_library(req.supplier or library).policy.loan_days

@@ -15,6 +15,7 @@ from domain.errors import AlreadyExists, NotFound
 from domain.library import Library
 from infra.event_store import APP_NAME
 from infra.ill_commands import IllCommands
+from infra.shipment_commands import ShipmentCommands
 from infra.tracing import current_traceparent, tracer
 
 _tracer = tracer("libshare.commands")
@@ -34,7 +35,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class NetworkApp(IllCommands, Application[UUID]):
+class NetworkApp(IllCommands, ShipmentCommands, Application[UUID]):
     name = APP_NAME
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     # writers no longer serialise, ids may commit out of order, and our gap-aware readers
     # stay correct (ADR 0003). False falls back to the table lock.
     event_store_db_functions: bool = True
+    # 32 bytes, base64: encrypts postal partners' webhook secrets at rest. Unset in
+    # development: a key file is created under data_dir.
+    secrets_key: str | None = None
+    webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+    webhook_rate_per_second: float = Field(default=20.0, gt=0)
+    webhook_burst: int = Field(default=40, ge=1)
+    stuck_after_days: int = Field(default=5, ge=1)
     timer_interval_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)

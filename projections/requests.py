@@ -38,6 +38,8 @@ STATUS_AFTER = {
 class RequestsProjection(Projection):
     name = "requests"
     handles = frozenset(
+        {"libshare.shipment.Dispatched.v1", "libshare.shipment.CarrierEventRecorded.v1"}
+    ) | frozenset(
         f"libshare.ill-request.{name}.v1"
         for name in [
             "Requested",
@@ -67,7 +69,7 @@ class RequestsProjection(Projection):
             "StatusRequested",
         ]
     )
-    tables = ("ill_requests", "ill_request_timeline")
+    tables = ("ill_requests", "ill_request_timeline", "ill_request_shipments")
     ddl = """
     CREATE TABLE IF NOT EXISTS {schema}.ill_requests (
         id uuid PRIMARY KEY,
@@ -84,6 +86,7 @@ class RequestsProjection(Projection):
         renewals int NOT NULL DEFAULT 0,
         renew_pending boolean NOT NULL DEFAULT false,
         last_reminder date,
+        arrived_at timestamptz,
         rota jsonb NOT NULL,
         requested_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL,
@@ -100,11 +103,19 @@ class RequestsProjection(Projection):
         data jsonb NOT NULL,
         PRIMARY KEY (request_id, version)
     );
+    CREATE TABLE IF NOT EXISTS {schema}.ill_request_shipments (
+        shipment_id uuid PRIMARY KEY,
+        request_id uuid NOT NULL,
+        purpose text NOT NULL
+    );
     """
 
     def statements(self, event: Envelope) -> Iterable[Statement]:
         d, name = event.data, event.type.split(".")[2]
         t, rid = self.table("ill_requests"), event.aggregate_id
+        if event.aggregate_type == "shipment":
+            yield from self._shipment(event)
+            return
         yield (
             f"INSERT INTO {self.table('ill_request_timeline')} "
             "(request_id, version, event, at, actor, data) VALUES (%s, %s, %s, %s, %s, %s)",
@@ -180,10 +191,28 @@ class RequestsProjection(Projection):
         # the status from before this event.
         yield (f"UPDATE {t} SET {', '.join(sets)} WHERE id = %s", (*params, rid))
 
+    def _shipment(self, event: Envelope) -> Iterable[Statement]:
+        """A loan's parcel delivered by the carrier: the request shows it arrived, for the
+        librarian to confirm receipt (the carrier never changes the request itself)."""
+        links, d = self.table("ill_request_shipments"), event.data
+        if event.type.endswith("Dispatched.v1"):
+            yield (
+                f"INSERT INTO {links} VALUES (%s, %s, %s)",
+                (event.aggregate_id, d["request_id"], d["purpose"]),
+            )
+        elif d["status"] == "delivered":
+            yield (
+                f"UPDATE {self.table('ill_requests')} SET arrived_at = "
+                "least(coalesce(arrived_at, %s::timestamptz), %s::timestamptz) WHERE id = "
+                f"(SELECT request_id FROM {links} WHERE shipment_id = %s AND purpose = 'loan')",
+                (d["at"], d["at"], event.aggregate_id),
+            )
+
 
 QUEUE_COLUMNS = (
     "r.id, r.requester, r.supplier, r.work, w.title, r.reader_ref, r.service_type, r.status, "
-    "r.needed_by, r.answer_due, r.due_date, r.renewals, r.renew_pending, r.requested_at, "
+    "r.needed_by, r.answer_due, r.due_date, r.renewals, r.renew_pending, r.arrived_at, "
+    "r.requested_at, "
     "r.updated_at, r.version"
 )
 

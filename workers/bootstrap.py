@@ -18,6 +18,7 @@ from infra.kafka_log import all_topics, make_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
+from infra.partner_secrets import PartnerSecrets, load_key
 from infra.settings import ProjectionSource, Settings
 from infra.tracing import configure_tracing
 from projections.catalogue import CatalogueProjection, find_candidates
@@ -27,6 +28,7 @@ from projections.projection import Projection
 from projections.rebuild import Progress, Rebuild, RebuildReport
 from projections.requests import RequestsProjection
 from projections.runner import ProjectionRunner
+from projections.shipments import ShipmentsProjection
 from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
 from workers.relay import Relay
@@ -37,7 +39,13 @@ log = structlog.get_logger("libshare.bootstrap")
 
 PROJECTIONS: dict[str, type[Projection]] = {
     p.name: p
-    for p in (LibrariesProjection, CatalogueProjection, RequestsProjection, StatisticsProjection)
+    for p in (
+        LibrariesProjection,
+        CatalogueProjection,
+        RequestsProjection,
+        StatisticsProjection,
+        ShipmentsProjection,
+    )
 }
 
 
@@ -189,6 +197,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             return find_candidates(conn, work)
 
     app.candidate_finder = candidates
+    app.partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
+    app.partner_secrets.setup()
     system = System(
         settings=settings,
         db=db,

@@ -33,6 +33,11 @@ DEMO_POLICIES = {
 }
 
 
+# The demo agreement: the province pays the partner's percentage of each library's postage,
+# up to this much per library per month (VND).
+DEMO_MONTHLY_CAP = "500000"
+
+
 def load_demo(app: NetworkApp) -> int:
     """Register the demo libraries, their policies, works and holdings through commands.
     Idempotent: returns how many libraries were new."""
@@ -58,6 +63,10 @@ def load_demo(app: NetworkApp) -> int:
             )
         for h in data["holdings"]:
             app.register_holding(h["work"], h["library"], h["copies"], h.get("digital_lendable", 0))
+        for partner in data["postal_partners"]:
+            app.register_partner(
+                partner["code"], partner["name"], partner["subsidy_percent"], DEMO_MONTHLY_CAP
+            )
     finally:
         current_actor.reset(token)
     log.info("demo network loaded", libraries_registered=created)

@@ -42,7 +42,6 @@ TIMELINE = [
 
 def new_shipment() -> Shipment:
     return Shipment.create(
-        shipment_id=uuid.uuid4(),
         purpose="loan",
         request_id=uuid.uuid4(),
         sender="HNM-TVT",
@@ -96,7 +95,6 @@ def test_impossible_updates_are_refused() -> None:
 def test_a_shipment_needs_a_waybill_parcels_and_two_libraries() -> None:
     with pytest.raises(InvalidInput, match="waybill"):
         Shipment.create(
-            shipment_id=uuid.uuid4(),
             purpose="loan",
             request_id=uuid.uuid4(),
             sender="A",
@@ -108,7 +106,6 @@ def test_a_shipment_needs_a_waybill_parcels_and_two_libraries() -> None:
         )
     with pytest.raises(InvalidInput, match="weight_grams"):
         Shipment.create(
-            shipment_id=uuid.uuid4(),
             purpose="loan",
             request_id=uuid.uuid4(),
             sender="A",

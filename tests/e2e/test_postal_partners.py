@@ -1,0 +1,258 @@
+"""Postal partners over HTTP: the signed webhook, per-item results, pickups, the request
+showing delivery, and the monthly postage statement with the subsidy and its cap."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.partners import sign
+from domain.shipment import Shipment
+from projections.shipments import in_transit
+from tests.e2e.test_ill_http import Librarian, seen
+from tests.integration.support import eventually
+from workers.bootstrap import PROJECTIONS, System
+from workers.demo_network import load_demo
+from workers.timers import utc_now
+
+
+class Carrier:
+    def __init__(self, client: TestClient, code: str, secret: str) -> None:
+        self.client, self.code, self.secret = client, code, secret.encode()
+
+    def post(
+        self,
+        events: list[dict[str, Any]],
+        *,
+        secret: bytes | None = None,
+        timestamp: int | None = None,
+        tamper: bool = False,
+        code: str | None = None,
+    ) -> Any:
+        body = json.dumps({"events": events}).encode()
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        signature = sign(secret or self.secret, ts, body)
+        if tamper:
+            body = body.replace(b"in_transit", b"delivered")
+        return self.client.post(
+            f"/partners/{code or self.code}/shipment-events",
+            content=body,
+            headers={
+                "X-Libshare-Timestamp": ts,
+                "X-Libshare-Signature": signature,
+                "content-type": "application/json",
+            },
+        )
+
+    def pickups(self) -> Any:
+        ts = str(int(time.time()))
+        return self.client.get(
+            f"/partners/{self.code}/pickups",
+            headers={
+                "X-Libshare-Timestamp": ts,
+                "X-Libshare-Signature": sign(self.secret, ts, b""),
+            },
+        )
+
+
+@pytest.fixture
+def world(make_system: Callable[..., System]) -> Iterator[tuple[TestClient, System, Carrier]]:
+    system = make_system(webhook_burst=5, webhook_rate_per_second=0.5)
+    load_demo(system.app)
+    _, secret = system.app.add_partner_secret("VNPOST")
+    system.start_projector()
+    with TestClient(create_app(system=system)) as client:
+        eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo network")
+        yield client, system, Carrier(client, "VNPOST", secret)
+        eventually(
+            lambda: all(p["lag"] == 0 for p in client.get("/projections").json().values()),
+            what="the projections to catch up",
+        )
+        parked = {n: p["parked"] for n, p in client.get("/projections").json().items()}
+        assert parked == dict.fromkeys(PROJECTIONS, 0)
+
+
+def shipped_loan(
+    client: TestClient, waybill: str = "EB100000001VN", postage: str = "40000"
+) -> tuple[Librarian, Librarian, str]:
+    school, provincial = Librarian(client, "HNM-S-BH"), Librarian(client, "HNM-TVT")
+    created = school.request("W-KIEU")  # the provincial library holds 5 copies
+    assert created["supplier"] == "HNM-TVT"
+    provincial.ok(
+        created["id"],
+        "Loaned",
+        item_id="TVT-DT-1",
+        shipment={
+            "partner": "VNPOST",
+            "waybill": waybill,
+            "declared_postage": postage,
+            "parcels": [{"weight_grams": 900, "contents": ["TVT-DT-1"]}],
+        },
+    )
+    return school, provincial, created["id"]
+
+
+def carrier_events(system: System, waybill: str) -> dict[str, Any]:
+    shipment: Shipment = system.app.repository.get(Shipment.id_for("VNPOST", waybill))
+    return shipment.carrier_events
+
+
+def test_bad_signatures_stale_times_tampered_bodies_and_strangers_are_refused(
+    world: tuple[TestClient, System, Carrier],
+) -> None:
+    client, system, carrier = world
+    shipped_loan(client)
+    event = [
+        {
+            "carrier_event_id": "c1",
+            "waybill": "EB100000001VN",
+            "status": "in_transit",
+            "at": "2026-11-25T08:00:00+07:00",
+        }
+    ]
+    for response in (
+        carrier.post(event, secret=b"not-the-secret"),
+        carrier.post(event, timestamp=int(time.time()) - 301),
+        carrier.post(event, tamper=True),
+        carrier.post(event, code="GHN"),
+    ):
+        assert response.status_code == 401, response.text
+        assert response.json()["type"] == "/problems/unauthenticated"
+    assert carrier_events(system, "EB100000001VN") == {}
+    assert carrier.post(event).status_code == 200
+    assert list(carrier_events(system, "EB100000001VN")) == ["c1"]
+
+
+def test_a_mixed_batch_gets_a_result_per_item_and_records_only_the_valid_ones(
+    world: tuple[TestClient, System, Carrier],
+) -> None:
+    client, system, carrier = world
+    shipped_loan(client)
+    at = "2026-11-25T09:00:00+07:00"
+    ok = {"carrier_event_id": "v1", "waybill": "EB100000001VN", "status": "accepted", "at": at}
+    r = carrier.post(
+        [
+            ok,
+            dict(ok),
+            {**ok, "carrier_event_id": "u1", "waybill": "EB999999999VN"},
+            {**ok, "carrier_event_id": "i1", "status": "delivered"},  # no signer
+            {**ok, "carrier_event_id": "i2", "status": "teleported"},
+            {**ok, "carrier_event_id": "i3", "at": "yesterday"},
+        ]
+    )
+    assert r.status_code == 200
+    results = [(x["carrier_event_id"], x["result"]) for x in r.json()["results"]]
+    assert results == [
+        ("v1", "accepted"),
+        ("v1", "duplicate"),
+        ("u1", "rejected"),
+        ("i1", "rejected"),
+        ("i2", "rejected"),
+        ("i3", "rejected"),
+    ]
+    reasons = [x.get("reason", "") for x in r.json()["results"]]
+    assert "unknown waybill" in reasons[2] and "signer" in reasons[3]
+    assert list(carrier_events(system, "EB100000001VN")) == ["v1"]
+
+
+def test_a_loan_shipped_by_post_shows_delivery_and_the_librarian_confirms_receipt(
+    world: tuple[TestClient, System, Carrier],
+) -> None:
+    client, _, carrier = world
+    school, _, rid = shipped_loan(client)
+    eventually(lambda: carrier.pickups().json() != [], what="the pickup list")
+    (pickup,) = carrier.pickups().json()
+    assert pickup["library"] == "HNM-TVT" and pickup["parcels"][0]["waybill"] == "EB100000001VN"
+    timeline = [
+        ("e3", "in_transit", "2026-11-25T14:00:00+07:00", {"facility": "Bưu cục Phủ Lý"}),
+        ("e1", "accepted", "2026-11-25T09:00:00+07:00", {}),
+        ("e4", "delivered", "2026-11-26T10:00:00+07:00", {"signer": "Trần Văn Minh"}),
+        ("e2", "out_for_delivery", "2026-11-26T08:00:00+07:00", {}),
+    ]
+    r = carrier.post(
+        [
+            {"carrier_event_id": i, "waybill": "EB100000001VN", "status": s, "at": at, **extra}
+            for i, s, at, extra in timeline
+        ]
+    )
+    assert r.json()["accepted"] == 4
+    eventually(
+        lambda: school.get(f"/requests/{rid}").json().get("arrived_at") is not None,
+        what="the delivery to show on the request",
+    )
+    detail = school.get(f"/requests/{rid}").json()
+    assert detail["status"] == "Loaned"  # the carrier never changes the request itself
+    assert detail["shipments"][0]["status"] == "delivered"
+    assert detail["shipments"][0]["signer"] == "Trần Văn Minh"
+    assert carrier.pickups().json() == []
+    school.ok(rid, "Received")
+    seen(school, rid, "Received")
+
+
+def test_the_monthly_statement_sums_cost_and_subsidy_within_the_cap(
+    world: tuple[TestClient, System, Carrier],
+) -> None:
+    client, _, _ = world
+    # 50% subsidy, capped at 500,000 VND per library per month (the demo agreement).
+    shipped_loan(client, "EB100000001VN", "400000")  # subsidy 200,000
+    shipped_loan(client, "EB100000002VN", "500000")  # 250,000
+    shipped_loan(client, "EB100000003VN", "300000")  # 150, but only 50,000 left under the cap
+
+    def rows() -> list[dict[str, Any]]:
+        return list(client.get("/postage/statements", params={"library": "HNM-TVT"}).json())
+
+    eventually(lambda: rows() and rows()[0]["shipments"] == 3, what="the statement")
+    (row,) = rows()
+    assert row["partner"] == "VNPOST"
+    assert Decimal(row["cost"]) == Decimal("1200000")
+    assert Decimal(row["subsidy"]) == Decimal("500000")
+    assert Decimal(row["payable"]) == Decimal("700000")
+    csv = client.get("/postage/statements.csv", params={"library": "HNM-TVT"}).text
+    assert csv.splitlines()[0] == "month,library,partner,shipments,cost,subsidy,payable"
+    assert ",HNM-TVT,VNPOST,3,1200000.00,500000.00,700000.00" in csv
+
+
+def test_secrets_rotate_with_two_valid_at_once_and_the_retired_one_refused(
+    world: tuple[TestClient, System, Carrier],
+) -> None:
+    client, system, carrier = world
+    old_id = system.app.get_partner("VNPOST").secret_ids[0]
+    _, new_secret = system.app.add_partner_secret("VNPOST")
+    fresh = Carrier(client, "VNPOST", new_secret)
+    assert carrier.post([]).status_code == 200 and fresh.post([]).status_code == 200
+    system.app.retire_partner_secret("VNPOST", old_id)
+    assert carrier.post([]).status_code == 401 and fresh.post([]).status_code == 200
+
+
+def test_a_partner_over_its_rate_gets_429_with_retry_after(
+    world: tuple[TestClient, System, Carrier],
+) -> None:
+    _, _, carrier = world
+    codes = [carrier.post([]).status_code for _ in range(8)]
+    assert codes[:5] == [200] * 5 and 429 in codes[5:]
+    limited = carrier.post([])
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert limited.json()["type"] == "/problems/rate-limited"
+
+
+def test_a_parcel_without_carrier_news_for_days_shows_as_stuck(
+    world: tuple[TestClient, System, Carrier],
+) -> None:
+    client, system, _ = world
+    school, _, _ = shipped_loan(client)
+    eventually(lambda: len(school.get("/shipments").json()) == 1, what="the shipment in transit")
+    (shipment,) = school.get("/shipments").json()
+    assert shipment["stuck"] is False and shipment["status"] == "created"
+    with system.db.transaction() as conn:  # as seen some days later
+        later = in_transit(conn, "HNM-S-BH", stuck_before=utc_now() + timedelta(days=1))
+        sooner = in_transit(conn, "HNM-S-BH", stuck_before=utc_now() - timedelta(days=1))
+    assert [s["waybill"] for s in later] == ["EB100000001VN"] and later[0]["stuck"] is True
+    assert sooner == []
