@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.integration.support import eventually
-from workers.bootstrap import System
+from workers.bootstrap import PROJECTIONS, System
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_the_web_ui_is_vietnamese_first_with_english_available(client: TestClien
 def test_projections_and_their_parked_events_are_visible(client: TestClient) -> None:
     body = client.get("/projections").json()
     assert body["libraries"]["tables"] == ["libraries", "lending_policies"]
-    assert set(body) == {"libraries", "catalogue", "requests", "statistics"}
+    assert set(body) == set(PROJECTIONS)
     assert "libshare.library.Registered.v1" in body["libraries"]["handles"]
     assert client.get("/projections/libraries/parked").json() == []
     assert client.post("/projections/libraries/parked/replay").json() == {
