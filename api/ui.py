@@ -4,6 +4,7 @@ first (`?lang=en` for English). Forms post to the same application commands as t
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -107,7 +108,9 @@ def new_request(
             )
     except DomainError as exc:
         return _back("/ui/requests", lang, error=exc.detail)
-    return _back(f"/ui/requests/{created['id']}", lang, done="Requested")
+    return _back(
+        f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"])
+    )
 
 
 @router.get("/ui/requests/{request_id}", response_class=HTMLResponse)
@@ -119,8 +122,9 @@ def one_request(
 ) -> Response:
     if me is None:
         return _back("/", language(request))
+    wanted = request.query_params.get("v", "")
+    found = _read_own_write(sys, request_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
-        found = detail(conn, request_id)
         involved = parties(conn, request_id)
     if found is None or me.library not in involved:
         return _back("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
@@ -138,6 +142,20 @@ def one_request(
 
 
 FormField = Annotated[str | None, Form()]
+
+# After a command, the page it leads to waits this long for the read model to catch up
+# with the command's own version (read your writes), instead of showing an older state.
+CATCH_UP_SECONDS = 3.0
+
+
+def _read_own_write(sys: System, request_id: UUID, version: int) -> dict[str, Any] | None:
+    deadline = time.monotonic() + CATCH_UP_SECONDS
+    while True:
+        with sys.db.transaction() as conn:
+            found = detail(conn, request_id)
+        if (found and found["version"] >= version) or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 @router.post("/ui/requests/{request_id}/act")
@@ -173,7 +191,7 @@ def act(
     params = {k: v.strip() for k, v in given.items() if v and v.strip()}
     try:
         with recorded_as(me):
-            sys.app.act(
+            result = sys.app.act(
                 request_id,
                 library=me.library,
                 action=action,
@@ -183,4 +201,4 @@ def act(
             )
     except DomainError as exc:
         return _back(f"/ui/requests/{request_id}", lang, error=exc.detail)
-    return _back(f"/ui/requests/{request_id}", lang, done=action)
+    return _back(f"/ui/requests/{request_id}", lang, done=action, v=str(result["version"]))
