@@ -108,9 +108,7 @@ def new_request(
             )
     except DomainError as exc:
         return _back("/ui/requests", lang, error=exc.detail)
-    return _back(
-        f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"])
-    )
+    return _back(f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"]))
 
 
 @router.get("/ui/requests/{request_id}", response_class=HTMLResponse)
