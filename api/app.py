@@ -3,15 +3,18 @@ lifespan that builds the system (or takes one from a test) and runs in-process w
 
 from __future__ import annotations
 
+import sys as sys_module
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import context, problems
+from api import accounts, context, problems
+from api.accounts import router as accounts_router
 from api.catalogue import router as catalogue_router
 from api.health import router as health_router
 from api.libraries import router as libraries_router
+from api.partner_admin import router as partner_admin_router
 from api.partners import install as install_partners
 from api.partners import router as partners_router
 from api.projections import router as projections_router
@@ -35,7 +38,9 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
         app.state.system = sys
         if owned:
             if sys.settings.load_demo:
-                load_demo_on_first_start(sys.app)
+                how_to_sign_in = load_demo_on_first_start(sys.app)
+                if how_to_sign_in:
+                    print(how_to_sign_in, file=sys_module.stderr, flush=True)
             if sys.settings.run_workers:
                 sys.start_workers()
         try:
@@ -52,14 +57,17 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
         lifespan=lifespan,
     )
     problems.install(app)
+    accounts.install(app)
     context.install(app)
     app.include_router(health_router)
+    app.include_router(accounts_router)
     app.include_router(libraries_router)
     app.include_router(projections_router)
     app.include_router(requests_router)
     app.include_router(catalogue_router)
     app.include_router(statistics_router)
     app.include_router(partners_router)
+    app.include_router(partner_admin_router)
     app.include_router(shipments_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)

@@ -6,33 +6,35 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
+from api.auth import Authorize
 from api.deps import system
-from api.identity import Acting, acting_library
+from domain.access import Permission, Principal
 from projections.catalogue import get_work, search_works
 from workers.bootstrap import System
 
 router = APIRouter(prefix="/catalogue", tags=["union catalogue"])
+Reader = Annotated[Principal, Depends(Authorize(Permission.CATALOGUE_READ))]
 
 
 @router.get("/works", summary="Search works visible to my library")
 def works(
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: Reader,
     q: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[dict[str, Any]]:
     with sys.db.transaction() as conn:
-        return search_works(conn, me.kind, q, limit)
+        return search_works(conn, me.work_scope, q, limit)
 
 
 @router.get("/works/{code}", summary="One work with every library's holdings")
 def work(
     code: str,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: Reader,
 ) -> dict[str, Any]:
     with sys.db.transaction() as conn:
-        found = get_work(conn, code, me.kind)
+        found = get_work(conn, code, me.work_scope)
     if found is None:
         raise HTTPException(404, f"work {code} is not in the union catalogue")
     return found

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from api.cli_accounts import accounts_cli
 from infra.settings import ProjectionSource, Settings
 
 cli = typer.Typer(
@@ -26,6 +27,7 @@ projections_cli = typer.Typer(help="Read models and their projections.", no_args
 cli.add_typer(demo_cli, name="demo")
 cli.add_typer(events_cli, name="events")
 cli.add_typer(projections_cli, name="projections")
+cli.add_typer(accounts_cli, name="accounts")
 
 
 def _wait_for_signal() -> threading.Event:
@@ -117,14 +119,15 @@ def timers(
 
 @demo_cli.command("load")
 def demo_load() -> None:
-    """Register the demo network's libraries through commands (idempotent)."""
+    """Register the demo network and its demo accounts through commands (idempotent)."""
     from workers.bootstrap import bootstrap
-    from workers.demo_network import load_demo
+    from workers.demo_network import load_demo, load_demo_accounts
 
     system = bootstrap(Settings())
     try:
         created = load_demo(system.app)
         typer.echo(f"demo network loaded: {created} new libraries")
+        typer.echo(load_demo_accounts(system.app))
     finally:
         system.close()
 

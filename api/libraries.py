@@ -8,16 +8,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from api.auth import Authorize, acting
 from api.deps import system
-from api.identity import Acting, acting_library, recorded_as
+from domain.access import Permission, Principal
 from domain.catalogue import ItemKind
-from domain.errors import NotYourTurn
 from domain.lending_policy import LendingPolicy
 from domain.library import LibraryKind
 from projections.libraries import get_library, list_libraries
 from workers.bootstrap import System
 
 router = APIRouter(prefix="/libraries", tags=["libraries"])
+NetworkAdmin = Annotated[Principal, Depends(Authorize(Permission.LIBRARIES_MANAGE))]
+LibraryAdmin = Annotated[Principal, Depends(Authorize(Permission.POLICY_SET))]
 
 
 class LibraryOut(BaseModel):
@@ -73,9 +75,15 @@ def library(code: str, sys: Annotated[System, Depends(system)]) -> dict[str, obj
     responses={200: {"description": "Already registered with the same data"}},
 )
 def register(
-    body: RegisterLibrary, response: Response, sys: Annotated[System, Depends(system)]
+    body: RegisterLibrary,
+    response: Response,
+    sys: Annotated[System, Depends(system)],
+    me: NetworkAdmin,
 ) -> Registered:
-    lib, created = sys.app.register_library(body.code, body.name, body.kind.value, body.locality)
+    with acting(me, Permission.LIBRARIES_MANAGE):
+        lib, created = sys.app.register_library(
+            body.code, body.name, body.kind.value, body.locality
+        )
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/libraries/{lib.code}"
@@ -83,8 +91,11 @@ def register(
 
 
 @router.post("/{code}/rename", response_model=Registered, summary="Rename a library")
-def rename(code: str, body: RenameLibrary, sys: Annotated[System, Depends(system)]) -> Registered:
-    lib = sys.app.rename_library(code, body.name, body.reason)
+def rename(
+    code: str, body: RenameLibrary, sys: Annotated[System, Depends(system)], me: NetworkAdmin
+) -> Registered:
+    with acting(me, Permission.LIBRARIES_MANAGE):
+        lib = sys.app.rename_library(code, body.name, body.reason)
     return Registered(code=lib.code, id=str(lib.id), created=False)
 
 
@@ -102,10 +113,8 @@ def set_policy(
     code: str,
     body: PolicyIn,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: LibraryAdmin,
 ) -> dict[str, object]:
-    if me.library != code.upper():
-        raise NotYourTurn("a library sets only its own lending policy")
     policy = LendingPolicy(
         body.loan_days,
         body.renewals_allowed,
@@ -114,6 +123,6 @@ def set_policy(
         tuple(k.value for k in body.lends_kinds),
         body.answer_timeout_hours,
     )
-    with recorded_as(me):
+    with acting(me, Permission.POLICY_SET, library=code.strip().upper()):
         lib = sys.app.set_policy(code, policy)
     return lib.policy.as_dict()

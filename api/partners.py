@@ -1,8 +1,8 @@
 """The postal partners' side: a signed webhook for carrier status updates and the pull
-path for pickups. Requests are signed with HMAC-SHA256 over "<timestamp>." + the raw body
+path for pickups. Webhook requests are signed with HMAC-SHA256 over "<timestamp>." + the raw body
 with the partner's secret (`X-Libshare-Timestamp`, `X-Libshare-Signature: sha256=<hex>`);
-the timestamp must be within the tolerance (5 minutes) to stop replays. A partner only
-ever reaches its own parcels."""
+the timestamp must be within the tolerance (5 minutes) to stop replays. Pickups are read
+with the partner's API key. A partner only ever reaches its own parcels."""
 
 from __future__ import annotations
 
@@ -16,10 +16,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 
+from api.auth import Authorize
 from api.deps import system
 from api.problems import problem
 from api.rate_limit import RateLimiter
+from domain.access import Permission, Principal, decide
 from domain.errors import NotFound
+from infra.network_app import current_actor
 from projections.shipments import pickups
 from workers.bootstrap import System
 
@@ -93,7 +96,15 @@ async def shipment_events(
         raise HTTPException(400, f"at most {MAX_ITEMS} events per batch")
     from starlette.concurrency import run_in_threadpool
 
-    results = await run_in_threadpool(sys.app.record_carrier_events, partner, items)
+    def record() -> list[dict[str, str]]:
+        # The carrier, proven by its signature, is who acts on these shipments.
+        token = current_actor.set({"partner": partner, "role": "postal_partner", "via": "webhook"})
+        try:
+            return sys.app.record_carrier_events(partner, items)
+        finally:
+            current_actor.reset(token)
+
+    results = await run_in_threadpool(record)
     return {
         "results": results,
         "accepted": sum(r["result"] == "accepted" for r in results),
@@ -102,9 +113,14 @@ async def shipment_events(
     }
 
 
-@router.get("/{partner}/pickups", summary="Parcels awaiting pickup, by library (signed)")
+@router.get("/{partner}/pickups", summary="Parcels awaiting pickup, by library")
 def partner_pickups(
-    sys: Annotated[System, Depends(system)], partner: Annotated[str, Depends(verified_partner)]
+    partner: str,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Principal, Depends(Authorize(Permission.PARTNER_PICKUPS))],
 ) -> list[dict[str, Any]]:
+    """For the carrier's routes; called with the partner's API key (a system's credential)."""
+    code = partner.strip().upper()
+    decide(me, Permission.PARTNER_PICKUPS, partner=code)
     with sys.db.transaction() as conn:
-        return pickups(conn, partner)
+        return pickups(conn, code)

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from domain.access import Forbidden
 from domain.errors import (
     AlreadyExists,
     Conflict,
@@ -53,7 +54,21 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Another librarian acted first; `current` holds the request's state now.",
     ),
     "rate-limited": (429, "Too many requests", "Slow down; Retry-After says when to retry."),
-    "unauthenticated": (401, "Who are you?", "Send the acting library (X-Library header)."),
+    "unauthenticated": (
+        401,
+        "Who are you?",
+        "Sign in: send `Authorization: Bearer` with a token from /auth/token or an API key.",
+    ),
+    "forbidden": (
+        403,
+        "Not allowed for your account",
+        "Your account is known but none of its roles may do this here.",
+    ),
+    "login-throttled": (
+        429,
+        "Too many failed sign-ins",
+        "Sign-ins for this account wait after repeated failures; Retry-After says how long.",
+    ),
     "http-error": (400, "HTTP error", "The request could not be served as sent."),
     "internal-error": (500, "Internal error", "Something failed on our side; it was logged."),
 }
@@ -65,6 +80,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     IllegalTransition: 409,
     NotYourTurn: 403,
     Conflict: 409,
+    Forbidden: 403,
 }
 
 
@@ -118,7 +134,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = {404: "not-found", 401: "unauthenticated"}.get(exc.status_code, "http-error")
-        return problem(slug, str(exc.detail), status=exc.status_code, request=request)
+        response = problem(slug, str(exc.detail), status=exc.status_code, request=request)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:

@@ -6,12 +6,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
+from api.auth import Authorize, acting
 from api.deps import system
 from api.health import projection_lags
+from domain.access import Permission, Principal
 from projections.dead_letters import parked
 from workers.bootstrap import PROJECTIONS, System
 
 router = APIRouter(prefix="/projections", tags=["projections"])
+Reader = Annotated[Principal, Depends(Authorize(Permission.PROJECTIONS_READ))]
+Operator = Annotated[Principal, Depends(Authorize(Permission.PROJECTIONS_REPLAY))]
 
 
 def _known(name: str) -> str:
@@ -21,7 +25,7 @@ def _known(name: str) -> str:
 
 
 @router.get("", summary="Every projection with its lag and parked events")
-def projections(sys: Annotated[System, Depends(system)]) -> dict[str, Any]:
+def projections(sys: Annotated[System, Depends(system)], _: Reader) -> dict[str, Any]:
     lags = projection_lags(sys)
     return {
         name: {"tables": list(cls.tables), "handles": sorted(cls.handles), **lags.get(name, {})}
@@ -31,11 +35,12 @@ def projections(sys: Annotated[System, Depends(system)]) -> dict[str, Any]:
 
 @router.get("/{name}/parked", summary="Events parked because they failed to apply")
 def parked_events(
-    name: str, sys: Annotated[System, Depends(system)], include_replayed: bool = False
+    name: str, sys: Annotated[System, Depends(system)], _: Reader, include_replayed: bool = False
 ) -> list[dict[str, Any]]:
     return parked(sys.db, _known(name), include_replayed=include_replayed)
 
 
 @router.post("/{name}/parked/replay", summary="Apply the parked events again")
-def replay(name: str, sys: Annotated[System, Depends(system)]) -> dict[str, int]:
-    return sys.replay_parked(_known(name))
+def replay(name: str, sys: Annotated[System, Depends(system)], me: Operator) -> dict[str, int]:
+    with acting(me, Permission.PROJECTIONS_REPLAY):
+        return sys.replay_parked(_known(name))

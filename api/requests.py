@@ -11,8 +11,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from api.auth import Authorize, acting
 from api.deps import system
-from api.identity import Acting, acting_library, recorded_as
+from domain.access import Permission, Principal, decide
 from domain.ill_request import ALL_ACTIONS, Status
 from projections.requests import detail, parties, queue
 from projections.shipments import for_request
@@ -20,6 +21,9 @@ from workers.bootstrap import System
 from workers.timers import utc_now
 
 router = APIRouter(prefix="/requests", tags=["interlibrary loans"])
+Requester = Annotated[Principal, Depends(Authorize(Permission.REQUEST_CREATE))]
+Reader = Annotated[Principal, Depends(Authorize(Permission.REQUEST_READ))]
+Actor = Annotated[Principal, Depends(Authorize(Permission.REQUEST_ACT))]
 
 # Every ISO 18626 action either party may take (from the domain's table of who may do what).
 IsoAction = StrEnum("IsoAction", {a: a for a in ALL_ACTIONS})  # type: ignore[misc]
@@ -78,9 +82,10 @@ def create(
     body: NewRequest,
     response: Response,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: Requester,
 ) -> dict[str, Any]:
-    with recorded_as(me):
+    assert me.library  # the policy grants request creation only to a library's librarian
+    with acting(me, Permission.REQUEST_CREATE, library=me.library):
         result = sys.app.request_item(
             requester=me.library,
             work=body.work,
@@ -99,15 +104,20 @@ def create(
 @router.get("", summary="My library's queue, as requester or as supplier")
 def my_queue(
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: Reader,
     role: Annotated[Literal["requester", "supplier"], Query()] = "requester",
+    library: Annotated[
+        str | None, Query(max_length=32, description="Auditors: whose queue (default: mine)")
+    ] = None,
     status: Annotated[list[Status] | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[dict[str, Any]]:
+    whose = (library or me.library or "").strip().upper()
+    decide(me, Permission.REQUEST_READ, library=whose)
     with sys.db.transaction() as conn:
         return queue(
-            conn, me.library, role, [s.value for s in status] if status else None, limit, offset
+            conn, whose, role, [s.value for s in status] if status else None, limit, offset
         )
 
 
@@ -115,16 +125,21 @@ def my_queue(
 def one(
     request_id: UUID,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: Reader,
 ) -> dict[str, Any]:
     with sys.db.transaction() as conn:
         found = detail(conn, request_id)
         involved = parties(conn, request_id)
         if found is not None:
             found["shipments"] = for_request(conn, request_id)
-    if found is None or me.library not in involved:
-        raise HTTPException(404, f"request {request_id} is not among your library's requests")
+    decide(me, Permission.REQUEST_READ, library=involved, secret=_unseen(request_id))
+    if found is None:
+        raise HTTPException(404, _unseen(request_id))
     return found
+
+
+def _unseen(request_id: UUID) -> str:
+    return f"request {request_id} is not among the requests you may see"
 
 
 @router.post("/{request_id}/actions", summary="Act on a request (ISO 18626 actions)")
@@ -132,12 +147,16 @@ def act(
     request_id: UUID,
     body: Action,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: Actor,
 ) -> dict[str, Any]:
     params = body.model_dump(
         exclude={"action", "client_request_id", "expected_version"}, exclude_none=True
     )
-    with recorded_as(me):
+    # The write side knows every party at once (the read model may lag behind).
+    involved = sys.app.request_parties(request_id)
+    decide(me, Permission.REQUEST_ACT, library=involved, secret=_unseen(request_id))
+    assert me.library
+    with acting(me, Permission.REQUEST_ACT, library=me.library):
         return sys.app.act(
             request_id,
             library=me.library,

@@ -9,25 +9,33 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
 
+from api.auth import Authorize
 from api.deps import system
-from api.identity import Acting, acting_library
+from domain.access import Permission, Principal, decide, may
 from projections.shipments import as_csv, in_transit, statement
 from workers.bootstrap import System
 from workers.timers import utc_now
 
 router = APIRouter(tags=["postal shipments"])
+Shipments = Annotated[Principal, Depends(Authorize(Permission.SHIPMENTS_READ))]
+Postage = Annotated[Principal, Depends(Authorize(Permission.POSTAGE_READ))]
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
 @router.get("/shipments", summary="My library's shipments in transit; stuck ones flagged")
 def shipments_in_transit(
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting, Depends(acting_library)],
+    me: Shipments,
     stuck_only: bool = False,
+    library: Annotated[
+        str | None, Query(max_length=32, description="Auditors: whose (default: mine)")
+    ] = None,
 ) -> list[dict[str, Any]]:
+    whose = (library or me.library or "").strip().upper()
+    decide(me, Permission.SHIPMENTS_READ, library=whose)
     stuck_before = utc_now() - timedelta(days=sys.settings.stuck_after_days)
     with sys.db.transaction() as conn:
-        rows = in_transit(conn, me.library, stuck_before if stuck_only else None)
+        rows = in_transit(conn, whose, stuck_before if stuck_only else None)
         for r in rows:
             r["stuck"] = (r["last_carrier_at"] or r["dispatched_at"]) < stuck_before
     return rows
@@ -40,12 +48,24 @@ def _month(month: str | None) -> date:
 @router.get("/postage/statements", summary="Monthly postage and subsidy per library, partner")
 def postage_statements(
     sys: Annotated[System, Depends(system)],
+    me: Postage,
     month: Month = None,
     library: str | None = None,
     partner: str | None = None,
 ) -> list[dict[str, Any]]:
+    library = _statement_scope(me, library)
     with sys.db.transaction() as conn:
         return statement(conn, _month(month), library, partner)
+
+
+def _statement_scope(me: Principal, library: str | None) -> str | None:
+    """A library administrator sees its own library's statement; the department and
+    auditors see any library's, or all."""
+    library = library.strip().upper() if library else None
+    if library is None and may(me, Permission.POSTAGE_READ) is None:
+        library = me.library
+    decide(me, Permission.POSTAGE_READ, library=library)
+    return library
 
 
 @router.get(
@@ -53,10 +73,12 @@ def postage_statements(
 )
 def postage_statements_csv(
     sys: Annotated[System, Depends(system)],
+    me: Postage,
     month: Month = None,
     library: str | None = None,
     partner: str | None = None,
 ) -> PlainTextResponse:
+    library = _statement_scope(me, library)
     with sys.db.transaction() as conn:
         rows = statement(conn, _month(month), library, partner)
     return PlainTextResponse(as_csv(rows), media_type="text/csv; charset=utf-8")

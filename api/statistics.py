@@ -7,7 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 
+from api.auth import Authorize
 from api.deps import system
+from domain.access import Permission, Principal
 from projections.statistics import monthly
 from workers.bootstrap import System
 from workers.timers import utc_now
@@ -18,6 +20,7 @@ router = APIRouter(prefix="/statistics", tags=["statistics"])
 @router.get("/monthly", summary="Requests, fill rate, turnaround and postage for a month")
 def monthly_statistics(
     sys: Annotated[System, Depends(system)],
+    _: Annotated[Principal, Depends(Authorize(Permission.STATISTICS_READ))],
     month: Annotated[
         str | None,
         Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; this month by default"),

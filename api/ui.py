@@ -1,6 +1,7 @@
-"""The librarians' web UI, rendered on the server from the read models: the libraries,
-my library's queues, a request with its timeline and the actions valid now. Vietnamese
-first (`?lang=en` for English). Forms post to the same application commands as the API."""
+"""The librarians' web UI, rendered on the server from the read models: sign-in, the
+libraries, my library's queues, a request with its timeline and the actions valid now.
+Vietnamese first (`?lang=en` for English). Forms post to the same application commands
+as the API, decided by the same policy; the session is a signed token in a cookie."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from api.accounts import LoginThrottled, sign_in
+from api.auth import UI_COOKIE, acting, ui_principal
 from api.deps import system
 from api.i18n import TEXT, iso_label, language
-from api.identity import UI_COOKIE, Acting, recorded_as, ui_library
+from domain.access import Permission, Principal, may
+from domain.account import Role
 from domain.errors import DomainError
 from domain.ill_request import available_actions
 from projections.catalogue import search_works
@@ -29,7 +33,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def _page(request: Request, template: str, me: Acting | None, **context: Any) -> HTMLResponse:
+def _page(request: Request, template: str, me: Principal | None, **context: Any) -> HTMLResponse:
     lang = language(request)
     return templates.TemplateResponse(
         request,
@@ -40,6 +44,7 @@ def _page(request: Request, template: str, me: Acting | None, **context: Any) ->
             "other": "en" if lang == "vi" else "vi",
             "label": lambda name: iso_label(name, lang),
             "library": me.library if me else None,
+            "account": me.account if me else None,
             "error": request.query_params.get("error"),
             "done": request.query_params.get("done"),
             **context,
@@ -56,32 +61,57 @@ def _back(path: str, lang: str, **params: str) -> RedirectResponse:
 def home(
     request: Request,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting | None, Depends(ui_library)],
+    me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> HTMLResponse:
     with sys.db.transaction() as conn:
         libraries = list_libraries(conn)
     return _page(request, "libraries.html", me, libraries=libraries)
 
 
-@router.post("/ui/library")
-def choose_library(request: Request, library: Annotated[str, Form()]) -> Response:
-    response = _back("/ui/requests", language(request))
-    response.set_cookie(UI_COOKIE, library.strip().upper(), httponly=True, samesite="lax")
+@router.post("/ui/login")
+def login(
+    request: Request,
+    sys: Annotated[System, Depends(system)],
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    lang = language(request)
+    try:
+        who = sign_in(sys, username, password)
+    except LoginThrottled:
+        return _back("/", lang, error="too many failed sign-ins; wait a few minutes")
+    except HTTPException as exc:
+        return _back("/", lang, error=str(exc.detail))
+    ttl = int(sys.settings.ui_session_hours * 3600)
+    token, _ = sys.tokens.issue(who, ttl)
+    response = _back("/ui/requests", lang)
+    response.set_cookie(UI_COOKIE, token, max_age=ttl, httponly=True, samesite="lax")
     return response
+
+
+@router.post("/ui/logout")
+def logout(request: Request) -> Response:
+    response = _back("/", language(request))
+    response.delete_cookie(UI_COOKIE)
+    return response
+
+
+def _librarian(me: Principal | None) -> bool:
+    return bool(me and me.library and Role.LIBRARIAN in me.roles)
 
 
 @router.get("/ui/requests", response_class=HTMLResponse)
 def my_requests(
     request: Request,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting | None, Depends(ui_library)],
+    me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
-    if me is None:
-        return _back("/", language(request))
+    if me is None or not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
+        return _back("/", language(request), error=TEXT[language(request)]["not_librarian"])
     with sys.db.transaction() as conn:
         outgoing = queue(conn, me.library, "requester")
         incoming = queue(conn, me.library, "supplier")
-        works = search_works(conn, me.kind, limit=200)
+        works = search_works(conn, me.work_scope, limit=200)
     return _page(request, "requests.html", me, outgoing=outgoing, incoming=incoming, works=works)
 
 
@@ -89,16 +119,16 @@ def my_requests(
 def new_request(
     request: Request,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting | None, Depends(ui_library)],
+    me: Annotated[Principal | None, Depends(ui_principal)],
     work: Annotated[str, Form()],
     reader_ref: Annotated[str, Form()],
     service_type: Annotated[str, Form()] = "Loan",
 ) -> Response:
     lang = language(request)
-    if me is None:
-        return _back("/", lang)
+    if me is None or not me.library:
+        return _back("/", lang, error=TEXT[lang]["not_librarian"])
     try:
-        with recorded_as(me):
+        with acting(me, Permission.REQUEST_CREATE, library=me.library):
             created = sys.app.request_item(
                 requester=me.library,
                 work=work,
@@ -116,7 +146,7 @@ def one_request(
     request_id: UUID,
     request: Request,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting | None, Depends(ui_library)],
+    me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
     if me is None:
         return _back("/", language(request))
@@ -124,7 +154,7 @@ def one_request(
     found = _read_own_write(sys, request_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
         involved = parties(conn, request_id)
-    if found is None or me.library not in involved:
+    if found is None or may(me, Permission.REQUEST_READ, library=involved) is None:
         return _back("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
     party = (
         "requester"
@@ -133,6 +163,8 @@ def one_request(
         if me.library == found["supplier"]
         else None
     )
+    if not _librarian(me):
+        party = None
     actions = available_actions(
         found["status"], found["service_type"], party, found["renew_pending"]
     )
@@ -161,7 +193,7 @@ def act(
     request_id: UUID,
     request: Request,
     sys: Annotated[System, Depends(system)],
-    me: Annotated[Acting | None, Depends(ui_library)],
+    me: Annotated[Principal | None, Depends(ui_principal)],
     action: Annotated[str, Form()],
     expected_version: Annotated[int | None, Form()] = None,
     note: FormField = None,
@@ -174,8 +206,8 @@ def act(
     to_request: FormField = None,
 ) -> Response:
     lang = language(request)
-    if me is None:
-        return _back("/", lang)
+    if me is None or not me.library:
+        return _back("/", lang, error=TEXT[lang]["not_librarian"])
     given = {
         "note": note,
         "reason": reason,
@@ -187,8 +219,11 @@ def act(
         "to_request": to_request,
     }
     params = {k: v.strip() for k, v in given.items() if v and v.strip()}
+    involved = sys.app.request_parties(request_id)
     try:
-        with recorded_as(me):
+        if may(me, Permission.REQUEST_ACT, library=involved) is None:
+            return _back("/ui/requests", lang, error=f"{request_id}: not found")
+        with acting(me, Permission.REQUEST_ACT, library=me.library):
             result = sys.app.act(
                 request_id,
                 library=me.library,

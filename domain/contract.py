@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate
 
+from domain.account import Account
 from domain.catalogue import Holding, Work
 from domain.ill_request import IllRequest
 from domain.library import Library
@@ -21,6 +22,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     IllRequest,
     Shipment,
     PostalPartner,
+    Account,
 )
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.

@@ -90,6 +90,15 @@ class IllCommands:
         return lib
 
     # -- requests -------------------------------------------------------------------------------
+    def request_parties(self: NetworkApp, request_id: UUID) -> set[str]:
+        """Every library party to a request (requester, every library on its rota); empty
+        if there is no such request."""
+        try:
+            req = self.get_request(request_id)
+        except NotFound:
+            return set()
+        return {req.requester, *(entry["library"] for entry in req.rota)}
+
     def get_request(self: NetworkApp, request_id: UUID) -> IllRequest:
         try:
             req: IllRequest = self.repository.get(request_id)

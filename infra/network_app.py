@@ -13,6 +13,7 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcodin
 
 from domain.errors import AlreadyExists, NotFound
 from domain.library import Library
+from infra.account_commands import AccountCommands
 from infra.event_store import APP_NAME
 from infra.ill_commands import IllCommands
 from infra.shipment_commands import ShipmentCommands
@@ -35,7 +36,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class NetworkApp(IllCommands, ShipmentCommands, Application[UUID]):
+class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUID]):
     name = APP_NAME
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

@@ -25,15 +25,15 @@ CREATE TABLE IF NOT EXISTS partner_secrets (
 """
 
 
-def load_key(configured: str | None, data_dir: Path) -> bytes:
-    """The 32-byte key: from settings (base64), or for development a key file created
-    once under the data folder."""
+def load_key(configured: str | None, data_dir: Path, filename: str = "secrets.key") -> bytes:
+    """A 32-byte key: from settings (base64), or for development a key file created once
+    under the data folder."""
     if configured:
         key = base64.b64decode(configured)
         if len(key) != 32:
-            raise ValueError("LIBSHARE_SECRETS_KEY must be 32 bytes, base64-encoded")
+            raise ValueError("keys in settings must be 32 bytes, base64-encoded")
         return key
-    path = data_dir / "secrets.key"
+    path = data_dir / filename
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)
         path.write_bytes(base64.b64encode(AESGCM.generate_key(bit_length=256)))

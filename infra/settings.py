@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # 32 bytes, base64: encrypts postal partners' webhook secrets at rest. Unset in
     # development: a key file is created under data_dir.
     secrets_key: str | None = None
+    # 32 bytes, base64: signs bearer tokens. Unset in development: a key file under data_dir.
+    token_key: str | None = None
+    token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)  # API bearer tokens
+    ui_session_hours: float = Field(default=8.0, gt=0, le=24)  # a working day in the web UI
+    login_max_failures: int = Field(default=5, ge=1)  # then sign-ins wait (429)
+    login_window_seconds: int = Field(default=900, ge=10)
     webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
     webhook_rate_per_second: float = Field(default=20.0, gt=0)
     webhook_burst: int = Field(default=40, ge=1)

@@ -115,13 +115,17 @@ class CatalogueProjection(Projection):
 
 
 def _visible_clause(alias: str) -> str:
-    return f"(cardinality({alias}.visible_to) = 0 OR %(library_kind)s = ANY({alias}.visible_to))"
+    return (
+        f"(%(library_kind)s::text IS NULL OR cardinality({alias}.visible_to) = 0 "
+        f"OR %(library_kind)s = ANY({alias}.visible_to))"
+    )
 
 
 def search_works(
-    conn: psycopg.Connection[Any], library_kind: str, q: str | None = None, limit: int = 50
+    conn: psycopg.Connection[Any], library_kind: str | None, q: str | None = None, limit: int = 50
 ) -> list[dict[str, Any]]:
-    """Works visible to a library of `library_kind`, with copies available network-wide."""
+    """Works visible to a library of `library_kind` (None: every work, for auditors), with
+    copies available network-wide. Scoped works are filtered inside the query."""
     sql = (
         "SELECT w.code, w.title, w.creator, w.kind, w.language, w.shipping, w.digital, "
         "coalesce(sum(h.copies - h.on_loan - h.lost), 0)::int AS available, "
@@ -136,7 +140,9 @@ def search_works(
         return cur.execute(sql, {"library_kind": library_kind, "q": q, "limit": limit}).fetchall()
 
 
-def get_work(conn: psycopg.Connection[Any], code: str, library_kind: str) -> dict[str, Any] | None:
+def get_work(
+    conn: psycopg.Connection[Any], code: str, library_kind: str | None
+) -> dict[str, Any] | None:
     with conn.cursor(row_factory=dict_row) as cur:
         work = cur.execute(
             "SELECT code, title, creator, kind, language, shipping, digital, visible_to "

@@ -12,6 +12,7 @@ import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from domain.routing import Candidate
+from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres
 from infra.event_store import event_store_env
 from infra.kafka_log import all_topics, make_producer
@@ -20,7 +21,9 @@ from infra.logs import configure_logging
 from infra.network_app import NetworkApp
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.settings import ProjectionSource, Settings
+from infra.tokens import Tokens
 from infra.tracing import configure_tracing
+from projections.accounts import AccountsProjection
 from projections.catalogue import CatalogueProjection, find_candidates
 from projections.dead_letters import replay_parked
 from projections.libraries import LibrariesProjection
@@ -45,6 +48,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         RequestsProjection,
         StatisticsProjection,
         ShipmentsProjection,
+        AccountsProjection,
     )
 }
 
@@ -68,6 +72,7 @@ class System:
     embedded: EmbeddedPostgres | None
     projections: list[Projection]
     reader: NotificationLogReader
+    tokens: Tokens
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     runner: ProjectionRunner | None = None
@@ -199,6 +204,11 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
     app.candidate_finder = candidates
     app.partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
     app.partner_secrets.setup()
+    app.credentials = Credentials(db)
+    app.credentials.setup()
+    tokens = Tokens(
+        load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
+    )
     system = System(
         settings=settings,
         db=db,
@@ -206,5 +216,6 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         embedded=embedded,
         projections=all_projections(),
         reader=NotificationLogReader(app.mapper),
+        tokens=tokens,
     )
     return system

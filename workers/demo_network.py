@@ -73,9 +73,53 @@ def load_demo(app: NetworkApp) -> int:
     return created
 
 
-def load_demo_on_first_start(app: NetworkApp) -> bool:
-    """Load the demo only into an empty event store (a first start)."""
+# Demo accounts, one per role (a password for people, an API key for the partner's
+# system). For a demo only: a real network opens its accounts through /accounts.
+DEMO_PASSWORD = "libshare-demo"
+DEMO_ACCOUNTS: list[tuple[str, str, str | None, str | None, str]] = [
+    # username, display name, library, partner, role
+    ("thuthu.tvt", "Thủ thư Thư viện tỉnh", "HNM-TVT", None, "librarian"),
+    ("thuthu.kb", "Thủ thư Thư viện Kim Bảng", "HNM-KB", None, "librarian"),
+    ("thuthu.adt", "Thủ thư Trường THPT A Duy Tiên", "HNM-S-ADT", None, "librarian"),
+    ("thuthu.ca", "Thủ thư Thư viện Công an tỉnh", "HNM-CA", None, "librarian"),
+    ("quantri.tvt", "Quản trị Thư viện tỉnh", "HNM-TVT", None, "library_admin"),
+    ("kiemtoan", "Kiểm toán viên", None, None, "auditor"),
+    ("sovhtt", "Sở Văn hóa, Thể thao và Du lịch", None, None, "department"),
+    ("quantri", "Quản trị mạng lưới", None, None, "network_admin"),
+    ("vnpost", "Hệ thống Bưu điện tỉnh", None, "VNPOST", "postal_partner"),
+]
+
+
+def load_demo_accounts(app: NetworkApp) -> str:
+    """Open the demo accounts (idempotent); return how to sign in, for the console. The
+    partner's API key is new each time it is issued and shown only here."""
+    token = current_actor.set(DEMO_ACTOR)
+    lines = [f"Demo accounts (password: {DEMO_PASSWORD}); sign in at / or POST /auth/token:"]
+    try:
+        for username, name, library, partner, role in DEMO_ACCOUNTS:
+            people = partner is None
+            _, created = app.open_account(
+                username,
+                name,
+                library=library,
+                partner=partner,
+                roles=[role],
+                password=DEMO_PASSWORD if people else None,
+            )
+            if people:
+                lines.append(f"  {username:<12} {role:<14} {library or ''}")
+            elif created:
+                _, key = app.issue_api_key(username, "demo routing system")
+                lines.append(f"  {username:<12} {role:<14} {partner}  API key (shown once): {key}")
+    finally:
+        current_actor.reset(token)
+    return "\n".join(lines)
+
+
+def load_demo_on_first_start(app: NetworkApp) -> str | None:
+    """Load the demo network and its accounts only into an empty event store (a first
+    start); return how to sign in, or None if the store was not empty."""
     if app.recorder.max_notification_id() is not None:
-        return False
+        return None
     load_demo(app)
-    return True
+    return load_demo_accounts(app)

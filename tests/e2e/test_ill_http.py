@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from tests.e2e.callers import auditor, headers_for
 from tests.integration.support import eventually
 from workers.bootstrap import PROJECTIONS, System
 from workers.demo_network import load_demo
@@ -18,16 +19,17 @@ from workers.timers import utc_now
 
 
 class Librarian:
-    """A librarian's browser: acts for one library."""
+    """A librarian of one library, calling the API with its account's key."""
 
     def __init__(self, client: TestClient, library: str) -> None:
         self.client, self.library = client, library
+        self.headers = headers_for(client, "librarian", library=library)
 
     def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get(path, headers={"X-Library": self.library}, **kw)
+        return self.client.get(path, headers=self.headers, **kw)
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
-        return self.client.post(path, json=body, headers={"X-Library": self.library})
+        return self.client.post(path, json=body, headers=self.headers)
 
     def request(self, work: str, **kw: Any) -> dict[str, Any]:
         r = self.post("/requests", {"work": work, "reader_ref": "BD-0042", **kw})
@@ -52,10 +54,14 @@ def network(system: System) -> Iterator[tuple[TestClient, System]]:
         yield client, system
         # Whatever the test did, every event applied to every read model.
         eventually(
-            lambda: all(p["lag"] == 0 for p in client.get("/projections").json().values()),
+            lambda: all(
+                p["lag"] == 0
+                for p in client.get("/projections", headers=auditor(client)).json().values()
+            ),
             what="the projections to catch up",
         )
-        parked = {n: p["parked"] for n, p in client.get("/projections").json().items()}
+        projections = client.get("/projections", headers=auditor(client)).json()
+        parked = {n: p["parked"] for n, p in projections.items()}
         assert parked == dict.fromkeys(PROJECTIONS, 0)
 
 
@@ -114,7 +120,12 @@ def test_a_loan_from_request_to_completion(librarian: Callable[[str], Librarian]
         "ReturnShipped",
         "LoanCompleted",
     ]
-    assert done["timeline"][3]["actor"] == {"library": "HNM-TL", "role": "librarian"}
+    # Every event records the acting account, its role and its library.
+    assert done["timeline"][3]["actor"] == {
+        "account": "t-librarian-hnm-tl",
+        "library": "HNM-TL",
+        "role": "librarian",
+    }
 
 
 def test_a_copy_of_a_never_shipped_work_is_delivered_but_a_loan_of_it_is_unfilled(
@@ -255,8 +266,12 @@ def test_only_the_parties_may_act_or_see_a_request(librarian: Callable[[str], Li
     assert created["supplier"] == "HNM-BL"
     stranger = librarian("HNM-DT")
     r = stranger.act(created["id"], "WillSupply")
-    assert r.status_code == 403 and r.json()["type"] == "/problems/not-party"
+    # A library that is no party is not even told that the request exists.
+    assert r.status_code == 404 and r.json()["type"] == "/problems/not-found"
     assert stranger.get(f"/requests/{created['id']}").status_code == 404
+    # A party out of turn is told why.
+    r = requester.act(created["id"], "WillSupply")
+    assert r.status_code == 403 and r.json()["type"] == "/problems/not-party"
     assert requester.client.get("/requests").status_code == 401
 
 
@@ -294,8 +309,12 @@ def test_read_models_rebuilt_from_zero_equal_the_live_ones(
         supplier.ok(created["id"], "Loaned", item_id=f"{work}-1")
         requester.ok(created["id"], "Received")
     requester.ok(created["id"], "Renew")
+    client = requester.client
     eventually(
-        lambda: all(p["lag"] == 0 for p in requester.get("/projections").json().values()),
+        lambda: all(
+            p["lag"] == 0
+            for p in client.get("/projections", headers=auditor(client)).json().values()
+        ),
         what="the projections to catch up",
     )
     tables = {
@@ -331,7 +350,8 @@ def test_monthly_statistics_count_requests_fills_and_turnaround(
     librarian(cancelled["supplier"]).ok(cancelled["id"], "CancelResponse", answer="Y")
 
     def stats() -> dict[str, Any]:
-        return dict(school.get("/statistics/monthly").json())
+        department = headers_for(school.client, "department")
+        return dict(school.client.get("/statistics/monthly", headers=department).json())
 
     eventually(lambda: stats()["network"]["cancelled"] == 1, what="the statistics")
     rows = {r["library"]: r for r in stats()["libraries"]}
@@ -340,4 +360,6 @@ def test_monthly_statistics_count_requests_fills_and_turnaround(
     assert mine["fill_rate"] == 0.5 and mine["avg_turnaround_hours"] is not None
     assert rows[filled["supplier"]]["supplied"] == 1
     assert stats()["network"]["requested"] == 3
-    assert school.get("/statistics/monthly", params={"month": "2026-13"}).status_code == 422
+    department = headers_for(school.client, "department")
+    r = school.client.get("/statistics/monthly", params={"month": "2026-13"}, headers=department)
+    assert r.status_code == 422

@@ -18,6 +18,7 @@ from api.partners import sign
 from domain.shipment import Shipment
 from projections.shipments import in_transit
 from tests.e2e.test_ill_http import Librarian, seen
+from tests.e2e.callers import auditor, headers_for, network_admin
 from tests.integration.support import eventually
 from workers.bootstrap import PROJECTIONS, System
 from workers.demo_network import load_demo
@@ -52,15 +53,10 @@ class Carrier:
             },
         )
 
-    def pickups(self) -> Any:
-        ts = str(int(time.time()))
-        return self.client.get(
-            f"/partners/{self.code}/pickups",
-            headers={
-                "X-Libshare-Timestamp": ts,
-                "X-Libshare-Signature": sign(self.secret, ts, b""),
-            },
-        )
+    def pickups(self, code: str | None = None) -> Any:
+        """The carrier's routing system reads pickups with its API key."""
+        headers = headers_for(self.client, "postal_partner", partner=self.code)
+        return self.client.get(f"/partners/{code or self.code}/pickups", headers=headers)
 
 
 @pytest.fixture
@@ -73,10 +69,14 @@ def world(make_system: Callable[..., System]) -> Iterator[tuple[TestClient, Syst
         eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo network")
         yield client, system, Carrier(client, "VNPOST", secret)
         eventually(
-            lambda: all(p["lag"] == 0 for p in client.get("/projections").json().values()),
+            lambda: all(
+                p["lag"] == 0
+                for p in client.get("/projections", headers=auditor(client)).json().values()
+            ),
             what="the projections to catch up",
         )
-        parked = {n: p["parked"] for n, p in client.get("/projections").json().items()}
+        projections = client.get("/projections", headers=auditor(client)).json()
+        parked = {n: p["parked"] for n, p in projections.items()}
         assert parked == dict.fromkeys(PROJECTIONS, 0)
 
 
@@ -207,7 +207,13 @@ def test_the_monthly_statement_sums_cost_and_subsidy_within_the_cap(
     shipped_loan(client, "EB100000003VN", "300000")  # 150, but only 50,000 left under the cap
 
     def rows() -> list[dict[str, Any]]:
-        return list(client.get("/postage/statements", params={"library": "HNM-TVT"}).json())
+        return list(
+            client.get(
+                "/postage/statements", params={"library": "HNM-TVT"}, headers=department
+            ).json()
+        )
+
+    department = headers_for(client, "department")
 
     eventually(lambda: rows() and rows()[0]["shipments"] == 3, what="the statement")
     (row,) = rows()
@@ -215,7 +221,9 @@ def test_the_monthly_statement_sums_cost_and_subsidy_within_the_cap(
     assert Decimal(row["cost"]) == Decimal("1200000")
     assert Decimal(row["subsidy"]) == Decimal("500000")
     assert Decimal(row["payable"]) == Decimal("700000")
-    csv = client.get("/postage/statements.csv", params={"library": "HNM-TVT"}).text
+    csv = client.get(
+        "/postage/statements.csv", params={"library": "HNM-TVT"}, headers=department
+    ).text
     assert csv.splitlines()[0] == "month,library,partner,shipments,cost,subsidy,payable"
     assert ",HNM-TVT,VNPOST,3,1200000.00,500000.00,700000.00" in csv
 
@@ -224,12 +232,22 @@ def test_secrets_rotate_with_two_valid_at_once_and_the_retired_one_refused(
     world: tuple[TestClient, System, Carrier],
 ) -> None:
     client, system, carrier = world
+    admin = network_admin(client)
     old_id = system.app.get_partner("VNPOST").secret_ids[0]
-    _, new_secret = system.app.add_partner_secret("VNPOST")
-    fresh = Carrier(client, "VNPOST", new_secret)
+    issued = client.post("/partners/VNPOST/secrets", headers=admin)
+    assert issued.status_code == 201
+    fresh = Carrier(client, "VNPOST", issued.json()["secret"])
     assert carrier.post([]).status_code == 200 and fresh.post([]).status_code == 200
-    system.app.retire_partner_secret("VNPOST", old_id)
+    # A third secret waits until one of the two is retired.
+    assert client.post("/partners/VNPOST/secrets", headers=admin).status_code == 422
+    r = client.delete(f"/partners/VNPOST/secrets/{old_id}", headers=admin)
+    assert r.status_code == 200 and r.json()["secret_ids"] == [issued.json()["secret_id"]]
     assert carrier.post([]).status_code == 401 and fresh.post([]).status_code == 200
+    # The secret is never shown again, and is stored encrypted.
+    assert issued.json()["secret"] not in client.get("/partners/VNPOST/pickups").text
+    with system.db.transaction() as conn:
+        stored = conn.execute("SELECT ciphertext FROM partner_secrets").fetchall()
+    assert all(issued.json()["secret"].encode() not in bytes(c) for (c,) in stored)
 
 
 def test_a_partner_over_its_rate_gets_429_with_retry_after(

@@ -10,8 +10,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from tests.integration.support import eventually
+from infra.network_app import current_actor
 from workers.bootstrap import System
 from workers.demo_network import load_demo
+
+
+PASSWORD = "mat-khau-thu-nghiem"
 
 
 @pytest.fixture
@@ -23,9 +27,24 @@ def browser(system: System) -> Iterator[TestClient]:
         yield client
 
 
+LIBRARIANS = {"HNM-S-ADT": "thuthu.adt", "HNM-KB": "thuthu.kb", "HNM-DT": "thuthu.dt"}
+
+
 def as_library(browser: TestClient, code: str) -> None:
-    r = browser.post("/ui/library", data={"library": code}, follow_redirects=False)
-    assert r.status_code == 303
+    """Sign in as a librarian of `code` (a password account, as people have)."""
+    username = LIBRARIANS[code]
+    system: System = browser.app.state.system  # type: ignore[attr-defined]
+    token = current_actor.set({"account": "test-setup", "role": "network_admin"})
+    try:
+        system.app.open_account(
+            username, username, library=code, roles=["librarian"], password=PASSWORD
+        )
+    finally:
+        current_actor.reset(token)
+    r = browser.post(
+        "/ui/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith("/ui/requests")
 
 
 def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: TestClient) -> None:
@@ -76,7 +95,17 @@ def test_a_refused_action_is_explained_on_the_page(browser: TestClient) -> None:
     assert "Hủy yêu cầu (Cancel)" in page  # still on the request's page, its actions intact
 
 
-def test_without_a_chosen_library_the_ui_asks_for_one(browser: TestClient) -> None:
+def test_without_signing_in_the_ui_asks_for_it(browser: TestClient) -> None:
     r = browser.get("/ui/requests", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/?")
-    assert "Làm việc cho thư viện" in browser.get("/").text
+    assert "Đăng nhập" in browser.get("/").text
+    r = browser.post("/ui/login", data={"username": "thuthu.kb", "password": "wrong password"})
+    assert "wrong username or password" in r.text and "Đăng xuất" not in r.text
+
+
+def test_signing_out_ends_the_session(browser: TestClient) -> None:
+    as_library(browser, "HNM-KB")
+    assert "Đăng xuất" in browser.get("/ui/requests").text
+    browser.post("/ui/logout")
+    r = browser.get("/ui/requests", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/?")

@@ -1,0 +1,238 @@
+"""Signing in and managing accounts. People sign in with a password at /auth/token (the
+OAuth2 password flow, so the docs' Authorize button works) and get a short-lived bearer
+token; systems and partners use API keys. Network administrators manage every account;
+a library administrator manages its own library's staff and their library roles."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+
+from api.auth import Authorize, SignedIn, recorded_as
+from api.deps import system
+from domain.access import Permission, Principal, decide, decide_grant, may
+from domain.account import Role, check_role
+from projections.accounts import account_detail, list_accounts
+from workers.bootstrap import System
+
+router = APIRouter(tags=["accounts"])
+Reader = Annotated[Principal, Depends(Authorize(Permission.ACCOUNTS_READ))]
+Manager = Annotated[Principal, Depends(Authorize(Permission.ACCOUNTS_MANAGE))]
+
+
+class LoginThrottled(Exception):
+    def __init__(self, wait: float) -> None:
+        self.wait = wait
+
+
+def sign_in(sys: System, username: str, password: str) -> str:
+    """A token for these credentials: 401 if they are wrong, 429 after repeated failures."""
+    username = username.strip().lower()
+    creds = sys.app._creds()
+    window = timedelta(seconds=sys.settings.login_window_seconds)
+    failures, wait = creds.recent_failures(username, window)
+    if failures >= sys.settings.login_max_failures:
+        raise LoginThrottled(wait)
+    acc = sys.app.sign_in_with_password(username, password)
+    if acc is None:
+        creds.record_failure(username)
+        raise HTTPException(
+            401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
+        )
+    creds.clear_failures(username)
+    return acc.username
+
+
+@router.post("/auth/token", summary="Sign in with a password: a short-lived bearer token")
+def token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], sys: Annotated[System, Depends(system)]
+) -> dict[str, Any]:
+    username = sign_in(sys, form.username, form.password)
+    access, ttl = sys.tokens.issue(username)
+    return {"access_token": access, "token_type": "bearer", "expires_in": ttl}
+
+
+@router.get("/me", summary="Who I am: my account, roles and library")
+def me(caller: SignedIn) -> dict[str, Any]:
+    return {
+        "username": caller.account,
+        "roles": sorted(r.value for r in caller.roles),
+        "library": caller.library,
+        "library_kind": caller.library_kind,
+        "partner": caller.partner,
+        "permissions": sorted(p.value for p in Permission if _holds(caller, p)),
+    }
+
+
+def _holds(caller: Principal, permission: Permission) -> bool:
+    return may(caller, permission, library=caller.library, partner=caller.partner) is not None
+
+
+class NewAccount(BaseModel):
+    username: str = Field(min_length=3, max_length=64, examples=["thuthu.kb"])
+    display_name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Thị Lan"])
+    library: str | None = Field(default=None, max_length=32, examples=["HNM-KB"])
+    partner: str | None = Field(default=None, max_length=31)
+    roles: list[Role] = Field(default=[], max_length=6)
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+
+
+class Grant(BaseModel):
+    role: Role
+
+
+class Reason(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class Password(BaseModel):
+    password: str = Field(min_length=10, max_length=200)
+
+
+class KeyLabel(BaseModel):
+    label: str = Field(min_length=1, max_length=100, examples=["VNPOST routing system"])
+
+
+@router.post("/accounts", status_code=201, summary="Open an account (idempotent by username)")
+def open_account(
+    body: NewAccount, response: Response, sys: Annotated[System, Depends(system)], me: Manager
+) -> dict[str, Any]:
+    library = body.library.strip().upper() if body.library else None
+    acting_role = decide(me, Permission.ACCOUNTS_MANAGE, library=library)
+    for role in body.roles:
+        decide_grant(me, role, library)
+    with recorded_as(me, acting_role):
+        found, created = sys.app.open_account(
+            body.username,
+            body.display_name,
+            library=library,
+            partner=body.partner,
+            roles=[r.value for r in body.roles],
+            password=body.password,
+        )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/accounts/{found['username']}"
+    return found
+
+
+@router.get("/accounts", summary="Accounts: all (network admin, auditor) or my library's staff")
+def accounts(
+    sys: Annotated[System, Depends(system)],
+    me: Reader,
+    library: Annotated[str | None, Query(max_length=32)] = None,
+) -> list[dict[str, Any]]:
+    whose = library.strip().upper() if library else None
+    if whose is None and may(me, Permission.ACCOUNTS_READ) is None:
+        whose = me.library  # a library administrator lists its own staff
+    decide(me, Permission.ACCOUNTS_READ, library=whose)
+    with sys.db.transaction() as conn:
+        return list_accounts(conn, whose)
+
+
+def _target(sys: System, me: Principal, username: str, permission: Permission) -> str | None:
+    """The library of the account `username`, once `me` may act on it (404 otherwise, so
+    that a library administrator cannot probe other libraries' usernames)."""
+    hidden = f"no account {username!r} that you may see"
+    try:
+        library = sys.app.get_account(username).library
+    except Exception:
+        raise HTTPException(404, hidden) from None
+    decide(me, permission, library=library, secret=hidden)
+    return library
+
+
+@router.get("/accounts/{username}", summary="One account with its API keys and its history")
+def account(username: str, sys: Annotated[System, Depends(system)], me: Reader) -> dict[str, Any]:
+    _target(sys, me, username, Permission.ACCOUNTS_READ)
+    with sys.db.transaction() as conn:
+        found = account_detail(conn, username.strip().lower())
+    if found is None:
+        raise HTTPException(404, f"account {username} is not in the read model yet")
+    return found
+
+
+@router.post("/accounts/{username}/roles", summary="Grant a role (idempotent)")
+def grant(
+    username: str, body: Grant, sys: Annotated[System, Depends(system)], me: Manager
+) -> dict[str, Any]:
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide_grant(me, body.role, library)):
+        return sys.app.grant_role(username, body.role.value)
+
+
+@router.delete("/accounts/{username}/roles/{role}", summary="Revoke a role (idempotent)")
+def revoke(
+    username: str,
+    role: str,
+    sys: Annotated[System, Depends(system)],
+    me: Manager,
+    reason: Annotated[str, Query(min_length=1, max_length=500)] = "revoked",
+) -> dict[str, Any]:
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide_grant(me, check_role(role), library)):
+        return sys.app.revoke_role(username, role, reason)
+
+
+@router.post("/accounts/{username}/disable", summary="Disable: every credential stops working")
+def disable(
+    username: str, body: Reason, sys: Annotated[System, Depends(system)], me: Manager
+) -> dict[str, Any]:
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+        return sys.app.disable_account(username, body.reason)
+
+
+@router.post("/accounts/{username}/enable", summary="Enable a disabled account")
+def enable(username: str, sys: Annotated[System, Depends(system)], me: Manager) -> dict[str, Any]:
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+        return sys.app.enable_account(username)
+
+
+@router.put("/accounts/{username}/password", summary="Set an account's password")
+def set_password(
+    username: str, body: Password, sys: Annotated[System, Depends(system)], me: Manager
+) -> dict[str, Any]:
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+        return sys.app.set_password(username, body.password)
+
+
+@router.post(
+    "/accounts/{username}/api-keys",
+    status_code=201,
+    summary="Issue an API key for a system or partner: shown only in this answer",
+)
+def issue_key(
+    username: str, body: KeyLabel, sys: Annotated[System, Depends(system)], me: Manager
+) -> dict[str, str]:
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+        key_id, key = sys.app.issue_api_key(username, body.label)
+    return {"key_id": key_id, "api_key": key}
+
+
+@router.delete("/accounts/{username}/api-keys/{key_id}", summary="Revoke an API key")
+def revoke_key(
+    username: str, key_id: str, sys: Annotated[System, Depends(system)], me: Manager
+) -> dict[str, Any]:
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+        return sys.app.revoke_api_key(username, key_id)
+
+
+def install(app: Any) -> None:
+    from api.problems import problem
+
+    @app.exception_handler(LoginThrottled)
+    async def _throttled(request: Request, exc: LoginThrottled) -> Any:
+        response = problem(
+            "login-throttled", "Too many failed sign-ins; wait and try again.", request=request
+        )
+        response.headers["Retry-After"] = str(max(1, int(exc.wait) + 1))
+        return response

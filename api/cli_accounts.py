@@ -1,0 +1,58 @@
+"""`libshare accounts`: the operator's way in, e.g. the first network administrator of a
+new deployment (afterwards, accounts are managed over the API)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from infra.settings import Settings
+
+accounts_cli = typer.Typer(help="Accounts, roles and API keys.", no_args_is_help=True)
+OPERATOR = {"account": "operator-cli", "role": "network_admin"}
+
+
+@accounts_cli.command("open")
+def open_account(
+    username: str,
+    name: Annotated[str, typer.Option(help="Display name.")],
+    role: Annotated[list[str], typer.Option(help="A role to grant (repeatable).")],
+    library: Annotated[str | None, typer.Option(help="The account's library code.")] = None,
+    partner: Annotated[str | None, typer.Option(help="The account's postal partner.")] = None,
+    password: Annotated[
+        str | None, typer.Option(prompt=True, hide_input=True, prompt_required=False)
+    ] = None,
+) -> None:
+    """Open an account with roles (idempotent); --password prompts without echo."""
+    from infra.network_app import current_actor
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(Settings())
+    token = current_actor.set(OPERATOR)
+    try:
+        found, created = system.app.open_account(
+            username, name, library=library, partner=partner, roles=role, password=password
+        )
+        typer.echo(f"{'opened' if created else 'exists'}: {found['username']} {found['roles']}")
+    finally:
+        current_actor.reset(token)
+        system.close()
+
+
+@accounts_cli.command("api-key")
+def api_key(
+    username: str, label: Annotated[str, typer.Option(help="What the key is for.")]
+) -> None:
+    """Issue an API key for a system or partner; it is printed once and never again."""
+    from infra.network_app import current_actor
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(Settings())
+    token = current_actor.set(OPERATOR)
+    try:
+        key_id, key = system.app.issue_api_key(username, label)
+        typer.echo(f"{key_id}: {key}")
+    finally:
+        current_actor.reset(token)
+        system.close()

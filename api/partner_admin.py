@@ -1,0 +1,58 @@
+"""Network administrators manage postal partners: register a partner under its agreement
+with the province, and issue and retire its webhook secrets (rotation keeps two valid;
+a new secret is shown once and never again)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, Field
+
+from api.auth import Authorize, acting
+from api.deps import system
+from domain.access import Permission, Principal
+from workers.bootstrap import System
+
+router = APIRouter(prefix="/partners", tags=["postal partners"])
+Admin = Annotated[Principal, Depends(Authorize(Permission.PARTNERS_MANAGE))]
+
+
+class NewPartner(BaseModel):
+    code: str = Field(min_length=2, max_length=31, examples=["VNPOST"])
+    name: str = Field(min_length=1, max_length=200)
+    subsidy_percent: int = Field(ge=0, le=100, description="The province's share of postage")
+    monthly_cap_per_library: str = Field(
+        examples=["500000"], description="VND of subsidy per library per month, at most"
+    )
+
+
+@router.post("", status_code=201, summary="Register a postal partner (idempotent by code)")
+def register_partner(
+    body: NewPartner, response: Response, sys: Annotated[System, Depends(system)], me: Admin
+) -> dict[str, Any]:
+    with acting(me, Permission.PARTNERS_MANAGE):
+        partner, created = sys.app.register_partner(
+            body.code, body.name, body.subsidy_percent, body.monthly_cap_per_library
+        )
+    if not created:
+        response.status_code = 200
+    return {"code": partner.code, "created": created, "secret_ids": partner.secret_ids}
+
+
+@router.post(
+    "/{partner}/secrets", status_code=201, summary="A new webhook secret, shown only in this answer"
+)
+def add_secret(partner: str, sys: Annotated[System, Depends(system)], me: Admin) -> dict[str, str]:
+    with acting(me, Permission.PARTNERS_MANAGE):
+        secret_id, secret = sys.app.add_partner_secret(partner)
+    return {"secret_id": secret_id, "secret": secret}
+
+
+@router.delete("/{partner}/secrets/{secret_id}", summary="Retire a webhook secret (rotation)")
+def retire_secret(
+    partner: str, secret_id: str, sys: Annotated[System, Depends(system)], me: Admin
+) -> dict[str, Any]:
+    with acting(me, Permission.PARTNERS_MANAGE):
+        sys.app.retire_partner_secret(partner, secret_id)
+    return {"code": partner.upper(), "secret_ids": sys.app.get_partner(partner).secret_ids}

@@ -1,0 +1,153 @@
+"""Who may do what: the one policy that decides every command and every read-model query
+from (account, role, library, resource). Endpoints declare the permission they need and
+name the resource's library or partner; they carry no checks of their own."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from domain.account import LIBRARY_ROLES, Role
+from domain.errors import DomainError, NotFound
+
+
+class Forbidden(DomainError):
+    """A known account without the right to do this."""
+
+    slug = "forbidden"
+    title = "Not allowed for your account"
+
+
+class Scope(StrEnum):
+    ANY = "any"  # every library's resources
+    OWN_LIBRARY = "own_library"  # resources of the account's library (or where it is a party)
+    OWN_PARTNER = "own_partner"  # the postal partner's own parcels
+
+
+class Permission(StrEnum):
+    CATALOGUE_READ = "catalogue.read"
+    REQUEST_CREATE = "requests.create"
+    REQUEST_READ = "requests.read"
+    REQUEST_ACT = "requests.act"
+    SHIPMENTS_READ = "shipments.read"
+    POSTAGE_READ = "postage.read"
+    STATISTICS_READ = "statistics.read"
+    LIBRARIES_MANAGE = "libraries.manage"
+    POLICY_SET = "libraries.policy"
+    PROJECTIONS_READ = "projections.read"
+    PROJECTIONS_REPLAY = "projections.replay"
+    ACCOUNTS_READ = "accounts.read"
+    ACCOUNTS_MANAGE = "accounts.manage"
+    PARTNERS_MANAGE = "partners.manage"
+    PARTNER_PICKUPS = "partners.pickups"
+
+
+L, A, P = Scope.OWN_LIBRARY, Scope.ANY, Scope.OWN_PARTNER
+R = Role
+
+# permission -> the roles that hold it, and over which resources.
+RULES: dict[Permission, dict[Role, Scope]] = {
+    Permission.CATALOGUE_READ: {R.LIBRARIAN: L, R.LIBRARY_ADMIN: L, R.AUDITOR: A},
+    Permission.REQUEST_CREATE: {R.LIBRARIAN: L},
+    Permission.REQUEST_READ: {R.LIBRARIAN: L, R.LIBRARY_ADMIN: L, R.AUDITOR: A},
+    Permission.REQUEST_ACT: {R.LIBRARIAN: L},
+    Permission.SHIPMENTS_READ: {R.LIBRARIAN: L, R.LIBRARY_ADMIN: L, R.AUDITOR: A},
+    Permission.POSTAGE_READ: {R.LIBRARY_ADMIN: L, R.DEPARTMENT: A, R.AUDITOR: A},
+    Permission.STATISTICS_READ: {R.DEPARTMENT: A, R.AUDITOR: A, R.NETWORK_ADMIN: A},
+    Permission.LIBRARIES_MANAGE: {R.NETWORK_ADMIN: A},
+    Permission.POLICY_SET: {R.LIBRARY_ADMIN: L},
+    Permission.PROJECTIONS_READ: {R.AUDITOR: A, R.NETWORK_ADMIN: A},
+    Permission.PROJECTIONS_REPLAY: {R.NETWORK_ADMIN: A},
+    Permission.ACCOUNTS_READ: {R.NETWORK_ADMIN: A, R.AUDITOR: A, R.LIBRARY_ADMIN: L},
+    Permission.ACCOUNTS_MANAGE: {R.NETWORK_ADMIN: A, R.LIBRARY_ADMIN: L},
+    Permission.PARTNERS_MANAGE: {R.NETWORK_ADMIN: A},
+    Permission.PARTNER_PICKUPS: {R.POSTAL_PARTNER: P},
+}
+
+ROLE_ORDER = list(Role)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated, enabled account as the policy sees it."""
+
+    account: str
+    roles: frozenset[Role]
+    library: str | None = None
+    library_kind: str | None = None
+    partner: str | None = None
+
+    @property
+    def work_scope(self) -> str | None:
+        """The library kind whose visibility-scoped works this account sees; None: all
+        works (auditors); "": only unscoped works (accounts of no library)."""
+        if Role.AUDITOR in self.roles:
+            return None
+        return self.library_kind or ""
+
+    def actor(self, role: Role) -> dict[str, Any]:
+        """What every event records of who acted."""
+        found: dict[str, Any] = {"account": self.account, "role": role.value}
+        if self.library:
+            found["library"] = self.library
+        if self.partner:
+            found["partner"] = self.partner
+        return found
+
+
+def may(
+    principal: Principal,
+    permission: Permission,
+    *,
+    library: str | Iterable[str] | None = None,
+    partner: str | None = None,
+) -> Role | None:
+    """The role under which `principal` may do `permission` on a resource of `library` (a
+    code, or every library party to it) or of `partner`; None if no role allows it. A
+    resource of no library or partner is open only to roles of scope ANY."""
+    libraries = {library} if isinstance(library, str) else set(library or ())
+    rules = RULES[permission]
+    for role in sorted(principal.roles & rules.keys(), key=ROLE_ORDER.index):
+        scope = rules[role]
+        if scope is Scope.ANY:
+            return role
+        if scope is Scope.OWN_LIBRARY and principal.library in libraries:
+            return role
+        if scope is Scope.OWN_PARTNER and principal.partner and principal.partner == partner:
+            return role
+    return None
+
+
+def decide(
+    principal: Principal,
+    permission: Permission,
+    *,
+    library: str | Iterable[str] | None = None,
+    partner: str | None = None,
+    secret: str | None = None,
+) -> Role:
+    """Like `may`, but raises: Forbidden, or NotFound(secret) where the resource's very
+    existence must not be told to those who may not see it."""
+    role = may(principal, permission, library=library, partner=partner)
+    if role is not None:
+        return role
+    if secret is not None:
+        raise NotFound(secret)
+    raise Forbidden(f"your account may not {permission.value.replace('.', ': ')} here")
+
+
+def holds_any(principal: Principal, permission: Permission) -> bool:
+    """Whether some resource exists on which `principal` may do `permission` (the check
+    made before a request's resource is known)."""
+    return bool(principal.roles & RULES[permission].keys())
+
+
+def decide_grant(principal: Principal, role: Role, account_library: str | None) -> Role:
+    """Who may grant or revoke `role` on an account of `account_library`: a network
+    administrator any role; a library administrator only library roles on its staff."""
+    acting = decide(principal, Permission.ACCOUNTS_MANAGE, library=account_library)
+    if acting is Role.LIBRARY_ADMIN and role not in LIBRARY_ROLES:
+        raise Forbidden(f"a library administrator grants only library roles, not {role}")
+    return acting
