@@ -106,8 +106,11 @@ def my_requests(
     sys: Annotated[System, Depends(system)],
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
-    if me is None or not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
-        return _back("/", language(request), error=TEXT[language(request)]["not_librarian"])
+    lang = language(request)
+    if me is None:
+        return _back("/", lang, error=TEXT[lang]["sign_in_first"])
+    if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
+        return _back("/", lang, error=TEXT[lang]["not_librarian"])
     with sys.db.transaction() as conn:
         outgoing = queue(conn, me.library, "requester")
         incoming = queue(conn, me.library, "supplier")
@@ -125,7 +128,9 @@ def new_request(
     service_type: Annotated[str, Form()] = "Loan",
 ) -> Response:
     lang = language(request)
-    if me is None or not me.library:
+    if me is None:
+        return _back("/", lang, error=TEXT[lang]["sign_in_first"])
+    if not me.library:
         return _back("/", lang, error=TEXT[lang]["not_librarian"])
     try:
         with acting(me, Permission.REQUEST_CREATE, library=me.library):
@@ -149,7 +154,7 @@ def one_request(
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
     if me is None:
-        return _back("/", language(request))
+        return _back("/", language(request), error=TEXT[language(request)]["sign_in_first"])
     wanted = request.query_params.get("v", "")
     found = _read_own_write(sys, request_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
@@ -206,7 +211,9 @@ def act(
     to_request: FormField = None,
 ) -> Response:
     lang = language(request)
-    if me is None or not me.library:
+    if me is None:
+        return _back("/", lang, error=TEXT[lang]["sign_in_first"])
+    if not me.library:
         return _back("/", lang, error=TEXT[lang]["not_librarian"])
     given = {
         "note": note,

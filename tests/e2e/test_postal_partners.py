@@ -17,8 +17,8 @@ from api.app import create_app
 from api.partners import sign
 from domain.shipment import Shipment
 from projections.shipments import in_transit
-from tests.e2e.test_ill_http import Librarian, seen
 from tests.e2e.callers import auditor, headers_for, network_admin
+from tests.e2e.test_ill_http import Librarian, seen
 from tests.integration.support import eventually
 from workers.bootstrap import PROJECTIONS, System
 from workers.demo_network import load_demo

@@ -9,11 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from tests.integration.support import eventually
 from infra.network_app import current_actor
+from tests.integration.support import eventually
 from workers.bootstrap import System
 from workers.demo_network import load_demo
-
 
 PASSWORD = "mat-khau-thu-nghiem"
 
