@@ -229,7 +229,20 @@ def test_restricted_works_are_invisible_outside_the_armed_forces(
     r = school.post("/requests", {"work": "W-QS-TAILIEU", "reader_ref": "x"})
     assert r.status_code == 404
     assert police.get("/catalogue/works/W-QS-TAILIEU").status_code == 200
-    assert police.request("W-QS-TAILIEU")["supplier"] == "HNM-QS"
+    assert "W-QS-TAILIEU" in {w["code"] for w in police.get("/catalogue/works").json()}
+    created = police.request("W-QS-TAILIEU")
+    assert created["supplier"] == "HNM-QS"
+    seen(police, created["id"], "RequestReceived")
+    # Nor does any read model show the request outside the armed forces: not the queues,
+    # not the request itself, not the shipments, not the library's administrator's view.
+    school_admin = headers_for(school.client, "library_admin", library="HNM-S-BH")
+    for path in ("/requests", "/requests?role=supplier", "/shipments"):
+        for headers in (school.headers, school_admin):
+            body = school.client.get(path, headers=headers).text
+            assert "W-QS-TAILIEU" not in body and created["id"] not in body
+    assert school.get(f"/requests/{created['id']}").status_code == 404
+    military = librarian("HNM-QS")
+    assert military.get(f"/requests/{created['id']}").json()["work"] == "W-QS-TAILIEU"
 
 
 def test_a_retried_command_returns_the_first_result_and_creates_nothing(
