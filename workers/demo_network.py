@@ -80,6 +80,7 @@ DEMO_ACCOUNTS: list[tuple[str, str, str | None, str | None, str]] = [
     # username, display name, library, partner, role
     ("thuthu.tvt", "Thủ thư Thư viện tỉnh", "HNM-TVT", None, "librarian"),
     ("thuthu.kb", "Thủ thư Thư viện Kim Bảng", "HNM-KB", None, "librarian"),
+    ("thuthu.dt", "Thủ thư Thư viện Duy Tiên", "HNM-DT", None, "librarian"),
     ("thuthu.adt", "Thủ thư Trường THPT A Duy Tiên", "HNM-S-ADT", None, "librarian"),
     ("thuthu.ca", "Thủ thư Thư viện Công an tỉnh", "HNM-CA", None, "librarian"),
     ("quantri.tvt", "Quản trị Thư viện tỉnh", "HNM-TVT", None, "library_admin"),
