@@ -62,9 +62,23 @@ def test_serve_loads_the_demo_network_on_first_start_only(database_url: str) -> 
         assert {"HNM-TVT", "HNM-QS", "HNM-S-BLY"} <= {lib["code"] for lib in libs}
         health = httpx.get(f"http://127.0.0.1:{port}/health").json()
         assert health["status"] == "ok" and health["database"]["ok"]
+        # The demo accounts work as printed: a librarian signs in and sees her queue.
+        signed_in = httpx.post(
+            f"http://127.0.0.1:{port}/auth/token",
+            data={"username": "thuthu.kb", "password": "libshare-demo"},
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        token = signed_in.json()["access_token"]
+        queue = httpx.get(
+            f"http://127.0.0.1:{port}/requests", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert queue.status_code == 200 and queue.json() == []
     finally:
         stop(proc)
-    # Remove the last demo event (a holding) behind the app's back: a reload of the demo
+    printed = (proc.stderr.read() if proc.stderr else b"").decode()
+    assert "Demo accounts (password: libshare-demo)" in printed and "thuthu.kb" in printed
+    assert "API key (shown once): lsk_" in printed
+    # Remove the last demo event (the partner's API key) behind the app's back: a reload of the demo
     # would record it again, so the count below tells whether the second start reloaded.
     with psycopg.connect(database_url) as conn:
         conn.execute(
