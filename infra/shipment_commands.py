@@ -3,6 +3,8 @@ with a loan or a return, and carrier updates from the partners' webhook."""
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +19,10 @@ from domain.shipment import Shipment
 if TYPE_CHECKING:
     from infra.network_app import NetworkApp
     from infra.partner_secrets import PartnerSecrets
+
+# How often one carrier event is recorded again after losing a race to another update of
+# the same shipment, before the partner is told to send it again.
+CARRIER_EVENT_ATTEMPTS = 8
 
 
 class ShipmentCommands:
@@ -86,29 +92,42 @@ class ShipmentCommands:
         for item in items:
             event_id = str(item.get("carrier_event_id", ""))
             try:
-                shipment = self._partner_shipment(partner_code, str(item.get("waybill", "")))
-                at = _time(item.get("at"))
-                new = shipment.record_carrier_event(
-                    carrier_event_id=event_id,
-                    status=str(item.get("status", "")),
-                    at=at,
-                    facility=str(item.get("facility", "")),
-                    signer=str(item.get("signer", "")),
-                    reason=str(item.get("reason", "")),
-                )
-                if new:
-                    try:
-                        self._save(shipment)
-                    except IntegrityError:  # the same update arrived twice at once
-                        new = False
-                results.append(
-                    {"carrier_event_id": event_id, "result": "accepted" if new else "duplicate"}
-                )
+                result = self._record_carrier_event(partner_code, item)
             except DomainError as exc:
-                results.append(
-                    {"carrier_event_id": event_id, "result": "rejected", "reason": exc.detail}
-                )
+                result = {"result": "rejected", "reason": exc.detail}
+            results.append({"carrier_event_id": event_id, **result})
         return results
+
+    def _record_carrier_event(
+        self: NetworkApp, partner_code: str, item: dict[str, Any]
+    ) -> dict[str, str]:
+        """One carrier update. Another update of the same shipment may be saved between our
+        load and our save (the partner sends in parallel, or two batches overlap): then the
+        save fails on the aggregate's version, and we reload and record again. Only a
+        carrier event id that is recorded already is a duplicate."""
+        for attempt in range(CARRIER_EVENT_ATTEMPTS):
+            if attempt:  # the other writer is likely mid-save: step aside a little
+                time.sleep(random.uniform(0, 0.01 * attempt))
+            shipment = self._partner_shipment(partner_code, str(item.get("waybill", "")))
+            new = shipment.record_carrier_event(
+                carrier_event_id=str(item.get("carrier_event_id", "")),
+                status=str(item.get("status", "")),
+                at=_time(item.get("at")),
+                facility=str(item.get("facility", "")),
+                signer=str(item.get("signer", "")),
+                reason=str(item.get("reason", "")),
+            )
+            if not new:
+                return {"result": "duplicate"}
+            try:
+                self._save(shipment)
+            except IntegrityError:  # saved by someone else since we loaded it: reload
+                continue
+            return {"result": "accepted"}
+        return {
+            "result": "rejected",
+            "reason": "the shipment kept changing while this event was recorded; send it again",
+        }
 
     def _partner_shipment(self: NetworkApp, partner: str, waybill: str) -> Shipment:
         try:
