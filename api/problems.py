@@ -15,6 +15,7 @@ from domain.errors import (
     AlreadyExists,
     Conflict,
     DomainError,
+    IdempotencyKeyReused,
     IllegalTransition,
     InvalidInput,
     NotFound,
@@ -53,6 +54,12 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Changed by someone else first",
         "Another librarian acted first; `current` holds the request's state now.",
     ),
+    "idempotency-key-reused": (
+        422,
+        "Client request id already used for another command",
+        "This client_request_id already named another command of your library (another "
+        "request, action or data); nothing was done. Use a new id for a new command.",
+    ),
     "rate-limited": (429, "Too many requests", "Slow down; Retry-After says when to retry."),
     "unauthenticated": (
         401,
@@ -81,6 +88,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotYourTurn: 403,
     Conflict: 409,
     Forbidden: 403,
+    IdempotencyKeyReused: 422,
 }
 
 

@@ -66,3 +66,12 @@ class Conflict(DomainError):
     def __init__(self, detail: str, current: dict[str, object] | None = None) -> None:
         super().__init__(detail)
         self.current = current
+
+
+class IdempotencyKeyReused(DomainError):
+    """A client request id that already named another command (another request, action or
+    arguments) of the same library; nothing was done. An exact retry is not this: it gets
+    the first result back."""
+
+    slug = "idempotency-key-reused"
+    title = "Client request id already used for another command"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -23,6 +24,12 @@ EVENTS_TABLE = f"{APP_NAME}_events"
 # eventsourcing NOTIFYs this channel in every transaction that inserts events.
 EVENTS_CHANNEL = EVENTS_TABLE
 COMMANDS_TABLE = f"{APP_NAME}_commands"
+
+
+@dataclass(frozen=True)
+class RecordedCommand:
+    fingerprint: str | None  # None for commands recorded before fingerprints
+    result: dict[str, Any]
 
 
 class LibshareRecorder(PostgresApplicationRecorder):
@@ -46,22 +53,30 @@ class LibshareRecorder(PostgresApplicationRecorder):
                 i=Identifier(f"{self.events_table_name}_xid_idx"), t=table
             )
         )
-        # Commands' idempotency keys and first results, written with the command's events.
+        # Commands' idempotency keys, what each command was (a fingerprint of its name and
+        # arguments: a key reused for another command is refused) and its first result,
+        # written with the command's events. Keys recorded before fingerprints have none.
+        commands = Identifier(self.datastore.schema, COMMANDS_TABLE)
         curs.execute(
             SQL(
-                "CREATE TABLE IF NOT EXISTS {schema}.{t} (key text PRIMARY KEY, "
+                "CREATE TABLE IF NOT EXISTS {t} (key text PRIMARY KEY, "
                 "result jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())"
-            ).format(schema=Identifier(self.datastore.schema), t=Identifier(COMMANDS_TABLE))
+            ).format(t=commands)
+        )
+        curs.execute(
+            SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS fingerprint text").format(t=commands)
         )
         # eventsourcing's insert function, with our metadata and command key in one statement.
+        # (An older four-argument version may remain for processes not yet upgraded.)
         curs.execute(
             SQL(
                 "CREATE OR REPLACE FUNCTION {schema}.{fn}(metadata text, command_key text, "
-                "command_result text, events {schema}.{ev}[]) "
+                "command_fingerprint text, command_result text, events {schema}.{ev}[]) "
                 "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
                 "PERFORM set_config('libshare.event_metadata', coalesce(metadata, ''), true); "
-                "IF command_key IS NOT NULL THEN INSERT INTO {schema}.{commands} (key, result) "
-                "VALUES (command_key, command_result::jsonb); END IF; "
+                "IF command_key IS NOT NULL THEN "
+                "INSERT INTO {schema}.{commands} (key, fingerprint, result) "
+                "VALUES (command_key, command_fingerprint, command_result::jsonb); END IF; "
                 "RETURN QUERY SELECT * FROM {schema}.{inner}(events); END; $$"
             ).format(
                 commands=Identifier(COMMANDS_TABLE),
@@ -83,24 +98,29 @@ class LibshareRecorder(PostgresApplicationRecorder):
         command = kwargs.get("command")
         if command:
             curs.execute(
-                SQL("INSERT INTO {t} (key, result) VALUES (%s, %s)").format(
+                SQL("INSERT INTO {t} (key, fingerprint, result) VALUES (%s, %s, %s)").format(
                     t=Identifier(self.datastore.schema, COMMANDS_TABLE)
                 ),
-                (command["key"], json.dumps(command["result"], ensure_ascii=False)),
+                (
+                    command["key"],
+                    command.get("fingerprint"),
+                    json.dumps(command["result"], ensure_ascii=False),
+                ),
             )
         super()._insert_events(curs, stored_events, **kwargs)
 
-    def command_result(self, key: str) -> dict[str, Any] | None:
-        """The first result of the command with this idempotency key, if it was recorded."""
+    def recorded_command(self, key: str) -> RecordedCommand | None:
+        """The command recorded with this idempotency key (its fingerprint and first
+        result), if there is one."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
-                SQL("SELECT result FROM {t} WHERE key = %s").format(
+                SQL("SELECT fingerprint, result FROM {t} WHERE key = %s").format(
                     t=Identifier(self.datastore.schema, COMMANDS_TABLE)
                 ),
                 (key,),
             )
             row = curs.fetchone()
-        return dict(row["result"]) if row else None
+        return RecordedCommand(row["fingerprint"], dict(row["result"])) if row else None
 
     @staticmethod
     def _set_metadata(curs: Cursor[DictRow], metadata: dict[str, Any] | None) -> None:
@@ -125,7 +145,7 @@ class LibshareRecorder(PostgresApplicationRecorder):
         ]
         metadata = kwargs.get("metadata")
         command = kwargs.get("command") or {}
-        statement = SQL("SELECT * FROM {schema}.{fn}(%s, %s, %s, %s)").format(
+        statement = SQL("SELECT * FROM {schema}.{fn}(%s, %s, %s, %s, %s)").format(
             schema=Identifier(self.datastore.schema), fn=Identifier(self._insert_function)
         )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
@@ -134,6 +154,7 @@ class LibshareRecorder(PostgresApplicationRecorder):
                 (
                     json.dumps(metadata, ensure_ascii=False) if metadata else None,
                     command.get("key"),
+                    command.get("fingerprint"),
                     json.dumps(command["result"], ensure_ascii=False) if command else None,
                     pg_events,
                 ),

@@ -5,6 +5,8 @@ request at once: one wins, the other gets a Conflict naming the current state.""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -15,13 +17,14 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.catalogue import Holding, Work
-from domain.errors import AlreadyExists, Conflict, InvalidInput, NotFound
+from domain.errors import AlreadyExists, Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from domain.ill_request import IllRequest
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
 from domain.routing import Candidate, WorkFacts, build_rota, visible
 
 if TYPE_CHECKING:
+    from infra.event_store import LibshareRecorder
     from infra.network_app import NetworkApp
 
 CandidateFinder = Callable[[str], list[Candidate]]
@@ -114,22 +117,25 @@ class IllCommands:
     def _idempotent(
         self: NetworkApp,
         key: str | None,
+        fingerprint: str,
         run: Callable[[], tuple[list[Any], dict[str, Any]]],
         current: Callable[[], dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Run a command once per key: a retry gets the first result back."""
+        """Run a command once per key: a retry (the same command) gets the first result
+        back; the key reused for a different command is refused."""
         if key:
-            prior = self.recorder.command_result(key)  # type: ignore[attr-defined]
+            prior = self._replay(key, fingerprint)
             if prior is not None:
-                return {**prior, "replayed": True}
+                return prior
         aggregates, result = run()
+        command = {"key": key, "fingerprint": fingerprint, "result": result} if key else None
         try:
-            self._save(*aggregates, command={"key": key, "result": result} if key else None)
+            self._save(*aggregates, command=command)
         except IntegrityError:
             if key:
-                prior = self.recorder.command_result(key)  # type: ignore[attr-defined]
+                prior = self._replay(key, fingerprint)
                 if prior is not None:
-                    return {**prior, "replayed": True}
+                    return prior
             state = current() if current else {}
             raise Conflict(
                 "the request was changed by someone else first; reload it and retry"
@@ -139,6 +145,20 @@ class IllCommands:
                 current=state or None,
             ) from None
         return result
+
+    def _replay(self: NetworkApp, key: str, fingerprint: str) -> dict[str, Any] | None:
+        """The first result of the command recorded with this key, if it is this command."""
+        recorder: LibshareRecorder = self.recorder  # type: ignore[assignment]
+        prior = recorder.recorded_command(key)
+        if prior is None:
+            return None
+        if prior.fingerprint is not None and prior.fingerprint != fingerprint:
+            client_id = key.split(":", 1)[1]
+            raise IdempotencyKeyReused(
+                f"client_request_id {client_id!r} was already used for another command"
+                f" (on request {prior.result.get('id')}); use a new id for a new command"
+            )
+        return {**prior.result, "replayed": True}
 
     def request_item(
         self: NetworkApp,
@@ -162,6 +182,13 @@ class IllCommands:
         candidates = [c for c in self.candidate_finder(the_work.code) if visible(facts, c.kind)]
         rota = build_rota(requester, req_lib.locality, facts, service_type, candidates)
         key = f"{requester}:{client_request_id}" if client_request_id else None
+        fingerprint = command_fingerprint(
+            "request_item",
+            work=the_work.code,
+            reader_ref=reader_ref.strip(),
+            service_type=service_type,
+            needed_by=needed_by,
+        )
         request_id = (
             uuid.uuid5(uuid.NAMESPACE_URL, f"libshare:request:{key}") if key else uuid.uuid4()
         )
@@ -181,7 +208,7 @@ class IllCommands:
             )
             return [req], request_summary(req)
 
-        return self._idempotent(key, run)
+        return self._idempotent(key, fingerprint, run)
 
     def act(
         self: NetworkApp,
@@ -196,6 +223,9 @@ class IllCommands:
     ) -> dict[str, Any]:
         """One ISO 18626 action on a request by a librarian of `library`."""
         key = f"{library}:{client_request_id}" if client_request_id else None
+        fingerprint = command_fingerprint(
+            "act", request_id=request_id, action=action, params=params
+        )
 
         def run() -> tuple[list[Any], dict[str, Any]]:
             req = self.get_request(request_id)
@@ -208,7 +238,9 @@ class IllCommands:
             others = self._apply_action(req, library, action, params, now)
             return [req, *others], request_summary(req)
 
-        return self._idempotent(key, run, lambda: request_summary(self.get_request(request_id)))
+        return self._idempotent(
+            key, fingerprint, run, lambda: request_summary(self.get_request(request_id))
+        )
 
     def _apply_action(
         self: NetworkApp,
@@ -302,6 +334,13 @@ class IllCommands:
         req.remind(today)
         self._save(req)
         return request_summary(req)
+
+
+def command_fingerprint(command: str, **arguments: Any) -> str:
+    """What a command was, for its idempotency key: its name and arguments (not its
+    preconditions, such as expected_version, nor the time it ran)."""
+    text = json.dumps({"command": command, **arguments}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _yes(p: dict[str, Any]) -> bool:
