@@ -1,16 +1,20 @@
 """Monthly statistics per library and for the network, for the Department of Culture:
-requests made, filled, unfilled and cancelled, items supplied, fill rate and turnaround
-(request to shipment). Postage joins when shipments exist (issue 6); its column is ready."""
+requests made, filled, unfilled and cancelled, items supplied, fill rate, turnaround
+(request to shipment) and postage (the declared postage of the shipments a library sent).
+Stuck shipments depend on the clock, not on an event: they are counted when queried, from
+the shipments read model (ADR 0006)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
+from domain.shipment import FINAL
 from infra.envelope import Envelope
 from projections.projection import Projection, Statement
 
@@ -25,15 +29,20 @@ def month_of(moment: str | datetime) -> date:
 class StatisticsProjection(Projection):
     name = "statistics"
     handles = frozenset(
-        f"libshare.ill-request.{n}.v1"
-        for n in (
-            "Requested",
-            "Loaned",
-            "CopyDelivered",
-            "RotaExhausted",
-            "Cancelled",
-            "CancelAnswered",
-        )
+        {
+            *(
+                f"libshare.ill-request.{n}.v1"
+                for n in (
+                    "Requested",
+                    "Loaned",
+                    "CopyDelivered",
+                    "RotaExhausted",
+                    "Cancelled",
+                    "CancelAnswered",
+                )
+            ),
+            "libshare.shipment.Dispatched.v1",
+        }
     )
     tables = ("stats_monthly", "stats_requests")
     ddl = """
@@ -58,7 +67,7 @@ class StatisticsProjection(Projection):
     );
     """
 
-    def _bump(self, month: date, library: str, **deltas: float) -> Statement:
+    def _bump(self, month: date, library: str, **deltas: float | Decimal) -> Statement:
         cols = list(deltas)
         updates = ", ".join(f"{c} = s.{c} + EXCLUDED.{c}" for c in cols)
         return (
@@ -71,6 +80,9 @@ class StatisticsProjection(Projection):
     def statements(self, event: Envelope) -> Iterable[Statement]:
         d, name = event.data, event.type.split(".")[2]
         month, reqs = month_of(event.time), self.table("stats_requests")
+        if event.aggregate_type == "shipment":  # Dispatched: the sender pays the postage
+            yield self._bump(month, d["sender"], postage=Decimal(d["declared_postage"]))
+            return
         if name == "Requested":
             yield (
                 f"INSERT INTO {reqs} (request_id, requester, requested_at) VALUES (%s, %s, %s)",
@@ -105,9 +117,17 @@ class StatisticsProjection(Projection):
             )
 
 
-def monthly(conn: psycopg.Connection[Any], month: date) -> dict[str, Any]:
-    """One month: a row per library and the network's totals, with fill rate and the
-    average turnaround in hours."""
+def monthly(
+    conn: psycopg.Connection[Any],
+    month: date,
+    stuck_after_days: int | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One month: a row per library and the network's totals, with fill rate, the average
+    turnaround in hours and the postage. With `stuck_after_days`, also `stuck`: how many
+    of the shipments a library sent that month are, at `now` (the current time by
+    default), neither delivered, returned nor lost and without carrier news (or, with
+    none, dispatched) for that many days."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT library, requested, filled, unfilled, cancelled, supplied, "
@@ -115,14 +135,40 @@ def monthly(conn: psycopg.Connection[Any], month: date) -> dict[str, Any]:
             "ORDER BY library",
             (month,),
         ).fetchall()
+    if stuck_after_days is not None:
+        stuck = stuck_shipments(conn, month, stuck_after_days, now or datetime.now(UTC))
+        zero = dict.fromkeys(COUNTERS, 0) | {"turnaround_hours": 0.0, "postage": Decimal(0)}
+        known = {r["library"] for r in rows}
+        rows += [{"library": lib, **zero} for lib in stuck if lib not in known]
+        rows.sort(key=lambda r: r["library"])
+        for r in rows:
+            r["stuck"] = stuck.get(r["library"], 0)
     total: dict[str, Any] = {c: sum(r[c] for r in rows) for c in COUNTERS}
     total["turnaround_hours"] = sum(r["turnaround_hours"] for r in rows)
-    total["postage"] = sum((r["postage"] for r in rows), start=0)
+    total["postage"] = sum((r["postage"] for r in rows), start=Decimal("0.00"))
+    if stuck_after_days is not None:
+        total["stuck"] = sum(r["stuck"] for r in rows)
     return {
         "month": month.isoformat()[:7],
         "libraries": [_rates(r) for r in rows],
         "network": _rates(total),
     }
+
+
+def stuck_shipments(
+    conn: psycopg.Connection[Any], month: date, stuck_after_days: int, now: datetime
+) -> dict[str, int]:
+    """Per sending library: shipments dispatched in `month` (UTC, as the monthly rows) and
+    stuck at `now`, read from the shipments read model."""
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+    rows = conn.execute(
+        "SELECT sender, count(*) FROM shipments WHERE dispatched_at >= %s "
+        "AND dispatched_at < %s AND status <> ALL(%s) "
+        "AND coalesce(last_carrier_at, dispatched_at) < %s GROUP BY sender",
+        (start, end, sorted(s.value for s in FINAL), now - timedelta(days=stuck_after_days)),
+    ).fetchall()
+    return {sender: int(n) for sender, n in rows}
 
 
 def _rates(r: dict[str, Any]) -> dict[str, Any]:

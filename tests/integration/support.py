@@ -1,10 +1,13 @@
-"""Helpers shared by integration tests: load libraries through commands, read models."""
+"""Helpers shared by integration tests: load libraries and ship loans through commands,
+read models."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from projections.libraries import list_libraries
 from workers.bootstrap import System
@@ -29,3 +32,47 @@ def eventually(check: Callable[[], bool], timeout: float = 20.0, what: str = "co
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def shipment(waybill: str, postage: str, partner: str = "VNPOST") -> dict[str, Any]:
+    """The `shipment` parameter of a Loaned or ShippedReturn action: one parcel."""
+    return {
+        "partner": partner,
+        "waybill": waybill,
+        "declared_postage": postage,
+        "parcels": [{"weight_grams": 700, "contents": [waybill]}],
+    }
+
+
+def ship_loan(
+    system: System, requester: str, work: str, waybill: str, postage: str, partner: str = "VNPOST"
+) -> dict[str, Any]:
+    """`requester` asks for `work`; the chosen supplier lends it and posts it with
+    `partner` (one Loaned action, one Dispatched shipment). Returns the request summary.
+    The catalogue read model must be current: routing reads it."""
+    now = datetime.now(UTC)
+    created = system.app.request_item(requester=requester, work=work, reader_ref="BD-0042", now=now)
+    supplier = created["supplier"]
+    assert supplier, f"no supplier for {work}: {created}"
+    return system.app.act(
+        UUID(str(created["id"])),
+        library=supplier,
+        action="Loaned",
+        params={"item_id": f"{waybill}-ITEM", "shipment": shipment(waybill, postage, partner)},
+        now=now,
+    )
+
+
+def ship_return(
+    system: System, request_id: Any, requester: str, waybill: str, postage: str
+) -> dict[str, Any]:
+    """The requester confirms receipt, then posts the item back to the supplier."""
+    now, rid = datetime.now(UTC), UUID(str(request_id))
+    system.app.act(rid, library=requester, action="Received", params={}, now=now)
+    return system.app.act(
+        rid,
+        library=requester,
+        action="ShippedReturn",
+        params={"shipment": shipment(waybill, postage)},
+        now=now,
+    )
