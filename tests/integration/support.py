@@ -1,5 +1,5 @@
 """Helpers shared by integration tests: load libraries and ship loans through commands,
-read models."""
+read models, and whole read-model tables for row-for-row comparisons."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.libraries import list_libraries
-from workers.bootstrap import System
+from workers.bootstrap import System, projection_named
 
 
 def register_many(system: System, n: int, prefix: str = "T") -> list[str]:
@@ -32,6 +32,14 @@ def eventually(check: Callable[[], bool], timeout: float = 20.0, what: str = "co
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def read_model_rows(system: System, *projections: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table the named projections own, each table in a total order
+    (by the whole row), for comparing a rebuilt read model with the live one."""
+    tables = [t for name in projections for t in projection_named(name).tables]
+    with system.db.transaction() as conn:
+        return {t: conn.execute(f"SELECT * FROM {t} AS r ORDER BY r").fetchall() for t in tables}
 
 
 def shipment(waybill: str, postage: str, partner: str = "VNPOST") -> dict[str, Any]:
@@ -76,3 +84,12 @@ def ship_return(
         params={"shipment": shipment(waybill, postage)},
         now=now,
     )
+
+
+def carrier_update(
+    system: System, event_id: str, waybill: str, status: str, at: datetime, **extra: str
+) -> None:
+    """One carrier update from the VNPOST webhook, recorded (or found a duplicate)."""
+    item = {"carrier_event_id": event_id, "waybill": waybill, "status": status, **extra}
+    (result,) = system.app.record_carrier_events("VNPOST", [{**item, "at": at.isoformat()}])
+    assert result["result"] in ("accepted", "duplicate"), result

@@ -3,20 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from infra.envelope import Envelope
 from projections.dead_letters import parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Statement
-from tests.integration.support import libraries, register_many
+from projections.runner import ProjectionRunner
+from projections.statistics import month_of, monthly
+from tests.integration.support import (
+    carrier_update,
+    libraries,
+    read_model_rows,
+    register_many,
+    ship_loan,
+    ship_return,
+)
 from tests.integration.test_projection_runner import drain
 from workers.bootstrap import System
+from workers.demo_network import load_demo
 
 
 def all_rows(system: System) -> list[tuple[Any, ...]]:
-    with system.db.transaction() as conn:
-        return conn.execute("SELECT * FROM libraries ORDER BY code").fetchall()
+    return read_model_rows(system, "libraries")["libraries"]
 
 
 def test_a_rebuild_gives_tables_identical_row_for_row_to_the_live_ones(system: System) -> None:
@@ -37,6 +48,78 @@ def test_a_rebuild_gives_tables_identical_row_for_row_to_the_live_ones(system: S
     system.app.register_library("HNM-NEW", "Thư viện mới", "school", "Phủ Lý")
     assert drain(system, runner) == 1
     assert len(libraries(system)) == 41
+
+
+def scenario(system: System, runner: ProjectionRunner) -> None:
+    """Loans and returns by post with two partners (one library's subsidy reaching its
+    cap), carrier updates out of order and twice, a final status, a cancelled request
+    and an unfilled one: everything the statistics and shipments projections handle."""
+    system.app.register_partner("GHN", "Giao Hàng Nhanh", 30, "100000")
+    drain(system, runner)
+    now = datetime.now(UTC)
+    loans = [
+        ship_loan(system, "HNM-S-BH", "W-KIEU", "EB300000001VN", "400000"),
+        ship_loan(system, "HNM-S-APL", "W-KIEU", "EB300000002VN", "500000"),
+        ship_loan(system, "HNM-S-ADT", "W-KIEU", "EB300000003VN", "35000.25"),
+        ship_loan(system, "HNM-S-BH", "W-CHIPHEO", "GHN-0000001", "250000", partner="GHN"),
+        ship_loan(system, "HNM-S-BLY", "W-KIEU", "EB300000004VN", "300000"),  # the cap
+    ]
+    ship_return(system, loans[0]["id"], "HNM-S-BH", "EB300000005VN", "41000")
+    timeline = [
+        ("c3", "in_transit", now + timedelta(hours=5), {}),
+        ("c1", "accepted", now + timedelta(hours=1), {}),
+        ("c4", "delivered", now + timedelta(days=1), {"signer": "Nguyễn Thị Lan"}),
+        ("c2", "out_for_delivery", now + timedelta(hours=20), {}),
+        ("c1", "accepted", now + timedelta(hours=1), {}),  # the carrier sends it again
+    ]
+    for event_id, status, at, extra in timeline:
+        carrier_update(system, event_id, "EB300000001VN", status, at, **extra)
+    carrier_update(system, "x1", "EB300000002VN", "delivery_failed", now, reason="Vắng nhà")
+    cancelled = system.app.request_item(
+        requester="HNM-S-ATL", work="W-DEMEN", reader_ref="BD-7", now=now
+    )
+    system.app.act(UUID(cancelled["id"]), library="HNM-S-ATL", action="Cancel", params={}, now=now)
+    system.app.act(
+        UUID(cancelled["id"]),
+        library=cancelled["supplier"],
+        action="CancelResponse",
+        params={"answer": "Y"},
+        now=now,
+    )
+    unfilled = system.app.request_item(
+        requester="HNM-S-ABL", work="W-THANTICH", reader_ref="BD-8", now=now
+    )
+    assert unfilled["status"] == "Unfilled"
+    drain(system, runner)
+
+
+def network_postage(system: System) -> str:
+    with system.db.transaction() as conn:
+        return str(monthly(conn, month_of(datetime.now(UTC)))["network"]["postage"])
+
+
+def test_rebuilt_statistics_and_shipments_equal_the_live_ones_row_for_row(
+    system: System,
+) -> None:
+    load_demo(system.app)
+    runner = system.make_runner()
+    drain(system, runner)
+    scenario(system, runner)
+    live = read_model_rows(system, "statistics", "shipments")
+    assert all(live.values()), {t: len(rows) for t, rows in live.items()}
+    assert len(live["shipments"]) == 6 and len(live["shipment_carrier_events"]) == 5
+    assert network_postage(system) == "1526000.25"
+
+    for name in ("statistics", "shipments"):
+        report = system.rebuild(name)
+        assert report.applied > 0
+
+    assert read_model_rows(system, "statistics", "shipments") == live
+    # The live projector goes on after the swaps, applying each new event once.
+    ship_loan(system, "HNM-S-BH", "W-KIEU", "EB300000009VN", "1000")
+    drain(system, runner)
+    assert network_postage(system) == "1527000.25"
+    assert len(read_model_rows(system, "shipments")["shipments"]) == 7
 
 
 def test_a_rebuild_repairs_a_read_model_that_lost_rows(system: System) -> None:

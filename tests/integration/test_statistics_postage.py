@@ -12,7 +12,7 @@ import pytest
 from projections.runner import ProjectionRunner
 from projections.shipments import statement
 from projections.statistics import month_of, monthly
-from tests.integration.support import ship_loan, ship_return
+from tests.integration.support import carrier_update, ship_loan, ship_return
 from tests.integration.test_projection_runner import drain
 from workers.bootstrap import System
 from workers.demo_network import load_demo
@@ -41,14 +41,6 @@ def stats(system: System, month: date, **kw: Any) -> dict[str, Any]:
 
 def by_library(figures: dict[str, Any], column: str) -> dict[str, Any]:
     return {r["library"]: r[column] for r in figures["libraries"]}
-
-
-def carrier_update(
-    system: System, event_id: str, waybill: str, status: str, at: datetime, **extra: str
-) -> None:
-    item = {"carrier_event_id": event_id, "waybill": waybill, "status": status, **extra}
-    (result,) = system.app.record_carrier_events("VNPOST", [{**item, "at": at.isoformat()}])
-    assert result["result"] in ("accepted", "duplicate"), result
 
 
 def test_the_monthly_statistics_sum_the_postage_each_library_sent(network: Network) -> None:
