@@ -101,3 +101,98 @@ def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     rate = got / (time.perf_counter() - started)
     consumer.close()
     return rate
+
+
+def raw_pipeline_latency(
+    url: str,
+    bootstrap: str,
+    topic: str,
+    rate: int,
+    seconds: float,
+    value: bytes,
+    headers: list[tuple[str, bytes]],
+) -> list[float]:
+    """The raw pipeline under the end-to-end latency figure, in milliseconds per row: a bare
+    INSERT that NOTIFYs in the same statement (committed) -> a LISTENing reader selects the
+    new rows -> kafka-python produces each (the relay's settings, payload and headers) and
+    flushes -> a kafka-python consumer sees it. `rate` rows/s for `seconds`, paced like the
+    HTTP commands of our figure; one writer, so ids commit in order and the reader can
+    follow them by id."""
+    channel = "bench_pipeline"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bench_pipeline")
+        conn.execute("CREATE TABLE bench_pipeline (id bigserial PRIMARY KEY, payload bytea)")
+    make_topic(bootstrap, topic, 3)
+    accepted: dict[int, float] = {}
+    seen: dict[int, float] = {}
+    writing = threading.Event()
+    writing.set()
+    n = int(rate * seconds)
+
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        max_poll_records=2000,
+        fetch_max_wait_ms=50,
+    )
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    consumer.poll(timeout_ms=100)  # connected and fetching before the first row is written
+
+    def relay() -> None:
+        producer = KafkaProducer(bootstrap_servers=bootstrap, **PRODUCER_SETTINGS)
+        last = 0
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"LISTEN {channel}")
+            while writing.is_set() or last < max(accepted, default=0):
+                rows = conn.execute(
+                    "SELECT id, payload FROM bench_pipeline WHERE id > %s ORDER BY id", (last,)
+                ).fetchall()
+                if not rows:
+                    for _ in conn.notifies(timeout=0.5, stop_after=1):
+                        pass
+                    continue
+                for row_id, payload in rows:
+                    producer.send(
+                        topic, key=str(row_id).encode(), value=bytes(payload), headers=headers
+                    )
+                producer.flush()
+                last = rows[-1][0]
+        producer.close()
+
+    def consume() -> None:
+        deadline = None
+        while len(seen) < n:
+            if not writing.is_set():
+                deadline = deadline or time.monotonic() + 30
+                if time.monotonic() > deadline:
+                    break
+            for batch in consumer.poll(timeout_ms=100).values():
+                now = time.perf_counter()
+                for record in batch:
+                    seen[int(record.key)] = now
+
+    threads = [threading.Thread(target=relay), threading.Thread(target=consume)]
+    for t in threads:
+        t.start()
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            insert = (
+                "WITH r AS (INSERT INTO bench_pipeline (payload) VALUES (%s) RETURNING id) "
+                f"SELECT id, pg_notify('{channel}', id::text) FROM r"
+            )
+            start = time.perf_counter()
+            for i in range(n):
+                delay = start + i / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                row = conn.execute(insert, (value,), prepare=True).fetchone()
+                assert row is not None
+                accepted[int(row[0])] = time.perf_counter()
+    finally:
+        writing.clear()
+        for t in threads:
+            t.join(timeout=60)
+        consumer.close()
+    return [(seen[i] - accepted[i]) * 1000 for i in accepted if i in seen]
