@@ -90,16 +90,27 @@ def test_a_renamed_library_shows_its_new_name(client: TestClient) -> None:
     )
 
 
-def test_health_reports_the_database_and_projection_lag(client: TestClient) -> None:
-    eventually(
-        lambda: client.get("/health").json()["projections"]["accounts"]["lag"] == 0,
-        what="the caller's account to be projected",
-    )
-    body = client.get("/health").json()
-    assert body["status"] == "ok" and body["database"]["ok"] is True
-    assert body["kafka"] == {"configured": False}
-    assert body["projections"]["libraries"]["lag"] == 0
-    assert 'libshare_projection_lag_events{projection="libraries"} 0' in client.get("/metrics").text
+def test_health_reports_the_database_and_projection_lag(system: System) -> None:
+    # The read side is set up but its projector is not running (no `client` fixture here).
+    system.make_runner()
+    for code in ("HNM-A", "HNM-B", "HNM-C"):
+        system.app.register_library(code, f"Thư viện {code}", "school", "Phủ Lý")
+    with TestClient(create_app(system=system)) as client:
+        body = client.get("/health").json()
+        assert body["status"] == "ok" and body["database"]["ok"] is True
+        assert body["kafka"] == {"configured": False}
+        assert body["projections"]["libraries"]["lag"] == 3
+        assert body["projections"]["libraries"]["seen"] == 0
+        lag = 'libshare_projection_lag_events{projection="libraries"}'
+        assert f"{lag} 3" in client.get("/metrics").text.splitlines()
+
+        system.start_projector()
+        eventually(
+            lambda: client.get("/health").json()["projections"]["libraries"]["lag"] == 0,
+            what="the projector to catch up",
+        )
+        assert client.get("/health").json()["projections"]["libraries"]["seen"] == 3
+        assert f"{lag} 0" in client.get("/metrics").text.splitlines()
 
 
 def test_responses_carry_request_and_correlation_ids(client: TestClient) -> None:
