@@ -28,4 +28,4 @@ def monthly_statistics(
 ) -> dict[str, Any]:
     first = date.fromisoformat(f"{month}-01") if month else utc_now().date().replace(day=1)
     with sys.db.transaction() as conn:
-        return monthly(conn, first)
+        return monthly(conn, first, stuck_after_days=sys.settings.stuck_after_days, now=utc_now())

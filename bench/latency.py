@@ -56,7 +56,23 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError(f"libshare serve did not start; sessions: {waiting}")
 
 
+def _network_admin_key(settings: Settings) -> str:
+    """An API key for the commands (registering a library is a network admin's)."""
+    from infra.network_app import current_actor
+    from workers.bootstrap import bootstrap
+
+    system = bootstrap(settings, configure=False)
+    token = current_actor.set({"account": "bench", "role": "network_admin"})
+    try:
+        system.app.open_account("bench-admin", "Benchmark", roles=["network_admin"])
+        return system.app.issue_api_key("bench-admin", "latency benchmark")[1]
+    finally:
+        current_actor.reset(token)
+        system.close()
+
+
 def end_to_end_latency(settings: Settings, rate: int, seconds: float) -> list[float]:
+    key = _network_admin_key(settings)
     port = _free_port()
     proc = _serve(settings, port)
     accepted: dict[str, float] = {}
@@ -81,7 +97,9 @@ def end_to_end_latency(settings: Settings, rate: int, seconds: float) -> list[fl
 
     def command(i: int) -> None:
         if not hasattr(local, "client"):
-            local.client = httpx.Client(base_url=f"http://127.0.0.1:{port}")
+            local.client = httpx.Client(
+                base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
+            )
         code = f"E2E-{i}"
         r = local.client.post(
             "/libraries", json={"code": code, "name": "Thư viện", "kind": "school", "locality": "X"}

@@ -2,7 +2,7 @@
 requests made, filled, unfilled and cancelled, items supplied, fill rate, turnaround
 (request to shipment) and postage (the declared postage of the shipments a library sent).
 Stuck shipments depend on the clock, not on an event: they are counted when queried, from
-the shipments read model (ADR 0006)."""
+the shipments read model (ADR 0007)."""
 
 from __future__ import annotations
 
