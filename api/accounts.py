@@ -16,6 +16,7 @@ from api.auth import Authorize, SignedIn, recorded_as
 from api.deps import system
 from domain.access import Permission, Principal, decide, decide_grant, may
 from domain.account import Role, check_role
+from domain.errors import InvalidInput, NotFound
 from projections.accounts import account_detail, list_accounts
 from workers.bootstrap import System
 
@@ -32,7 +33,8 @@ class LoginThrottled(Exception):
 def sign_in(sys: System, username: str, password: str) -> str:
     """A token for these credentials: 401 if they are wrong, 429 after repeated failures."""
     username = username.strip().lower()
-    creds = sys.app._creds()
+    creds = sys.app.credentials
+    assert creds is not None, "bootstrap sets the credentials store"
     window = timedelta(seconds=sys.settings.login_window_seconds)
     failures, wait = creds.recent_failures(username, window)
     if failures >= sys.settings.login_max_failures:
@@ -140,7 +142,7 @@ def _target(sys: System, me: Principal, username: str, permission: Permission) -
     hidden = f"no account {username!r} that you may see"
     try:
         library = sys.app.get_account(username).library
-    except Exception:
+    except (NotFound, InvalidInput):
         raise HTTPException(404, hidden) from None
     decide(me, permission, library=library, secret=hidden)
     return library
