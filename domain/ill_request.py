@@ -53,6 +53,17 @@ BEFORE_SHIPPING = frozenset(
     {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY, Status.RETRY_POSSIBLE}
 )
 ON_LOAN = frozenset({Status.RECEIVED, Status.OVERDUE, Status.RECALLED})
+# Statuses that wait on one party to answer, each with a deadline (`answer_due`).
+WAITING = frozenset(
+    {
+        Status.REQUEST_RECEIVED,
+        Status.EXPECT_TO_SUPPLY,
+        Status.WILL_SUPPLY,
+        Status.RETRY_POSSIBLE,
+        Status.CANCEL_PENDING,
+    }
+)
+DEFAULT_ANSWER_HOURS = 48  # LendingPolicy's default answer_timeout_hours
 
 # The transitions ISO 18626's lifecycle permits (from -> possible next statuses).
 ALLOWED_NEXT: dict[Status, frozenset[Status]] = {
@@ -94,7 +105,7 @@ ALLOWED_NEXT: dict[Status, frozenset[Status]] = {
     Status.CANCEL_PENDING: frozenset(
         {Status.CANCELLED, Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
     ),
-    Status.LOANED: frozenset({Status.RECEIVED, Status.COMPLETED_WITHOUT_RETURN}),
+    Status.LOANED: frozenset({Status.RECEIVED, Status.OVERDUE, Status.COMPLETED_WITHOUT_RETURN}),
     Status.RECEIVED: frozenset(
         {
             Status.OVERDUE,
@@ -105,7 +116,13 @@ ALLOWED_NEXT: dict[Status, frozenset[Status]] = {
         }
     ),
     Status.OVERDUE: frozenset(
-        {Status.RECEIVED, Status.RECALLED, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
+        {
+            Status.RECEIVED,
+            Status.LOANED,  # renewed before its receipt was confirmed
+            Status.RECALLED,
+            Status.SHIPPED_RETURN,
+            Status.COMPLETED_WITHOUT_RETURN,
+        }
     ),
     Status.RECALLED: frozenset(
         {Status.OVERDUE, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
@@ -127,7 +144,9 @@ REASONS_UNFILLED = frozenset(
         "Other",
     }
 )
-ROUTING_OUTCOMES = frozenset({"AnswerTimedOut", "ConditionsDeclined"})
+ROUTING_OUTCOMES = frozenset({"AnswerTimedOut", "ConditionsDeclined", "ConditionsNotAnswered"})
+# Why the timer cancelled a request whose supplier never answered the Cancel.
+CANCEL_NOT_ANSWERED = "CancelNotAnswered"
 # Our conditions and the ISO 18626 reasonRetry each one is sent with.
 REASON_RETRY = {
     "LibraryUseOnly": "LoanCondition",
@@ -185,6 +204,9 @@ class IllRequest(Aggregate):
         self.renewals = 0
         self.renew_pending = False
         self.notes: list[dict[str, str]] = []
+        self.answer_reminded = False  # the waited-on party was reminded in this wait
+        self.receipt_confirmed = False  # the requester confirmed the item arrived
+        self.last_reminder: date | None = None  # of an overdue loan
 
     # -- creation and routing -------------------------------------------------------------
     @classmethod
@@ -247,6 +269,7 @@ class IllRequest(Aggregate):
         self.supplier = supplier
         self.rota_index = rota_index
         self.answer_due = answer_due
+        self.answer_reminded = False
         self.status = Status.REQUEST_RECEIVED
         self.conditions = None
 
@@ -259,6 +282,25 @@ class IllRequest(Aggregate):
     @event("SupplierSkipped")
     def _supplier_skipped(self, supplier: str, reason: str) -> None:
         self.outcomes = [*self.outcomes, {"library": supplier, "reason": reason}]
+
+    # -- waits -------------------------------------------------------------------------------
+    def _due_from(self, now: datetime, answer_hours: dict[str, int] | None) -> datetime:
+        """The current supplier's answer time-out from now (its policy decides every wait,
+        also the requester's: the supplier's offer stands that long)."""
+        hours = (answer_hours or {}).get(self.supplier or "", DEFAULT_ANSWER_HOURS)
+        return now + timedelta(hours=hours)
+
+    def _deadline(
+        self, now: datetime | None, answer_hours: dict[str, int] | None
+    ) -> datetime | None:
+        """The deadline of a wait that starts now. Without `now` (the application always
+        gives it) the request keeps its current deadline: no wait is without one."""
+        return None if now is None else self._due_from(now, answer_hours)
+
+    def _wait_started(self, answer_due: datetime | None) -> None:
+        if answer_due is not None:
+            self.answer_due = answer_due
+        self.answer_reminded = False
 
     # -- guards -----------------------------------------------------------------------------
     def _guard(self, command: str, allowed: frozenset[Status] | set[Status]) -> None:
@@ -285,23 +327,46 @@ class IllRequest(Aggregate):
         return None
 
     # -- the supplier's answers -------------------------------------------------------------
-    def expect_to_supply(self, library: str, note: str = "") -> None:
+    def expect_to_supply(
+        self,
+        library: str,
+        note: str = "",
+        *,
+        now: datetime | None = None,
+        answer_hours: dict[str, int] | None = None,
+    ) -> None:
+        """Not yet a commitment: from now the supplier has its answer time-out again to
+        supply (or say why not); then it is reminded, then the next supplier is asked."""
         self._as_supplier(library, "answer ExpectToSupply")
         self._guard("ExpectToSupply", {Status.REQUEST_RECEIVED})
-        self._expects_to_supply(supplier=library, note=note)
+        self._expects_to_supply(
+            supplier=library, note=note, answer_due=self._deadline(now, answer_hours)
+        )
 
     @event("ExpectsToSupply")
-    def _expects_to_supply(self, supplier: str, note: str) -> None:
+    def _expects_to_supply(
+        self, supplier: str, note: str, answer_due: datetime | None = None
+    ) -> None:
         self.status = Status.EXPECT_TO_SUPPLY
+        self._wait_started(answer_due)
 
-    def will_supply(self, library: str, note: str = "") -> None:
+    def will_supply(
+        self,
+        library: str,
+        note: str = "",
+        *,
+        now: datetime | None = None,
+        answer_hours: dict[str, int] | None = None,
+    ) -> None:
+        """A commitment: the supplier is reminded to ship each answer time-out after."""
         self._as_supplier(library, "answer WillSupply")
         self._guard("WillSupply", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY})
-        self._will_supply(supplier=library, note=note)
+        self._will_supply(supplier=library, note=note, answer_due=self._deadline(now, answer_hours))
 
     @event("WillSupply")
-    def _will_supply(self, supplier: str, note: str) -> None:
+    def _will_supply(self, supplier: str, note: str, answer_due: datetime | None = None) -> None:
         self.status = Status.WILL_SUPPLY
+        self._wait_started(answer_due)
 
     def propose_conditions(
         self,
@@ -310,8 +375,13 @@ class IllRequest(Aggregate):
         note: str = "",
         cost: str | None = None,
         available_on: date | None = None,
+        *,
+        now: datetime | None = None,
+        answer_hours: dict[str, int] | None = None,
     ) -> None:
-        """ISO RetryPossible with a loan condition or offered costs."""
+        """ISO RetryPossible with a loan condition or offered costs. The offer stands for
+        the supplier's answer time-out; then the requester is reminded, and one more
+        time-out later the offer lapses and the next supplier is asked."""
         self._as_supplier(library, "propose conditions")
         self._guard("RetryPossible", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY})
         if kind not in CONDITION_KINDS:
@@ -329,12 +399,17 @@ class IllRequest(Aggregate):
             conditions["cost"] = cost
         if available_on:
             conditions["available_on"] = available_on.isoformat()
-        self._conditions_proposed(supplier=library, conditions=conditions)
+        self._conditions_proposed(
+            supplier=library, conditions=conditions, answer_due=self._deadline(now, answer_hours)
+        )
 
     @event("ConditionsProposed")
-    def _conditions_proposed(self, supplier: str, conditions: dict[str, Any]) -> None:
+    def _conditions_proposed(
+        self, supplier: str, conditions: dict[str, Any], answer_due: datetime | None = None
+    ) -> None:
         self.status = Status.RETRY_POSSIBLE
         self.conditions = conditions
+        self._wait_started(answer_due)
 
     def unfilled(
         self, library: str, reason: str, now: datetime, answer_hours: dict[str, int]
@@ -352,13 +427,48 @@ class IllRequest(Aggregate):
         self._route_next(now, answer_hours)
 
     def time_out(self, now: datetime, answer_hours: dict[str, int]) -> None:
-        """The timer: the supplier did not answer in time; ask the next one."""
-        self._guard("AnswerTimeOut", {Status.REQUEST_RECEIVED})
+        """The timer: the party the request waits on let its deadline pass. A new request
+        goes to the next supplier at once. Any other wait first reminds the party (with
+        the supplier's answer time-out again); if the deadline passes once more, the wait
+        ends: ExpectToSupply goes to the next supplier (AnswerTimedOut), conditions lapse
+        (ConditionsNotAnswered, next supplier), an unanswered Cancel takes effect. A
+        WillSupply is a commitment: its supplier is reminded each time-out, never skipped.
+        `answer_hours` holds the current and the next supplier's time-outs."""
+        self._guard("AnswerTimeOut", WAITING)
         if self.answer_due is None or now < self.answer_due:
             raise IllegalTransition("AnswerTimeOut", f"{self.status.value} (not yet due)")
         assert self.supplier is not None
-        self._supplier_skipped(supplier=self.supplier, reason="AnswerTimedOut")
-        self._route_next(now, answer_hours)
+        if self.status is Status.REQUEST_RECEIVED:
+            self._supplier_skipped(supplier=self.supplier, reason="AnswerTimedOut")
+            self._route_next(now, answer_hours)
+        elif self.status is Status.WILL_SUPPLY or not self.answer_reminded:
+            waits_on = "requester" if self.status is Status.RETRY_POSSIBLE else "supplier"
+            self._answer_reminder_sent(
+                library=self.requester if waits_on == "requester" else self.supplier,
+                party=waits_on,
+                awaiting=self.status.value,
+                answer_due=self._due_from(now, answer_hours),
+            )
+        elif self.status is Status.CANCEL_PENDING:
+            self._cancelled(reason=CANCEL_NOT_ANSWERED)
+        else:
+            reason = (
+                "ConditionsNotAnswered"
+                if self.status is Status.RETRY_POSSIBLE
+                else "AnswerTimedOut"
+            )
+            self._supplier_skipped(supplier=self.supplier, reason=reason)
+            self._route_next(now, answer_hours)
+
+    @event("AnswerReminderSent")
+    def _answer_reminder_sent(
+        self, library: str, party: str, awaiting: str, answer_due: datetime
+    ) -> None:
+        """A timer reminded the party the request waits on (ISO 18626: a Request with
+        requestType Reminder to a supplier; a Notification to the requester) and gave it
+        until answer_due."""
+        self.answer_due = answer_due
+        self.answer_reminded = True
 
     def ship(self, library: str, item_id: str, now: datetime, loan_days: int) -> None:
         """ISO Loaned: the supplier ships the item; the due date follows its policy."""
@@ -406,19 +516,36 @@ class IllRequest(Aggregate):
         self.status = Status.COPY_COMPLETED
         self.answer_due = None
 
-    def answer_cancel(self, library: str, accept: bool, reason: str = "") -> None:
+    def answer_cancel(
+        self,
+        library: str,
+        accept: bool,
+        reason: str = "",
+        *,
+        now: datetime | None = None,
+        answer_hours: dict[str, int] | None = None,
+    ) -> None:
+        """Refused, the request goes back to its status, with a new deadline."""
         self._as_supplier(library, "answer a cancel")
         self._guard("CancelResponse", {Status.CANCEL_PENDING})
-        self._cancel_answered(supplier=library, accepted=accept, reason=reason)
+        self._cancel_answered(
+            supplier=library,
+            accepted=accept,
+            reason=reason,
+            answer_due=None if accept else self._deadline(now, answer_hours),
+        )
 
     @event("CancelAnswered")
-    def _cancel_answered(self, supplier: str, accepted: bool, reason: str) -> None:
+    def _cancel_answered(
+        self, supplier: str, accepted: bool, reason: str, answer_due: datetime | None = None
+    ) -> None:
         if accepted:
             self.status = Status.CANCELLED
             self.answer_due = None
         else:
             assert self.status_before_cancel is not None
             self.status = self.status_before_cancel
+            self._wait_started(answer_due)
         self.status_before_cancel = None
 
     def answer_renew(
@@ -445,7 +572,7 @@ class IllRequest(Aggregate):
             self.renewals += 1
             self.due_date = due_date
             if self.status is Status.OVERDUE:
-                self.status = Status.RECEIVED
+                self.status = Status.RECEIVED if self.receipt_confirmed else Status.LOANED
 
     def recall(self, library: str, now: datetime, return_within_days: int = 7) -> None:
         self._as_supplier(library, "recall")
@@ -486,14 +613,26 @@ class IllRequest(Aggregate):
         self.status = Status.COMPLETED_WITHOUT_RETURN
 
     # -- the requester's actions --------------------------------------------------------------
-    def accept_conditions(self, library: str) -> None:
+    def accept_conditions(
+        self,
+        library: str,
+        *,
+        now: datetime | None = None,
+        answer_hours: dict[str, int] | None = None,
+    ) -> None:
+        """The supplier will supply on its terms; from now it has its time-out to ship."""
         self._as_requester(library, "accept conditions")
         self._guard("AcceptConditions", {Status.RETRY_POSSIBLE})
-        self._conditions_accepted(conditions=self.conditions or {})
+        self._conditions_accepted(
+            conditions=self.conditions or {}, answer_due=self._deadline(now, answer_hours)
+        )
 
     @event("ConditionsAccepted")
-    def _conditions_accepted(self, conditions: dict[str, Any]) -> None:
+    def _conditions_accepted(
+        self, conditions: dict[str, Any], answer_due: datetime | None = None
+    ) -> None:
         self.status = Status.WILL_SUPPLY
+        self._wait_started(answer_due)
 
     def decline_conditions(self, library: str, now: datetime, answer_hours: dict[str, int]) -> None:
         """Decline this supplier's conditions and go on to the next supplier."""
@@ -503,35 +642,52 @@ class IllRequest(Aggregate):
         self._supplier_skipped(supplier=self.supplier, reason="ConditionsDeclined")
         self._route_next(now, answer_hours)
 
-    def cancel(self, library: str, reason: str = "") -> None:
+    def cancel(
+        self,
+        library: str,
+        reason: str = "",
+        *,
+        now: datetime | None = None,
+        answer_hours: dict[str, int] | None = None,
+    ) -> None:
         """ISO Cancel: only before shipping. While conditions await the requester, the
-        request is cancelled at once; otherwise the supplier answers."""
+        request is cancelled at once; otherwise the supplier answers, within its answer
+        time-out (reminded once); a Cancel it never answers takes effect."""
         self._as_requester(library, "cancel")
         self._guard("Cancel", BEFORE_SHIPPING)
         if self.status is Status.RETRY_POSSIBLE:
             self._cancelled(reason=reason)
         else:
-            self._cancel_requested(reason=reason)
+            self._cancel_requested(reason=reason, answer_due=self._deadline(now, answer_hours))
 
     @event("CancelRequested")
-    def _cancel_requested(self, reason: str) -> None:
+    def _cancel_requested(self, reason: str, answer_due: datetime | None = None) -> None:
         self.status_before_cancel = self.status
         self.status = Status.CANCEL_PENDING
+        self._wait_started(answer_due)
 
     @event("Cancelled")
     def _cancelled(self, reason: str) -> None:
         self.status = Status.CANCELLED
+        self.status_before_cancel = None
         self.answer_due = None
 
     def receive(self, library: str, now: datetime) -> None:
+        """The requester confirms the item arrived: a Loaned item is then Received; an
+        item that went overdue (or was recalled) before its receipt was confirmed stays
+        so, with the receipt recorded."""
         self._as_requester(library, "confirm receipt")
         self._loan_only("Received")
-        self._guard("Received", {Status.LOANED})
+        self._guard("Received", {Status.LOANED, Status.OVERDUE, Status.RECALLED})
+        if self.receipt_confirmed:
+            raise IllegalTransition("Received", f"{self.status.value} (receipt confirmed)")
         self._received(received_at=now)
 
     @event("Received")
     def _received(self, received_at: datetime) -> None:
-        self.status = Status.RECEIVED
+        self.receipt_confirmed = True
+        if self.status is Status.LOANED:
+            self.status = Status.RECEIVED
 
     def renew(self, library: str) -> None:
         self._as_requester(library, "renew")
@@ -620,8 +776,9 @@ class IllRequest(Aggregate):
         self.notes = [*self.notes, {"library": library, "party": party, "note": note}]
 
     def mark_overdue(self, today: date) -> None:
-        """The timer: the due date passed while the item is out."""
-        self._guard("Overdue", {Status.RECEIVED, Status.RECALLED})
+        """The timer: the due date passed while the item is out, whether or not its
+        receipt was confirmed (ISO 18626: Loaned -> Overdue)."""
+        self._guard("Overdue", {Status.LOANED, Status.RECEIVED, Status.RECALLED})
         if self.due_date is None or today <= self.due_date:
             raise IllegalTransition("Overdue", f"{self.status.value} (not yet due)")
         self._marked_overdue(due_date=self.due_date)
@@ -631,14 +788,18 @@ class IllRequest(Aggregate):
         self.status = Status.OVERDUE
 
     def remind(self, today: date) -> None:
-        """The timer: a reminder to the requester about an overdue loan (one per day)."""
+        """The timer: a reminder to the requester about an overdue loan, one per day: a
+        second one on the same day is refused and records nothing (so a timer acting on
+        a lagging read model cannot remind twice)."""
         self._guard("Reminder", {Status.OVERDUE})
+        if self.last_reminder is not None and today <= self.last_reminder:
+            raise IllegalTransition("Reminder", f"{self.status.value} (reminded {today})")
         assert self.due_date is not None
         self._reminder_sent(due_date=self.due_date, sent_on=today)
 
     @event("ReminderSent")
     def _reminder_sent(self, due_date: date, sent_on: date) -> None:
-        pass
+        self.last_reminder = sent_on
 
 
 # What each party may do in each status (the UI offers these; the aggregate enforces them).
@@ -696,13 +857,20 @@ _LOAN_ONLY = frozenset({"Loaned", "Received", "Renew", "ShippedReturn", "Shipped
 
 
 def available_actions(
-    status: str, service_type: str, party: str | None, renew_pending: bool = False
+    status: str,
+    service_type: str,
+    party: str | None,
+    renew_pending: bool = False,
+    awaiting_receipt: bool = False,
 ) -> list[str]:
-    """The actions `party` ("requester" or "supplier") may take now."""
+    """The actions `party` ("requester" or "supplier") may take now. `awaiting_receipt`:
+    the item went overdue or was recalled before the requester confirmed its receipt."""
     table = {"requester": _REQUESTER_ACTIONS, "supplier": _SUPPLIER_ACTIONS}.get(party or "")
     if table is None:
         return []
     actions = list(table.get(Status(status), ()))
+    if awaiting_receipt and party == "requester" and status in (Status.OVERDUE, Status.RECALLED):
+        actions.insert(0, "Received")
     if service_type == ServiceType.COPY:
         actions = [a for a in actions if a not in _LOAN_ONLY]
     else:

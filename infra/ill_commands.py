@@ -271,22 +271,29 @@ class IllCommands:
         def supplier_policy() -> LendingPolicy:
             return self.get_library(req.supplier or library).policy
 
+        def clock() -> dict[str, Any]:
+            """For an answer that starts a wait: its deadline follows the supplier's policy."""
+            return {"now": now, "answer_hours": self._answer_hours([req.supplier or library])}
+
         actions: dict[str, Callable[[], None]] = {
-            "ExpectToSupply": lambda: req.expect_to_supply(library, p.get("note", "")),
-            "WillSupply": lambda: req.will_supply(library, p.get("note", "")),
+            "ExpectToSupply": lambda: req.expect_to_supply(library, p.get("note", ""), **clock()),
+            "WillSupply": lambda: req.will_supply(library, p.get("note", ""), **clock()),
             "RetryPossible": lambda: req.propose_conditions(
                 library,
                 p.get("condition", ""),
                 p.get("note", ""),
                 p.get("cost"),
                 _date(p.get("available_on")),
+                **clock(),
             ),
             "Unfilled": lambda: req.unfilled(library, p.get("reason", ""), now, hours()),
             "Loaned": lambda: req.ship(
                 library, p.get("item_id", ""), now, supplier_policy().loan_days
             ),
             "CopyCompleted": lambda: req.deliver_copy(library, p.get("note", ""), now),
-            "CancelResponse": lambda: req.answer_cancel(library, _yes(p), p.get("reason", "")),
+            "CancelResponse": lambda: req.answer_cancel(
+                library, _yes(p), p.get("reason", ""), **clock()
+            ),
             "RenewResponse": lambda: req.answer_renew(
                 library,
                 _yes(p),
@@ -299,9 +306,9 @@ class IllCommands:
             "CompletedWithoutReturn": lambda: req.complete_without_return(
                 library, p.get("reason", "")
             ),
-            "AcceptConditions": lambda: req.accept_conditions(library),
+            "AcceptConditions": lambda: req.accept_conditions(library, **clock()),
             "DeclineConditions": lambda: req.decline_conditions(library, now, hours()),
-            "Cancel": lambda: req.cancel(library, p.get("reason", "")),
+            "Cancel": lambda: req.cancel(library, p.get("reason", ""), **clock()),
             "Received": lambda: req.receive(library, now),
             "Renew": lambda: req.renew(library),
             "ShippedReturn": lambda: req.ship_return(library, now),
@@ -316,16 +323,19 @@ class IllCommands:
 
     # -- timers -----------------------------------------------------------------------------------
     def expire_answer(self: NetworkApp, request_id: UUID, now: datetime) -> dict[str, Any]:
+        """A wait passed its deadline: the party is reminded, or the wait ends."""
         req = self.get_request(request_id)
+        current = [req.supplier] if req.supplier else []
         upcoming = [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
-        req.time_out(now, self._answer_hours(upcoming))
+        req.time_out(now, self._answer_hours([*current, *upcoming]))
         self._save(req)
         return request_summary(req)
 
     def mark_overdue(self: NetworkApp, request_id: UUID, today: date) -> dict[str, Any]:
         req = self.get_request(request_id)
         req.mark_overdue(today)
-        req.remind(today)
+        if req.last_reminder is None or req.last_reminder < today:  # (recalled, overdue again)
+            req.remind(today)
         self._save(req)
         return request_summary(req)
 

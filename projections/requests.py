@@ -25,7 +25,6 @@ STATUS_AFTER = {
     "Loaned": "Loaned",
     "CopyDelivered": "CopyCompleted",
     "Cancelled": "Cancelled",
-    "Received": "Received",
     "Recalled": "Recalled",
     "MarkedOverdue": "Overdue",
     "ReturnShipped": "ShippedReturn",
@@ -61,6 +60,7 @@ class RequestsProjection(Projection):
             "Recalled",
             "MarkedOverdue",
             "ReminderSent",
+            "AnswerReminderSent",
             "ReturnShipped",
             "LoanCompleted",
             "CompletedWithoutReturn",
@@ -86,12 +86,15 @@ class RequestsProjection(Projection):
         renewals int NOT NULL DEFAULT 0,
         renew_pending boolean NOT NULL DEFAULT false,
         last_reminder date,
+        awaiting_receipt boolean NOT NULL DEFAULT false,
         arrived_at timestamptz,
         rota jsonb NOT NULL,
         requested_at timestamptz NOT NULL,
         updated_at timestamptz NOT NULL,
         version bigint NOT NULL
     );
+    ALTER TABLE {schema}.ill_requests
+        ADD COLUMN IF NOT EXISTS awaiting_receipt boolean NOT NULL DEFAULT false;
     CREATE INDEX IF NOT EXISTS ill_requests_requester ON {schema}.ill_requests (requester, status);
     CREATE INDEX IF NOT EXISTS ill_requests_supplier ON {schema}.ill_requests (supplier, status);
     CREATE TABLE IF NOT EXISTS {schema}.ill_request_timeline (
@@ -151,13 +154,38 @@ class RequestsProjection(Projection):
         if name in STATUS_AFTER:
             sets.append("status = %s")
             params.append(STATUS_AFTER[name])
+        # An answer that starts a new wait carries its deadline (events from before deadlines
+        # do not: the request keeps the one it had).
+        new_deadline = [("answer_due = coalesce(%s::timestamptz, answer_due)", d.get("answer_due"))]
         extra: dict[str, list[tuple[str, Any]]] = {
             "SentToSupplier": [
                 ("supplier = %s", d.get("supplier")),
                 ("answer_due = %s", d.get("answer_due")),
             ],
+            "ExpectsToSupply": new_deadline,
+            "WillSupply": new_deadline,
+            "ConditionsProposed": new_deadline,
+            "ConditionsAccepted": new_deadline,
+            "CancelRequested": [
+                ("status_before_cancel = status", None),
+                ("status = %s", "CancelPending"),
+                *new_deadline,
+            ],
+            "AnswerReminderSent": [("answer_due = %s", d.get("answer_due"))],
+            "Cancelled": [("status_before_cancel = NULL", None)],
             "RotaExhausted": [("supplier = %s", None), ("answer_due = %s", None)],
-            "Loaned": [("due_date = %s", d.get("due_date")), ("answer_due = %s", None)],
+            "Loaned": [
+                ("due_date = %s", d.get("due_date")),
+                ("answer_due = %s", None),
+                ("awaiting_receipt = true", None),
+            ],
+            # A Loaned item is then Received; one already overdue or recalled stays so.
+            "Received": [
+                ("status = CASE WHEN status = 'Loaned' THEN 'Received' ELSE status END", None),
+                ("awaiting_receipt = false", None),
+            ],
+            # (`OR status`: rows from before the column knew a Loaned item awaited receipt.)
+            "MarkedOverdue": [("awaiting_receipt = awaiting_receipt OR status = 'Loaned'", None)],
             "Recalled": [
                 ("due_date = least(due_date, %s::date)", d.get("return_by")),
                 ("renew_pending = %s", False),
@@ -165,10 +193,6 @@ class RequestsProjection(Projection):
             "RenewRequested": [("renew_pending = %s", True)],
             "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
             "ReturnShipped": [("renew_pending = %s", False)],
-            "CancelRequested": [
-                ("status_before_cancel = status", None),
-                ("status = %s", "CancelPending"),
-            ],
         }
         for clause, value in extra.get(name, []):
             sets.append(clause)
@@ -178,13 +202,16 @@ class RequestsProjection(Projection):
             sets.append("status = CASE WHEN %s THEN 'Cancelled' ELSE status_before_cancel END")
             params.append(d["accepted"])
             sets.append("status_before_cancel = NULL")
+            sets.append(new_deadline[0][0])
+            params.append(d.get("answer_due"))
         if name == "RenewAnswered":
             sets.append("renew_pending = false")
             if d["accepted"]:
                 sets += [
                     "renewals = renewals + 1",
                     "due_date = %s",
-                    "status = CASE WHEN status = 'Overdue' THEN 'Received' ELSE status END",
+                    "status = CASE WHEN status <> 'Overdue' THEN status "
+                    "WHEN awaiting_receipt THEN 'Loaned' ELSE 'Received' END",
                 ]
                 params.append(d["due_date"])
         # One UPDATE evaluates every SET against the old row, so status_before_cancel takes
@@ -211,7 +238,8 @@ class RequestsProjection(Projection):
 
 QUEUE_COLUMNS = (
     "r.id, r.requester, r.supplier, r.work, w.title, r.reader_ref, r.service_type, r.status, "
-    "r.needed_by, r.answer_due, r.due_date, r.renewals, r.renew_pending, r.arrived_at, "
+    "r.needed_by, r.answer_due, r.due_date, r.renewals, r.renew_pending, r.awaiting_receipt, "
+    "r.arrived_at, "
     "r.requested_at, "
     "r.updated_at, r.version"
 )
@@ -265,22 +293,26 @@ def parties(conn: psycopg.Connection[Any], request_id: UUID) -> set[str]:
 
 
 def due_for_timers(conn: psycopg.Connection[Any], now: Any) -> dict[str, list[UUID]]:
-    """Requests a timer must act on: unanswered past their answer time, loans past due,
-    overdue loans not reminded today."""
+    """Requests a timer must act on: waits past their deadline (a supplier's answer, a
+    cancel, conditions awaiting the requester), loans past due (also those whose receipt
+    was never confirmed), overdue loans not reminded today. The read model may lag: the
+    aggregate refuses what is no longer due (and a second reminder on one day)."""
     today = now.date()
     q = conn.execute
     return {
         "expire": [
             r[0]
             for r in q(
-                "SELECT id FROM ill_requests WHERE status = 'RequestReceived' AND answer_due <= %s",
+                "SELECT id FROM ill_requests WHERE status IN ('RequestReceived', "
+                "'ExpectToSupply', 'WillSupply', 'RetryPossible', 'CancelPending') "
+                "AND answer_due <= %s",
                 (now,),
             ).fetchall()
         ],
         "overdue": [
             r[0]
             for r in q(
-                "SELECT id FROM ill_requests WHERE status IN ('Received', 'Recalled') "
+                "SELECT id FROM ill_requests WHERE status IN ('Loaned', 'Received', 'Recalled') "
                 "AND due_date < %s",
                 (today,),
             ).fetchall()

@@ -1,6 +1,9 @@
 """Timers: every wait in the lifecycle ends. Unanswered requests move to the next supplier
-after their policy's time-out; loans past their due date are marked overdue, and overdue
-loans get one reminder a day. Each is an event, so the history shows it."""
+after their policy's time-out; the other waits (ExpectToSupply, WillSupply, conditions
+awaiting the requester, a Cancel awaiting the supplier) remind their party once and then
+end (ADR 0005); loans past their due date are marked overdue, received or not, and
+overdue loans get one reminder a day. Each is an event, so the history shows it. The
+aggregate refuses what is no longer due, so a lagging read model does no harm."""
 
 from __future__ import annotations
 
