@@ -611,6 +611,7 @@ class IllRequest(Aggregate):
     @event("CompletedWithoutReturn")
     def _completed_without_return(self, supplier: str, reason: str) -> None:
         self.status = Status.COMPLETED_WITHOUT_RETURN
+        self.renew_pending = False  # a renewal asked for ends with the loan
 
     # -- the requester's actions --------------------------------------------------------------
     def accept_conditions(
@@ -877,6 +878,6 @@ def available_actions(
         actions = [a for a in actions if a != "CopyCompleted"]
     if renew_pending:
         actions = [a for a in actions if a != "Renew"]
-        if party == "supplier":
+        if party == "supplier" and status in ON_LOAN:
             actions.insert(0, "RenewResponse")
     return actions

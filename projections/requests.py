@@ -193,6 +193,7 @@ class RequestsProjection(Projection):
             "RenewRequested": [("renew_pending = %s", True)],
             "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
             "ReturnShipped": [("renew_pending = %s", False)],
+            "CompletedWithoutReturn": [("renew_pending = %s", False)],
         }
         for clause, value in extra.get(name, []):
             sets.append(clause)

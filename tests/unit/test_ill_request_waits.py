@@ -230,3 +230,12 @@ class TimedLifecycle(Lifecycle):
 
 TestTimedLifecycle = TimedLifecycle.TestCase
 TestTimedLifecycle.settings = settings(max_examples=150, stateful_step_count=50, deadline=None)
+
+
+def test_a_renewal_pending_when_the_loan_ends_without_return_is_not_offered_any_more() -> None:
+    req = shipped()
+    req.receive("REQ", T0)
+    req.renew("REQ")
+    req.complete_without_return("SUP-A", "Lost")
+    assert not req.renew_pending
+    assert available_actions("CompletedWithoutReturn", "Loan", "supplier", True) == []
