@@ -15,10 +15,13 @@ import structlog
 
 from domain.errors import DomainError
 from infra.database import Database
-from infra.network_app import NetworkApp
+from infra.network_app import NetworkApp, current_actor
 from projections.requests import due_for_timers
 
 log = structlog.get_logger("libshare.timers")
+
+# Who acts when a timer fires: the platform itself, named in every event it records.
+TIMERS_ACTOR = {"account": "libshare-timers", "role": "system"}
 
 
 def utc_now() -> datetime:
@@ -43,13 +46,17 @@ class Timers:
             ("overdue", "overdue", lambda rid: self.app.mark_overdue(rid, now.date())),
             ("remind", "reminded", lambda rid: self.app.remind(rid, now.date())),
         ]
-        for kind, counter, act in steps:
-            for request_id in due[kind]:
-                try:
-                    act(request_id)
-                    done[counter] += 1
-                except DomainError as exc:  # the read model lagged, or a librarian was first
-                    log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
+        token = current_actor.set(TIMERS_ACTOR)
+        try:
+            for kind, counter, act in steps:
+                for request_id in due[kind]:
+                    try:
+                        act(request_id)
+                        done[counter] += 1
+                    except DomainError as exc:  # the read model lagged, or a librarian was first
+                        log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
+        finally:
+            current_actor.reset(token)
         if any(done.values()):
             log.info("timers ran", **done)
         return done

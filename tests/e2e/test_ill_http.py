@@ -191,6 +191,7 @@ def test_an_overdue_loan_is_marked_and_reminded_by_the_timer(
     assert system.timers().run_once(later)["overdue"] == 1
     detail = seen(requester, rid, "Overdue")
     assert [e["event"] for e in detail["timeline"]][-2:] == ["MarkedOverdue", "ReminderSent"]
+    assert detail["timeline"][-1]["actor"] == {"account": "libshare-timers", "role": "system"}
     assert system.timers().run_once(later)["reminded"] == 0  # once a day
 
 
