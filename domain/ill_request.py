@@ -207,6 +207,7 @@ class IllRequest(Aggregate):
         self.answer_reminded = False  # the waited-on party was reminded in this wait
         self.receipt_confirmed = False  # the requester confirmed the item arrived
         self.last_reminder: date | None = None  # of an overdue loan
+        self.deliveries: list[str] = []  # shipments the carrier reported delivered
 
     # -- creation and routing -------------------------------------------------------------
     @classmethod
@@ -672,6 +673,28 @@ class IllRequest(Aggregate):
         self.status = Status.CANCELLED
         self.status_before_cancel = None
         self.answer_due = None
+
+    def parcel_delivered(
+        self, shipment_id: str, purpose: str, delivered_at: datetime, signer: str
+    ) -> bool:
+        """The delivery policy: a carrier reported one of this request's parcels delivered.
+        The request records it (its timeline shows the item arrived) and its status stays:
+        the receiving librarian confirms (Received, or LoanCompleted for a return). Once
+        per shipment; returns whether it was new."""
+        if shipment_id in self.deliveries:
+            return False
+        if purpose not in ("loan", "return"):
+            raise InvalidInput("a delivery's purpose is 'loan' or 'return'")
+        self._parcel_delivered(
+            shipment_id=shipment_id, purpose=purpose, delivered_at=delivered_at, signer=signer
+        )
+        return True
+
+    @event("ParcelDelivered")
+    def _parcel_delivered(
+        self, shipment_id: str, purpose: str, delivered_at: datetime, signer: str
+    ) -> None:
+        self.deliveries = [*self.deliveries, shipment_id]
 
     def receive(self, library: str, now: datetime) -> None:
         """The requester confirms the item arrived: a Loaned item is then Received; an

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime
+from uuid import UUID
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -119,8 +120,9 @@ class ShipmentCommands:
             )
             if not new:
                 return {"result": "duplicate"}
+            changed = [shipment, *self._delivery_policy(shipment)]
             try:
-                self._save(shipment)
+                self._save(*changed)
             except IntegrityError:  # saved by someone else since we loaded it: reload
                 continue
             return {"result": "accepted"}
@@ -128,6 +130,19 @@ class ShipmentCommands:
             "result": "rejected",
             "reason": "the shipment kept changing while this event was recorded; send it again",
         }
+
+    def _delivery_policy(self: NetworkApp, shipment: Shipment) -> list[IllRequest]:
+        """Once the carrier says a parcel was delivered, its request records the arrival,
+        in the same transaction: the partner's update never changes a request by itself,
+        this policy of ours does, and only so far (the librarian confirms receipt)."""
+        delivered = shipment.delivered
+        if delivered is None:
+            return []
+        req = self.get_request(UUID(shipment.request_id))
+        new = req.parcel_delivered(
+            str(shipment.id), shipment.purpose, delivered["at"], delivered["signer"]
+        )
+        return [req] if new else []
 
     def _partner_shipment(self: NetworkApp, partner: str, waybill: str) -> Shipment:
         try:

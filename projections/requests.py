@@ -36,9 +36,7 @@ STATUS_AFTER = {
 
 class RequestsProjection(Projection):
     name = "requests"
-    handles = frozenset(
-        {"libshare.shipment.Dispatched.v1", "libshare.shipment.CarrierEventRecorded.v1"}
-    ) | frozenset(
+    handles = frozenset({"libshare.shipment.Dispatched.v1"}) | frozenset(
         f"libshare.ill-request.{name}.v1"
         for name in [
             "Requested",
@@ -67,6 +65,7 @@ class RequestsProjection(Projection):
             "NoteAdded",
             "ShippedForward",
             "StatusRequested",
+            "ParcelDelivered",
         ]
     )
     tables = ("ill_requests", "ill_request_timeline", "ill_request_shipments")
@@ -194,10 +193,21 @@ class RequestsProjection(Projection):
             "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
             "ReturnShipped": [("renew_pending = %s", False)],
             "CompletedWithoutReturn": [("renew_pending = %s", False)],
+            # The delivery policy recorded the carrier's delivery of a loan's parcel: the
+            # request shows it arrived, for the librarian to confirm receipt.
+            "ParcelDelivered": [
+                (
+                    "arrived_at = CASE WHEN %s = 'loan' THEN least(coalesce(arrived_at, "
+                    "%s::timestamptz), %s::timestamptz) ELSE arrived_at END",
+                    None,
+                ),
+            ],
         }
         for clause, value in extra.get(name, []):
             sets.append(clause)
-            if "%s" in clause:
+            if name == "ParcelDelivered":
+                params += [d["purpose"], d["delivered_at"], d["delivered_at"]]
+            elif "%s" in clause:
                 params.append(value)
         if name == "CancelAnswered":
             sets.append("status = CASE WHEN %s THEN 'Cancelled' ELSE status_before_cancel END")
@@ -220,20 +230,13 @@ class RequestsProjection(Projection):
         yield (f"UPDATE {t} SET {', '.join(sets)} WHERE id = %s", (*params, rid))
 
     def _shipment(self, event: Envelope) -> Iterable[Statement]:
-        """A loan's parcel delivered by the carrier: the request shows it arrived, for the
-        librarian to confirm receipt (the carrier never changes the request itself)."""
+        """Which shipments carry which request (the request's own ParcelDelivered event
+        tells that one arrived)."""
         links, d = self.table("ill_request_shipments"), event.data
         if event.type.endswith("Dispatched.v1"):
             yield (
                 f"INSERT INTO {links} VALUES (%s, %s, %s)",
                 (event.aggregate_id, d["request_id"], d["purpose"]),
-            )
-        elif d["status"] == "delivered":
-            yield (
-                f"UPDATE {self.table('ill_requests')} SET arrived_at = "
-                "least(coalesce(arrived_at, %s::timestamptz), %s::timestamptz) WHERE id = "
-                f"(SELECT request_id FROM {links} WHERE shipment_id = %s AND purpose = 'loan')",
-                (d["at"], d["at"], event.aggregate_id),
             )
 
 

@@ -192,9 +192,27 @@ def test_a_loan_shipped_by_post_shows_delivery_and_the_librarian_confirms_receip
     assert detail["status"] == "Loaned"  # the carrier never changes the request itself
     assert detail["shipments"][0]["status"] == "delivered"
     assert detail["shipments"][0]["signer"] == "Trần Văn Minh"
+    assert detail["arrived_at"].startswith("2026-11-26T03:00:00")  # the carrier's time, UTC
+    # The delivery is on the request's own record, once, put there by our policy.
+    (delivered,) = [e for e in detail["timeline"] if e["event"] == "ParcelDelivered"]
+    assert delivered["data"]["signer"] == "Trần Văn Minh"
+    assert delivered["actor"]["partner"] == "VNPOST"
+    again = carrier.post(
+        [
+            {
+                "carrier_event_id": "e5",
+                "waybill": "EB100000001VN",
+                "status": "delivered",
+                "at": "2026-11-26T10:05:00+07:00",
+                "signer": "Trần Văn Minh",
+            }
+        ]
+    )
+    assert again.json()["accepted"] == 1
     assert carrier.pickups().json() == []
     school.ok(rid, "Received")
-    seen(school, rid, "Received")
+    received = seen(school, rid, "Received")
+    assert [e["event"] for e in received["timeline"]].count("ParcelDelivered") == 1
 
 
 def test_the_monthly_statement_sums_cost_and_subsidy_within_the_cap(
