@@ -38,10 +38,12 @@ def build_rota(
     service_type: str,
     candidates: list[Candidate],
 ) -> Rota:
-    """Candidates hold an available copy, never the requester itself, never an item that
-    must not ship (for a loan), never a library whose policy does not lend the kind or that
-    is at its loan limit. Order: same locality first, then the provincial library, then the
-    rest by load (fewest active loans), then by code."""
+    """Candidates are within the work's visibility scope, hold an available copy, are never
+    the requester itself, never lend an item that must not ship (for a loan), never a
+    library whose policy does not lend the kind or that is at its loan limit; every holder
+    left out is in `excluded` with its reason. Order: same locality first, then the
+    provincial library, then the rest by load (fewest active loans), then by code.
+    (The requester is within the scope: a work outside it does not exist for it.)"""
     chosen: list[tuple[tuple[int, int, str], dict[str, str]]] = []
     excluded: list[dict[str, str]] = []
     for c in candidates:
@@ -63,6 +65,8 @@ def build_rota(
 def _exclusion(requester: str, work: WorkFacts, service_type: str, c: Candidate) -> str | None:
     if c.library == requester:
         return "is the requester"
+    if not visible(work, c.kind):
+        return f"outside the work's visibility scope ({', '.join(work.visible_to)})"
     if c.available <= 0:
         return "no available copy"
     if work.shipping == "never" and service_type == "Loan":

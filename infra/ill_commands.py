@@ -21,7 +21,7 @@ from domain.errors import AlreadyExists, Conflict, IdempotencyKeyReused, Invalid
 from domain.ill_request import IllRequest
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
-from domain.routing import Candidate, WorkFacts, build_rota, visible
+from domain.routing import Candidate, WorkFacts, build_rota
 
 if TYPE_CHECKING:
     from infra.event_store import LibshareRecorder
@@ -179,7 +179,9 @@ class IllCommands:
         facts = WorkFacts(
             the_work.code, the_work.kind.value, the_work.shipping.value, tuple(the_work.visible_to)
         )
-        candidates = [c for c in self.candidate_finder(the_work.code) if visible(facts, c.kind)]
+        # Holders outside a restricted work's scope are excluded with the reason, like
+        # any other: the requester is inside the scope (it sees the work and its holders).
+        candidates = self.candidate_finder(the_work.code)
         rota = build_rota(requester, req_lib.locality, facts, service_type, candidates)
         key = f"{requester}:{client_request_id}" if client_request_id else None
         fingerprint = command_fingerprint(

@@ -112,3 +112,15 @@ def test_a_library_whose_policy_does_not_lend_the_kind_is_excluded() -> None:
     assert result.excluded == [
         {"library": "HNM-PL", "reason": "its policy does not lend local_studies"}
     ]
+
+
+def test_a_holder_outside_a_restricted_works_scope_is_excluded_with_a_reason() -> None:
+    school = Candidate("HNM-S-BH", "school", "Phủ Lý", 1, 0, 5, ("book", "restricted"))
+    result = build_rota(
+        "HNM-CA", "Phủ Lý", facts("W-QS-TAILIEU"), "Loan", [*candidates("W-QS-TAILIEU"), school]
+    )
+    assert [e["library"] for e in result.entries] == ["HNM-QS"]
+    assert result.excluded == [
+        {"library": "HNM-CA", "reason": "is the requester"},
+        {"library": "HNM-S-BH", "reason": "outside the work's visibility scope (armed_forces)"},
+    ]
