@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 import time
 from datetime import datetime
-from uuid import UUID
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
