@@ -171,7 +171,11 @@ def one_request(
     if not _librarian(me):
         party = None
     actions = available_actions(
-        found["status"], found["service_type"], party, found["renew_pending"]
+        found["status"],
+        found["service_type"],
+        party,
+        found["renew_pending"],
+        bool(found.get("awaiting_receipt")),
     )
     return _page(request, "request.html", me, r=found, actions=actions)
 
