@@ -5,6 +5,8 @@ a library administrator manages its own library's staff and their library roles.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -148,6 +150,14 @@ def _target(sys: System, me: Principal, username: str, permission: Permission) -
     return library
 
 
+@contextmanager
+def _managing(sys: System, me: Principal, username: str) -> Iterator[None]:
+    """Decide a change to the account `username` and record who made it."""
+    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
+    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+        yield
+
+
 @router.get("/accounts/{username}", summary="One account with its API keys and its history")
 def account(username: str, sys: Annotated[System, Depends(system)], me: Reader) -> dict[str, Any]:
     _target(sys, me, username, Permission.ACCOUNTS_READ)
@@ -184,15 +194,13 @@ def revoke(
 def disable(
     username: str, body: Reason, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+    with _managing(sys, me, username):
         return sys.app.disable_account(username, body.reason)
 
 
 @router.post("/accounts/{username}/enable", summary="Enable a disabled account")
 def enable(username: str, sys: Annotated[System, Depends(system)], me: Manager) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+    with _managing(sys, me, username):
         return sys.app.enable_account(username)
 
 
@@ -200,8 +208,7 @@ def enable(username: str, sys: Annotated[System, Depends(system)], me: Manager) 
 def set_password(
     username: str, body: Password, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+    with _managing(sys, me, username):
         return sys.app.set_password(username, body.password)
 
 
@@ -213,8 +220,7 @@ def set_password(
 def issue_key(
     username: str, body: KeyLabel, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, str]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+    with _managing(sys, me, username):
         key_id, key = sys.app.issue_api_key(username, body.label)
     return {"key_id": key_id, "api_key": key}
 
@@ -223,8 +229,7 @@ def issue_key(
 def revoke_key(
     username: str, key_id: str, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
+    with _managing(sys, me, username):
         return sys.app.revoke_api_key(username, key_id)
 
 
