@@ -310,11 +310,17 @@ class IllRequest(Aggregate):
 
     def _as_requester(self, library: str, command: str) -> None:
         if library != self.requester:
-            raise NotYourTurn(f"only the requesting library {self.requester} may {command}")
+            raise NotYourTurn(
+                f"only the requesting library {self.requester} may {command} "
+                f"(the request is {self.status.value})"
+            )
 
     def _as_supplier(self, library: str, command: str) -> None:
         if library != self.supplier:
-            raise NotYourTurn(f"only the current supplier {self.supplier} may {command}")
+            raise NotYourTurn(
+                f"only the current supplier {self.supplier} may {command} "
+                f"(the request is {self.status.value})"
+            )
 
     def _loan_only(self, command: str) -> None:
         if self.service_type is not ServiceType.LOAN:
@@ -787,7 +793,10 @@ class IllRequest(Aggregate):
         """ISO Notification, from either party, in any open state."""
         party = self.party_of(library)
         if party is None:
-            raise NotYourTurn(f"{library} is neither the requester nor the current supplier")
+            raise NotYourTurn(
+                f"{library} is neither the requester nor the current supplier "
+                f"(the request is {self.status.value})"
+            )
         if self.status in TERMINAL:
             raise IllegalTransition("Notification", self.status.value)
         note = note.strip()

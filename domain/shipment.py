@@ -151,6 +151,8 @@ class Shipment(Aggregate):
             raise InvalidInput(f"unknown carrier status {status!r}")
         if at.tzinfo is None:
             raise InvalidInput("carrier event times need a time zone")
+        if status == CarrierStatus.IN_TRANSIT and not facility.strip():
+            raise InvalidInput("an in-transit update names the facility the parcel is at")
         if status == CarrierStatus.DELIVERED and not signer.strip():
             raise InvalidInput("a delivery needs the signer's name")
         if status == CarrierStatus.DELIVERY_FAILED and not reason.strip():

@@ -51,6 +51,7 @@ def update(event_id: str, status: str, hour: int) -> dict[str, Any]:
         "waybill": WAYBILL,
         "status": status,
         "at": f"2026-11-25T{hour:02d}:00:00+07:00",
+        "facility": "Bưu cục Phủ Lý",
     }
 
 

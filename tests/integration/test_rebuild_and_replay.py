@@ -66,7 +66,7 @@ def scenario(system: System, runner: ProjectionRunner) -> None:
     ]
     ship_return(system, loans[0]["id"], "HNM-S-BH", "EB300000005VN", "41000")
     timeline = [
-        ("c3", "in_transit", now + timedelta(hours=5), {}),
+        ("c3", "in_transit", now + timedelta(hours=5), {"facility": "Bưu cục Phủ Lý"}),
         ("c1", "accepted", now + timedelta(hours=1), {}),
         ("c4", "delivered", now + timedelta(days=1), {"signer": "Nguyễn Thị Lan"}),
         ("c2", "out_for_delivery", now + timedelta(hours=20), {}),

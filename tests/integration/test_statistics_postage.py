@@ -84,7 +84,9 @@ def test_stuck_shipments_are_counted_when_the_statistics_are_asked_for(network: 
     carrier_update(
         system, "d2", "EB200000002VN", "delivered", now + timedelta(days=1), signer="Trần Minh"
     )
-    carrier_update(system, "t1", "EB200000003VN", "in_transit", now + timedelta(days=7))
+    carrier_update(
+        system, "t1", "EB200000003VN", "in_transit", now + timedelta(days=7), facility="Kim Bảng"
+    )
     drain(system, runner)
 
     today = stats(system, month, stuck_after_days=5)

@@ -87,6 +87,8 @@ def test_impossible_updates_are_refused() -> None:
         s.record_carrier_event(carrier_event_id="x", status="teleported", at=T0)
     with pytest.raises(InvalidInput, match="signer"):
         s.record_carrier_event(carrier_event_id="x", status="delivered", at=T0)
+    with pytest.raises(InvalidInput, match="facility"):
+        s.record_carrier_event(carrier_event_id="x", status="in_transit", at=T0)
     s.record_carrier_event(carrier_event_id="d", status="delivered", at=T0, signer="A")
     with pytest.raises(IllegalTransition, match="already delivered"):
         s.record_carrier_event(carrier_event_id="l", status="lost", at=T0)
