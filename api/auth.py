@@ -90,10 +90,12 @@ class Authorize:
 
     def __call__(
         self,
+        request: Request,
         sys: Annotated[System, Depends(system)],
         credential: Annotated[str | None, Depends(bearer)],
     ) -> Principal:
         principal = authenticate(sys, credential)
+        request.state.principal = principal  # for the request's log line
         if self.permission is not None and not holds_any(principal, self.permission):
             raise Forbidden(f"your account may not {self.permission.value.replace('.', ': ')}")
         return principal

@@ -36,11 +36,14 @@ def install(app: FastAPI) -> None:
             response = await call_next(request)
         response.headers["X-Request-ID"] = request_id
         response.headers["X-Correlation-ID"] = correlation_id
+        principal = getattr(request.state, "principal", None)
         log.info(
             "request",
             method=request.method,
             path=request.url.path,
             status=response.status_code,
             ms=round((time.perf_counter() - started) * 1000, 1),
+            account=principal.account if principal else None,
+            library=principal.library if principal else None,
         )
         return response

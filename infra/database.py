@@ -82,9 +82,16 @@ class Database:
             kwargs={"options": "-c idle_in_transaction_session_timeout=60000"},
         )
 
-    @transient("postgres connect")
     def open(self) -> None:
+        """Open the pool and wait until PostgreSQL answers: at start-up the server may
+        still be coming up (compose, a restart), so each short wait is retried, logged."""
+        self._wait_for_server()
         self.pool.open(wait=True, timeout=10)
+
+    @transient("postgres connect")
+    def _wait_for_server(self) -> None:
+        with psycopg.connect(self.url, connect_timeout=2):
+            pass
 
     def close(self) -> None:
         self.pool.close()

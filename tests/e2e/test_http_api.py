@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from infra.logs import configure_logging
 from tests.e2e.callers import network_admin
 from tests.integration.support import eventually
 from workers.bootstrap import PROJECTIONS, System
@@ -146,3 +149,21 @@ def test_projections_and_their_parked_events_are_visible(client: TestClient) -> 
         "failed": 0,
     }
     assert client.get("/projections/nope/parked").status_code == 404
+
+
+def test_log_lines_carry_the_request_correlation_account_and_library(
+    client: TestClient,
+) -> None:
+    capture = structlog.testing.LogCapture()
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, capture],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+    )
+    try:
+        r = client.get("/me", headers={"X-Correlation-ID": "corr-7", "X-Request-ID": "req-7"})
+    finally:
+        configure_logging("WARNING", json=True)
+    assert r.status_code == 200
+    (line,) = [e for e in capture.entries if e["event"] == "request" and e["path"] == "/me"]
+    assert (line["request_id"], line["correlation_id"]) == ("req-7", "corr-7")
+    assert line["account"] == "t-network-admin" and line["status"] == 200
