@@ -689,6 +689,8 @@ class IllRequest(Aggregate):
         per shipment; returns whether it was new."""
         if shipment_id in self.deliveries:
             return False
+        if self.item_id is None:
+            raise IllegalTransition("ParcelDelivered", f"{self.status.value} (nothing shipped)")
         if purpose not in ("loan", "return"):
             raise InvalidInput("a delivery's purpose is 'loan' or 'return'")
         self._parcel_delivered(
