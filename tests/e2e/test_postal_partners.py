@@ -16,7 +16,6 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.partners import sign
 from domain.shipment import Shipment
-from projections.shipments import in_transit
 from tests.e2e.callers import auditor, headers_for, network_admin
 from tests.e2e.test_ill_http import Librarian, seen
 from tests.integration.support import eventually
@@ -282,13 +281,44 @@ def test_a_partner_over_its_rate_gets_429_with_retry_after(
 def test_a_parcel_without_carrier_news_for_days_shows_as_stuck(
     world: tuple[TestClient, System, Carrier],
 ) -> None:
-    client, system, _ = world
+    client, system, carrier = world
     school, _, _ = shipped_loan(client)
     eventually(lambda: len(school.get("/shipments").json()) == 1, what="the shipment in transit")
     (shipment,) = school.get("/shipments").json()
     assert shipment["stuck"] is False and shipment["status"] == "created"
-    with system.db.transaction() as conn:  # as seen some days later
-        later = in_transit(conn, "HNM-S-BH", stuck_before=utc_now() + timedelta(days=1))
-        sooner = in_transit(conn, "HNM-S-BH", stuck_before=utc_now() - timedelta(days=1))
-    assert [s["waybill"] for s in later] == ["EB100000001VN"] and later[0]["stuck"] is True
-    assert sooner == []
+    # The carrier's last news of the parcel is older than the policy's days (5 here).
+    days_ago = (utc_now() - timedelta(days=system.settings.stuck_after_days + 1)).isoformat()
+    r = carrier.post(
+        [
+            {
+                "carrier_event_id": "old-1",
+                "waybill": "EB100000001VN",
+                "status": "accepted",
+                "at": days_ago,
+            }
+        ]
+    )
+    assert r.json()["accepted"] == 1
+
+    def stuck() -> list[dict[str, Any]]:
+        return list(school.get("/shipments", params={"stuck_only": "true"}).json())
+
+    eventually(lambda: len(stuck()) == 1, what="the parcel to show as stuck")
+    assert stuck()[0]["stuck"] is True and stuck()[0]["waybill"] == "EB100000001VN"
+    department = headers_for(client, "department")
+    stats = client.get("/statistics/monthly", headers=department).json()
+    assert stats["network"]["stuck"] == 1
+    assert {r["library"]: r["stuck"] for r in stats["libraries"]}["HNM-TVT"] == 1
+    # News from the carrier today: no longer stuck.
+    carrier.post(
+        [
+            {
+                "carrier_event_id": "new-1",
+                "waybill": "EB100000001VN",
+                "status": "in_transit",
+                "at": utc_now().isoformat(),
+                "facility": "Bưu cục Phủ Lý",
+            }
+        ]
+    )
+    eventually(lambda: stuck() == [], what="the parcel to move again")
