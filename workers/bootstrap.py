@@ -110,11 +110,13 @@ class System:
         relay.setup()
         return relay
 
-    def rebuild(self, name: str, on_progress: Progress | None = None) -> RebuildReport:
+    def rebuild(
+        self, name: str, on_progress: Progress | None = None, batch_size: int = 5000
+    ) -> RebuildReport:
         projection_named(name)  # fail fast on an unknown name
-        return Rebuild(self.db, self.reader, lambda schema: projection_named(name, schema)).run(
-            on_progress
-        )
+        return Rebuild(
+            self.db, self.reader, lambda schema: projection_named(name, schema), batch_size
+        ).run(on_progress)
 
     def replay_parked(self, name: str) -> dict[str, int]:
         return replay_parked(self.db, projection_named(name))
