@@ -23,3 +23,28 @@ def test_docker_compose_config_is_valid_and_configures_every_service_by_env() ->
     for service in ("postgres:", "kafka:", "api:", "relay:", "projector:"):
         assert service in out
     assert "KAFKA_BOOTSTRAP_SERVERS: kafka:9092" in out
+
+
+def test_every_compose_service_runs_a_real_command_with_known_settings() -> None:
+    """Checked everywhere, Docker or not: each service's command is one of ours and
+    every LIBSHARE_ variable it sets is a setting the app reads."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from api.cli import cli
+    from infra.settings import Settings
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert {"postgres", "kafka", "api", "relay", "projector", "timers"} <= set(services)
+    known = {f"LIBSHARE_{name.upper()}" for name in Settings.model_fields}
+    for name in ("api", "relay", "projector", "timers"):
+        service = services[name]
+        env = service.get("environment") or {}
+        unknown = {k for k in env if k.startswith("LIBSHARE_")} - known
+        assert not unknown, f"{name} sets unknown settings {unknown}"
+        assert env.get("DATABASE_URL", "").startswith("postgresql://")
+        program, *args = service["command"]
+        assert program == "libshare"
+        r = CliRunner().invoke(cli, [*args, "--help"])
+        assert r.exit_code == 0, f"{name}: `libshare {' '.join(args)}` is not a command"
