@@ -85,7 +85,14 @@ def login(
     ttl = int(sys.settings.ui_session_hours * 3600)
     token, _ = sys.tokens.issue(who, ttl)
     response = _back("/ui/requests", lang)
-    response.set_cookie(UI_COOKIE, token, max_age=ttl, httponly=True, samesite="lax")
+    response.set_cookie(
+        UI_COOKIE,
+        token,
+        max_age=ttl,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 

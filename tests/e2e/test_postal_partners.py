@@ -115,6 +115,7 @@ def test_bad_signatures_stale_times_tampered_bodies_and_strangers_are_refused(
             "waybill": "EB100000001VN",
             "status": "in_transit",
             "at": "2026-11-25T08:00:00+07:00",
+            "facility": "Bưu cục Phủ Lý",
         }
     ]
     for response in (
@@ -169,6 +170,7 @@ def test_a_loan_shipped_by_post_shows_delivery_and_the_librarian_confirms_receip
     school, _, rid = shipped_loan(client)
     eventually(lambda: carrier.pickups().json() != [], what="the pickup list")
     (pickup,) = carrier.pickups().json()
+    assert "BD-0042" not in carrier.pickups().text  # a carrier never sees a reader
     assert pickup["library"] == "HNM-TVT" and pickup["parcels"][0]["waybill"] == "EB100000001VN"
     timeline = [
         ("e3", "in_transit", "2026-11-25T14:00:00+07:00", {"facility": "Bưu cục Phủ Lý"}),
