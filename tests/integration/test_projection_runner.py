@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable
 
 from infra.envelope import Envelope
@@ -14,16 +15,30 @@ from tests.integration.support import eventually, libraries, register_many
 from workers.bootstrap import System
 
 
-def drain(system: System, runner: ProjectionRunner) -> int:
+def drain(system: System, runner: ProjectionRunner, timeout: float = 20.0) -> int:
+    """Apply everything stored so far. An empty poll alone does not prove it: the gap-aware
+    reader waits while any transaction in the cluster (another test's, say) might still
+    commit below it, so drain until each projection has seen every stored event."""
     source = system.make_log_source()
     source.start(runner)
     total = 0
+    deadline = time.monotonic() + timeout
     try:
-        while batch := source.poll(timeout=0.2):
-            total += runner.apply_batch(batch)
+        while True:
+            batch = source.poll(timeout=0.2)
+            if batch:
+                total += runner.apply_batch(batch)
+            elif caught_up(system, runner) or time.monotonic() > deadline:
+                return total
     finally:
         source.close()
-    return total
+
+
+def caught_up(system: System, runner: ProjectionRunner) -> bool:
+    with system.db.transaction() as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
+        seen = dict(conn.execute("SELECT projection, seen FROM projection_state").fetchall())
+    return all(seen.get(p.name, 0) >= stored for p in runner.projections)
 
 
 def test_the_read_model_shows_every_registered_library(system: System) -> None:
