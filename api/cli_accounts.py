@@ -21,18 +21,21 @@ def open_account(
     library: Annotated[str | None, typer.Option(help="The account's library code.")] = None,
     partner: Annotated[str | None, typer.Option(help="The account's postal partner.")] = None,
     password: Annotated[
-        str | None, typer.Option(prompt=True, hide_input=True, prompt_required=False)
-    ] = None,
+        bool, typer.Option("--password", help="Ask for a password (typed twice, no echo).")
+    ] = False,
 ) -> None:
-    """Open an account with roles (idempotent); --password prompts without echo."""
+    """Open an account with roles (idempotent)."""
     from infra.network_app import current_actor
     from workers.bootstrap import bootstrap
 
+    secret = (
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
     system = bootstrap(Settings())
     token = current_actor.set(OPERATOR)
     try:
         found, created = system.app.open_account(
-            username, name, library=library, partner=partner, roles=role, password=password
+            username, name, library=library, partner=partner, roles=role, password=secret
         )
         typer.echo(f"{'opened' if created else 'exists'}: {found['username']} {found['roles']}")
     finally:

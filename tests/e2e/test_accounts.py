@@ -194,3 +194,29 @@ def test_an_auditor_reads_everything_and_changes_nothing(api: tuple[TestClient, 
         "/accounts/kiemtoan/roles", json={"role": "network_admin"}, headers=network_admin(client)
     )
     assert r.status_code == 422 and "auditor" in r.json()["detail"]
+
+
+def test_the_operator_opens_the_first_network_admin_from_the_cli(
+    make_system: Callable[..., System], database_url: str
+) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import cli
+
+    system = make_system()
+    env = {"DATABASE_URL": database_url, "LIBSHARE_LOG_LEVEL": "WARNING"}
+    args = ["accounts", "open", "quantri", "--name", "Quản trị", "--role", "network_admin"]
+    typed = f"{PASSWORD}\n{PASSWORD}\n"
+    opened = CliRunner().invoke(cli, [*args, "--password"], input=typed, env=env)
+    assert opened.exit_code == 0, opened.output
+    assert "opened: quantri ['network_admin']" in opened.output
+    assert PASSWORD not in opened.output  # typed without echo
+    again = CliRunner().invoke(cli, args, env=env)
+    assert again.exit_code == 0 and "exists: quantri" in again.output
+    keyed = CliRunner().invoke(cli, ["accounts", "api-key", "quantri", "--label", "ops"], env=env)
+    assert keyed.exit_code == 0 and ": lsk_k-" in keyed.output
+    with TestClient(create_app(system=system)) as client:
+        r = sign_in(client, "quantri")
+        assert r.status_code == 200
+        key = keyed.output.strip().split(": ", 1)[1]
+        assert client.get("/me", headers=bearer(key)).json()["roles"] == ["network_admin"]
