@@ -8,20 +8,23 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
+import psycopg
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.utils import retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from infra.commit_notifier import CommitNotifier
 from infra.database import eventsourcing_env
 
 APP_NAME = "libshare"
 EVENTS_TABLE = f"{APP_NAME}_events"
-# eventsourcing NOTIFYs this channel in every transaction that inserts events.
+# Followers LISTEN here: woken after each commit of events (infra/commit_notifier.py).
 EVENTS_CHANNEL = EVENTS_TABLE
 COMMANDS_TABLE = f"{APP_NAME}_commands"
 
@@ -66,30 +69,55 @@ class LibshareRecorder(PostgresApplicationRecorder):
         curs.execute(
             SQL("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS fingerprint text").format(t=commands)
         )
-        # eventsourcing's insert function, with our metadata and command key in one statement.
-        # (An older four-argument version may remain for processes not yet upgraded.)
-        curs.execute(
-            SQL(
-                "CREATE OR REPLACE FUNCTION {schema}.{fn}(metadata text, command_key text, "
-                "command_fingerprint text, command_result text, events {schema}.{ev}[]) "
-                "RETURNS SETOF bigint LANGUAGE plpgsql AS $$ BEGIN "
-                "PERFORM set_config('libshare.event_metadata', coalesce(metadata, ''), true); "
-                "IF command_key IS NOT NULL THEN "
-                "INSERT INTO {schema}.{commands} (key, fingerprint, result) "
-                "VALUES (command_key, command_fingerprint, command_result::jsonb); END IF; "
-                "RETURN QUERY SELECT * FROM {schema}.{inner}(events); END; $$"
-            ).format(
-                commands=Identifier(COMMANDS_TABLE),
-                schema=Identifier(self.datastore.schema),
-                fn=Identifier(self._insert_function),
-                ev=Identifier(self.stored_event_type_name),
-                inner=Identifier(self.pg_function_name_insert_events),
-            )
+
+    def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        pool = datastore.pool
+        self.commit_notifier = CommitNotifier(
+            lambda: psycopg.connect(pool.conninfo, **pool.kwargs, autocommit=True),
+            self.channel_name,
         )
 
-    @property
-    def _insert_function(self) -> str:
-        return f"{self.events_table_name}_insert"
+    def close(self) -> None:
+        """Stop the commit notifier (and its connection)."""
+        self.commit_notifier.close()
+
+    def _insert_statement(self, rows: str) -> bytes:
+        """Events, their metadata and the command's key in one plain statement (one
+        round trip, its own transaction): no plpgsql, no composite type to adapt, no
+        NOTIFY inside the transaction (the commit notifier wakes followers, ADR 0008).
+        Parameters: key, fingerprint, result, key again, then `rows`' own."""
+        return (
+            SQL(
+                "WITH command AS (INSERT INTO {schema}.{commands} (key, fingerprint, result) "
+                "SELECT %s::text, %s::text, %s::jsonb WHERE %s::text IS NOT NULL) "
+                "INSERT INTO {schema}.{events} "
+                "(originator_id, originator_version, topic, state, metadata) {rows} "
+                "RETURNING notification_id"
+            )
+            .format(
+                schema=Identifier(self.datastore.schema),
+                commands=Identifier(COMMANDS_TABLE),
+                events=Identifier(self.events_table_name),
+                rows=SQL(rows).format(id_type=SQL(self.datastore.originator_id_type)),
+            )
+            .as_bytes(None)
+        )
+
+    @cached_property
+    def _insert_one(self) -> bytes:
+        """For a save of one event (most commands): scalar parameters, which psycopg
+        adapts in C, where arrays cost a Python list dumper each."""
+        return self._insert_statement(
+            "VALUES (%s::{id_type}, %s::bigint, %s::text, %s::bytea, %s::jsonb)"
+        )
+
+    @cached_property
+    def _insert_many(self) -> bytes:
+        return self._insert_statement(
+            "SELECT e.*, %s::jsonb FROM unnest(%s::{id_type}[], %s::bigint[], "
+            "%s::text[], %s::bytea[]) AS e"
+        )
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -134,33 +162,35 @@ class LibshareRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """With db functions on, eventsourcing calls its insert function with no room for our
-        metadata: we call our wrapper, which sets it and calls that function, in one
-        statement (one round trip, its own transaction)."""
+        """Without the table lock (db functions on, ADR 0003): one statement, then a
+        wake-up for the followers once it has committed (ADR 0008). With the lock:
+        eventsourcing's pipelined transaction, our metadata and command key first."""
         if not self.datastore.enable_db_functions or not stored_events:
             return super().insert_events(stored_events, **kwargs)
-        pg_events = [
-            self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
-            for e in stored_events
-        ]
         metadata = kwargs.get("metadata")
         command = kwargs.get("command") or {}
-        statement = SQL("SELECT * FROM {schema}.{fn}(%s, %s, %s, %s, %s)").format(
-            schema=Identifier(self.datastore.schema), fn=Identifier(self._insert_function)
-        )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(
-                statement,
-                (
-                    json.dumps(metadata, ensure_ascii=False) if metadata else None,
-                    command.get("key"),
-                    command.get("fingerprint"),
-                    json.dumps(command["result"], ensure_ascii=False) if command else None,
-                    pg_events,
-                ),
-                prepare=True,
+        key = command.get("key")
+        result = json.dumps(command["result"], ensure_ascii=False) if command else None
+        meta = json.dumps(metadata, ensure_ascii=False) if metadata else None
+        params: tuple[Any, ...] = (key, command.get("fingerprint"), result, key)
+        if len(stored_events) == 1:
+            (e,) = stored_events
+            statement = self._insert_one
+            params += (e.originator_id, e.originator_version, e.topic, e.state, meta)
+        else:
+            statement = self._insert_many
+            params += (
+                meta,
+                [e.originator_id for e in stored_events],
+                [e.originator_version for e in stored_events],
+                [e.topic for e in stored_events],
+                [e.state for e in stored_events],
             )
-            return [r[self._insert_function] for r in curs.fetchall()]
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, params, prepare=True)
+            ids = [r["notification_id"] for r in curs.fetchall()]
+        self.commit_notifier.committed()
+        return ids
 
 
 def event_store_env(database_url: str, *, db_functions: bool = True) -> dict[str, str]:

@@ -43,6 +43,12 @@ class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUI
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    def close(self) -> None:
+        close_recorder = getattr(self.recorder, "close", None)
+        if close_recorder is not None:
+            close_recorder()  # its commit notifier (infra/commit_notifier.py)
+        super().close()
+
     def _save(
         self,
         *aggregates: Any,

@@ -65,3 +65,17 @@ def test_with_db_functions_the_actor_is_still_recorded_and_conflicts_still_detec
     with system.db.transaction() as conn:
         rows = conn.execute("SELECT metadata FROM libshare_events").fetchall()
     assert [r[0]["actor"] for r in rows] == [{"account": "admin"}]
+
+
+def test_a_listening_follower_is_woken_after_a_save_once_the_event_is_readable(
+    system: System,
+) -> None:
+    """Writers NOTIFY from outside their transaction (ADR 0008): the wake-up still comes,
+    and by then the event it announces has committed."""
+    with system.db.connect(autocommit=True) as listener:
+        listener.execute('LISTEN "libshare_events"')
+        system.app.register_library("HNM-BL", "Thư viện huyện Bình Lục", "district", "Bình Lục")
+        woken = list(listener.notifies(timeout=5, stop_after=1))
+        assert len(woken) == 1
+        (count,) = listener.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
+    assert count == 1
