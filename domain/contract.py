@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typing
 from dataclasses import dataclass
+from functools import cached_property
 
 from eventsourcing.domain import Aggregate
 
@@ -37,15 +38,15 @@ class EventType:
     aggregate: type[Aggregate]
     event: type[Aggregate.Event]
 
-    @property
+    @cached_property
     def aggregate_name(self) -> str:
         return str(getattr(self.aggregate, "TYPE_NAME"))  # noqa: B009
 
-    @property
+    @cached_property
     def version(self) -> int:
         return int(getattr(self.event, "class_version", 1))
 
-    @property
+    @cached_property
     def name(self) -> str:
         """The CloudEvents `type`, e.g. libshare.library.Registered.v1."""
         return f"libshare.{self.aggregate_name}.{self.event.__name__}.v{self.version}"

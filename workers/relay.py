@@ -112,18 +112,21 @@ class Relay:
         with _tracer.start_as_current_span("relay batch") as span:
             span.set_attribute("libshare.batch_size", len(events))
             futures = []
+            send = self.producer.send
             for ev in events:
+                topic = topic_for(self.prefix, ev.aggregate_type)
+                key = str(ev.aggregate_id).encode()
+                if ev.traceparent is None:  # no trace to join: no span of its own
+                    futures.append(
+                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev))
+                    )
+                    continue
                 ctx: Any = context_from_traceparent(ev.traceparent)
                 with _tracer.start_as_current_span(
                     f"publish {ev.type}", context=ctx, kind=trace.SpanKind.PRODUCER
                 ):
                     futures.append(
-                        self.producer.send(
-                            topic_for(self.prefix, ev.aggregate_type),
-                            key=str(ev.aggregate_id).encode(),
-                            value=ev.payload,
-                            headers=kafka_headers(ev),
-                        )
+                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev))
                     )
             self.producer.flush()
             for f in futures:

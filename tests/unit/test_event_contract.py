@@ -1,5 +1,6 @@
 """The events' public contract: names, versions, the envelope, and docs/events.md."""
 
+import uuid
 from pathlib import Path
 
 from eventsourcing.application import Application
@@ -58,6 +59,13 @@ def test_an_event_survives_the_trip_through_kafka_headers_unchanged() -> None:
         "traceparent",
     } <= names
     assert from_kafka(headers, env.payload) == env
+
+
+def test_an_events_id_is_the_uuid5_of_its_aggregate_and_version() -> None:
+    """ce_id stays stable across releases: a republished event keeps its id."""
+    for n in range(200):
+        aggregate = uuid.uuid4()
+        assert event_id(aggregate, n) == str(uuid.uuid5(aggregate, str(n)))
 
 
 def test_docs_events_md_is_generated_from_the_current_code() -> None:
