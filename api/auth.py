@@ -39,7 +39,7 @@ def principal_of(sys: System, acc: Account) -> Principal:
     kind = None
     if acc.library:
         try:
-            kind = sys.app.get_library(acc.library).kind.value
+            kind = sys.app.current_library(acc.library).kind.value
         except NotFound:
             kind = None
     return Principal(
@@ -59,7 +59,7 @@ def account_for(sys: System, credential: str) -> Account | None:
     if username is None:
         return None
     try:
-        acc = sys.app.get_account(username)
+        acc = sys.app.current_account(username)
     except NotFound:
         return None
     return None if acc.disabled else acc

@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.account import Account
 from domain.errors import AlreadyExists, InvalidInput, NotFound
 from infra.credentials import MIN_PASSWORD
+from infra.fresh_aggregates import FreshAggregates
 
 if TYPE_CHECKING:
     from infra.credentials import Credentials
@@ -41,6 +42,22 @@ class AccountCommands:
     """Mixed into NetworkApp (see infra/network_app.py)."""
 
     credentials: Credentials | None = None
+    _fresh: FreshAggregates | None = None
+
+    def fresh(self: NetworkApp) -> FreshAggregates:
+        """Aggregates for read-only checks on every request (signing in): cached, and
+        brought up to date from the event store on each use (infra/fresh_aggregates.py)."""
+        if self._fresh is None:
+            self._fresh = FreshAggregates(self)
+        return self._fresh
+
+    def current_account(self: NetworkApp, username: str) -> Account:
+        """The account as it is now, for reading only (never change the object)."""
+        try:
+            acc: Account = self.fresh().get(Account.id_for(username.strip().lower()))
+        except AggregateNotFoundError:
+            raise NotFound(f"no account {username!r}") from None
+        return acc
 
     def _creds(self) -> Credentials:
         assert self.credentials is not None, "bootstrap sets the credentials store"
@@ -153,7 +170,7 @@ class AccountCommands:
             return None
         username, key_id = owner
         try:
-            acc = self.get_account(username)
+            acc = self.current_account(username)
         except NotFound:
             return None
         return acc if acc.key_active(key_id) and not acc.disabled else None

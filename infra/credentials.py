@@ -56,6 +56,9 @@ class Credentials:
     def __init__(self, db: Database, hasher: PasswordHasher | None = None) -> None:
         self.db = db
         self.hasher = hasher or PasswordHasher()
+        # key id -> (username, hash). A key's row is written once and never changed or
+        # deleted (revoking is an event on the account), so a row once read stays true.
+        self._key_rows: dict[str, tuple[str, bytes]] = {}
 
     def setup(self) -> None:
         with self.db.transaction() as conn:
@@ -110,13 +113,21 @@ class Credentials:
         if parsed is None:
             return None
         key_id, secret = parsed
-        with self.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT username, hash FROM account_api_keys WHERE key_id = %s", (key_id,)
-            ).fetchone()
-        if row is None or not hmac.compare_digest(bytes(row[1]), _digest(secret)):
+        row = self._key_rows.get(key_id)
+        if row is None:
+            with self.db.transaction() as conn:
+                found = conn.execute(
+                    "SELECT username, hash FROM account_api_keys WHERE key_id = %s", (key_id,)
+                ).fetchone()
+            if found is None:
+                return None
+            row = (str(found[0]), bytes(found[1]))
+            if len(self._key_rows) < 10_000:
+                self._key_rows[key_id] = row
+        username, stored = row
+        if not hmac.compare_digest(stored, _digest(secret)):
             return None
-        return str(row[0]), key_id
+        return username, key_id
 
     # -- throttling --------------------------------------------------------------------------
     def recent_failures(self, username: str, window: timedelta) -> tuple[int, float]:

@@ -92,6 +92,14 @@ class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUI
             self._save(library, actor=actor)
             return library
 
+    def current_library(self, code: str) -> Library:
+        """The library as it is now, for reading only (never change the object)."""
+        try:
+            library: Library = self.fresh().get(Library.id_for(code.strip().upper()))
+        except AggregateNotFoundError:
+            raise NotFound(f"library {code} is not registered") from None
+        return library
+
     def get_library(self, code: str) -> Library:
         try:
             library: Library = self.repository.get(Library.id_for(code.strip().upper()))

@@ -103,6 +103,7 @@ def test_a_disabled_account_is_refused_whatever_it_presents(
     token = sign_in(client, "lan.kb").json()["access_token"]
     key = system.app.issue_api_key("lan.kb", "scanner")[1]
     admin = network_admin(client)
+    assert client.get("/me", headers=bearer(key)).status_code == 200  # known, and cached
     assert client.post(
         "/accounts/lan.kb/disable", json={"reason": "left"}, headers=admin
     ).is_success
