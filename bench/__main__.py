@@ -205,6 +205,7 @@ def main() -> int:
                 kafka_headers(sample),
             )
         )
+        # The production layout (docker-compose.yml): API, relay and projector processes.
         p50, p99 = percentiles(end_to_end_latency(settings, rate=rate, seconds=window))
         out.append(
             figure(
@@ -225,6 +226,16 @@ def main() -> int:
                 p99 <= 50,
                 "ms",
             )
+        )
+        # For reference: `libshare serve` running the relay and projector in-process.
+        p50, p99 = percentiles(
+            end_to_end_latency(settings, rate=rate, seconds=window, layout="one-process")
+        )
+        out.append(
+            figure("  same, p50, all in one process (serve)", p50, raw_p50, None, None, "ms")
+        )
+        out.append(
+            figure("  same, p99, all in one process (serve)", p99, raw_p99, None, None, "ms")
         )
     finally:
         system.close()

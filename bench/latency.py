@@ -1,8 +1,10 @@
 """End-to-end latency: from an HTTP command's acceptance (its response) to the moment its
 library is visible in the read model, at a steady command rate, on the Kafka path
-(relay -> Kafka -> projection). The API runs as `libshare serve` in its own process with
-its relay and projector threads, as `make run` would with Kafka configured; this process
-only sends commands and watches the read model."""
+(relay -> Kafka -> projection). By default the system runs as docker-compose.yml runs it
+in production: `libshare serve --no-workers`, `libshare relay` and `libshare projector`,
+each its own process; `layout="one-process"` measures `libshare serve` with its relay and
+projector threads, as `make run` does. This process only sends commands and watches the
+read model."""
 
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    env = {
+def _env(settings: Settings, port: int) -> dict[str, str]:
+    return {
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
@@ -36,18 +38,39 @@ def _serve(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "LIBSHARE_LOG_LEVEL": "WARNING",
         "LIBSHARE_PORT": str(port),
     }
-    with open("bench/results/serve.log", "w") as log:  # the child keeps its own handle
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "api", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log
+
+
+def _start(settings: Settings, port: int, *command: str) -> subprocess.Popen[bytes]:
+    name = command[0]
+    with open(f"bench/results/{name}.log", "w") as log:  # the child keeps its own handle
+        return subprocess.Popen(
+            [sys.executable, "-m", "api", *command],
+            env=_env(settings, port),
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
+
+
+def _serve(settings: Settings, port: int, layout: str) -> list[subprocess.Popen[bytes]]:
+    """The API and its workers: in one process (`serve`), or as docker-compose.yml runs
+    them in production: `serve --no-workers`, `relay` and `projector`, one process each."""
+    if layout == "processes":
+        procs = [
+            _start(settings, port, "serve", "--no-workers"),
+            _start(settings, port, "relay"),
+            _start(settings, port, "projector", "--source", "kafka"),
+        ]
+    else:
+        procs = [_start(settings, port, "serve")]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
+                return procs
         except httpx.HTTPError:
             time.sleep(0.2)
-    proc.kill()
+    for proc in procs:
+        proc.kill()
     with psycopg.connect(settings.database_url or "", autocommit=True) as conn:
         waiting = conn.execute(
             "SELECT pid, state, wait_event_type, wait_event, left(query, 120) "
@@ -71,10 +94,12 @@ def _network_admin_key(settings: Settings) -> str:
         system.close()
 
 
-def end_to_end_latency(settings: Settings, rate: int, seconds: float) -> list[float]:
+def end_to_end_latency(
+    settings: Settings, rate: int, seconds: float, layout: str = "processes"
+) -> list[float]:
     key = _network_admin_key(settings)
     port = _free_port()
-    proc = _serve(settings, port)
+    procs = _serve(settings, port, layout)
     accepted: dict[str, float] = {}
     visible: dict[str, float] = {}
     done = threading.Event()
@@ -119,6 +144,8 @@ def end_to_end_latency(settings: Settings, rate: int, seconds: float) -> list[fl
         done.set()
         watcher.join(timeout=30)
     finally:
-        proc.terminate()
-        proc.wait(20)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(20)
     return [(visible[c] - accepted[c]) * 1000 for c in accepted if c in visible]
