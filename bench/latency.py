@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -100,6 +101,7 @@ def end_to_end_latency(
     key = _network_admin_key(settings)
     port = _free_port()
     procs = _serve(settings, port, layout)
+    run = uuid.uuid4().hex[:6].upper()  # new libraries each run: a repeat is visible at once
     accepted: dict[str, float] = {}
     visible: dict[str, float] = {}
     done = threading.Event()
@@ -125,7 +127,7 @@ def end_to_end_latency(
             local.client = httpx.Client(
                 base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"}
             )
-        code = f"E2E-{i}"
+        code = f"E2E-{run}-{i}"
         r = local.client.post(
             "/libraries", json={"code": code, "name": "Thư viện", "kind": "school", "locality": "X"}
         )

@@ -115,8 +115,8 @@ class LibshareRecorder(PostgresApplicationRecorder):
     @cached_property
     def _insert_many(self) -> bytes:
         return self._insert_statement(
-            "SELECT e.*, %s::jsonb FROM unnest(%s::{id_type}[], %s::bigint[], "
-            "%s::text[], %s::bytea[]) AS e"
+            "SELECT e.*, %s::jsonb FROM unnest(%b::{id_type}[], %b::bigint[], "
+            "%b::text[], %b::bytea[]) AS e"
         )
 
     def _insert_events(

@@ -156,7 +156,7 @@ class ProjectionRunner:
         versions: dict[Any, int] = dict(
             conn.execute(
                 "SELECT aggregate_id, version FROM projection_versions "
-                "WHERE projection = %s AND aggregate_id = ANY(%s)",
+                "WHERE projection = %s AND aggregate_id = ANY(%b)",  # %b: binary arrays, no quoting
                 (p.name, ids),
             ).fetchall()
         )
@@ -259,7 +259,7 @@ def save_versions(conn: psycopg.Connection[Any], projection: str, versions: dict
     """Upsert each aggregate's last seen version in one statement."""
     conn.execute(
         "INSERT INTO projection_versions (projection, aggregate_id, version) "
-        "SELECT %s, a, v FROM unnest(%s::uuid[], %s::bigint[]) AS t(a, v) "
+        "SELECT %s, a, v FROM unnest(%b::uuid[], %b::bigint[]) AS t(a, v) "
         "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version",
         (projection, list(versions), list(versions.values())),
     )
