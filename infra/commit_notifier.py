@@ -1,5 +1,5 @@
 """Wakes the log's followers (the relay, the `log` projection source) after events commit,
-from outside the writing transactions (ADR 0008).
+from outside the writing transactions (ADR 0009).
 
 A NOTIFY inside a writing transaction makes PostgreSQL hold a cluster-wide lock from
 pre-commit until after the commit record is flushed, so every writer's fsync queues

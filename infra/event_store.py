@@ -85,7 +85,7 @@ class LibshareRecorder(PostgresApplicationRecorder):
     def _insert_statement(self, rows: str) -> bytes:
         """Events, their metadata and the command's key in one plain statement (one
         round trip, its own transaction): no plpgsql, no composite type to adapt, no
-        NOTIFY inside the transaction (the commit notifier wakes followers, ADR 0008).
+        NOTIFY inside the transaction (the commit notifier wakes followers, ADR 0009).
         Parameters: key, fingerprint, result, key again, then `rows`' own."""
         return (
             SQL(
@@ -163,7 +163,7 @@ class LibshareRecorder(PostgresApplicationRecorder):
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         """Without the table lock (db functions on, ADR 0003): one statement, then a
-        wake-up for the followers once it has committed (ADR 0008). With the lock:
+        wake-up for the followers once it has committed (ADR 0009). With the lock:
         eventsourcing's pipelined transaction, our metadata and command key first."""
         if not self.datastore.enable_db_functions or not stored_events:
             return super().insert_events(stored_events, **kwargs)

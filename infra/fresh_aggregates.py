@@ -1,5 +1,5 @@
 """Aggregates kept in memory for reading and checked against the event store on every
-use (ADR 0009). A read costs one indexed query for events newer than the cached version
+use (ADR 0010). A read costs one indexed query for events newer than the cached version
 (almost always none) instead of fetching and replaying the whole history; when there are
 newer events the aggregate is loaded again. Nothing is ever served stale: a revoked key
 or a disabled account is seen by the next read after its event commits.

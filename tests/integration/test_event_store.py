@@ -70,7 +70,7 @@ def test_with_db_functions_the_actor_is_still_recorded_and_conflicts_still_detec
 def test_a_listening_follower_is_woken_after_a_save_once_the_event_is_readable(
     system: System,
 ) -> None:
-    """Writers NOTIFY from outside their transaction (ADR 0008): the wake-up still comes,
+    """Writers NOTIFY from outside their transaction (ADR 0009): the wake-up still comes,
     and by then the event it announces has committed."""
     with system.db.connect(autocommit=True) as listener:
         listener.execute('LISTEN "libshare_events"')

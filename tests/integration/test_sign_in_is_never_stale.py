@@ -1,5 +1,5 @@
 """Signing in reads accounts from a cache that is checked against the event store on
-every use (ADR 0009): a change made by another process counts at once."""
+every use (ADR 0010): a change made by another process counts at once."""
 
 from collections.abc import Callable
 
