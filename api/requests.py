@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from api.auth import Authorize, acting
 from api.deps import system
-from domain.access import Permission, Principal, decide
-from domain.ill_request import ALL_ACTIONS, Status
+from domain.access import Permission, Principal, decide, may
+from domain.ill_request import ALL_ACTIONS, Status, available_actions
 from projections.requests import detail, parties, queue
 from projections.shipments import for_request
 from workers.bootstrap import System
@@ -135,7 +135,23 @@ def one(
     decide(me, Permission.REQUEST_READ, library=involved, secret=_unseen(request_id))
     if found is None:
         raise HTTPException(404, _unseen(request_id))
+    found["actions"] = actions_for(me, found)
     return found
+
+
+def actions_for(me: Principal, found: dict[str, Any]) -> list[str]:
+    """The ISO 18626 actions the caller may take on the request now: its library's side
+    (requester or current supplier) and status decide; none for those who only read."""
+    if may(me, Permission.REQUEST_ACT, library=me.library) is None:
+        return []
+    party = {found["requester"]: "requester", found["supplier"]: "supplier"}.get(me.library)
+    return available_actions(
+        found["status"],
+        found["service_type"],
+        party,
+        found["renew_pending"],
+        bool(found.get("awaiting_receipt")),
+    )
 
 
 def _unseen(request_id: UUID) -> str:

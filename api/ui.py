@@ -19,10 +19,9 @@ from api.accounts import LoginThrottled, sign_in
 from api.auth import UI_COOKIE, acting, ui_principal
 from api.deps import system
 from api.i18n import TEXT, iso_label, language
+from api.requests import actions_for
 from domain.access import Permission, Principal, may
-from domain.account import Role
 from domain.errors import DomainError
-from domain.ill_request import available_actions
 from projections.catalogue import search_works
 from projections.libraries import list_libraries
 from projections.requests import detail, parties, queue
@@ -103,10 +102,6 @@ def logout(request: Request) -> Response:
     return response
 
 
-def _librarian(me: Principal | None) -> bool:
-    return bool(me and me.library and Role.LIBRARIAN in me.roles)
-
-
 @router.get("/ui/requests", response_class=HTMLResponse)
 def my_requests(
     request: Request,
@@ -168,22 +163,7 @@ def one_request(
         involved = parties(conn, request_id)
     if found is None or may(me, Permission.REQUEST_READ, library=involved) is None:
         return _back("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
-    party = (
-        "requester"
-        if me.library == found["requester"]
-        else "supplier"
-        if me.library == found["supplier"]
-        else None
-    )
-    if not _librarian(me):
-        party = None
-    actions = available_actions(
-        found["status"],
-        found["service_type"],
-        party,
-        found["renew_pending"],
-        bool(found.get("awaiting_receipt")),
-    )
+    actions = actions_for(me, found)
     return _page(request, "request.html", me, r=found, actions=actions)
 
 

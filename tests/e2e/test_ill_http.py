@@ -98,6 +98,13 @@ def test_a_loan_from_request_to_completion(librarian: Callable[[str], Librarian]
         ),
         what="the request in the supplier's incoming queue",
     )
+    # Each side is offered the ISO actions valid for it now; a reader is offered none.
+    mine, theirs = school.get(f"/requests/{rid}").json(), district.get(f"/requests/{rid}").json()
+    assert "Cancel" in mine["actions"] and "WillSupply" not in mine["actions"]
+    assert {"WillSupply", "Loaned", "Unfilled"} <= set(theirs["actions"])
+    assert "Cancel" not in theirs["actions"]
+    auditor_view = school.client.get(f"/requests/{rid}", headers=auditor(school.client)).json()
+    assert auditor_view["actions"] == []
 
     district.ok(rid, "WillSupply")
     loaned = district.ok(rid, "Loaned", item_id="TL-000123")
