@@ -83,7 +83,8 @@ def raw_produce(
     return rate
 
 
-def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+def consumer_from_start(bootstrap: str, topic: str) -> KafkaConsumer:
+    """A bare consumer of every partition of `topic`, from its first record."""
     consumer = KafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -93,6 +94,11 @@ def raw_consume(bootstrap: str, topic: str, n: int) -> float:
     parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
+    return consumer
+
+
+def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+    consumer = consumer_from_start(bootstrap, topic)
     got = 0
     started = time.perf_counter()
     while got < n:
@@ -129,15 +135,7 @@ def raw_pipeline_latency(
     writing.set()
     n = int(rate * seconds)
 
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        max_poll_records=2000,
-        fetch_max_wait_ms=50,
-    )
-    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
+    consumer = consumer_from_start(bootstrap, topic)
     consumer.poll(timeout_ms=100)  # connected and fetching before the first row is written
 
     def relay() -> None:
