@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, StoredEvent
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from domain.contract import ENVELOPE_FIELDS, EventType, event_type_of
@@ -23,7 +23,7 @@ CE_SOURCE = "urn:libshare:network"
 SPEC_VERSION = "1.0"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Envelope:
     type: str  # ce_type, e.g. libshare.library.Registered.v1
     aggregate_type: str  # e.g. library: also names the Kafka topic
@@ -32,9 +32,11 @@ class Envelope:
     time: datetime
     notification_id: int
     xid: int
-    payload: bytes  # JSON
     traceparent: str | None = None
     actor: dict[str, Any] | None = None
+    # The JSON payload as received (from Kafka); from the store, it is encoded when asked
+    # for (the relay does; projections read `data`). Not compared: `data` is.
+    encoded: bytes | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def id(self) -> str:
@@ -45,6 +47,32 @@ class Envelope:
     def data(self) -> dict[str, Any]:
         decoded: dict[str, Any] = json.loads(self.payload)
         return decoded
+
+    @cached_property
+    def payload(self) -> bytes:
+        """The JSON payload: as received, or encoded from `data`."""
+        if self.encoded is not None:
+            return self.encoded
+        return _PAYLOAD_ENCODER.encode(self.data).encode()
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Envelope):
+            return NotImplemented
+        return (self._key(), self.actor, self.data) == (other._key(), other.actor, other.data)
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def _key(self) -> tuple[Any, ...]:
+        return (
+            self.type,
+            self.aggregate_id,
+            self.version,
+            self.time,
+            self.notification_id,
+            self.xid,
+            self.traceparent,
+        )
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -88,14 +116,55 @@ def _contract(topic: str) -> EventType:
     return found
 
 
-def _event_state(mapper: Mapper[UUID], stored: StoredEvent, contract: EventType) -> dict[str, Any]:
-    """The event's fields. Fast path: decode the stored JSON directly when nothing can
-    change it on the way (no cipher, no compressor, no upcasting at version 1); otherwise
-    reconstruct the domain event through the mapper, upcasting included."""
-    if contract.version == 1 and mapper.cipher is None and mapper.compressor is None:
-        state: dict[str, Any] = mapper.transcoder.decode(stored.state)
-        return state
-    return dict(vars(mapper.to_domain_event(stored)))
+# The JSON form (what `_jsonable` makes of the decoded value) of each value that the
+# stored JSON wraps as {"_type_": name, "_data_": data}.
+_JSON_FORMS: dict[str, Any] = {
+    "datetime_iso": str,
+    "date_iso": str,
+    "decimal_str": str,
+    "uuid_hex": lambda data: str(UUID(data)),
+}
+
+
+class _NotPlain(Exception):
+    """A stored value without a known JSON form: take the mapper's way."""
+
+
+def _json_form(obj: dict[str, Any]) -> Any:
+    if len(obj) == 2 and "_type_" in obj and "_data_" in obj:
+        form = _JSON_FORMS.get(obj["_type_"])
+        if form is None:
+            raise _NotPlain(obj["_type_"])
+        return form(obj["_data_"])
+    return obj
+
+
+_PLAIN_DECODER = json.JSONDecoder(object_hook=_json_form)
+
+
+def _payload_and_time(
+    mapper: Mapper[UUID], stored: StoredEvent, contract: EventType
+) -> tuple[dict[str, Any], datetime]:
+    """The event's fields in their JSON form, and its time. Fast path: the stored JSON
+    read straight into that form, when nothing can change it on the way (the standard
+    JSON transcoder, no cipher, no compressor, no upcasting at version 1). Otherwise the
+    domain event is reconstructed through the mapper, upcasting included."""
+    if (
+        contract.version == 1
+        and mapper.cipher is None
+        and mapper.compressor is None
+        and type(mapper.transcoder) is JSONTranscoder
+    ):
+        try:
+            fields = _PLAIN_DECODER.decode(stored.state.decode())
+        except _NotPlain:
+            pass
+        else:
+            time = datetime.fromisoformat(fields["timestamp"])
+            return {k: v for k, v in fields.items() if k not in ENVELOPE_FIELDS}, time
+    state = dict(vars(mapper.to_domain_event(stored)))
+    payload = {k: _jsonable(v) for k, v in state.items() if k not in ENVELOPE_FIELDS}
+    return payload, state["timestamp"]
 
 
 def from_stored(
@@ -107,8 +176,7 @@ def from_stored(
     metadata: dict[str, Any] | None,
 ) -> Envelope:
     contract = _contract(stored.topic)
-    state = _event_state(mapper, stored, contract)
-    payload = {k: _jsonable(v) for k, v in state.items() if k not in ENVELOPE_FIELDS}
+    payload, time = _payload_and_time(mapper, stored, contract)
     aggregate_id = stored.originator_id
     if not isinstance(aggregate_id, UUID):
         aggregate_id = UUID(str(aggregate_id))
@@ -119,14 +187,13 @@ def from_stored(
         aggregate_type=contract.aggregate_name,
         aggregate_id=aggregate_id,
         version=version,
-        time=state["timestamp"],
+        time=time,
         notification_id=notification_id,
         xid=xid,
-        payload=_PAYLOAD_ENCODER.encode(payload).encode(),
         traceparent=metadata.get("traceparent"),
         actor=metadata.get("actor"),
     )
-    # `payload` holds only JSON types, so its decoding would give this very dict back.
+    # `payload` holds only JSON types: its encoding decodes to this very dict.
     envelope.__dict__["data"] = payload
     return envelope
 
@@ -167,7 +234,7 @@ def from_kafka(headers: list[tuple[str, bytes]], value: bytes) -> Envelope:
         time=datetime.fromisoformat(h["ce_time"]),
         notification_id=int(h["ce_notificationid"]),
         xid=int(h["ce_xid"]),
-        payload=value,
+        encoded=value,
         traceparent=h.get("traceparent"),
         actor=json.loads(h["ce_actor"]) if "ce_actor" in h else None,
     )

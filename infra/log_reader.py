@@ -30,6 +30,7 @@ class LogPosition:
 class NotificationLogReader:
     def __init__(self, mapper: Mapper[UUID], table: str = EVENTS_TABLE) -> None:
         self.mapper = mapper
+        self.table = table
         self._select = SQL(
             "SELECT notification_id, xid::text::bigint AS xid, originator_id, "
             "originator_version, topic, state, metadata FROM {t} "

@@ -54,7 +54,7 @@ def _envelope(row: dict[str, Any]) -> Envelope:
         time=time,
         notification_id=row["notification_id"],
         xid=row["xid"],
-        payload=json.dumps(row["payload"], ensure_ascii=False, sort_keys=True).encode(),
+        encoded=json.dumps(row["payload"], ensure_ascii=False, sort_keys=True).encode(),
     )
 
 

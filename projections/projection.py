@@ -4,6 +4,7 @@ from events to statements; the runner executes them, batching runs of the same s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -12,6 +13,15 @@ import psycopg
 from infra.envelope import Envelope
 
 Statement = tuple[str, Sequence[Any]]
+
+# A plain one-row INSERT ... VALUES (%s, ...), optionally ON CONFLICT DO NOTHING: a run of
+# these is the same as one INSERT of all their rows, which the runner sends as one
+# INSERT ... SELECT FROM unnest(one array per column).
+_ONE_ROW_INSERT = re.compile(
+    r'^INSERT INTO ("[^"]+"\."[^"]+")\s*(?:\(([^)]*)\)\s*)?'
+    r"VALUES\s*\((?:%s,\s*)*%s\)(\s+ON CONFLICT DO NOTHING)?$"
+)
+_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {}  # table -> (name, type, unnestable)
 
 
 class Projection:
@@ -41,16 +51,54 @@ class Projection:
             conn.execute(sql, params)
 
     def apply_many(self, conn: psycopg.Connection[Any], events: Iterable[Envelope]) -> None:
-        """Apply events in order; consecutive uses of one statement go as one executemany."""
+        """Apply events in order. Consecutive uses of one statement go together: one-row
+        INSERTs as multi-row INSERTs, anything else as one executemany."""
         run_sql: str | None = None
         run: list[Sequence[Any]] = []
         with conn.cursor() as cur:
             for event in events:
                 for sql, params in self.statements(event):
                     if sql != run_sql and run:
-                        cur.executemany(run_sql or "", run)
+                        execute_run(cur, run_sql or "", run)
                         run = []
                     run_sql = sql
                     run.append(params)
             if run:
-                cur.executemany(run_sql or "", run)
+                execute_run(cur, run_sql or "", run)
+
+
+def execute_run(cur: psycopg.Cursor[Any], sql: str, rows: list[Sequence[Any]]) -> None:
+    """Execute `sql` once per row of parameters, in order, in as few statements as is safe."""
+    multi = _as_unnest(cur.connection, sql) if len(rows) > 1 else None
+    if multi is None:
+        cur.executemany(sql, rows)
+    else:
+        cur.execute(multi, [list(column) for column in zip(*rows, strict=True)])
+
+
+def _as_unnest(conn: psycopg.Connection[Any], sql: str) -> str | None:
+    """The multi-row form of a one-row INSERT, or None where there is none: other
+    statements, and columns whose values do not unnest as scalars (arrays, JSON)."""
+    one_row = _ONE_ROW_INSERT.match(sql)
+    if one_row is None:
+        return None
+    table, listed, tail = one_row.group(1), one_row.group(2), one_row.group(3) or ""
+    columns = _COLUMNS.get(table)
+    if columns is None:
+        columns = _COLUMNS[table] = [
+            (name, type_, category != "A" and base not in ("json", "jsonb"))
+            for name, type_, category, base in conn.execute(
+                "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, "
+                "t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+                "ORDER BY a.attnum",
+                (table,),
+            ).fetchall()
+        ]
+    by_name = {name: (type_, ok) for name, type_, ok in columns}
+    names = [c.strip().strip('"') for c in listed.split(",")] if listed else list(by_name)
+    if sql.count("%s") != len(names) or not all(by_name.get(n, ("", False))[1] for n in names):
+        return None
+    arrays = ", ".join(f"%b::{by_name[n][0]}[]" for n in names)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    return f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}){tail}"

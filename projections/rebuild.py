@@ -9,15 +9,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import psycopg
+from psycopg.sql import SQL, Identifier
 
 from infra.database import Database
 from infra.envelope import Envelope
 from infra.log_reader import LogPosition, NotificationLogReader
 from projections.projection import Projection
-from projections.runner import ProjectionRunner, save_versions
+from projections.runner import ProjectionRunner
 from projections.sources import LOG_STREAM
 
 Progress = Callable[[int, int], None]
@@ -57,13 +57,12 @@ class Rebuild:
             conn.execute(f'DROP SCHEMA IF EXISTS "{staging_schema}" CASCADE')
             fresh.create_tables(conn)
             (total,) = conn.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
-        versions: dict[UUID, int] = {}
         position, seen, applied = LogPosition(), 0, 0
         # Replay in batches, each in its own transaction: nothing live is touched.
         while True:
             with self.db.transaction() as conn:
                 batch = self.reader.read(conn, position, self.batch_size)
-                applied += self._apply(conn, fresh, batch, versions)
+                applied += self._apply(conn, fresh, batch)
             if not batch:
                 break
             seen += len(batch)
@@ -78,10 +77,10 @@ class Rebuild:
                 "SELECT 1 FROM projection_state WHERE projection = %s FOR UPDATE", (live.name,)
             )
             while batch := self.reader.read(conn, position, self.batch_size):
-                applied += self._apply(conn, fresh, batch, versions)
+                applied += self._apply(conn, fresh, batch)
                 seen += len(batch)
                 position = LogPosition(batch[-1].xid, batch[-1].notification_id)
-            self._swap(conn, live, fresh, versions, position, seen)
+            self._swap(conn, live, fresh, position, seen)
         if on_progress:
             on_progress(seen, seen)
         return RebuildReport(live.name, seen, applied, time.perf_counter() - started)
@@ -91,20 +90,16 @@ class Rebuild:
         conn: psycopg.Connection[Any],
         projection: Projection,
         batch: list[Envelope],
-        versions: dict[UUID, int],
     ) -> int:
-        for ev in batch:
-            versions[ev.aggregate_id] = ev.version
         todo = [ev for ev in batch if ev.type in projection.handles]
         projection.apply_many(conn, todo)
         return len(todo)
 
-    @staticmethod
     def _swap(
+        self,
         conn: psycopg.Connection[Any],
         live: Projection,
         fresh: Projection,
-        versions: dict[UUID, int],
         position: LogPosition,
         seen: int,
     ) -> None:
@@ -114,16 +109,26 @@ class Rebuild:
         conn.execute(f'DROP SCHEMA "{fresh.schema}" CASCADE')
         name = live.name
         conn.execute("DELETE FROM projection_versions WHERE projection = %s", (name,))
-        save_versions(conn, name, versions)
-        # The log source resumes after the rebuilt position; a Kafka source keeps its
-        # offsets and drops what the rebuild already holds, by version.
+        # Each aggregate's last version up to the rebuilt position, straight from the log.
+        conn.execute(
+            SQL(
+                "INSERT INTO projection_versions (projection, aggregate_id, version) "
+                "SELECT %s, originator_id, max(originator_version) FROM {t} "
+                "WHERE (xid, notification_id) <= (%s::text::xid8, %s) GROUP BY originator_id"
+            ).format(t=Identifier(self.reader.table)),
+            (name, str(position.xid), position.notification_id),
+        )
+        # The log source resumes after the rebuilt position.
         conn.execute(
             "INSERT INTO projection_positions (projection, stream, xid, position) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, stream) DO UPDATE "
             "SET xid = EXCLUDED.xid, position = EXCLUDED.position, updated_at = now()",
             (name, LOG_STREAM, position.xid, position.notification_id),
         )
+        # A Kafka source keeps its offsets: what it holds at or below the floor is in the
+        # rebuilt tables already, and is dropped.
         conn.execute(
-            "UPDATE projection_state SET seen = %s, updated_at = now() WHERE projection = %s",
-            (seen, name),
+            "UPDATE projection_state SET seen = %s, floor_xid = %s, floor_nid = %s, "
+            "updated_at = now() WHERE projection = %s",
+            (seen, position.xid, position.notification_id, name),
         )

@@ -22,6 +22,8 @@ from infra.tracing import tracer
 from projections.projection import Projection
 
 log = structlog.get_logger("libshare.projections")
+
+LOG_STREAM = "log"  # the stream name of the notification-log source
 _tracer = tracer("libshare.projections")
 
 BOOKKEEPING_DDL = """
@@ -33,11 +35,17 @@ CREATE TABLE IF NOT EXISTS projection_positions (
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (projection, stream)
 );
+-- Kafka: the log place (xid, notification id) of the last event applied from the stream.
+ALTER TABLE projection_positions ADD COLUMN IF NOT EXISTS log_xid bigint NOT NULL DEFAULT 0;
+ALTER TABLE projection_positions ADD COLUMN IF NOT EXISTS log_nid bigint NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS projection_state (
     projection text PRIMARY KEY,
     seen bigint NOT NULL DEFAULT 0,  -- distinct events passed through (for lag)
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- Set by a rebuild: the log place up to which the rebuilt tables hold every event.
+ALTER TABLE projection_state ADD COLUMN IF NOT EXISTS floor_xid bigint NOT NULL DEFAULT 0;
+ALTER TABLE projection_state ADD COLUMN IF NOT EXISTS floor_nid bigint NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS projection_versions (
     projection text NOT NULL,
     aggregate_id uuid NOT NULL,
@@ -126,15 +134,18 @@ class ProjectionRunner:
             return applied
 
     def _apply(self, deliveries: Sequence[Delivery], *, careful: bool) -> int:
-        """One transaction for the batch. Normally in pipeline mode: statements whose
-        results nobody reads (locks, read-model changes, versions, positions) go out
-        without waiting, so a projection costs two round trips (its positions and its
-        aggregates' versions) instead of seven. The careful redo, with a savepoint per
-        event, runs without a pipeline so that each failure is caught where it happens."""
-        applied = 0
+        """One transaction for the batch and every projection. Normally in pipeline mode,
+        with two round trips in all: one reads every projection's marks (positions and
+        floors), one the versions of the aggregates they handle; every change after that
+        goes out without waiting. The careful redo, with a savepoint per event, runs
+        without a pipeline so that each failure is caught where it happens."""
+        names = [p.name for p in self.projections]
         with self.db.transaction() as conn, nullcontext() if careful else conn.pipeline():
+            marks = _Marks.read(conn, names, deliveries)
+            applied = 0
             for p in self.projections:
-                applied += self._apply_one(conn, p, deliveries, careful=careful)
+                applied += self._apply_one(conn, p, deliveries, marks, careful=careful)
+            marks.save(conn)
         return applied
 
     def _apply_one(
@@ -142,34 +153,16 @@ class ProjectionRunner:
         conn: psycopg.Connection[Any],
         p: Projection,
         deliveries: Sequence[Delivery],
+        marks: _Marks,
         *,
         careful: bool,
     ) -> int:
-        conn.execute("SELECT 1 FROM projection_state WHERE projection = %s FOR UPDATE", (p.name,))
-        stored = self.positions(conn, p.name)
-        fresh = [d for d in deliveries if d.position > stored.get(d.stream, (-1, -1))]
-        if not fresh:
-            return 0
-        # Every aggregate's last version is tracked (handled or not), so copies delivered
-        # again (after a relay crash: same event, new offset) are recognised and dropped.
-        ids = list({d.event.aggregate_id for d in fresh})
-        versions: dict[Any, int] = dict(
-            conn.execute(
-                "SELECT aggregate_id, version FROM projection_versions "
-                "WHERE projection = %s AND aggregate_id = ANY(%b)",  # %b: binary arrays, no quoting
-                (p.name, ids),
-            ).fetchall()
-        )
-        changed: dict[Any, int] = {}
         todo: list[Envelope] = []
-        new = 0
-        for d in fresh:
+        for d in deliveries:
             ev = d.event
-            if ev.version <= versions.get(ev.aggregate_id, 0):
-                continue  # delivered twice: already seen
-            versions[ev.aggregate_id] = changed[ev.aggregate_id] = ev.version
-            new += 1
-            if ev.type in p.handles:
+            if not marks.fresh(p.name, d):
+                continue  # applied before, or a copy republished by the relay
+            if ev.type in p.handles and marks.first_time(p.name, ev):
                 todo.append(ev)
         applied = len(todo)
         if careful:
@@ -182,23 +175,6 @@ class ProjectionRunner:
                     applied -= 1
         else:
             p.apply_many(conn, todo)
-        if changed:
-            save_versions(conn, p.name, changed)
-        last: dict[str, tuple[int, int]] = {}
-        for d in fresh:
-            last[d.stream] = max(last.get(d.stream, d.position), d.position)
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO projection_positions (projection, stream, xid, position) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, stream) DO UPDATE "
-                "SET xid = EXCLUDED.xid, position = EXCLUDED.position, updated_at = now()",
-                [(p.name, s, pos[0], pos[1]) for s, pos in last.items()],
-            )
-        conn.execute(
-            "UPDATE projection_state SET seen = seen + %s, updated_at = now() "
-            "WHERE projection = %s",
-            (new, p.name),
-        )
         return applied
 
     def _park(
@@ -255,11 +231,110 @@ class ProjectionRunner:
             source.close()
 
 
-def save_versions(conn: psycopg.Connection[Any], projection: str, versions: dict[Any, int]) -> None:
-    """Upsert each aggregate's last seen version in one statement."""
-    conn.execute(
-        "INSERT INTO projection_versions (projection, aggregate_id, version) "
-        "SELECT %s, a, v FROM unnest(%b::uuid[], %b::bigint[]) AS t(a, v) "
-        "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version",
-        (projection, list(versions), list(versions.values())),
-    )
+LogMark = tuple[int, int]  # (xid, notification id): an event's place in the log
+
+
+class _Marks:
+    """What a batch's projections have already seen, read in one go and saved in one go.
+
+    Each stream's stored position (the log's (xid, notification id), or a Kafka offset),
+    and the log place of the last event applied from that stream. The relay publishes in
+    log order, so within one stream the log places only grow: an event at or below the
+    stream's mark is a copy republished after a relay crash (same event, new offset) and
+    is dropped, whatever its type, which keeps `seen` exact. A rebuild sets a floor:
+    everything at or below it is already in the rebuilt tables. Events a projection
+    applies are also checked against their aggregate's last applied version."""
+
+    def __init__(self) -> None:
+        self.streams: dict[tuple[str, str], tuple[int, LogMark]] = {}
+        self.floors: dict[str, LogMark] = {}
+        self.versions: dict[tuple[str, Any], int] = {}
+        self.changed: dict[tuple[str, Any], int] = {}
+        self.moved: dict[tuple[str, str], tuple[int, LogMark]] = {}
+        self.new: dict[str, int] = {}
+
+    @classmethod
+    def read(
+        cls, conn: psycopg.Connection[Any], names: list[str], deliveries: Sequence[Delivery]
+    ) -> _Marks:
+        marks = cls()
+        # Lock the projections' rows in one order (a rebuild's swap takes one of them).
+        for name, floor_xid, floor_nid in conn.execute(
+            "SELECT projection, floor_xid, floor_nid FROM projection_state "
+            "WHERE projection = ANY(%s) ORDER BY projection FOR UPDATE",
+            (names,),
+        ).fetchall():
+            marks.floors[name] = (floor_xid, floor_nid)
+        for name, stream, xid, position, log_xid, log_nid in conn.execute(
+            "SELECT projection, stream, xid, position, log_xid, log_nid "
+            "FROM projection_positions WHERE projection = ANY(%s)",
+            (names,),
+        ).fetchall():
+            if stream == LOG_STREAM:  # the position is the log place itself
+                marks.streams[(name, stream)] = (-1, (xid, position))
+            else:
+                marks.streams[(name, stream)] = (position, (log_xid, log_nid))
+        ids = list({d.event.aggregate_id for d in deliveries})
+        for name, aggregate_id, version in conn.execute(
+            "SELECT projection, aggregate_id, version FROM projection_versions "
+            "WHERE projection = ANY(%s) AND aggregate_id = ANY(%b)",  # %b: binary arrays
+            (names, ids),
+        ).fetchall():
+            marks.versions[(name, aggregate_id)] = version
+        return marks
+
+    def fresh(self, name: str, d: Delivery) -> bool:
+        """Not yet seen by this projection; if so, marks it seen."""
+        ev = d.event
+        place = (ev.xid, ev.notification_id)
+        key = (name, d.stream)
+        offset, mark = self.moved.get(key) or self.streams.get(key) or (-1, (0, 0))
+        if d.stream != LOG_STREAM and d.position[1] <= offset:
+            return False
+        if place <= mark or place <= self.floors.get(name, (0, 0)):
+            return False
+        self.moved[key] = (d.position[1], place)
+        self.new[name] = self.new.get(name, 0) + 1
+        return True
+
+    def first_time(self, name: str, ev: Envelope) -> bool:
+        """The event is newer than its aggregate's last applied version; if so, records it."""
+        key = (name, ev.aggregate_id)
+        if ev.version <= self.versions.get(key, 0):
+            return False
+        self.versions[key] = self.changed[key] = ev.version
+        return True
+
+    def save(self, conn: psycopg.Connection[Any]) -> None:
+        if self.changed:
+            conn.execute(
+                "INSERT INTO projection_versions (projection, aggregate_id, version) "
+                "SELECT * FROM unnest(%b::text[], %b::uuid[], %b::bigint[]) "
+                "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version",
+                (
+                    [k[0] for k in self.changed],
+                    [k[1] for k in self.changed],
+                    list(self.changed.values()),
+                ),
+            )
+        if self.moved:
+            rows = [
+                (name, stream, *(mark if stream == LOG_STREAM else (0, offset)), *mark)
+                for (name, stream), (offset, mark) in self.moved.items()
+            ]
+            conn.execute(
+                "INSERT INTO projection_positions "
+                "(projection, stream, xid, position, log_xid, log_nid) "
+                "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], "
+                "%b::bigint[], %b::bigint[]) ON CONFLICT (projection, stream) DO UPDATE "
+                "SET xid = EXCLUDED.xid, position = EXCLUDED.position, "
+                "log_xid = EXCLUDED.log_xid, log_nid = EXCLUDED.log_nid, updated_at = now()",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        if self.new:
+            conn.execute(
+                "UPDATE projection_state s SET seen = s.seen + n.new, updated_at = now() "
+                "FROM unnest(%b::text[], %b::bigint[]) AS n(projection, new) "
+                "WHERE s.projection = n.projection",
+                (list(self.new), list(self.new.values())),
+            )

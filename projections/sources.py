@@ -15,11 +15,11 @@ from infra.envelope import from_kafka
 from infra.event_store import EVENTS_CHANNEL
 from infra.kafka_log import make_consumer
 from infra.log_reader import LogPosition, NotificationLogReader
-from projections.runner import Delivery, ProjectionRunner
+from projections.runner import LOG_STREAM, Delivery, ProjectionRunner
 
 log = structlog.get_logger("libshare.projections")
 
-LOG_STREAM = "log"
+__all__ = ["LOG_STREAM", "KafkaSource", "LogSource"]
 
 
 class LogSource:

@@ -110,6 +110,8 @@ def test_after_a_relay_crash_between_publishing_and_storing_nothing_is_lost_or_a
     try:
         eventually(lambda: runner.applied == 9, what="9 distinct events applied")
         eventually(lambda: _seen(system) == 9, what="positions stored")
+        # Projections that apply no library event drop the copies too: their lag is exact.
+        eventually(lambda: _seen(system, "requests") == 9, what="copies dropped by requests")
     finally:
         stop.set()
         worker.join(10)
@@ -119,12 +121,40 @@ def test_after_a_relay_crash_between_publishing_and_storing_nothing_is_lost_or_a
     assert runner.applied == 9
 
 
-def _seen(system: System) -> int:
+def _seen(system: System, projection: str = "libraries") -> int:
     with system.db.transaction() as conn:
         row = conn.execute(
-            "SELECT seen FROM projection_state WHERE projection='libraries'"
+            "SELECT seen FROM projection_state WHERE projection = %s", (projection,)
         ).fetchone()
     return int(row[0]) if row else -1
+
+
+def test_a_kafka_projector_behind_a_rebuild_skips_what_the_rebuild_holds(
+    kafka_system: System,
+) -> None:
+    system = kafka_system
+    codes = register_many(system, 5)
+    system.app.rename_library(codes[0], "Đổi tên trước khi dựng lại", "kiểm thử")
+    assert relay_all(system) == 6
+    report = system.rebuild("libraries")  # from the log; the Kafka projector has seen nothing
+    assert (report.events, report.applied) == (6, 6)
+
+    system.app.register_library("HNM-AFTER", "Thư viện sau khi dựng lại", "school", "Lý Nhân")
+    assert relay_all(system) == 1
+    runner = system.make_runner()
+    source = system.make_kafka_source(group_id=f"{system.settings.kafka_topic_prefix}-behind")
+    stop = threading.Event()
+    worker = threading.Thread(target=runner.run, args=(source, stop), daemon=True)
+    worker.start()
+    try:
+        eventually(lambda: _seen(system, "requests") == 7, what="the Kafka projector to catch up")
+        eventually(lambda: _seen(system) == 7, what="libraries to count the one new event")
+    finally:
+        stop.set()
+        worker.join(10)
+    rows = libraries(system)
+    assert [r["code"] for r in rows] == sorted([*codes, "HNM-AFTER"])
+    assert next(r for r in rows if r["code"] == codes[0])["name"] == "Đổi tên trước khi dựng lại"
 
 
 def test_the_commands_trace_context_travels_to_kafka_as_traceparent(kafka_system: System) -> None:
