@@ -13,6 +13,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 
 from infra.kafka_log import PRODUCER_SETTINGS
 
+WARM_UP = 0.5  # seconds of untimed work before a timed window, for ours and the raw alike
 PAYLOAD = os.urandom(160)
 
 
@@ -22,10 +23,19 @@ def raw_commits(url: str, clients: int, seconds: float) -> float:
         conn.execute("DROP TABLE IF EXISTS bench_raw")
         conn.execute("CREATE TABLE bench_raw (id uuid PRIMARY KEY, v int, payload bytea)")
     counts = [0] * clients
-    stop = time.perf_counter() + seconds
+    warm = time.perf_counter() + WARM_UP
+    stop = warm + seconds
+    ready = threading.Barrier(clients + 1)
 
     def work(i: int) -> None:
         with psycopg.connect(url, autocommit=True) as c:
+            while time.perf_counter() < warm:  # untimed, as for the event store
+                c.execute(
+                    "INSERT INTO bench_raw VALUES (%s, 1, %s)",
+                    (uuid.uuid4(), PAYLOAD),
+                    prepare=True,
+                )
+            ready.wait()
             while time.perf_counter() < stop:
                 c.execute(
                     "INSERT INTO bench_raw VALUES (%s, 1, %s)",
@@ -34,10 +44,11 @@ def raw_commits(url: str, clients: int, seconds: float) -> float:
                 )
                 counts[i] += 1
 
-    started = time.perf_counter()
     threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
     for t in threads:
         t.start()
+    ready.wait()
+    started = time.perf_counter()
     for t in threads:
         t.join()
     return sum(counts) / (time.perf_counter() - started)
@@ -98,13 +109,16 @@ def consumer_from_start(bootstrap: str, topic: str) -> KafkaConsumer:
 
 
 def raw_consume(bootstrap: str, topic: str, n: int) -> float:
+    """Records/s, timed from the first poll that returns records."""
     consumer = consumer_from_start(bootstrap, topic)
     got = 0
-    started = time.perf_counter()
+    started: float | None = None
     while got < n:
+        polled = time.perf_counter()
         for batch in consumer.poll(timeout_ms=500).values():
+            started = started or polled
             got += len(batch)
-    rate = got / (time.perf_counter() - started)
+    rate = got / (time.perf_counter() - (started or polled))
     consumer.close()
     return rate
 

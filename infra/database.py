@@ -97,9 +97,14 @@ class Database:
         self.pool.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        """A connection inside one transaction: committed on success, rolled back on error."""
+    def transaction(self, *, durable: bool = True) -> Iterator[psycopg.Connection[Any]]:
+        """A connection inside one transaction: committed on success, rolled back on error.
+        `durable=False` (read models and their positions, which can always be derived
+        again): the commit does not wait for its WAL flush. A crash may then lose the
+        last such commits, all or nothing each, never half of one (ADR 0012)."""
         with self.pool.connection() as conn, conn.transaction():
+            if not durable:
+                conn.execute("SET LOCAL synchronous_commit TO off")
             yield conn
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:

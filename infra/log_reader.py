@@ -27,6 +27,9 @@ class LogPosition:
     notification_id: int = 0
 
 
+HELD_BACK_RETRY = 0.003  # seconds before a follower looks again at held-back events
+
+
 class NotificationLogReader:
     def __init__(self, mapper: Mapper[UUID], table: str = EVENTS_TABLE) -> None:
         self.mapper = mapper
@@ -38,6 +41,9 @@ class NotificationLogReader:
             "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
             "ORDER BY xid, notification_id LIMIT %s"
         ).format(t=Identifier(table))
+        self._held = SQL(
+            "SELECT EXISTS (SELECT 1 FROM {t} WHERE (xid, notification_id) > (%s::text::xid8, %s))"
+        ).format(t=Identifier(table))
         self._pending = SQL(
             "SELECT count(*) FROM {t} WHERE (xid, notification_id) > (%s::text::xid8, %s)"
         ).format(t=Identifier(table))
@@ -47,6 +53,13 @@ class NotificationLogReader:
     ) -> list[Envelope]:
         rows = conn.execute(self._select, (str(after.xid), after.notification_id, limit)).fetchall()
         return [self._envelope(row) for row in rows]
+
+    def held_back(self, conn: psycopg.Connection[Any], after: LogPosition) -> bool:
+        """Whether events after `after` have committed that `read` cannot return yet: an
+        older transaction still runs. It will end without a NOTIFY, so a follower that
+        finds this looks again soon instead of waiting for the next commit."""
+        row = conn.execute(self._held, (str(after.xid), after.notification_id)).fetchone()
+        return bool(row and row[0])
 
     def visible_backlog(self, conn: psycopg.Connection[Any], after: LogPosition) -> int:
         """Events stored after `after`, including those not yet safe to read (for lag)."""

@@ -60,7 +60,7 @@ class Rebuild:
         position, seen, applied = LogPosition(), 0, 0
         # Replay in batches, each in its own transaction: nothing live is touched.
         while True:
-            with self.db.transaction() as conn:
+            with self.db.transaction(durable=False) as conn:
                 batch = self.reader.read(conn, position, self.batch_size)
                 applied += self._apply(conn, fresh, batch)
             if not batch:

@@ -140,7 +140,10 @@ class ProjectionRunner:
         goes out without waiting. The careful redo, with a savepoint per event, runs
         without a pipeline so that each failure is caught where it happens."""
         names = [p.name for p in self.projections]
-        with self.db.transaction() as conn, nullcontext() if careful else conn.pipeline():
+        with (
+            self.db.transaction(durable=False) as conn,
+            nullcontext() if careful else conn.pipeline(),
+        ):
             marks = _Marks.read(conn, names, deliveries)
             applied = 0
             for p in self.projections:

@@ -14,7 +14,7 @@ from infra.database import Database
 from infra.envelope import from_kafka
 from infra.event_store import EVENTS_CHANNEL
 from infra.kafka_log import make_consumer
-from infra.log_reader import LogPosition, NotificationLogReader
+from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
 from projections.runner import LOG_STREAM, Delivery, ProjectionRunner
 
 log = structlog.get_logger("libshare.projections")
@@ -46,8 +46,10 @@ class LogSource:
         assert self._conn is not None, "start() first"
         batch = self._read()
         if not batch:
-            # Sleep until a writer commits (NOTIFY) or the timeout passes: an event may be
-            # held back by a transaction that commits without notifying (see ADR 0003).
+            # Sleep until a writer commits (NOTIFY) or the timeout passes; events held back
+            # by an older transaction still running (ADR 0003) are looked at again soon.
+            if self.reader.held_back(self._conn, self.position):
+                timeout = min(timeout, HELD_BACK_RETRY)
             for _ in self._conn.notifies(timeout=timeout, stop_after=1):
                 pass
             batch = self._read()

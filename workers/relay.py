@@ -27,7 +27,7 @@ from infra.database import Database
 from infra.envelope import Envelope, kafka_headers
 from infra.event_store import EVENTS_CHANNEL
 from infra.kafka_log import ensure_topics, topic_for
-from infra.log_reader import LogPosition, NotificationLogReader
+from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
 from infra.tracing import context_from_traceparent, tracer
 
 log = structlog.get_logger("libshare.relay")
@@ -89,6 +89,9 @@ class Relay:
         self.release()
         conn = self.db.connect(autocommit=True)
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"libshare-relay:{self.name}",))
+        # A lost position (crash before the WAL flush) only republishes: consumers drop
+        # the copies. So the position's commits do not wait for the flush (ADR 0012).
+        conn.execute("SET synchronous_commit TO off")
         conn.execute(f'LISTEN "{EVENTS_CHANNEL}"')
         row = conn.execute(
             "SELECT xid, notification_id FROM relay_positions WHERE relay = %s", (self.name,)
@@ -183,7 +186,9 @@ class Relay:
                 except RetryError:
                     break  # stopped while retrying
                 if sent == 0 and self._conn is not None:
-                    for _ in self._conn.notifies(timeout=idle_timeout, stop_after=1):
+                    held = self.reader.held_back(self._conn, self.position)
+                    wait = HELD_BACK_RETRY if held else idle_timeout
+                    for _ in self._conn.notifies(timeout=wait, stop_after=1):
                         pass
         finally:
             self.release()
