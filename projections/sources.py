@@ -114,6 +114,10 @@ class KafkaSource:
             for tp in self.consumer.assignment():
                 self.consumer.seek(tp, self._next.get(f"{tp.topic}:{tp.partition}", 0))
         else:
+            # Metadata first: a group joined before it knows the topics' partitions gets
+            # nothing assigned until a later rebalance, seconds away.
+            for topic in self.topics:
+                self.consumer.partitions_for_topic(topic)
             self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
 
     def poll(self, timeout: float) -> list[Delivery]:
