@@ -37,6 +37,8 @@ class Envelope:
     # The JSON payload as received (from Kafka); from the store, it is encoded when asked
     # for (the relay does; projections read `data`). Not compared: `data` is.
     encoded: bytes | None = field(default=None, compare=False, repr=False)
+    # `time` as stored or received (ISO 8601), when it came as text: sent on as it is.
+    time_text: str | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def id(self) -> str:
@@ -144,7 +146,7 @@ _PLAIN_DECODER = json.JSONDecoder(object_hook=_json_form)
 
 def _payload_and_time(
     mapper: Mapper[UUID], stored: StoredEvent, contract: EventType
-) -> tuple[dict[str, Any], datetime]:
+) -> tuple[dict[str, Any], datetime, str | None]:
     """The event's fields in their JSON form, and its time. Fast path: the stored JSON
     read straight into that form, when nothing can change it on the way (the standard
     JSON transcoder, no cipher, no compressor, no upcasting at version 1). Otherwise the
@@ -160,11 +162,12 @@ def _payload_and_time(
         except _NotPlain:
             pass
         else:
-            time = datetime.fromisoformat(fields["timestamp"])
-            return {k: v for k, v in fields.items() if k not in ENVELOPE_FIELDS}, time
+            text = fields["timestamp"]
+            payload = {k: v for k, v in fields.items() if k not in ENVELOPE_FIELDS}
+            return payload, datetime.fromisoformat(text), text
     state = dict(vars(mapper.to_domain_event(stored)))
     payload = {k: _jsonable(v) for k, v in state.items() if k not in ENVELOPE_FIELDS}
-    return payload, state["timestamp"]
+    return payload, state["timestamp"], None
 
 
 def from_stored(
@@ -176,7 +179,7 @@ def from_stored(
     metadata: dict[str, Any] | None,
 ) -> Envelope:
     contract = _contract(stored.topic)
-    payload, time = _payload_and_time(mapper, stored, contract)
+    payload, time, time_text = _payload_and_time(mapper, stored, contract)
     aggregate_id = stored.originator_id
     if not isinstance(aggregate_id, UUID):
         aggregate_id = UUID(str(aggregate_id))
@@ -188,6 +191,7 @@ def from_stored(
         aggregate_id=aggregate_id,
         version=version,
         time=time,
+        time_text=time_text,
         notification_id=notification_id,
         xid=xid,
         traceparent=metadata.get("traceparent"),
@@ -203,16 +207,37 @@ _SOURCE = ("ce_source", CE_SOURCE.encode())
 _CONTENT_TYPE = ("content-type", b"application/json")
 
 
-def kafka_headers(env: Envelope) -> list[tuple[str, bytes]]:
+_TYPE_HEADERS: dict[str, tuple[tuple[str, bytes], tuple[str, bytes]]] = {}
+
+
+def _type_headers(env: Envelope) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    """ce_type and ce_aggregatetype, encoded once per event type."""
+    found = _TYPE_HEADERS.get(env.type)
+    if found is None:
+        found = _TYPE_HEADERS[env.type] = (
+            ("ce_type", env.type.encode()),
+            ("ce_aggregatetype", env.aggregate_type.encode()),
+        )
+    return found
+
+
+def kafka_key(env: Envelope) -> bytes:
+    """The record key: the aggregate id as text (also the ce_subject header)."""
+    return str(env.aggregate_id).encode()
+
+
+def kafka_headers(env: Envelope, key: bytes | None = None) -> list[tuple[str, bytes]]:
+    """The CloudEvents binary-mode headers; `key`, when given, is kafka_key(env)."""
+    type_header, aggregate_header = _type_headers(env)
     headers = [
         _SPEC_VERSION,
-        ("ce_id", env.id.encode()),
-        ("ce_type", env.type.encode()),
+        ("ce_id", event_id(env.aggregate_id, env.version).encode()),
+        type_header,
         _SOURCE,
-        ("ce_time", env.time.isoformat().encode()),
-        ("ce_subject", str(env.aggregate_id).encode()),
+        ("ce_time", (env.time_text or env.time.isoformat()).encode()),
+        ("ce_subject", key or kafka_key(env)),
         _CONTENT_TYPE,
-        ("ce_aggregatetype", env.aggregate_type.encode()),
+        aggregate_header,
         ("ce_aggregateversion", b"%d" % env.version),
         ("ce_notificationid", b"%d" % env.notification_id),
         ("ce_xid", b"%d" % env.xid),
@@ -232,6 +257,7 @@ def from_kafka(headers: list[tuple[str, bytes]], value: bytes) -> Envelope:
         aggregate_id=UUID(h["ce_subject"]),
         version=int(h["ce_aggregateversion"]),
         time=datetime.fromisoformat(h["ce_time"]),
+        time_text=h["ce_time"],
         notification_id=int(h["ce_notificationid"]),
         xid=int(h["ce_xid"]),
         encoded=value,

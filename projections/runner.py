@@ -1,8 +1,9 @@
 """One projection runner for every source. A batch of deliveries is applied to every
 projection in one transaction together with each projection's stored position, so a crash
 never loses or double-applies an event. Events seen twice (the relay republishes after a
-crash) are dropped by (aggregate id, version). An event that fails to apply is parked in
-the dead-letter table with its error and the projection goes on."""
+crash) are dropped by their place in the log and, for the events a projection applies,
+by (aggregate id, version) (ADR 0012). An event that fails to apply is parked in the
+dead-letter table with its error and the projection goes on."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from tenacity import (
 )
 
 from infra.database import Database
-from infra.envelope import Envelope, kafka_headers
+from infra.envelope import Envelope, kafka_headers, kafka_key
 from infra.event_store import EVENTS_CHANNEL
 from infra.kafka_log import ensure_topics, topic_for
 from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
@@ -118,10 +118,10 @@ class Relay:
             send = self.producer.send
             for ev in events:
                 topic = topic_for(self.prefix, ev.aggregate_type)
-                key = str(ev.aggregate_id).encode()
+                key = kafka_key(ev)
                 if ev.traceparent is None:  # no trace to join: no span of its own
                     futures.append(
-                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev))
+                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev, key))
                     )
                     continue
                 ctx: Any = context_from_traceparent(ev.traceparent)
@@ -129,7 +129,7 @@ class Relay:
                     f"publish {ev.type}", context=ctx, kind=trace.SpanKind.PRODUCER
                 ):
                     futures.append(
-                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev))
+                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev, key))
                     )
             self.producer.flush()
             for f in futures:

@@ -1,0 +1,119 @@
+"""A run of one statement over many events gives the read model exactly what applying the
+events one by one gives: one-row INSERTs sent as one INSERT from unnest, the rest (array
+columns, upserts) row by row."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from infra.envelope import Envelope
+from projections.projection import Projection, Statement, _as_unnest
+from workers.bootstrap import System
+
+
+class Shelf(Projection):
+    """A projection with every kind of statement the runner batches differently."""
+
+    name = "shelf"
+    handles = frozenset(
+        {"libshare.shelf.Placed.v1", "libshare.shelf.Tagged.v1", "libshare.shelf.Counted.v1"}
+    )
+    tables = ("books", "tags", "counts")
+    ddl = """
+    CREATE TABLE IF NOT EXISTS {schema}.books (
+        id uuid PRIMARY KEY, title text NOT NULL, copies int NOT NULL, placed timestamptz,
+        note text
+    );
+    CREATE TABLE IF NOT EXISTS {schema}.tags (book uuid NOT NULL, tags text[] NOT NULL);
+    CREATE TABLE IF NOT EXISTS {schema}.counts (shelf text PRIMARY KEY, n int NOT NULL);
+    """
+
+    def statements(self, event: Envelope) -> Iterable[Statement]:
+        d = event.data
+        if event.type == "libshare.shelf.Tagged.v1":  # an array column: row by row
+            yield (f"INSERT INTO {self.table('tags')} VALUES (%s, %s)", (d["book"], d["tags"]))
+            return
+        if event.type == "libshare.shelf.Placed.v1":  # a run of these goes as one INSERT
+            yield (
+                f"INSERT INTO {self.table('books')} (id, title, copies, placed, note) "
+                "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                (d["book"], d["title"], d["copies"], event.time, d.get("note")),
+            )
+            return
+        yield (  # an upsert: row by row
+            f"INSERT INTO {self.table('counts')} AS c VALUES (%s, 1) "
+            "ON CONFLICT (shelf) DO UPDATE SET n = c.n + 1",
+            (d["shelf"],),
+        )
+
+
+KINDS = ["Placed"] * 5 + ["Counted"] * 2 + ["Tagged"] * 3  # runs of each, by event number
+
+
+def placed(n: int) -> list[Envelope]:
+    books = [uuid.uuid4() for _ in range(n)]
+    events = []
+    for i in range(n):
+        data: dict[str, Any] = {
+            "book": str(books[i % 13]),  # later events place some books again: kept once
+            "title": f"Sách {i}",
+            "copies": i,
+            "tags": ["thiếu nhi", f"kệ {i % 3}"],
+            "shelf": f"kệ {i % 3}",
+            "note": None if i % 2 else "ghi chú",
+        }
+        ev = Envelope(
+            type=f"libshare.shelf.{KINDS[i % 10]}.v1",
+            aggregate_type="shelf",
+            aggregate_id=uuid.uuid4(),
+            version=1,
+            time=datetime(2026, 11, 25, 9, i % 60, tzinfo=UTC),
+            notification_id=i + 1,
+            xid=1,
+        )
+        ev.__dict__["data"] = data
+        events.append(ev)
+    return events
+
+
+def rows(system: System, p: Projection) -> dict[str, list[tuple[Any, ...]]]:
+    with system.db.transaction() as conn:
+        return {
+            t: sorted(conn.execute(f"SELECT * FROM {p.table(t)}").fetchall(), key=repr)
+            for t in p.tables
+        }
+
+
+def test_a_batched_run_gives_the_rows_that_one_by_one_gives(system: System) -> None:
+    events = placed(40)
+    one_by_one, batched = Shelf("shelf_one"), Shelf("shelf_many")
+    with system.db.transaction() as conn:
+        for p in (one_by_one, batched):
+            p.create_tables(conn)
+        for ev in events:
+            one_by_one.apply(conn, ev)
+        batched.apply_many(conn, events)
+    expected, got = rows(system, one_by_one), rows(system, batched)
+    assert got == expected
+    placings = [e.data["book"] for e in events if e.type.endswith("Placed.v1")]
+    assert len(got["books"]) == len(set(placings)) < len(placings)  # repeats kept once
+    assert len(got["tags"]) == sum(e.type.endswith("Tagged.v1") for e in events)
+    assert all(t[1][0] == "thiếu nhi" for t in got["tags"])
+    assert sum(n for _, n in got["counts"]) == sum(e.type.endswith("Counted.v1") for e in events)
+
+
+def test_only_plain_one_row_inserts_of_scalar_columns_are_sent_as_one(system: System) -> None:
+    shelf = Shelf("shelf_forms")
+    with system.db.transaction() as conn:
+        shelf.create_tables(conn)
+        forms = {
+            sql: _as_unnest(conn, sql)
+            for event in placed(10)[4:8]  # Placed, Counted, Counted, Tagged
+            for sql, _ in shelf.statements(event)
+        }
+    books, upsert, tags = forms
+    assert forms[books] is not None and "unnest(" in (forms[books] or "")
+    assert forms[upsert] is None and forms[tags] is None
