@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from datetime import date
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -62,7 +63,26 @@ class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUI
         actor = actor or current_actor.get()
         if actor:
             metadata["actor"] = actor
-        self.save(*aggregates, metadata=metadata, command=command)
+        if not self._direct_save:
+            self.save(*aggregates, metadata=metadata, command=command)
+            return
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        if events:
+            stored = [self.mapper.to_stored_event(event) for event in events]
+            self.recorder.insert_events(stored, metadata=metadata, command=command)
+
+    @cached_property
+    def _direct_save(self) -> bool:
+        """Whether a command's save may go straight to the recorder: everything else
+        `Application.save` does (snapshots, the aggregate cache, the hooks after saving)
+        is off or empty here. It saves ~15% of a command's CPU (bench/README.md)."""
+        cls = type(self)
+        return (
+            not self.snapshots
+            and self.repository.cache is None
+            and cls._notify is Application._notify
+            and cls.notify is Application.notify
+        )
 
     def register_library(
         self, code: str, name: str, kind: str, locality: str, actor: dict[str, Any] | None = None
