@@ -34,12 +34,15 @@ class NotificationLogReader:
     def __init__(self, mapper: Mapper[UUID], table: str = EVENTS_TABLE) -> None:
         self.mapper = mapper
         self.table = table
+        # ORDER BY names the table's xid8 column, not the bigint in the select list: only
+        # then does the (xid, notification_id) index serve the order, instead of a scan
+        # and sort of the whole log on every read.
         self._select = SQL(
-            "SELECT notification_id, xid::text::bigint AS xid, originator_id, "
-            "originator_version, topic, state, metadata FROM {t} "
-            "WHERE (xid, notification_id) > (%s::text::xid8, %s) "
-            "AND xid < pg_snapshot_xmin(pg_current_snapshot()) "
-            "ORDER BY xid, notification_id LIMIT %s"
+            "SELECT e.notification_id, e.xid::text::bigint, e.originator_id, "
+            "e.originator_version, e.topic, e.state, e.metadata FROM {t} AS e "
+            "WHERE (e.xid, e.notification_id) > (%s::text::xid8, %s) "
+            "AND e.xid < pg_snapshot_xmin(pg_current_snapshot()) "
+            "ORDER BY e.xid, e.notification_id LIMIT %s"
         ).format(t=Identifier(table))
         self._held = SQL(
             "SELECT EXISTS (SELECT 1 FROM {t} WHERE (xid, notification_id) > (%s::text::xid8, %s))"
