@@ -42,7 +42,8 @@ class CommitNotifier:
                         target=self._run, name="commit-notifier", daemon=True
                     )
                     self._thread.start()
-        self._pending.set()
+        if not self._pending.is_set():  # already due: a set() would only take a lock
+            self._pending.set()
 
     def close(self) -> None:
         self._closed = True

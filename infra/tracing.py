@@ -40,10 +40,13 @@ def tracer(name: str) -> trace.Tracer:
 
 
 def current_traceparent() -> str | None:
-    """The W3C traceparent of the current span, if any, for storing beside an event."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    """The W3C traceparent of the current span, if any, for storing beside an event.
+    Formatted here rather than through the propagators: every command asks, and most
+    often (timers, CLI, no tracing configured) there is no span to name."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 def context_from_traceparent(traceparent: str | None) -> object:

@@ -17,7 +17,7 @@ from infra.database import Database
 from infra.envelope import Envelope
 from infra.log_reader import LogPosition, NotificationLogReader
 from projections.projection import Projection
-from projections.runner import ProjectionRunner
+from projections.runner import ProjectionRunner, lock_projections
 from projections.sources import LOG_STREAM
 
 Progress = Callable[[int, int], None]
@@ -69,13 +69,11 @@ class Rebuild:
             position = LogPosition(batch[-1].xid, batch[-1].notification_id)
             if on_progress:
                 on_progress(seen, max(total, seen))
-        # Swap: hold the live projection's row lock (its runner waits), catch up, move.
+        # Swap: hold the live projection's lock (its runner waits), catch up, move.
         runner = ProjectionRunner(self.db, [live])
         runner.setup()
         with self.db.transaction() as conn:
-            conn.execute(
-                "SELECT 1 FROM projection_state WHERE projection = %s FOR UPDATE", (live.name,)
-            )
+            lock_projections(conn, [live.name])
             while batch := self.reader.read(conn, position, self.batch_size):
                 applied += self._apply(conn, fresh, batch)
                 seen += len(batch)

@@ -235,6 +235,22 @@ class ProjectionRunner:
             source.close()
 
 
+def lock_projections(conn: psycopg.Connection[Any], names: Sequence[str]) -> None:
+    """Hold the projections named until the transaction ends: one runner (or a rebuild's
+    swap) at a time applies to a projection, and reads its marks only once the previous
+    holder has committed. Transaction-level advisory locks, taken in name order (the
+    aggregate walks the array in order), not row locks: a row lock would give the
+    transaction an xid from its first statement, and for as long as it ran the gap-aware
+    readers (ADR 0003) would hold back every event committed meanwhile. Without it, the
+    transaction takes its xid at its first write, which the pipeline sends together with
+    the commit (ADR 0013)."""
+    conn.execute(
+        "SELECT count(pg_advisory_xact_lock(hashtext('libshare-projection:' || p))) "
+        "FROM unnest(%s::text[]) AS p",
+        (sorted(names),),
+    )
+
+
 LogMark = tuple[int, int]  # (xid, notification id): an event's place in the log
 
 
@@ -262,10 +278,10 @@ class _Marks:
         cls, conn: psycopg.Connection[Any], names: list[str], deliveries: Sequence[Delivery]
     ) -> _Marks:
         marks = cls()
-        # Lock the projections' rows in one order (a rebuild's swap takes one of them).
+        lock_projections(conn, names)
         for name, floor_xid, floor_nid in conn.execute(
             "SELECT projection, floor_xid, floor_nid FROM projection_state "
-            "WHERE projection = ANY(%s) ORDER BY projection FOR UPDATE",
+            "WHERE projection = ANY(%s)",
             (names,),
         ).fetchall():
             marks.floors[name] = (floor_xid, floor_nid)
