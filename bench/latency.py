@@ -8,6 +8,8 @@ read model."""
 
 from __future__ import annotations
 
+import http.client
+import json
 import os
 import socket
 import subprocess
@@ -16,9 +18,6 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-
-import http.client
-import json
 
 import httpx
 import psycopg
