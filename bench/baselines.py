@@ -14,6 +14,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from infra.kafka_log import PRODUCER_SETTINGS
 
 WARM_UP = 0.5  # seconds of untimed work before a timed window, for ours and the raw alike
+STEADY_AFTER = 1.0  # latency figures: seconds at the rate, sent but not timed (both)
 PAYLOAD = os.urandom(160)
 
 
@@ -145,9 +146,10 @@ def raw_pipeline_latency(
     make_topic(bootstrap, topic, 3)
     accepted: dict[int, float] = {}
     seen: dict[int, float] = {}
+    untimed: set[int] = set()  # the rows of the first STEADY_AFTER seconds
     writing = threading.Event()
     writing.set()
-    n = int(rate * seconds)
+    warm, n = int(rate * STEADY_AFTER), int(rate * seconds)
 
     consumer = consumer_from_start(bootstrap, topic)
     consumer.poll(timeout_ms=100)  # connected and fetching before the first row is written
@@ -175,7 +177,7 @@ def raw_pipeline_latency(
 
     def consume() -> None:
         deadline = None
-        while len(seen) < n:
+        while len(seen) < warm + n:
             if not writing.is_set():
                 deadline = deadline or time.monotonic() + 30
                 if time.monotonic() > deadline:
@@ -195,16 +197,18 @@ def raw_pipeline_latency(
                 f"SELECT id, pg_notify('{channel}', id::text) FROM r"
             )
             start = time.perf_counter()
-            for i in range(n):
+            for i in range(warm + n):
                 delay = start + i / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
                 row = conn.execute(insert, (value,), prepare=True).fetchone()
                 assert row is not None
                 accepted[int(row[0])] = time.perf_counter()
+                if i < warm:
+                    untimed.add(int(row[0]))
     finally:
         writing.clear()
         for t in threads:
             t.join(timeout=60)
         consumer.close()
-    return [(seen[i] - accepted[i]) * 1000 for i in accepted if i in seen]
+    return [(seen[i] - accepted[i]) * 1000 for i in accepted if i in seen and i not in untimed]

@@ -249,18 +249,35 @@ def kafka_headers(env: Envelope, key: bytes | None = None) -> list[tuple[str, by
     return headers
 
 
+_TEXT: dict[bytes, str] = {}  # header values that repeat (event and aggregate types)
+
+
+def _text(value: bytes) -> str:
+    found = _TEXT.get(value)
+    if found is None:
+        found = value.decode()
+        if len(_TEXT) < 1024:  # bounded, whatever a topic holds
+            _TEXT[value] = found
+    return found
+
+
 def from_kafka(headers: list[tuple[str, bytes]], value: bytes) -> Envelope:
-    h = {k: v.decode() for k, v in headers}
+    """The envelope of a record: only the headers it needs are decoded (a projector reads
+    tens of thousands a second); ce_id is derived again from subject and version."""
+    h = dict(headers)
+    time_text = h["ce_time"].decode()
+    actor = h.get("ce_actor")
+    traceparent = h.get("traceparent")
     return Envelope(
-        type=h["ce_type"],
-        aggregate_type=h["ce_aggregatetype"],
-        aggregate_id=UUID(h["ce_subject"]),
+        type=_text(h["ce_type"]),
+        aggregate_type=_text(h["ce_aggregatetype"]),
+        aggregate_id=UUID(h["ce_subject"].decode()),
         version=int(h["ce_aggregateversion"]),
-        time=datetime.fromisoformat(h["ce_time"]),
-        time_text=h["ce_time"],
+        time=datetime.fromisoformat(time_text),
+        time_text=time_text,
         notification_id=int(h["ce_notificationid"]),
         xid=int(h["ce_xid"]),
         encoded=value,
-        traceparent=h.get("traceparent"),
-        actor=json.loads(h["ce_actor"]) if "ce_actor" in h else None,
+        traceparent=traceparent.decode() if traceparent is not None else None,
+        actor=json.loads(actor) if actor is not None else None,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -95,6 +96,7 @@ class ProjectionRunner:
         self.db = db
         self.projections = list(projections)
         self.applied = 0  # events applied by this runner (all projections), for metrics
+        self.delivered = 0  # events taken from the source by `run` and committed
 
     def setup(self) -> None:
         with self.db.transaction() as conn:
@@ -146,9 +148,10 @@ class ProjectionRunner:
             nullcontext() if careful else conn.pipeline(),
         ):
             marks = _Marks.read(conn, names, deliveries)
+            fresh = marks.fresh_for(names, deliveries)
             applied = 0
             for p in self.projections:
-                applied += self._apply_one(conn, p, deliveries, marks, careful=careful)
+                applied += self._apply_one(conn, p, fresh[p.name], marks, careful=careful)
             marks.save(conn)
         return applied
 
@@ -156,18 +159,15 @@ class ProjectionRunner:
         self,
         conn: psycopg.Connection[Any],
         p: Projection,
-        deliveries: Sequence[Delivery],
+        fresh: Sequence[Envelope],
         marks: _Marks,
         *,
         careful: bool,
     ) -> int:
-        todo: list[Envelope] = []
-        for d in deliveries:
-            ev = d.event
-            if not marks.fresh(p.name, d):
-                continue  # applied before, or a copy republished by the relay
-            if ev.type in p.handles and marks.first_time(p.name, ev):
-                todo.append(ev)
+        """Apply to `p` the events of the batch it has not seen (`fresh`), those it
+        handles and not yet applied to their aggregate."""
+        handles, name = p.handles, p.name
+        todo = [ev for ev in fresh if ev.type in handles and marks.first_time(name, ev)]
         applied = len(todo)
         if careful:
             for ev in todo:
@@ -212,26 +212,43 @@ class ProjectionRunner:
         )
 
     def run(self, source: Source, stop: threading.Event, poll_timeout: float = 1.0) -> None:
-        """Apply batches from `source` until `stop` is set. Transient errors are logged and
-        retried after a pause: the stored positions make a retry safe."""
+        """Apply batches from `source` until `stop` is set. While one batch is applied (in
+        a thread of its own, mostly waiting on PostgreSQL), the next is read and decoded;
+        batches are still applied one after the other, in order. Transient errors are
+        logged and retried after a pause: the stored positions make a retry safe."""
         source.start(self)
         log.info(
             "projection runner started",
             source=source.name,
             projections=[p.name for p in self.projections],
         )
+        applier = ThreadPoolExecutor(1, thread_name_prefix="projection-apply")
+        pending: tuple[Future[int], list[Delivery]] | None = None
         try:
             while not stop.is_set():
                 try:
                     batch = source.poll(poll_timeout)
+                    if pending is not None:
+                        done, previous = pending
+                        pending = None
+                        done.result()  # raises what the batch raised
+                        source.committed(previous)
+                        self.delivered += len(previous)
                     if batch:
-                        self.apply_batch(batch)
-                        source.committed(batch)
+                        pending = (applier.submit(self.apply_batch, batch), batch)
                 except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                    if pending is not None:
+                        wait([pending[0]])  # whatever it did, it has ended
+                        pending = None
                     log.warning("projection runner retrying", error=repr(exc))
                     time.sleep(1.0)
                     source.start(self)  # re-read positions: the batch may not have committed
+            if pending is not None:
+                pending[0].result()
+                source.committed(pending[1])
+                self.delivered += len(pending[1])
         finally:
+            applier.shutdown(wait=True)
             source.close()
 
 
@@ -316,6 +333,30 @@ class _Marks:
         self.moved[key] = (d.position[1], place)
         self.new[name] = self.new.get(name, 0) + 1
         return True
+
+    def fresh_for(
+        self, names: Sequence[str], deliveries: Sequence[Delivery]
+    ) -> dict[str, list[Envelope]]:
+        """Each projection's unseen events of the batch, in order; marks them seen.
+        Projections whose marks agree on every stream of the batch (the usual case: one
+        runner moves them together) get one answer, worked out once."""
+        streams = list(dict.fromkeys(d.stream for d in deliveries))
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for name in names:
+            key = (self.floors.get(name), *(self.streams.get((name, s)) for s in streams))
+            groups.setdefault(key, []).append(name)
+        out: dict[str, list[Envelope]] = {}
+        for first, *others in groups.values():
+            kept = [d.event for d in deliveries if self.fresh(first, d)]
+            for other in others:
+                for stream in streams:
+                    if (first, stream) in self.moved:
+                        self.moved[(other, stream)] = self.moved[(first, stream)]
+                if first in self.new:
+                    self.new[other] = self.new[first]
+            for name in (first, *others):
+                out[name] = kept
+        return out
 
     def first_time(self, name: str, ev: Envelope) -> bool:
         """The event is newer than its aggregate's last applied version; if so, records it."""

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,8 @@ from projections.runner import LOG_STREAM, Delivery, ProjectionRunner
 log = structlog.get_logger("libshare.projections")
 
 __all__ = ["LOG_STREAM", "KafkaSource", "LogSource"]
+
+OFFSET_COMMIT_INTERVAL = 1.0  # seconds between advisory offset commits to Kafka
 
 
 class LogSource:
@@ -98,6 +102,8 @@ class KafkaSource:
         self.topics = topics
         self.consumer = make_consumer(bootstrap, group_id, client_id)
         self._next: dict[str, int] = {}
+        self._applied: dict[str, int] = {}  # per stream: the last offset applied, not told
+        self._last_commit = 0.0
 
     def next_offset(self, stream: str) -> int | None:
         return self._next.get(stream)
@@ -127,22 +133,39 @@ class KafkaSource:
             stream = f"{tp.topic}:{tp.partition}"
             for m in messages:
                 out.append(Delivery(from_kafka(m.headers, m.value), stream, (0, m.offset)))
+            # A rebalance goes on from here, not from where this run started (a batch that
+            # then fails to apply makes the runner start() again from the stored positions).
+            self._next[stream] = messages[-1].offset + 1
         return out
 
     def committed(self, deliveries: Sequence[Delivery]) -> None:
+        """Tell Kafka the offsets applied, at most once per OFFSET_COMMIT_INTERVAL: they
+        are advisory (our positions live in PostgreSQL, with the read models), and each
+        commit is a request to the group coordinator, costly at one batch per event."""
+        for d in deliveries:
+            if d.position[1] >= self._applied.get(d.stream, -1):
+                self._applied[d.stream] = d.position[1]
+        now = time.monotonic()
+        if now - self._last_commit >= OFFSET_COMMIT_INTERVAL:
+            self._last_commit = now
+            self._commit_offsets()
+
+    def _commit_offsets(self) -> None:
         from kafka.structs import OffsetAndMetadata
 
-        last: dict[TopicPartition, int] = {}
-        for d in deliveries:
-            topic, partition = d.stream.rsplit(":", 1)
-            tp = TopicPartition(topic, int(partition))
-            last[tp] = max(last.get(tp, -1), d.position[1])
+        offsets = {}
+        for stream, offset in self._applied.items():
+            topic, partition = stream.rsplit(":", 1)
+            offsets[TopicPartition(topic, int(partition))] = OffsetAndMetadata(offset + 1, "", -1)
+        self._applied = {}
+        if not offsets:
+            return
         try:
-            self.consumer.commit_async(
-                {tp: OffsetAndMetadata(off + 1, "", -1) for tp, off in last.items()}
-            )
+            self.consumer.commit_async(offsets)
         except Exception as exc:  # advisory only: our positions live in PostgreSQL
             log.debug("kafka offset commit failed", error=repr(exc))
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._commit_offsets()  # what the last interval applied
         self.consumer.close(autocommit=False)

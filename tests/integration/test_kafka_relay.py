@@ -183,3 +183,44 @@ def test_health_reports_kafka_when_it_is_configured(kafka_system: System) -> Non
         body = client.get("/health").json()
     assert body["kafka"]["ok"] is True and body["status"] == "ok"
     assert body["projection_source"] == "kafka"
+
+
+def test_kafka_tools_see_the_projector_caught_up_once_it_stops(
+    kafka_system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The offsets told to Kafka (advisory, at most once per interval while running, and
+    once more on closing) reach what the projector applied, so tools show no lag."""
+    from kafka import KafkaAdminClient, KafkaConsumer
+
+    monkeypatch.setattr("projections.sources.OFFSET_COMMIT_INTERVAL", 3600.0)
+    system = kafka_system
+    register_many(system, 12)
+    assert relay_all(system) == 12
+    prefix = system.settings.kafka_topic_prefix
+    bootstrap = system.settings.kafka_bootstrap_servers or ""
+    group = f"{prefix}-offsets"
+    runner = system.make_runner()
+    stop = threading.Event()
+    worker = threading.Thread(
+        target=runner.run, args=(system.make_kafka_source(group_id=group), stop), daemon=True
+    )
+    worker.start()
+    try:
+        eventually(lambda: runner.delivered == 12, what="12 events applied")
+        register_many(system, 5, prefix="U")  # applied within the interval: told on closing
+        assert relay_all(system) == 5
+        eventually(lambda: runner.delivered == 17, what="17 events applied")
+    finally:
+        stop.set()
+        worker.join(10)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        told = admin.list_group_offsets({group: None})[group]
+        library_topic = f"{prefix}.library"
+        ends = consumer.end_offsets([tp for tp in told if tp.topic == library_topic])
+    finally:
+        admin.close()
+        consumer.close()
+    assert sum(ends.values()) == 17
+    assert {tp: told[tp].offset for tp in ends} == ends
