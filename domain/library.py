@@ -21,6 +21,9 @@ class LibraryKind(StrEnum):
     ARMED_FORCES = "armed_forces"
 
 
+_KINDS = frozenset(k.value for k in LibraryKind)
+
+
 class Library(Aggregate):
     """A member library. Its id is derived from its code, so registering is idempotent."""
 
@@ -61,7 +64,7 @@ class Library(Aggregate):
                 "dash-separated parts, at most 32 characters (e.g. HNM-TVT)"
             )
         name = _valid_name(name)
-        if kind not in {k.value for k in LibraryKind}:
+        if kind not in _KINDS:
             allowed = ", ".join(k.value for k in LibraryKind)
             raise InvalidInput(f"library kind {kind!r} is not one of: {allowed}")
         locality = locality.strip()
