@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
+from uuid import UUID
 
 import psycopg
 import structlog
@@ -212,43 +212,27 @@ class ProjectionRunner:
         )
 
     def run(self, source: Source, stop: threading.Event, poll_timeout: float = 1.0) -> None:
-        """Apply batches from `source` until `stop` is set. While one batch is applied (in
-        a thread of its own, mostly waiting on PostgreSQL), the next is read and decoded;
-        batches are still applied one after the other, in order. Transient errors are
-        logged and retried after a pause: the stored positions make a retry safe."""
+        """Apply batches from `source` until `stop` is set. Transient errors are logged and
+        retried after a pause: the stored positions make a retry safe."""
         source.start(self)
         log.info(
             "projection runner started",
             source=source.name,
             projections=[p.name for p in self.projections],
         )
-        applier = ThreadPoolExecutor(1, thread_name_prefix="projection-apply")
-        pending: tuple[Future[int], list[Delivery]] | None = None
         try:
             while not stop.is_set():
                 try:
                     batch = source.poll(poll_timeout)
-                    if pending is not None:
-                        done, previous = pending
-                        pending = None
-                        done.result()  # raises what the batch raised
-                        source.committed(previous)
-                        self.delivered += len(previous)
                     if batch:
-                        pending = (applier.submit(self.apply_batch, batch), batch)
+                        self.apply_batch(batch)
+                        source.committed(batch)
+                        self.delivered += len(batch)
                 except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                    if pending is not None:
-                        wait([pending[0]])  # whatever it did, it has ended
-                        pending = None
                     log.warning("projection runner retrying", error=repr(exc))
                     time.sleep(1.0)
                     source.start(self)  # re-read positions: the batch may not have committed
-            if pending is not None:
-                pending[0].result()
-                source.committed(pending[1])
-                self.delivered += len(pending[1])
         finally:
-            applier.shutdown(wait=True)
             source.close()
 
 
@@ -285,8 +269,9 @@ class _Marks:
     def __init__(self) -> None:
         self.streams: dict[tuple[str, str], tuple[int, LogMark]] = {}
         self.floors: dict[str, LogMark] = {}
-        self.versions: dict[tuple[str, Any], int] = {}
-        self.changed: dict[tuple[str, Any], int] = {}
+        # Keyed by (projection, the aggregate id's int): hashing a UUID object runs Python.
+        self.versions: dict[tuple[str, int], int] = {}
+        self.changed: dict[str, dict[int, tuple[UUID, int]]] = {}
         self.moved: dict[tuple[str, str], tuple[int, LogMark]] = {}
         self.new: dict[str, int] = {}
 
@@ -311,13 +296,13 @@ class _Marks:
                 marks.streams[(name, stream)] = (-1, (xid, position))
             else:
                 marks.streams[(name, stream)] = (position, (log_xid, log_nid))
-        ids = list({d.event.aggregate_id for d in deliveries})
+        ids = list({d.event.aggregate_id.int: d.event.aggregate_id for d in deliveries}.values())
         for name, aggregate_id, version in conn.execute(
             "SELECT projection, aggregate_id, version FROM projection_versions "
             "WHERE projection = ANY(%s) AND aggregate_id = ANY(%b)",  # %b: binary arrays
             (names, ids),
         ).fetchall():
-            marks.versions[(name, aggregate_id)] = version
+            marks.versions[(name, aggregate_id.int)] = version
         return marks
 
     def fresh(self, name: str, d: Delivery) -> bool:
@@ -360,23 +345,24 @@ class _Marks:
 
     def first_time(self, name: str, ev: Envelope) -> bool:
         """The event is newer than its aggregate's last applied version; if so, records it."""
-        key = (name, ev.aggregate_id)
-        if ev.version <= self.versions.get(key, 0):
+        aggregate = ev.aggregate_id.int
+        if ev.version <= self.versions.get((name, aggregate), 0):
             return False
-        self.versions[key] = self.changed[key] = ev.version
+        self.versions[(name, aggregate)] = ev.version
+        changed = self.changed.get(name)
+        if changed is None:
+            changed = self.changed[name] = {}
+        changed[aggregate] = (ev.aggregate_id, ev.version)
         return True
 
     def save(self, conn: psycopg.Connection[Any]) -> None:
-        if self.changed:
+        for name, changed in self.changed.items():
+            ids, versions = zip(*changed.values(), strict=True)
             conn.execute(
                 "INSERT INTO projection_versions (projection, aggregate_id, version) "
-                "SELECT * FROM unnest(%b::text[], %b::uuid[], %b::bigint[]) "
+                "SELECT %s, * FROM unnest(%b::uuid[], %b::bigint[]) "
                 "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version",
-                (
-                    [k[0] for k in self.changed],
-                    [k[1] for k in self.changed],
-                    list(self.changed.values()),
-                ),
+                (name, list(ids), list(versions)),
             )
         if self.moved:
             rows = [

@@ -150,7 +150,9 @@ class KafkaSource:
             self._last_commit = now
             self._commit_offsets()
 
-    def _commit_offsets(self) -> None:
+    def _commit_offsets(self, timeout_ms: int | None = None) -> None:
+        """Commit the offsets applied since the last commit: in the background, or, with
+        a time-out (on closing), waiting for the coordinator's answer."""
         from kafka.structs import OffsetAndMetadata
 
         offsets = {}
@@ -161,11 +163,14 @@ class KafkaSource:
         if not offsets:
             return
         try:
-            self.consumer.commit_async(offsets)
+            if timeout_ms is None:
+                self.consumer.commit_async(offsets)
+            else:
+                self.consumer.commit(offsets, timeout_ms=timeout_ms)
         except Exception as exc:  # advisory only: our positions live in PostgreSQL
             log.debug("kafka offset commit failed", error=repr(exc))
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._commit_offsets()  # what the last interval applied
+            self._commit_offsets(timeout_ms=2000)  # what the last interval applied
         self.consumer.close(autocommit=False)
