@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from api.auth import Authorize, acting
 from api.deps import system
 from domain.access import Permission, Principal, decide, may
-from domain.ill_request import ALL_ACTIONS, Status, available_actions
+from domain.ill_actions import ALL_ACTIONS, available_actions
+from domain.ill_status import Status
 from projections.requests import detail, parties, queue
 from projections.shipments import for_request
 from workers.bootstrap import System

@@ -1,161 +1,31 @@
 """An interlibrary loan request, both sides of ISO 18626 in one aggregate: the requesting
 library's actions and the supplying libraries' answers, routed along a rota. Statuses
-and reasons take ISO 18626's names (see ../shared/iso18626.md); every command checks the
+and reasons take ISO 18626's names (domain/ill_status.py); every command checks the
 acting library's role and the current status, and refuses with a reason otherwise."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import IllegalTransition, InvalidInput, NotYourTurn
-
-
-class ServiceType(StrEnum):
-    LOAN = "Loan"  # returnable
-    COPY = "Copy"  # non-returnable, e.g. a scanned chapter
-
-
-class Status(StrEnum):
-    REQUEST_RECEIVED = "RequestReceived"  # with the current supplier, awaiting its answer
-    EXPECT_TO_SUPPLY = "ExpectToSupply"
-    WILL_SUPPLY = "WillSupply"
-    RETRY_POSSIBLE = "RetryPossible"  # conditions offered; the requester accepts or declines
-    CANCEL_PENDING = "CancelPending"  # the requester asked to cancel; the supplier answers
-    LOANED = "Loaned"  # shipped by the supplier
-    RECEIVED = "Received"  # at the requesting library (ISO: requester action Received)
-    OVERDUE = "Overdue"
-    RECALLED = "Recalled"
-    SHIPPED_RETURN = "ShippedReturn"
-    SHIPPED_FORWARD = "ShippedForward"  # passed on to another requester of the same supplier
-    LOAN_COMPLETED = "LoanCompleted"
-    COPY_COMPLETED = "CopyCompleted"
-    COMPLETED_WITHOUT_RETURN = "CompletedWithoutReturn"
-    UNFILLED = "Unfilled"
-    CANCELLED = "Cancelled"
-
-
-TERMINAL = frozenset(
-    {
-        Status.LOAN_COMPLETED,
-        Status.COPY_COMPLETED,
-        Status.COMPLETED_WITHOUT_RETURN,
-        Status.UNFILLED,
-        Status.CANCELLED,
-        Status.SHIPPED_FORWARD,
-    }
+from domain.ill_status import (
+    BEFORE_SHIPPING,
+    CANCEL_NOT_ANSWERED,
+    CONDITION_KINDS,
+    DEFAULT_ANSWER_HOURS,
+    ON_LOAN,
+    REASON_RETRY,
+    REASONS_UNFILLED,
+    TERMINAL,
+    UNFILLED_NO_CANDIDATES,
+    WAITING,
+    ServiceType,
+    Status,
 )
-BEFORE_SHIPPING = frozenset(
-    {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY, Status.RETRY_POSSIBLE}
-)
-ON_LOAN = frozenset({Status.RECEIVED, Status.OVERDUE, Status.RECALLED})
-# Statuses that wait on one party to answer, each with a deadline (`answer_due`).
-WAITING = frozenset(
-    {
-        Status.REQUEST_RECEIVED,
-        Status.EXPECT_TO_SUPPLY,
-        Status.WILL_SUPPLY,
-        Status.RETRY_POSSIBLE,
-        Status.CANCEL_PENDING,
-    }
-)
-DEFAULT_ANSWER_HOURS = 48  # LendingPolicy's default answer_timeout_hours
-
-# The transitions ISO 18626's lifecycle permits (from -> possible next statuses).
-ALLOWED_NEXT: dict[Status, frozenset[Status]] = {
-    Status.REQUEST_RECEIVED: frozenset(
-        {
-            Status.EXPECT_TO_SUPPLY,
-            Status.WILL_SUPPLY,
-            Status.RETRY_POSSIBLE,
-            Status.LOANED,
-            Status.COPY_COMPLETED,
-            Status.REQUEST_RECEIVED,
-            Status.UNFILLED,
-            Status.CANCEL_PENDING,
-        }
-    ),
-    Status.EXPECT_TO_SUPPLY: frozenset(
-        {
-            Status.WILL_SUPPLY,
-            Status.RETRY_POSSIBLE,
-            Status.LOANED,
-            Status.COPY_COMPLETED,
-            Status.REQUEST_RECEIVED,
-            Status.UNFILLED,
-            Status.CANCEL_PENDING,
-        }
-    ),
-    Status.WILL_SUPPLY: frozenset(
-        {
-            Status.LOANED,
-            Status.COPY_COMPLETED,
-            Status.REQUEST_RECEIVED,
-            Status.UNFILLED,
-            Status.CANCEL_PENDING,
-        }
-    ),
-    Status.RETRY_POSSIBLE: frozenset(
-        {Status.WILL_SUPPLY, Status.REQUEST_RECEIVED, Status.UNFILLED, Status.CANCELLED}
-    ),
-    Status.CANCEL_PENDING: frozenset(
-        {Status.CANCELLED, Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
-    ),
-    Status.LOANED: frozenset({Status.RECEIVED, Status.OVERDUE, Status.COMPLETED_WITHOUT_RETURN}),
-    Status.RECEIVED: frozenset(
-        {
-            Status.OVERDUE,
-            Status.RECALLED,
-            Status.SHIPPED_RETURN,
-            Status.COMPLETED_WITHOUT_RETURN,
-            Status.SHIPPED_FORWARD,
-        }
-    ),
-    Status.OVERDUE: frozenset(
-        {
-            Status.RECEIVED,
-            Status.LOANED,  # renewed before its receipt was confirmed
-            Status.RECALLED,
-            Status.SHIPPED_RETURN,
-            Status.COMPLETED_WITHOUT_RETURN,
-        }
-    ),
-    Status.RECALLED: frozenset(
-        {Status.OVERDUE, Status.SHIPPED_RETURN, Status.COMPLETED_WITHOUT_RETURN}
-    ),
-    Status.SHIPPED_RETURN: frozenset({Status.LOAN_COMPLETED, Status.COMPLETED_WITHOUT_RETURN}),
-    **{s: frozenset() for s in TERMINAL},
-}
-
-# ISO 18626 reasonUnfilled values we accept, plus our routing outcomes.
-REASONS_UNFILLED = frozenset(
-    {
-        "NotHeld",
-        "NotOnShelf",
-        "NonCirculating",
-        "OnLoan",
-        "PolicyProblem",
-        "Damaged",
-        "NotFoundAsCited",
-        "Other",
-    }
-)
-ROUTING_OUTCOMES = frozenset({"AnswerTimedOut", "ConditionsDeclined", "ConditionsNotAnswered"})
-# Why the timer cancelled a request whose supplier never answered the Cancel.
-CANCEL_NOT_ANSWERED = "CancelNotAnswered"
-# Our conditions and the ISO 18626 reasonRetry each one is sent with.
-REASON_RETRY = {
-    "LibraryUseOnly": "LoanCondition",
-    "NoReproduction": "LoanCondition",
-    "Cost": "CostExceedsMaxCost",
-    "LaterDate": "NotCurrentAvailableForILL",
-}
-CONDITION_KINDS = frozenset(REASON_RETRY)
-UNFILLED_NO_CANDIDATES = "NoSupplierHoldsAnAvailableCopy"
 
 
 class IllRequest(Aggregate):
@@ -835,83 +705,3 @@ class IllRequest(Aggregate):
     @event("ReminderSent")
     def _reminder_sent(self, due_date: date, sent_on: date) -> None:
         self.last_reminder = sent_on
-
-
-# What each party may do in each status (the UI offers these; the aggregate enforces them).
-_REQUESTER_ACTIONS: dict[Status, tuple[str, ...]] = {
-    Status.REQUEST_RECEIVED: ("Cancel", "Notification", "StatusRequest"),
-    Status.EXPECT_TO_SUPPLY: ("Cancel", "Notification", "StatusRequest"),
-    Status.WILL_SUPPLY: ("Cancel", "Notification", "StatusRequest"),
-    Status.RETRY_POSSIBLE: ("AcceptConditions", "DeclineConditions", "Cancel", "Notification"),
-    Status.CANCEL_PENDING: ("Notification", "StatusRequest"),
-    Status.LOANED: ("Received", "Notification", "StatusRequest"),
-    Status.RECEIVED: ("Renew", "ShippedReturn", "ShippedForward", "Notification"),
-    Status.OVERDUE: ("Renew", "ShippedReturn", "Notification"),
-    Status.RECALLED: ("ShippedReturn", "Notification"),
-    Status.SHIPPED_RETURN: ("Notification", "StatusRequest"),
-}
-_SUPPLIER_ACTIONS: dict[Status, tuple[str, ...]] = {
-    Status.REQUEST_RECEIVED: (
-        "ExpectToSupply",
-        "WillSupply",
-        "RetryPossible",
-        "Unfilled",
-        "Loaned",
-        "CopyCompleted",
-        "Notification",
-    ),
-    Status.EXPECT_TO_SUPPLY: (
-        "WillSupply",
-        "RetryPossible",
-        "Unfilled",
-        "Loaned",
-        "CopyCompleted",
-        "Notification",
-    ),
-    Status.WILL_SUPPLY: ("Loaned", "CopyCompleted", "Unfilled", "Notification"),
-    Status.RETRY_POSSIBLE: ("Notification",),
-    Status.CANCEL_PENDING: ("CancelResponse", "Notification"),
-    Status.LOANED: ("CompletedWithoutReturn", "Notification"),
-    Status.RECEIVED: ("Recalled", "CompletedWithoutReturn", "Notification"),
-    Status.OVERDUE: ("Recalled", "CompletedWithoutReturn", "Notification"),
-    Status.RECALLED: ("CompletedWithoutReturn", "Notification"),
-    Status.SHIPPED_RETURN: ("LoanCompleted", "CompletedWithoutReturn", "Notification"),
-}
-ALL_ACTIONS: tuple[str, ...] = (
-    *tuple(
-        dict.fromkeys(
-            a
-            for table in (_REQUESTER_ACTIONS, _SUPPLIER_ACTIONS)
-            for acts in table.values()
-            for a in acts
-        )
-    ),
-    "RenewResponse",
-)
-_LOAN_ONLY = frozenset({"Loaned", "Received", "Renew", "ShippedReturn", "ShippedForward"})
-
-
-def available_actions(
-    status: str,
-    service_type: str,
-    party: str | None,
-    renew_pending: bool = False,
-    awaiting_receipt: bool = False,
-) -> list[str]:
-    """The actions `party` ("requester" or "supplier") may take now. `awaiting_receipt`:
-    the item went overdue or was recalled before the requester confirmed its receipt."""
-    table = {"requester": _REQUESTER_ACTIONS, "supplier": _SUPPLIER_ACTIONS}.get(party or "")
-    if table is None:
-        return []
-    actions = list(table.get(Status(status), ()))
-    if awaiting_receipt and party == "requester" and status in (Status.OVERDUE, Status.RECALLED):
-        actions.insert(0, "Received")
-    if service_type == ServiceType.COPY:
-        actions = [a for a in actions if a not in _LOAN_ONLY]
-    else:
-        actions = [a for a in actions if a != "CopyCompleted"]
-    if renew_pending:
-        actions = [a for a in actions if a != "Renew"]
-        if party == "supplier" and status in ON_LOAN:
-            actions.insert(0, "RenewResponse")
-    return actions

@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from domain.errors import DomainError, IllegalTransition, InvalidInput, NotYourTurn
-from domain.ill_request import ALLOWED_NEXT, TERMINAL, IllRequest, Status, available_actions
+from domain.ill_actions import available_actions
+from domain.ill_request import IllRequest
+from domain.ill_status import ALLOWED_NEXT, TERMINAL, Status
 from infra.network_app import NetworkApp
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)

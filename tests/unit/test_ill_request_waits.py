@@ -14,7 +14,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import invariant, rule
 
 from domain.errors import DomainError, IllegalTransition
-from domain.ill_request import ALLOWED_NEXT, WAITING, IllRequest, Status, available_actions
+from domain.ill_actions import available_actions
+from domain.ill_request import IllRequest
+from domain.ill_status import ALLOWED_NEXT, WAITING, Status
 from infra.network_app import NetworkApp
 from tests.unit.test_ill_request_lifecycle import HOURS, LIBS, T0, Lifecycle, new_request, replay
 
