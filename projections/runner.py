@@ -281,20 +281,18 @@ class _Marks:
     ) -> _Marks:
         marks = cls()
         lock_projections(conn, names)
-        for name, floor_xid, floor_nid in conn.execute(
-            "SELECT projection, floor_xid, floor_nid FROM projection_state "
-            "WHERE projection = ANY(%s)",
+        # Each projection's floor, and its positions (none yet: one row of NULLs).
+        for name, floor_xid, floor_nid, stream, xid, position, log_xid, log_nid in conn.execute(
+            "SELECT s.projection, s.floor_xid, s.floor_nid, "
+            "p.stream, p.xid, p.position, p.log_xid, p.log_nid FROM projection_state s "
+            "LEFT JOIN projection_positions p ON p.projection = s.projection "
+            "WHERE s.projection = ANY(%s)",
             (names,),
         ).fetchall():
             marks.floors[name] = (floor_xid, floor_nid)
-        for name, stream, xid, position, log_xid, log_nid in conn.execute(
-            "SELECT projection, stream, xid, position, log_xid, log_nid "
-            "FROM projection_positions WHERE projection = ANY(%s)",
-            (names,),
-        ).fetchall():
             if stream == LOG_STREAM:  # the position is the log place itself
                 marks.streams[(name, stream)] = (-1, (xid, position))
-            else:
+            elif stream is not None:
                 marks.streams[(name, stream)] = (position, (log_xid, log_nid))
         ids = list({d.event.aggregate_id.int: d.event.aggregate_id for d in deliveries}.values())
         for name, aggregate_id, version in conn.execute(
@@ -356,32 +354,41 @@ class _Marks:
         return True
 
     def save(self, conn: psycopg.Connection[Any]) -> None:
-        for name, changed in self.changed.items():
-            ids, versions = zip(*changed.values(), strict=True)
-            conn.execute(
-                "INSERT INTO projection_versions (projection, aggregate_id, version) "
-                "SELECT %s, * FROM unnest(%b::uuid[], %b::bigint[]) "
-                "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version",
-                (name, list(ids), list(versions)),
-            )
-        if self.moved:
-            rows = [
-                (name, stream, *(mark if stream == LOG_STREAM else (0, offset)), *mark)
-                for (name, stream), (offset, mark) in self.moved.items()
-            ]
-            conn.execute(
-                "INSERT INTO projection_positions "
-                "(projection, stream, xid, position, log_xid, log_nid) "
-                "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], "
-                "%b::bigint[], %b::bigint[]) ON CONFLICT (projection, stream) DO UPDATE "
-                "SET xid = EXCLUDED.xid, position = EXCLUDED.position, "
-                "log_xid = EXCLUDED.log_xid, log_nid = EXCLUDED.log_nid, updated_at = now()",
-                [list(column) for column in zip(*rows, strict=True)],
-            )
-        if self.new:
-            conn.execute(
-                "UPDATE projection_state s SET seen = s.seen + n.new, updated_at = now() "
-                "FROM unnest(%b::text[], %b::bigint[]) AS n(projection, new) "
-                "WHERE s.projection = n.projection",
-                (list(self.new), list(self.new.values())),
-            )
+        """Versions, positions and `seen` counts, in one statement (empty arrays where
+        nothing changed)."""
+        versions = [
+            (name, uuid, version)
+            for name, changed in self.changed.items()
+            for uuid, version in changed.values()
+        ]
+        positions = [
+            (name, stream, *(mark if stream == LOG_STREAM else (0, offset)), *mark)
+            for (name, stream), (offset, mark) in self.moved.items()
+        ]
+        if not (versions or positions or self.new):
+            return
+        conn.execute(
+            "WITH v AS (INSERT INTO projection_versions (projection, aggregate_id, version) "
+            "SELECT * FROM unnest(%b::text[], %b::uuid[], %b::bigint[]) "
+            "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version), "
+            "p AS (INSERT INTO projection_positions "
+            "(projection, stream, xid, position, log_xid, log_nid) "
+            "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], "
+            "%b::bigint[], %b::bigint[]) ON CONFLICT (projection, stream) DO UPDATE "
+            "SET xid = EXCLUDED.xid, position = EXCLUDED.position, "
+            "log_xid = EXCLUDED.log_xid, log_nid = EXCLUDED.log_nid, updated_at = now()) "
+            "UPDATE projection_state s SET seen = s.seen + n.new, updated_at = now() "
+            "FROM unnest(%b::text[], %b::bigint[]) AS n(projection, new) "
+            "WHERE s.projection = n.projection",
+            (
+                *_columns(versions, 3),
+                *_columns(positions, 6),
+                list(self.new),
+                list(self.new.values()),
+            ),
+        )
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column (`width` empty lists for no rows)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
