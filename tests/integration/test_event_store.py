@@ -1,5 +1,6 @@
 """The write side on the real PostgreSQL event store."""
 
+import time
 from collections.abc import Callable
 
 import pytest
@@ -79,3 +80,26 @@ def test_a_listening_follower_is_woken_after_a_save_once_the_event_is_readable(
         assert len(woken) == 1
         (count,) = listener.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
     assert count == 1
+
+
+def test_a_burst_of_saves_shares_notifications_and_the_last_save_still_wakes_followers(
+    system: System, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At most one NOTIFY per gap (ADR 0009): a burst shorter than the gap gets one at
+    its start and one more after the gap, and that one follows the burst's last save, so
+    no follower sleeps past it."""
+    monkeypatch.setattr("infra.commit_notifier.NOTIFY_MIN_GAP", 0.5)
+    notifier = system.app.recorder.commit_notifier
+    with system.db.connect(autocommit=True) as listener:
+        listener.execute('LISTEN "libshare_events"')
+        before = notifier.sent
+        burst_started = time.monotonic()
+        for i in range(20):
+            last_started = time.monotonic()
+            system.app.register_library(f"HNM-B{i}", "Thư viện", "school", "Phủ Lý")
+        assert time.monotonic() - burst_started < 0.5  # the burst fits in one gap
+        received: list[float] = []
+        for _ in listener.notifies(timeout=2.0):
+            received.append(time.monotonic())
+    assert notifier.sent - before == len(received) == 2
+    assert received[-1] > last_started
