@@ -154,12 +154,15 @@ def end_to_end_latency(
         warm = int(rate * STEADY_AFTER)
         start = time.perf_counter()
         with ThreadPoolExecutor(8) as pool:
+            sent = []
             for i in range(warm + n):
                 delay = start + i / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                pool.submit(command, i - warm)  # negative: warming up
+                sent.append(pool.submit(command, i - warm))  # negative: warming up
         done.set()
+        for future in sent:
+            future.result()  # a refused or failed command fails the figure, not thins it
         watcher.join(timeout=30)
     finally:
         for proc in procs:
