@@ -126,7 +126,7 @@ def end_to_end_latency(
     local = threading.local()
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
 
-    def command(i: int) -> None:
+    def command(i: int | str) -> None:
         # http.client, not httpx: the load generator shares the machine's two cores with
         # the system it measures, and httpx costs several times its CPU per request.
         if not hasattr(local, "conn"):
@@ -159,7 +159,7 @@ def end_to_end_latency(
                 delay = start + i / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                sent.append(pool.submit(command, i - warm))  # negative: warming up
+                sent.append(pool.submit(command, i - warm if i >= warm else f"W{i}"))
         done.set()
         for future in sent:
             future.result()  # a refused or failed command fails the figure, not thins it
@@ -169,5 +169,5 @@ def end_to_end_latency(
             proc.terminate()
         for proc in procs:
             proc.wait(20)
-    timed = [c for c in accepted if not c.startswith(f"E2E-{run}--")]
+    timed = [c for c in accepted if not c.startswith(f"E2E-{run}-W")]  # W: warming up
     return [(visible[c] - accepted[c]) * 1000 for c in timed if c in visible]
