@@ -44,8 +44,13 @@ class NotificationLogReader:
             "AND e.xid < pg_snapshot_xmin(pg_current_snapshot()) "
             "ORDER BY e.xid, e.notification_id LIMIT %s"
         ).format(t=Identifier(table))
+        # Not EXISTS (...): once the statement is prepared, PostgreSQL's generic plan for
+        # it scanned the whole table (it expects an early match, and at the log's end
+        # there is none): ~9 ms at 60,000 events, growing with the log. ORDER BY ... LIMIT
+        # 1 keeps it on the index at any position.
         self._held = SQL(
-            "SELECT EXISTS (SELECT 1 FROM {t} WHERE (xid, notification_id) > (%s::text::xid8, %s))"
+            "SELECT 1 FROM {t} AS e WHERE (e.xid, e.notification_id) > (%s::text::xid8, %s) "
+            "ORDER BY e.xid, e.notification_id LIMIT 1"
         ).format(t=Identifier(table))
         self._pending = SQL(
             "SELECT count(*) FROM {t} WHERE (xid, notification_id) > (%s::text::xid8, %s)"
@@ -62,7 +67,7 @@ class NotificationLogReader:
         older transaction still runs. It will end without a NOTIFY, so a follower that
         finds this looks again soon instead of waiting for the next commit."""
         row = conn.execute(self._held, (str(after.xid), after.notification_id)).fetchone()
-        return bool(row and row[0])
+        return row is not None
 
     def visible_backlog(self, conn: psycopg.Connection[Any], after: LogPosition) -> int:
         """Events stored after `after`, including those not yet safe to read (for lag)."""
