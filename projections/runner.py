@@ -269,9 +269,8 @@ class _Marks:
     def __init__(self) -> None:
         self.streams: dict[tuple[str, str], tuple[int, LogMark]] = {}
         self.floors: dict[str, LogMark] = {}
-        # Keyed by (projection, the aggregate id's int): hashing a UUID object runs Python.
-        self.versions: dict[tuple[str, int], int] = {}
-        self.changed: dict[str, dict[int, tuple[UUID, int]]] = {}
+        self.versions: dict[tuple[str, UUID], int] = {}
+        self.changed: dict[tuple[str, UUID], int] = {}
         self.moved: dict[tuple[str, str], tuple[int, LogMark]] = {}
         self.new: dict[str, int] = {}
 
@@ -294,13 +293,13 @@ class _Marks:
                 marks.streams[(name, stream)] = (-1, (xid, position))
             elif stream is not None:
                 marks.streams[(name, stream)] = (position, (log_xid, log_nid))
-        ids = list({d.event.aggregate_id.int: d.event.aggregate_id for d in deliveries}.values())
+        ids = list({d.event.aggregate_id for d in deliveries})
         for name, aggregate_id, version in conn.execute(
             "SELECT projection, aggregate_id, version FROM projection_versions "
             "WHERE projection = ANY(%s) AND aggregate_id = ANY(%b)",  # %b: binary arrays
             (names, ids),
         ).fetchall():
-            marks.versions[(name, aggregate_id.int)] = version
+            marks.versions[(name, aggregate_id)] = version
         return marks
 
     def fresh(self, name: str, d: Delivery) -> bool:
@@ -343,24 +342,16 @@ class _Marks:
 
     def first_time(self, name: str, ev: Envelope) -> bool:
         """The event is newer than its aggregate's last applied version; if so, records it."""
-        aggregate = ev.aggregate_id.int
-        if ev.version <= self.versions.get((name, aggregate), 0):
+        key = (name, ev.aggregate_id)
+        if ev.version <= self.versions.get(key, 0):
             return False
-        self.versions[(name, aggregate)] = ev.version
-        changed = self.changed.get(name)
-        if changed is None:
-            changed = self.changed[name] = {}
-        changed[aggregate] = (ev.aggregate_id, ev.version)
+        self.versions[key] = self.changed[key] = ev.version
         return True
 
     def save(self, conn: psycopg.Connection[Any]) -> None:
         """Versions, positions and `seen` counts, in one statement (empty arrays where
         nothing changed)."""
-        versions = [
-            (name, uuid, version)
-            for name, changed in self.changed.items()
-            for uuid, version in changed.values()
-        ]
+        versions = [(name, aggregate, v) for (name, aggregate), v in self.changed.items()]
         positions = [
             (name, stream, *(mark if stream == LOG_STREAM else (0, offset)), *mark)
             for (name, stream), (offset, mark) in self.moved.items()

@@ -42,7 +42,8 @@ def test_events_committed_while_a_projection_batch_is_open_are_readable_at_once(
     with system.db.transaction() as conn:
         (first,) = system.reader.read(conn, LogPosition())
     worker = threading.Thread(
-        target=runner.apply_batch, args=([Delivery(first, LOG_STREAM, (first.xid, 0))],)
+        target=runner.apply_batch,
+        args=([Delivery(first, LOG_STREAM, (first.xid, first.notification_id))],),
     )
     worker.start()
     try:
@@ -61,8 +62,6 @@ def test_a_second_applier_waits_for_the_first_and_then_applies_nothing_twice(
 ) -> None:
     system = make_system(event_store_db_functions=True)
     system.app.register_library("HNM-ONCE", "Thư viện một lần", "school", "Phủ Lý")
-    with system.db.transaction() as conn:
-        events = system.reader.read(conn, LogPosition())
     source = system.make_log_source()
     first, second = system.make_runner(), system.make_runner()
     source.start(first)
@@ -76,8 +75,7 @@ def test_a_second_applier_waits_for_the_first_and_then_applies_nothing_twice(
         time.sleep(0.5)
         assert applied == []  # waiting for the holder of "libraries"
     worker.join(10)
-    assert applied and applied[0] >= 1
+    assert applied == [1]  # the one event, to the one projection that handles it
     # Applied once; a runner that comes after finds the marks moved and applies nothing.
     assert first.apply_batch(batch) == 0
     assert [row["code"] for row in libraries(system)] == ["HNM-ONCE"]
-    assert len(events) == 1
