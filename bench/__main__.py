@@ -26,7 +26,9 @@ from bench.baselines import (
     raw_pipeline_latency,
     raw_produce,
 )
+from bench.kafka_projection import paused, projectors, rate_until
 from bench.latency import end_to_end_latency
+from bench.processes import PROJECTORS
 from domain.library import Library
 from infra.database import EmbeddedPostgres, ensure_database
 from infra.envelope import kafka_headers
@@ -172,18 +174,23 @@ def main() -> int:
 
         # Kafka first: a rebuild sets a floor under which a projector drops what the
         # rebuilt tables already hold, so after it the Kafka figure would apply nothing.
-        relay = system.make_relay()
+        relay = system.make_relay()  # creates the topics
         sample = system.reader.read(relay_conn(url), _start(), 1)[0]
         raw_topic = f"{prefix}.raw"
         make_topic(bootstrap_servers, raw_topic, settings.kafka_partitions)
         raw_prod = raw_produce(
             bootstrap_servers, raw_topic, total, sample.payload, kafka_headers(sample)
         )
-        started, sent = time.perf_counter(), 0
-        while n := relay.relay_once():
-            sent += n
-        relay_rate = sent / (time.perf_counter() - started)
-        relay.release()
+        # The projectors join their group on empty topics and wait, paused, while the
+        # relay is timed (bench/kafka_projection.py).
+        with projectors(settings, f"{prefix}-projections") as procs:
+            with paused(procs):
+                started, sent = time.perf_counter(), 0
+                while n := relay.relay_once():
+                    sent += n
+                relay_rate = sent / (time.perf_counter() - started)
+                relay.release()
+            proj_rate = rate_until(lambda: projected(system), total)
         out.append(
             figure(
                 "relay to Kafka",
@@ -194,12 +201,10 @@ def main() -> int:
                 "events/s",
             )
         )
-
         raw_cons = raw_consume(bootstrap_servers, raw_topic, total)
-        proj_rate = kafka_projection_rate(system, total)
         out.append(
             figure(
-                "projection from Kafka",
+                f"projection from Kafka ({PROJECTORS} projector processes)",
                 proj_rate,
                 raw_cons,
                 ">= 25,000 events/s",
@@ -297,36 +302,6 @@ def _start() -> Any:
 def percentiles(latencies: list[float]) -> tuple[float, float]:
     """p50 and p99 of latencies in ms."""
     return statistics.median(latencies), statistics.quantiles(latencies, n=100)[98]
-
-
-def kafka_projection_rate(system: System, total: int, timeout: float = 300.0) -> float:
-    """Project `total` events (the count of stored events, all relayed) from Kafka into
-    every read model, with the runner's own loop (as `libshare projector` runs it).
-    Distinct events per second, timed from the first batch's commit (the consumer
-    group's join is left out, as the raw consumer's connection is; so is that batch).
-    Progress is watched on the runner's counter, which costs the loop nothing; the
-    distinct count (`projection_state.seen`, copies not counted) is read once at each
-    end. Fails rather than waiting for ever if fewer arrive."""
-    runner = system.make_runner()
-    source = system.make_kafka_source(group_id=f"bench-{uuid.uuid4().hex[:6]}")
-    stop = threading.Event()
-    worker = threading.Thread(target=runner.run, args=(source, stop, 0.5), daemon=True)
-    deadline = time.perf_counter() + timeout
-    worker.start()
-    try:
-        while runner.delivered == 0:
-            if time.perf_counter() > deadline:
-                raise RuntimeError("projection from Kafka saw no event")
-            time.sleep(0.005)
-        started, first = time.perf_counter(), projected(system)
-        while runner.delivered < total or (seen := projected(system)) < total:
-            if time.perf_counter() > deadline:
-                raise RuntimeError(f"projection from Kafka saw {projected(system)} of {total}")
-            time.sleep(0.005)
-        return (seen - first) / (time.perf_counter() - started)
-    finally:
-        stop.set()
-        worker.join(30)
 
 
 def projected(system: System) -> int:

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -23,49 +20,22 @@ import httpx
 import psycopg
 
 from bench.baselines import STEADY_AFTER
+from bench.processes import free_port, start_process, start_projectors
 from infra.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(settings: Settings, port: int) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": settings.database_url or "",
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers or "",
-        "LIBSHARE_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
-        "LIBSHARE_LOAD_DEMO": "false",
-        "LIBSHARE_LOG_LEVEL": "WARNING",
-        "LIBSHARE_PORT": str(port),
-    }
-
-
-def _start(settings: Settings, port: int, *command: str) -> subprocess.Popen[bytes]:
-    name = command[0]
-    with open(f"bench/results/{name}.log", "w") as log:  # the child keeps its own handle
-        return subprocess.Popen(
-            [sys.executable, "-m", "api", *command],
-            env=_env(settings, port),
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
 
 
 def _serve(settings: Settings, port: int, layout: str) -> list[subprocess.Popen[bytes]]:
     """The API and its workers: in one process (`serve`), or as docker-compose.yml runs
-    them in production: `serve --no-workers`, `relay` and `projector`, one process each."""
+    them in production: `serve --no-workers`, `relay`, and PROJECTORS `projector`
+    processes in one consumer group."""
     if layout == "processes":
         procs = [
-            _start(settings, port, "serve", "--no-workers"),
-            _start(settings, port, "relay"),
-            _start(settings, port, "projector", "--source", "kafka"),
+            start_process(settings, port, "serve", "--no-workers"),
+            start_process(settings, port, "relay"),
+            *start_projectors(settings),
         ]
     else:
-        procs = [_start(settings, port, "serve")]
+        procs = [start_process(settings, port, "serve")]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -102,7 +72,7 @@ def end_to_end_latency(
     settings: Settings, rate: int, seconds: float, layout: str = "processes"
 ) -> list[float]:
     key = _network_admin_key(settings)
-    port = _free_port()
+    port = free_port()
     procs = _serve(settings, port, layout)
     run = uuid.uuid4().hex[:6].upper()  # new libraries each run: a repeat is visible at once
     accepted: dict[str, float] = {}

@@ -87,6 +87,9 @@ def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsume
         auto_offset_reset="earliest",
         max_poll_records=2000,
         fetch_max_wait_ms=50,
+        # A rebalance is heard of by the next heartbeat: a projector joining the group
+        # waits up to this long (3 s by default) while the others read on alone.
+        heartbeat_interval_ms=1000,
     )
 
 

@@ -81,15 +81,15 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
         self.source = source
 
     def on_partitions_revoked(self, revoked: Any) -> None:
-        pass
+        log.info("kafka partitions revoked", partitions=_names(revoked))
 
     def on_partitions_assigned(self, assigned: Any) -> None:
-        for tp in assigned:
-            offset = self.source.next_offset(f"{tp.topic}:{tp.partition}")
-            if offset is None:
-                self.source.consumer.seek_to_beginning(tp)
-            else:
-                self.source.consumer.seek(tp, offset)
+        log.info("kafka partitions assigned", partitions=_names(assigned))
+        self.source.seek_to_stored(assigned)
+
+
+def _names(partitions: Any) -> list[str]:
+    return sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
 
 
 class KafkaSource:
@@ -101,30 +101,37 @@ class KafkaSource:
     def __init__(self, bootstrap: str, topics: list[str], group_id: str, client_id: str):
         self.topics = topics
         self.consumer = make_consumer(bootstrap, group_id, client_id)
-        self._next: dict[str, int] = {}
+        self._runner: ProjectionRunner | None = None
         self._applied: dict[str, int] = {}  # per stream: the last offset applied, not told
         self._last_commit = 0.0
 
-    def next_offset(self, stream: str) -> int | None:
-        return self._next.get(stream)
-
     def start(self, runner: ProjectionRunner) -> None:
-        stored = runner.stored_positions()
-        streams = {s for positions in stored.values() for s in positions if s != LOG_STREAM}
-        self._next = {}
-        for stream in streams:
-            # The earliest next offset over all projections; later ones skip what they have.
-            offsets = [pos[stream][1] + 1 if stream in pos else 0 for pos in stored.values()]
-            self._next[stream] = min(offsets)
+        self._runner = runner
         if self.consumer.subscription():
-            for tp in self.consumer.assignment():
-                self.consumer.seek(tp, self._next.get(f"{tp.topic}:{tp.partition}", 0))
+            self.seek_to_stored(self.consumer.assignment())
         else:
             # Metadata first: a group joined before it knows the topics' partitions gets
             # nothing assigned until a later rebalance, seconds away.
             for topic in self.topics:
                 self.consumer.partitions_for_topic(topic)
             self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
+
+    def seek_to_stored(self, partitions: Any) -> None:
+        """Go on from the positions stored with the read models: the earliest next offset
+        over all projections (later ones skip what they have), or the first record.
+        Read again at every assignment: a partition that comes from another projector in
+        the group goes on from what that one applied, and every batch this one read has
+        been applied (the runner polls only after a batch commits)."""
+        assert self._runner is not None, "start() first"
+        stored = self._runner.stored_positions()
+        for tp in partitions:
+            stream = f"{tp.topic}:{tp.partition}"
+            offsets = [pos[stream][1] + 1 if stream in pos else 0 for pos in stored.values()]
+            offset = min(offsets, default=0)
+            if offset == 0:
+                self.consumer.seek_to_beginning(tp)
+            else:
+                self.consumer.seek(tp, offset)
 
     def poll(self, timeout: float) -> list[Delivery]:
         records = self.consumer.poll(timeout_ms=int(timeout * 1000))
@@ -133,9 +140,6 @@ class KafkaSource:
             stream = f"{tp.topic}:{tp.partition}"
             for m in messages:
                 out.append(Delivery(from_kafka(m.headers, m.value), stream, (0, m.offset)))
-            # A rebalance goes on from here, not from where this run started (a batch that
-            # then fails to apply makes the runner start() again from the stored positions).
-            self._next[stream] = messages[-1].offset + 1
         return out
 
     def committed(self, deliveries: Sequence[Delivery]) -> None:

@@ -15,6 +15,7 @@ from domain.routing import Candidate
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres
 from infra.event_store import event_store_env
+from infra.gc_tuning import tune_gc
 from infra.kafka_log import all_topics, make_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
@@ -87,10 +88,14 @@ class System:
     def make_log_source(self) -> LogSource:
         return LogSource(self.db, self.reader)
 
-    def make_kafka_source(self, group_id: str = "libshare-projections") -> KafkaSource:
+    def make_kafka_source(self, group_id: str | None = None) -> KafkaSource:
+        """A consumer in the group `<topic prefix>-projections` unless told otherwise:
+        the projectors of one deployment share it; another deployment's (another prefix
+        on the same brokers) never joins it."""
         s = self.settings
         assert s.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS is not set"
         topics = all_topics(s.kafka_topic_prefix)
+        group_id = group_id or f"{s.kafka_topic_prefix}-projections"
         return KafkaSource(s.kafka_bootstrap_servers, topics, group_id, s.kafka_client_id)
 
     def make_relay(self, name: str = "kafka") -> Relay:
@@ -176,6 +181,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
     if configure:
         configure_logging(settings.log_level, settings.log_json)
         configure_tracing(settings)
+        tune_gc()
     embedded = None
     url = settings.database_url
     if not url:
