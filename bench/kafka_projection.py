@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
 
 from bench.processes import start_projectors
 from infra.settings import Settings
@@ -60,7 +61,10 @@ def _wait_until_settled(
         while time.monotonic() < deadline:
             if any(proc.poll() is not None for proc in procs):
                 raise RuntimeError("a projector process exited: see bench/results/projector-*.log")
-            group = admin.describe_groups([group_id]).get(group_id) or {}
+            try:
+                group = admin.describe_groups([group_id]).get(group_id) or {}
+            except KafkaError:  # e.g. no coordinator yet on a fresh broker
+                group = {}
             held = [m for m in group.get("members", []) if _partitions(m.get("member_assignment"))]
             if group.get("group_state") == "Stable" and len(held) == members:
                 return
