@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = None
     service_name: str = "libshare"
     kafka_topic_prefix: str = Field(default="libshare", pattern=r"^[A-Za-z0-9._-]+$")
-    kafka_partitions: int = Field(default=6, ge=1, le=64)  # ADR 0004 addendum
+    kafka_partitions: int = Field(default=6, ge=1, le=64)  # ADR 0015
     kafka_client_id: str = "libshare"
     projection_source: ProjectionSource = ProjectionSource.AUTO
     run_workers: bool = True  # `serve` also runs the relay / projector threads
