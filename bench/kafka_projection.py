@@ -6,13 +6,16 @@ paused (SIGSTOP) while the relay fills the topics, and timed from the moment the
 (SIGCONT) until the read models hold every event. A group that settles while the events
 are being read shows one member reading alone for up to a heartbeat interval (a new
 member waits for the others to hear of the rebalance): part of start-up, not of the
-steady state this figure is about. The pause is kept well below the group's session
-time-out (10 s), so the members are still in the group when they go on."""
+steady state this figure is about. The pause lasts as long as the relay (~2 s at the
+default BENCH_EVENTS), below the group's session time-out (10 s), so the members are
+still in the group when they go on; a pause longer than PAUSE_WARNING is reported, as
+the figure may then include a rebalance."""
 
 from __future__ import annotations
 
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,15 +43,24 @@ def projectors(settings: Settings, group_id: str) -> Iterator[list[subprocess.Po
             proc.wait(30)
 
 
+PAUSE_WARNING = 8.0  # seconds; the consumers' session time-out is 10 s
+
+
 @contextmanager
 def paused(procs: list[subprocess.Popen[bytes]]) -> Iterator[None]:
     for proc in procs:
         proc.send_signal(signal.SIGSTOP)
+    started = time.monotonic()
     try:
         yield
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGCONT)
+        if (pause := time.monotonic() - started) > PAUSE_WARNING:
+            print(
+                f"projectors were paused {pause:.1f} s: the figure may include a rebalance",
+                file=sys.stderr,
+            )
 
 
 def _wait_until_settled(
