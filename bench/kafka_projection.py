@@ -33,7 +33,7 @@ def projectors(settings: Settings, group_id: str) -> Iterator[list[subprocess.Po
     with every member holding partitions. Stopped on leaving."""
     procs = start_projectors(settings)
     try:
-        _wait_until_settled(settings.kafka_bootstrap_servers or "", group_id, procs)
+        wait_until_settled(settings.kafka_bootstrap_servers or "", group_id, procs)
         yield procs
     finally:
         for proc in procs:
@@ -63,9 +63,11 @@ def paused(procs: list[subprocess.Popen[bytes]]) -> Iterator[None]:
             )
 
 
-def _wait_until_settled(
+def wait_until_settled(
     bootstrap: str, group_id: str, procs: list[subprocess.Popen[bytes]], timeout: float = 60
 ) -> None:
+    """Until the group `procs` (projector processes) form is stable, every member holding
+    partitions: a member that joins later makes the others stop for a rebalance."""
     members = len(procs)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     try:

@@ -20,6 +20,7 @@ import httpx
 import psycopg
 
 from bench.baselines import STEADY_AFTER
+from bench.kafka_projection import wait_until_settled
 from bench.processes import free_port, start_process, start_projectors
 from infra.settings import Settings
 
@@ -28,11 +29,12 @@ def _serve(settings: Settings, port: int, layout: str) -> list[subprocess.Popen[
     """The API and its workers: in one process (`serve`), or as docker-compose.yml runs
     them in production: `serve --no-workers`, `relay`, and PROJECTORS `projector`
     processes in one consumer group."""
+    projectors = start_projectors(settings) if layout == "processes" else []
     if layout == "processes":
         procs = [
             start_process(settings, port, "serve", "--no-workers"),
             start_process(settings, port, "relay"),
-            *start_projectors(settings),
+            *projectors,
         ]
     else:
         procs = [start_process(settings, port, "serve")]
@@ -40,6 +42,8 @@ def _serve(settings: Settings, port: int, layout: str) -> list[subprocess.Popen[
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                if projectors:  # settled: no rebalance while the figure is timed
+                    _settle(settings, projectors, procs)
                 return procs
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -51,6 +55,20 @@ def _serve(settings: Settings, port: int, layout: str) -> list[subprocess.Popen[
             "FROM pg_stat_activity WHERE datname = current_database()"
         ).fetchall()
     raise RuntimeError(f"libshare serve did not start; sessions: {waiting}")
+
+
+def _settle(
+    settings: Settings,
+    projectors: list[subprocess.Popen[bytes]],
+    procs: list[subprocess.Popen[bytes]],
+) -> None:
+    try:
+        group = f"{settings.kafka_topic_prefix}-projections"
+        wait_until_settled(settings.kafka_bootstrap_servers or "", group, projectors)
+    except Exception:
+        for proc in procs:
+            proc.kill()
+        raise
 
 
 def _network_admin_key(settings: Settings) -> str:
