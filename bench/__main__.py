@@ -26,7 +26,7 @@ from bench.baselines import (
     raw_pipeline_latency,
     raw_produce,
 )
-from bench.kafka_projection import paused, projectors, rate_until
+from bench.kafka_projection import held, projectors, rate_until
 from bench.latency import end_to_end_latency
 from bench.processes import PROJECTORS
 from domain.library import Library
@@ -183,10 +183,10 @@ def main() -> int:
         raw_prod = raw_produce(
             bootstrap_servers, raw_topic, total, sample.payload, kafka_headers(sample)
         )
-        # The projectors join their group on empty topics and wait, paused, while the
-        # relay is timed (bench/kafka_projection.py).
-        with projectors(settings, f"{prefix}-projections") as procs:
-            with paused(procs):
+        # The projectors join their group on empty topics and wait on the projections'
+        # locks, held here, while the relay is timed (bench/kafka_projection.py).
+        with projectors(settings, f"{prefix}-projections"):
+            with held(system):
                 started, sent = time.perf_counter(), 0
                 while n := relay.relay_once():
                     sent += n

@@ -1,21 +1,19 @@
 """The projection-from-Kafka figure, measured as docker-compose.yml deploys it: PROJECTORS
 `libshare projector --source kafka` processes in one consumer group.
 
-The processes start, and the group settles, before anything is on the topics; they are
-paused (SIGSTOP) while the relay fills the topics, and timed from the moment they go on
-(SIGCONT) until the read models hold every event. A group that settles while the events
-are being read shows one member reading alone for up to a heartbeat interval (a new
-member waits for the others to hear of the rebalance): part of start-up, not of the
-steady state this figure is about. The pause lasts as long as the relay (~2 s at the
-default BENCH_EVENTS), below the group's session time-out (10 s), so the members are
-still in the group when they go on; a pause longer than PAUSE_WARNING is reported, as
-the figure may then include a rebalance."""
+The processes start, and the group settles, before anything is on the topics. While the
+relay fills the topics, this process holds every projection's lock (ADR 0013), so each
+projector reads at most one batch and waits; they are timed from the moment the locks
+are let go until the read models hold every event. A group that settles while the
+events are being read shows one member reading alone for up to a heartbeat interval (a
+new member waits for the others to hear of the rebalance): part of start-up, not of the
+steady state this figure is about. (Pausing the processes with SIGSTOP instead made
+kafka-python see its I/O loop blocked for seconds, and about one run in two then
+rebalanced as it went on.)"""
 
 from __future__ import annotations
 
-import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +23,8 @@ from kafka.errors import KafkaError
 
 from bench.processes import start_projectors
 from infra.settings import Settings
+from projections.runner import lock_projections
+from workers.bootstrap import System
 
 
 @contextmanager
@@ -37,30 +37,19 @@ def projectors(settings: Settings, group_id: str) -> Iterator[list[subprocess.Po
         yield procs
     finally:
         for proc in procs:
-            proc.send_signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
             proc.terminate()
         for proc in procs:
             proc.wait(30)
 
 
-PAUSE_WARNING = 8.0  # seconds; the consumers' session time-out is 10 s
-
-
 @contextmanager
-def paused(procs: list[subprocess.Popen[bytes]]) -> Iterator[None]:
-    for proc in procs:
-        proc.send_signal(signal.SIGSTOP)
-    started = time.monotonic()
-    try:
+def held(system: System) -> Iterator[None]:
+    """Every projection's lock (ADR 0013), held by this process: a projector takes no
+    batch past it until it is let go. The projectors stay alive meanwhile (reading at
+    most one batch each, heartbeating), so their group is not disturbed."""
+    with system.db.transaction() as conn:
+        lock_projections(conn, [p.name for p in system.projections])
         yield
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGCONT)
-        if (pause := time.monotonic() - started) > PAUSE_WARNING:
-            print(
-                f"projectors were paused {pause:.1f} s: the figure may include a rebalance",
-                file=sys.stderr,
-            )
 
 
 def wait_until_settled(
@@ -79,8 +68,10 @@ def wait_until_settled(
                 group = admin.describe_groups([group_id]).get(group_id) or {}
             except KafkaError:  # e.g. no coordinator yet on a fresh broker
                 group = {}
-            held = [m for m in group.get("members", []) if _partitions(m.get("member_assignment"))]
-            if group.get("group_state") == "Stable" and len(held) == members:
+            members_holding = [
+                m for m in group.get("members", []) if _partitions(m.get("member_assignment"))
+            ]
+            if group.get("group_state") == "Stable" and len(members_holding) == members:
                 return
             time.sleep(0.1)
     finally:
