@@ -64,8 +64,10 @@ def serve(
 @cli.command()
 def relay() -> None:
     """Relay every stored event to Kafka, in order per aggregate, until stopped."""
+    from infra.gc_tuning import tune_gc
     from workers.bootstrap import bootstrap
 
+    tune_gc()
     system = bootstrap(Settings())
     if not system.settings.kafka_bootstrap_servers:
         raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is not set: there is nothing to relay to")
@@ -83,8 +85,10 @@ def projector(
     ] = ProjectionSource.AUTO,
 ) -> None:
     """Keep the read models up to date from Kafka or the notification log, until stopped."""
+    from infra.gc_tuning import tune_gc
     from workers.bootstrap import bootstrap
 
+    tune_gc()
     settings = Settings()
     system = bootstrap(settings)
     if source is ProjectionSource.AUTO:

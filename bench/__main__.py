@@ -32,7 +32,6 @@ from bench.processes import PROJECTORS
 from domain.library import Library
 from infra.database import EmbeddedPostgres, ensure_database
 from infra.envelope import kafka_headers
-from infra.gc_tuning import tune_gc
 from infra.logs import configure_logging
 from infra.settings import Settings
 from workers.bootstrap import System, bootstrap
@@ -113,7 +112,6 @@ def figure(
 
 def main() -> int:
     configure_logging("WARNING")
-    tune_gc()  # as `bootstrap` does in our processes: the appends run in this one
     bootstrap_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap_servers:
         print("KAFKA_BOOTSTRAP_SERVERS is not set: run `make bench`", file=sys.stderr)

@@ -1,5 +1,7 @@
-"""The garbage collector's settings for libshare's own processes (serve, relay, projector,
-timers): set once at start-up by `bootstrap(configure=True)`."""
+"""The garbage collector's settings for the batch workers, `libshare projector` and
+`libshare relay`: set once at start-up (ADR 0015). Not for the API: a larger youngest
+generation also makes each middle-generation collection larger, a pause in the middle of
+requests."""
 
 from __future__ import annotations
 

@@ -15,7 +15,6 @@ from domain.routing import Candidate
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres
 from infra.event_store import event_store_env
-from infra.gc_tuning import tune_gc
 from infra.kafka_log import all_topics, make_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
@@ -181,7 +180,6 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
     if configure:
         configure_logging(settings.log_level, settings.log_json)
         configure_tracing(settings)
-        tune_gc()
     embedded = None
     url = settings.database_url
     if not url:
