@@ -196,8 +196,10 @@ def projections_rebuild(
 ) -> None:
     """Replay a projection from the first event into a fresh schema, then swap it in
     atomically; the API answers from the old tables until the swap."""
+    from infra.gc_tuning import tune_gc
     from workers.bootstrap import bootstrap
 
+    tune_gc()
     system = bootstrap(Settings())
     try:
         with typer.progressbar(length=1, label=f"rebuilding {name}") as bar:

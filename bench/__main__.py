@@ -32,6 +32,7 @@ from bench.processes import PROJECTORS
 from domain.library import Library
 from infra.database import EmbeddedPostgres, ensure_database
 from infra.envelope import kafka_headers
+from infra.gc_tuning import tune_gc
 from infra.logs import configure_logging
 from infra.settings import Settings
 from workers.bootstrap import System, bootstrap
@@ -174,6 +175,10 @@ def main() -> int:
 
         # Kafka first: a rebuild sets a floor under which a projector drops what the
         # rebuilt tables already hold, so after it the Kafka figure would apply nothing.
+        # From here on this process stands for `libshare relay` and `libshare projections
+        # rebuild`, which set the collector's threshold (ADR 0015); the appends above ran
+        # with the default, as the API does.
+        tune_gc()
         relay = system.make_relay()  # creates the topics
         sample = system.reader.read(relay_conn(url), _start(), 1)[0]
         raw_topic = f"{prefix}.raw"

@@ -1,7 +1,8 @@
-"""The garbage collector's settings for the batch workers, `libshare projector` and
-`libshare relay`: set once at start-up (ADR 0015). Not for the API: a larger youngest
-generation also makes each middle-generation collection larger, a pause in the middle of
-requests."""
+"""The garbage collector's settings for the commands that work in batches: `libshare
+projector`, `libshare relay` and `libshare projections rebuild`, set once at start-up
+(ADR 0015). Not for the API: a larger youngest generation also makes each middle-
+generation collection larger, a pause in the middle of requests, and it did not help
+appends."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import gc
 # default. A projector's batch of 2,000 Kafka records keeps some 50,000 objects alive
 # until it commits, so at 700 each batch was collected dozens of times, its survivors
 # moved to the old generation, and that pushed a full collection of every object in the
-# process every few batches. Measured (bench/README.md): collections per 28,000 events
-# projected 800 / 73 / 7 (young / middle / full) at 700, 14 / 1 / 0 at 20,000; projection
-# from Kafka ~+20%. Reference cycles are still collected, only in larger steps.
+# process every few batches. Measured (ADR 0015), collections (young / middle / full) at
+# 700 and at 20,000: projecting 28,000 events from Kafka 800 / 73 / 7 and 14 / 1 / 0,
+# ~+20% events/s; relaying 30,000 ~420 / 38 / 3 and 11 / 1 / 0, ~+18%; rebuilding from
+# 30,000 ~240 / 22 / 2 and 6 / 0 / 0, ~+11%. Cycles are still collected, in larger steps.
 GEN0_THRESHOLD = 20_000
 
 
