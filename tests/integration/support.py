@@ -25,6 +25,15 @@ def libraries(system: System) -> list[dict[str, Any]]:
         return list_libraries(conn)
 
 
+def seen(system: System, projection: str = "libraries") -> int:
+    """Distinct events the projection has passed through (-1: it has no state row)."""
+    with system.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT seen FROM projection_state WHERE projection = %s", (projection,)
+        ).fetchone()
+    return int(row[0]) if row else -1
+
+
 def eventually(check: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

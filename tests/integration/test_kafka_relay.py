@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from tests.integration.kafka_read import read_all
-from tests.integration.support import eventually, libraries, register_many
+from tests.integration.support import eventually, libraries, register_many, seen
 from workers.bootstrap import System
 
 pytestmark = pytest.mark.kafka
@@ -109,9 +109,9 @@ def test_after_a_relay_crash_between_publishing_and_storing_nothing_is_lost_or_a
     worker.start()
     try:
         eventually(lambda: runner.applied == 9, what="9 distinct events applied")
-        eventually(lambda: _seen(system) == 9, what="positions stored")
+        eventually(lambda: seen(system) == 9, what="positions stored")
         # Projections that apply no library event drop the copies too: their lag is exact.
-        eventually(lambda: _seen(system, "requests") == 9, what="copies dropped by requests")
+        eventually(lambda: seen(system, "requests") == 9, what="copies dropped by requests")
     finally:
         stop.set()
         worker.join(10)
@@ -119,14 +119,6 @@ def test_after_a_relay_crash_between_publishing_and_storing_nothing_is_lost_or_a
     assert [r["code"] for r in rows] == codes
     assert rows[1]["name"] == "Tên sau sự cố"
     assert runner.applied == 9
-
-
-def _seen(system: System, projection: str = "libraries") -> int:
-    with system.db.transaction() as conn:
-        row = conn.execute(
-            "SELECT seen FROM projection_state WHERE projection = %s", (projection,)
-        ).fetchone()
-    return int(row[0]) if row else -1
 
 
 def test_a_kafka_projector_behind_a_rebuild_skips_what_the_rebuild_holds(
@@ -147,8 +139,8 @@ def test_a_kafka_projector_behind_a_rebuild_skips_what_the_rebuild_holds(
     worker = threading.Thread(target=runner.run, args=(source, stop), daemon=True)
     worker.start()
     try:
-        eventually(lambda: _seen(system, "requests") == 7, what="the Kafka projector to catch up")
-        eventually(lambda: _seen(system) == 7, what="libraries to count the one new event")
+        eventually(lambda: seen(system, "requests") == 7, what="the Kafka projector to catch up")
+        eventually(lambda: seen(system) == 7, what="libraries to count the one new event")
     finally:
         stop.set()
         worker.join(10)

@@ -11,7 +11,7 @@ import pytest
 
 from projections.runner import ProjectionRunner
 from projections.sources import KafkaSource
-from tests.integration.support import eventually, libraries, register_many
+from tests.integration.support import eventually, libraries, register_many, seen
 from tests.integration.test_kafka_relay import relay_all
 from workers.bootstrap import System
 
@@ -32,12 +32,6 @@ def projector(system: System) -> Iterator[tuple[ProjectionRunner, KafkaSource]]:
         worker.join(15)
 
 
-def _seen(system: System) -> int:
-    with system.db.transaction() as conn:
-        row = conn.execute("SELECT seen FROM projection_state WHERE projection = 'libraries'")
-        return int((row.fetchone() or (0,))[0])
-
-
 def test_a_projector_joining_the_group_goes_on_from_what_the_other_applied(
     kafka_system: System,
 ) -> None:
@@ -45,7 +39,7 @@ def test_a_projector_joining_the_group_goes_on_from_what_the_other_applied(
     codes = register_many(system, 30)
     assert relay_all(system) == 30
     with projector(system) as (first, first_source):
-        eventually(lambda: _seen(system) == 30, what="the first projector to apply 30 events")
+        eventually(lambda: seen(system) == 30, what="the first projector to apply 30 events")
         with projector(system) as (second, second_source):
             # While the second one waits to join (until the first hears of the rebalance at
             # its next heartbeat), the first applies these too, from every partition; the
@@ -59,7 +53,7 @@ def test_a_projector_joining_the_group_goes_on_from_what_the_other_applied(
                 ),
                 what="the group to share the partitions",
             )
-            eventually(lambda: _seen(system) == 50, what="50 events applied")
+            eventually(lambda: seen(system) == 50, what="50 events applied")
             shared = first_source.consumer.assignment() | second_source.consumer.assignment()
             assert not first_source.consumer.assignment() & second_source.consumer.assignment()
             assert len(shared) == 3 * len(first_source.topics)  # 3 partitions per topic
@@ -67,7 +61,7 @@ def test_a_projector_joining_the_group_goes_on_from_what_the_other_applied(
             before = (first.delivered, second.delivered)
             codes += register_many(system, 40, prefix="V")
             assert relay_all(system) == 40
-            eventually(lambda: _seen(system) == 90, what="90 events applied")
+            eventually(lambda: seen(system) == 90, what="90 events applied")
             eventually(
                 lambda: first.delivered + second.delivered >= 90,
                 what="both projectors to count what they applied",
@@ -91,7 +85,7 @@ def test_partitions_assigned_later_go_on_from_the_positions_stored_by_then(
     late.start(runner)  # subscribed; it joins the group at its first poll
     try:
         with projector(system):
-            eventually(lambda: _seen(system) == 30, what="another projector to apply 30 events")
+            eventually(lambda: seen(system) == 30, what="another projector to apply 30 events")
         new = register_many(system, 5, prefix="U")
         assert relay_all(system) == 5
         delivered: list[str] = []
@@ -107,4 +101,4 @@ def test_partitions_assigned_later_go_on_from_the_positions_stored_by_then(
         assert sorted(delivered) == new
     finally:
         late.close()
-    assert _seen(system) == 35
+    assert seen(system) == 35
