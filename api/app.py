@@ -43,6 +43,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
                     print(how_to_sign_in, file=sys_module.stderr, flush=True)
             if sys.settings.run_workers:
                 sys.start_workers()
+            else:  # the read models' tables, so that reads answer before any projector ran
+                sys.make_runner()
         try:
             yield
         finally:

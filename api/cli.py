@@ -6,12 +6,19 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import structlog
 import typer
 
 from api.cli_accounts import accounts_cli
+from infra.heartbeats import Heartbeat
 from infra.settings import ProjectionSource, Settings
+
+if TYPE_CHECKING:
+    from workers.bootstrap import System
+
+log = structlog.get_logger("libshare.cli")
 
 cli = typer.Typer(
     help="libshare: the province's library-sharing network, event-sourced.\n\n"
@@ -35,6 +42,31 @@ def _wait_for_signal() -> threading.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+def _worker_system(settings: Settings, stop: threading.Event) -> System | None:
+    """The composition root for a worker process: while PostgreSQL is not there yet, wait
+    (logged, at most 10 s between attempts) for as long as it takes, not a minute and out.
+    None if stopped meanwhile."""
+    from tenacity import Retrying, retry_if_exception_type, stop_when_event_set
+    from tenacity import wait_exponential_jitter as jitter
+
+    from workers.bootstrap import bootstrap
+
+    for attempt in Retrying(
+        retry=retry_if_exception_type(Exception),
+        wait=jitter(multiplier=0.5, max=10),
+        stop=stop_when_event_set(stop),
+        before_sleep=lambda s: log.warning(
+            "worker waits for the database",
+            attempt=s.attempt_number,
+            error=repr(s.outcome.exception()) if s.outcome else None,
+        ),
+        retry_error_callback=lambda _: None,
+    ):
+        with attempt:
+            return bootstrap(settings)
+    return None
 
 
 @cli.command()
@@ -65,13 +97,15 @@ def serve(
 def relay() -> None:
     """Relay every stored event to Kafka, in order per aggregate, until stopped."""
     from infra.gc_tuning import tune_gc
-    from workers.bootstrap import bootstrap
 
     tune_gc()
-    system = bootstrap(Settings())
-    if not system.settings.kafka_bootstrap_servers:
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is not set: there is nothing to relay to")
     stop = _wait_for_signal()
+    system = _worker_system(settings, stop)
+    if system is None:
+        return
     try:
         system.make_relay().run(stop)
     finally:
@@ -86,14 +120,15 @@ def projector(
 ) -> None:
     """Keep the read models up to date from Kafka or the notification log, until stopped."""
     from infra.gc_tuning import tune_gc
-    from workers.bootstrap import bootstrap
 
     tune_gc()
     settings = Settings()
-    system = bootstrap(settings)
     if source is ProjectionSource.AUTO:
         source = settings.effective_projection_source()
     stop = _wait_for_signal()
+    system = _worker_system(settings, stop)
+    if system is None:
+        return
     try:
         runner = system.make_runner()
         src = (
@@ -101,7 +136,7 @@ def projector(
             if source is ProjectionSource.KAFKA
             else system.make_log_source()
         )
-        runner.run(src, stop)
+        runner.run(src, stop, heartbeat=Heartbeat(system.db, "projector"))
     finally:
         system.close()
 
@@ -151,13 +186,37 @@ def events_doc(
 
 @projections_cli.command("list")
 def projections_list() -> None:
-    """The projections, the tables each owns and the event types it handles."""
-    from workers.bootstrap import all_projections
+    """The projections (tables, events handled, lag, whether moving), the relay's backlog,
+    the workers' heartbeats, and whether the log is healthy (as /health says)."""
+    from api.health import report
+    from workers.bootstrap import all_projections, bootstrap
 
+    system = bootstrap(Settings())
+    try:
+        r = report(system)
+    finally:
+        system.close()
     for p in all_projections():
+        info = r.projections.get(p.name, {})
+        state = "stalled" if info.get("stalled") else "moving" if info.get("lag") else "caught up"
         typer.echo(
-            f"{p.name}: tables {', '.join(p.tables)}; handles {', '.join(sorted(p.handles))}"
+            f"{p.name}: lag {info.get('lag', '?')} ({state}), seen {info.get('seen', 0)}, "
+            f"parked {info.get('parked', 0)}; tables {', '.join(p.tables)}; "
+            f"handles {', '.join(sorted(p.handles))}"
         )
+    if r.relay is not None:
+        age = r.relay["oldest_unpublished_age_s"]
+        typer.echo(
+            f"relay: {r.relay['unpublished']} events not yet on Kafka"
+            + (f", the oldest {age:.0f} s old" if age is not None else "")
+        )
+    for w in r.workers:
+        typer.echo(
+            f"{w['kind']} {w['worker']}: last beat {w['beat_age_s']:.0f} s ago"
+            f"{'' if w['alive'] else ' (frozen or gone)'}, kafka_ok {w['kafka_ok']}, "
+            f"progress {w['progress']}"
+        )
+    typer.echo(f"status: {r.status}" + "".join(f"\n  - {reason}" for reason in r.reasons))
 
 
 @projections_cli.command("parked")

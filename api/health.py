@@ -1,5 +1,6 @@
-"""Health and metrics: the database, Kafka (when configured), and each projection's lag
-(events stored but not yet seen by it)."""
+"""Health and metrics: the database, Kafka (when configured), the relay's backlog, each
+projection's lag and the workers' heartbeats. 503 only when the database does not answer;
+otherwise 200, with `status` "degraded" and the reasons when the log is not healthy."""
 
 from __future__ import annotations
 
@@ -9,50 +10,26 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import system
+from api.log_health import LogHealth, log_health
 from infra.kafka_log import broker_answers
 from workers.bootstrap import System
 
 router = APIRouter(tags=["meta"])
 
 
-def projection_lags(sys: System) -> dict[str, dict[str, Any]]:
-    with sys.db.transaction() as conn:
-        total_row = conn.execute("SELECT count(*) FROM libshare_events").fetchone()
-        total = int(total_row[0]) if total_row else 0
-        rows = (
-            conn.execute(
-                "SELECT projection, seen, updated_at FROM projection_state ORDER BY projection"
-            ).fetchall()
-            if _exists(conn, "projection_state")
-            else []
-        )
-        parked = (
-            dict(
-                conn.execute(
-                    "SELECT projection, count(*) FROM projection_dead_letters "
-                    "WHERE replayed_at IS NULL GROUP BY projection"
-                ).fetchall()
-            )
-            if _exists(conn, "projection_dead_letters")
-            else {}
-        )
-    return {
-        name: {
-            "lag": max(total - int(seen), 0),
-            "seen": int(seen),
-            "updated_at": updated.isoformat(),
-            "parked": int(parked.get(name, 0)),
-        }
-        for name, seen, updated in rows
-    }
+def report(sys: System) -> LogHealth:
+    s = sys.settings
+    kafka = s.kafka_bootstrap_servers
+    return log_health(
+        sys.db,
+        kafka_configured=bool(kafka),
+        kafka_ok=broker_answers(kafka) if kafka else None,
+        backlog_seconds=s.health_backlog_seconds,
+        heartbeat_seconds=s.health_heartbeat_seconds,
+    )
 
 
-def _exists(conn: Any, table: str) -> bool:
-    row = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
-    return bool(row and row[0])
-
-
-@router.get("/health", summary="Database, Kafka and projection lag")
+@router.get("/health", summary="Database, Kafka, the relay's backlog, projections and workers")
 def health(sys: Annotated[System, Depends(system)]) -> JSONResponse:
     db_ok = sys.db.ping()
     body: dict[str, Any] = {
@@ -60,30 +37,75 @@ def health(sys: Annotated[System, Depends(system)]) -> JSONResponse:
         "projection_source": sys.settings.effective_projection_source().value,
     }
     kafka = sys.settings.kafka_bootstrap_servers
+    if not db_ok:
+        body["kafka"] = {"configured": bool(kafka)}
+        body["status"] = "down"
+        body["reasons"] = ["the database does not answer"]
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
+    r = report(sys)
     if kafka:
-        body["kafka"] = {"ok": broker_answers(kafka), "bootstrap_servers": kafka}
+        body["kafka"] = {"ok": "Kafka is unreachable" not in r.reasons, "bootstrap_servers": kafka}
+        body["relay"] = r.relay
     else:
         body["kafka"] = {"configured": False}
-    if db_ok:
-        body["projections"] = projection_lags(sys)
-    ok = db_ok and body["kafka"].get("ok", True)
-    body["status"] = "ok" if ok else "degraded"
-    return JSONResponse(body, status_code=200 if ok else 503)
+    body["projections"] = r.projections
+    body["workers"] = r.workers
+    body["status"] = r.status
+    body["reasons"] = r.reasons
+    return JSONResponse(body, status_code=200)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 def metrics(sys: Annotated[System, Depends(system)]) -> str:
-    lines = [
-        "# HELP libshare_projection_lag_events Events stored but not yet seen by a projection.",
-        "# TYPE libshare_projection_lag_events gauge",
-    ]
-    lags = projection_lags(sys)
-    for name, info in lags.items():
-        lines.append(f'libshare_projection_lag_events{{projection="{name}"}} {info["lag"]}')
-    lines += [
-        "# HELP libshare_projection_parked_events Events parked in the dead-letter table.",
-        "# TYPE libshare_projection_parked_events gauge",
-    ]
-    for name, info in lags.items():
-        lines.append(f'libshare_projection_parked_events{{projection="{name}"}} {info["parked"]}')
-    return "\n".join(lines) + "\n"
+    r = report(sys)
+    out = Metrics()
+    out.gauge("libshare_degraded", "1 when /health says degraded.", [({}, int(bool(r.reasons)))])
+    if r.relay is not None:
+        kafka_up = int("Kafka is unreachable" not in r.reasons)
+        out.gauge("libshare_kafka_up", "1 when a fresh client reaches Kafka.", [({}, kafka_up)])
+        out.gauge(
+            "libshare_relay_unpublished_events",
+            "Stored events the relay has not yet published to Kafka.",
+            [({}, r.relay["unpublished"])],
+        )
+        out.gauge(
+            "libshare_relay_oldest_unpublished_seconds",
+            "Age of the oldest stored event not yet on Kafka (0: none).",
+            [({}, r.relay["oldest_unpublished_age_s"] or 0)],
+        )
+    projections = r.projections.items()
+    out.gauge(
+        "libshare_projection_lag_events",
+        "Events stored but not yet seen by a projection.",
+        [({"projection": n}, p["lag"]) for n, p in projections],
+    )
+    out.gauge(
+        "libshare_projection_parked_events",
+        "Events parked in the dead-letter table.",
+        [({"projection": n}, p["parked"]) for n, p in projections],
+    )
+    out.gauge(
+        "libshare_projection_idle_seconds",
+        "Seconds since a projection last applied an event.",
+        [({"projection": n}, p["idle_s"]) for n, p in projections],
+    )
+    out.gauge(
+        "libshare_worker_heartbeat_age_seconds",
+        "Seconds since a relay or projector last beat.",
+        [({"kind": w["kind"], "worker": w["worker"]}, w["beat_age_s"]) for w in r.workers],
+    )
+    return out.text()
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def gauge(self, name: str, help_text: str, samples: list[tuple[dict[str, str], Any]]) -> None:
+        self.lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        for labels, value in samples:
+            inner = ",".join(f'{k}="{v}"' for k, v in labels.items())
+            self.lines.append(f"{name}{{{inner}}} {value}" if inner else f"{name} {value}")
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"

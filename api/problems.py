@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import eventsourcing.persistence as es_persistence
+import psycopg
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.access import Forbidden
@@ -21,6 +25,8 @@ from domain.errors import (
     NotFound,
     NotYourTurn,
 )
+
+log = structlog.get_logger("libshare.api")
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -78,7 +84,24 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     ),
     "http-error": (400, "HTTP error", "The request could not be served as sent."),
     "internal-error": (500, "Internal error", "Something failed on our side; it was logged."),
+    "unavailable": (
+        503,
+        "Temporarily unavailable",
+        "The database did not answer (restarting, or our connection to it was cut); nothing "
+        "was written. Retry after Retry-After seconds, with the same client_request_id.",
+    ),
 }
+
+# The database away or our connection to it cut (psycopg's and eventsourcing's names for
+# it): the command did not commit, so the answer is 503, never 500.
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+    es_persistence.ConnectionUnavailableError,
+)
+RETRY_AFTER_S = 2
 
 STATUS_OF: dict[type[DomainError], int] = {
     InvalidInput: 422,
@@ -146,8 +169,24 @@ def install(app: FastAPI) -> None:
         response.headers.update(exc.headers or {})
         return response
 
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable", path=request.url.path, error=repr(exc))
+        system = getattr(request.app.state, "system", None)
+        if system is not None:  # drop every dead connection now, not one per caller
+            await run_in_threadpool(system.purge_broken_connections)
+        response = problem(
+            "unavailable", "The database did not answer; nothing was written.", request=request
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, _unavailable)
+
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, UNAVAILABLE) or isinstance(exc.__cause__, UNAVAILABLE):
+            return await _unavailable(request, exc)
         return problem("internal-error", "An unexpected error occurred.", request=request)
 
     @app.get("/problems/{slug}", tags=["meta"], summary="What a problem type means")

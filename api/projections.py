@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException
 
 from api.auth import Authorize, acting
 from api.deps import system
-from api.health import projection_lags
+from api.log_health import log_health
 from domain.access import Permission, Principal
 from projections.dead_letters import parked
 from workers.bootstrap import PROJECTIONS, System
@@ -26,7 +26,7 @@ def _known(name: str) -> str:
 
 @router.get("", summary="Every projection with its lag and parked events")
 def projections(sys: Annotated[System, Depends(system)], _: Reader) -> dict[str, Any]:
-    lags = projection_lags(sys)
+    lags = log_health(sys.db, kafka_configured=False, kafka_ok=None).projections
     return {
         name: {"tables": list(cls.tables), "handles": sorted(cls.handles), **lags.get(name, {})}
         for name, cls in PROJECTIONS.items()

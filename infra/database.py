@@ -38,6 +38,13 @@ class EmbeddedPostgres:
         self._server.cleanup()
 
 
+def purge_pool(pool: ConnectionPool[Any]) -> None:
+    try:
+        pool.check()
+    except Exception as exc:  # the server may still be away: the next use tries again
+        log.warning("pool check failed", pool=pool.name, error=repr(exc))
+
+
 def ensure_database(url: str, dbname: str) -> str:
     """Create `dbname` on the server of `url` if missing; return its URL."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -78,6 +85,9 @@ class Database:
             max_size=pool_size,
             open=False,
             name="libshare",
+            # A caller waits at most this long for a connection while the server is away,
+            # then gets PoolTimeout (the API's 503), not a 30-second hang.
+            timeout=2.0,
             # An idle open transaction would hold back the gap-aware readers (ADR 0003).
             kwargs={"options": "-c idle_in_transaction_session_timeout=60000"},
         )
@@ -102,10 +112,20 @@ class Database:
         `durable=False` (read models and their positions, which can always be derived
         again): the commit does not wait for its WAL flush. A crash may then lose the
         last such commits, all or nothing each, never half of one (ADR 0012)."""
-        with self.pool.connection() as conn, conn.transaction():
-            if not durable:
-                conn.execute("SET LOCAL synchronous_commit TO off")
-            yield conn
+        try:
+            with self.pool.connection() as conn, conn.transaction():
+                if not durable:
+                    conn.execute("SET LOCAL synchronous_commit TO off")
+                yield conn
+        except psycopg.OperationalError:
+            self.purge_broken()
+            raise
+
+    def purge_broken(self) -> None:
+        """After a lost connection, check every idle one and drop the dead: when the server
+        restarted or terminated our sessions, they all are, and each would otherwise fail
+        one more caller before the pool noticed it."""
+        purge_pool(self.pool)
 
     def connect(self, **kwargs: Any) -> psycopg.Connection[Any]:
         """A dedicated connection (e.g. for LISTEN), outside the pool."""

@@ -11,7 +11,6 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from domain.contract import AGGREGATES
-from infra.retry import transient
 
 log = structlog.get_logger("libshare.kafka")
 
@@ -36,6 +35,9 @@ PRODUCER_SETTINGS: dict[str, Any] = {
     "delivery_timeout_ms": 10000,
     "max_block_ms": 10000,
     "reconnect_backoff_max_ms": 2000,
+    # A first connection gives up after 5 s (not 30): the relay's loop tries again soon,
+    # so a relay that was waiting when the broker came back is not stuck in an old attempt.
+    "bootstrap_timeout_ms": 5000,
 }
 
 
@@ -47,11 +49,21 @@ def all_topics(prefix: str) -> list[str]:
     return [topic_for(prefix, str(getattr(a, "TYPE_NAME"))) for a in AGGREGATES]  # noqa: B009
 
 
-@transient("kafka create topics")
-def ensure_topics(bootstrap: str, prefix: str, partitions: int, client_id: str) -> list[str]:
-    """Create our topics if missing (idempotent). Returns the names."""
+# The longest a relay waits for one batch's acknowledgements before it gives up on its
+# producer (the broker away, or the client lost): a little more than a delivery time-out.
+FLUSH_TIMEOUT_S = 15.0
+
+
+def create_topics(bootstrap: str, prefix: str, partitions: int, client_id: str) -> list[str]:
+    """Create our topics if missing (idempotent), once. Returns the names."""
     names = all_topics(prefix)
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=f"{client_id}-admin")
+    admin = KafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        client_id=f"{client_id}-admin",
+        bootstrap_timeout_ms=5000,  # fail soon while the broker is away: callers retry
+        reconnect_backoff_max_ms=2000,
+        request_timeout_ms=10000,
+    )
     try:
         existing = set(admin.list_topics())
         missing = [
@@ -70,15 +82,15 @@ def ensure_topics(bootstrap: str, prefix: str, partitions: int, client_id: str) 
     return names
 
 
-@transient("kafka producer connect")
-def make_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+def new_producer(bootstrap: str, client_id: str) -> KafkaProducer:
+    """The relay's producer, once (fails while the broker is away: the relay retries)."""
     return KafkaProducer(
         bootstrap_servers=bootstrap, client_id=f"{client_id}-relay", **PRODUCER_SETTINGS
     )
 
 
-@transient("kafka consumer connect")
-def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsumer:
+def new_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsumer:
+    """A consumer in `group_id`, once (fails while the broker is away)."""
     return KafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=group_id,
@@ -90,12 +102,20 @@ def make_consumer(bootstrap: str, group_id: str, client_id: str) -> KafkaConsume
         # A rebalance is heard of by the next heartbeat: a projector joining the group
         # waits up to this long (3 s by default) while the others read on alone.
         heartbeat_interval_ms=1000,
+        # A member that dies without leaving (SIGKILL) holds its partitions until this
+        # passes: 10 s, not the default 45, so the others take them over soon.
+        session_timeout_ms=10000,
+        reconnect_backoff_max_ms=2000,
+        bootstrap_timeout_ms=5000,  # then the runner's back-off and a fresh attempt
     )
 
 
 def broker_answers(bootstrap: str) -> bool:
+    """Whether a fresh client can reach the cluster now (a few seconds at most)."""
     try:
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+        admin = KafkaAdminClient(
+            bootstrap_servers=bootstrap, request_timeout_ms=2000, bootstrap_timeout_ms=3000
+        )
         admin.close()
         return True
     except Exception:

@@ -7,8 +7,8 @@ dead-letter table with its error and the projection goes on."""
 
 from __future__ import annotations
 
+import random
 import threading
-import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -20,6 +20,8 @@ import structlog
 
 from infra.database import Database
 from infra.envelope import Envelope
+from infra.heartbeats import Heartbeat
+from infra.heartbeats import ensure_table as ensure_heartbeats
 from infra.tracing import tracer
 from projections.projection import Projection
 
@@ -81,12 +83,17 @@ class Delivery:
 
 class Source(Protocol):
     name: str
+    kafka_ok: bool | None  # None: the source does not use Kafka
 
     def start(self, runner: ProjectionRunner) -> None: ...
 
     def poll(self, timeout: float) -> list[Delivery]: ...
 
     def committed(self, deliveries: Sequence[Delivery]) -> None: ...
+
+    def reset(self) -> None:
+        """Throw the client away after a failure; `start` makes a fresh one."""
+        ...
 
     def close(self) -> None: ...
 
@@ -97,6 +104,8 @@ class ProjectionRunner:
         self.projections = list(projections)
         self.applied = 0  # events applied by this runner (all projections), for metrics
         self.delivered = 0  # events taken from the source by `run` and committed
+        self.retries = 0  # failures `run` has waited out
+        self.failing: str | None = None  # the last failure, until a poll succeeds again
 
     def setup(self) -> None:
         with self.db.transaction() as conn:
@@ -109,6 +118,7 @@ class ProjectionRunner:
                     "INSERT INTO projection_state (projection) VALUES (%s) ON CONFLICT DO NOTHING",
                     (p.name,),
                 )
+        ensure_heartbeats(self.db)
 
     def positions(self, conn: psycopg.Connection[Any], name: str) -> dict[str, tuple[int, int]]:
         rows = conn.execute(
@@ -211,29 +221,75 @@ class ProjectionRunner:
             ),
         )
 
-    def run(self, source: Source, stop: threading.Event, poll_timeout: float = 1.0) -> None:
-        """Apply batches from `source` until `stop` is set. Transient errors are logged and
-        retried after a pause: the stored positions make a retry safe."""
-        source.start(self)
-        log.info(
-            "projection runner started",
-            source=source.name,
-            projections=[p.name for p in self.projections],
-        )
+    def run(
+        self,
+        source: Source,
+        stop: threading.Event,
+        poll_timeout: float = 1.0,
+        heartbeat: Heartbeat | None = None,
+    ) -> None:
+        """Apply batches from `source` until `stop` is set. Every failure (PostgreSQL or
+        Kafka away, a client that lost its way) is logged, waited out with bounded
+        back-off, and followed by a fresh client that goes on from the stored positions:
+        a retry is always safe, because positions commit with the read models."""
+        names = [p.name for p in self.projections]
+        backoff = Backoff(first=0.5, most=3.0)
+        started = False
         try:
             while not stop.is_set():
                 try:
+                    if not started:
+                        source.start(self)
+                        started = True
+                        log.info("projection runner started", source=source.name, projections=names)
                     batch = source.poll(poll_timeout)
                     if batch:
                         self.apply_batch(batch)
                         source.committed(batch)
                         self.delivered += len(batch)
-                except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                    log.warning("projection runner retrying", error=repr(exc))
-                    time.sleep(1.0)
-                    source.start(self)  # re-read positions: the batch may not have committed
+                    backoff.reset()
+                    self.failing = None
+                except Exception as exc:
+                    wait = backoff.next()
+                    self.failing = f"{type(exc).__name__}: {exc}"
+                    self.retries += 1
+                    log.warning(
+                        "projection runner retrying",
+                        source=source.name,
+                        error=repr(exc),
+                        sleep_s=round(wait, 2),
+                    )
+                    if not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
+                        source.reset()  # a fresh Kafka client, from the stored positions
+                    started = False  # and in any case, start again from them
+                    stop.wait(wait)
+                if heartbeat is not None:
+                    heartbeat.beat(
+                        progress=self.delivered,
+                        kafka_ok=source.kafka_ok,
+                        source=source.name,
+                        retries=self.retries,
+                        failing=self.failing,
+                    )
         finally:
             source.close()
+            if heartbeat is not None:
+                heartbeat.stop()
+
+
+class Backoff:
+    """Exponential back-off with jitter, from `first` up to `most` seconds."""
+
+    def __init__(self, first: float, most: float) -> None:
+        self.first, self.most, self.attempt = first, most, 0
+
+    def next(self) -> float:
+        self.attempt += 1
+        wait = min(self.most, self.first * 2 ** (self.attempt - 1))
+        return float(wait * random.uniform(0.8, 1.2))
+
+    def reset(self) -> None:
+        self.attempt = 0
 
 
 def lock_projections(conn: psycopg.Connection[Any], names: Sequence[str]) -> None:

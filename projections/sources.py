@@ -10,18 +10,18 @@ from typing import Any
 
 import psycopg
 import structlog
-from kafka import ConsumerRebalanceListener, TopicPartition
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 
 from infra.database import Database
 from infra.envelope import from_kafka
 from infra.event_store import EVENTS_CHANNEL
-from infra.kafka_log import make_consumer
+from infra.kafka_log import all_topics, broker_answers, create_topics, new_consumer
 from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
 from projections.runner import LOG_STREAM, Delivery, ProjectionRunner
 
 log = structlog.get_logger("libshare.projections")
 
-__all__ = ["LOG_STREAM", "KafkaSource", "LogSource"]
+__all__ = ["LOG_STREAM", "KafkaClientStuck", "KafkaSource", "LogSource"]
 
 OFFSET_COMMIT_INTERVAL = 1.0  # seconds between advisory offset commits to Kafka
 
@@ -30,6 +30,7 @@ class LogSource:
     """Reads the notification log with the gap-aware reader; woken by LISTEN/NOTIFY."""
 
     name = "log"
+    kafka_ok = None
 
     def __init__(self, db: Database, reader: NotificationLogReader, batch_size: int = 2000):
         self.db = db
@@ -70,9 +71,13 @@ class LogSource:
     def committed(self, deliveries: Sequence[Delivery]) -> None:
         pass
 
+    def reset(self) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._conn is not None:
-            self._conn.close()
+            with contextlib.suppress(Exception):
+                self._conn.close()
             self._conn = None
 
 
@@ -92,21 +97,54 @@ def _names(partitions: Any) -> list[str]:
     return sorted(f"{tp.topic}:{tp.partition}" for tp in partitions)
 
 
+class KafkaClientStuck(Exception):
+    """The consumer has made no progress for a while although the broker answers."""
+
+
 class KafkaSource:
     """A Kafka consumer group over our topics. Offsets come from the positions stored with
-    the read models (committed to Kafka too, but only so that tools can show lag)."""
+    the read models (committed to Kafka too, but only so that tools can show lag).
+
+    The consumer is made by `start`, so a projector that starts while the broker is away
+    waits in the runner's back-off instead of failing. Every `stuck_after` seconds
+    without a record, the source asks whether it should have had some: nothing assigned,
+    or records on the broker beyond its position; if so, and the broker answers a fresh
+    client, it raises KafkaClientStuck and the runner makes it a new consumer (ADR 0030)."""
 
     name = "kafka"
 
-    def __init__(self, bootstrap: str, topics: list[str], group_id: str, client_id: str):
-        self.topics = topics
-        self.consumer = make_consumer(bootstrap, group_id, client_id)
+    def __init__(
+        self,
+        bootstrap: str,
+        prefix: str,
+        group_id: str,
+        client_id: str,
+        stuck_after: float = 20.0,
+        partitions: int = 6,
+    ):
+        self.bootstrap = bootstrap
+        self.partitions = partitions
+        self.prefix = prefix
+        self.topics = all_topics(prefix)
+        self.group_id = group_id
+        self.client_id = client_id
+        self.stuck_after = stuck_after
+        self.consumer: KafkaConsumer | None = None
+        self.kafka_ok: bool | None = None
+        self.clients_rebuilt = 0
         self._runner: ProjectionRunner | None = None
         self._applied: dict[str, int] = {}  # per stream: the last offset applied, not told
         self._last_commit = 0.0
+        self._last_records = time.monotonic()
 
     def start(self, runner: ProjectionRunner) -> None:
         self._runner = runner
+        if self.consumer is None:
+            # The topics, if the relay has not made them yet (idempotent): a group that
+            # subscribed to missing topics would wait minutes for its next metadata refresh.
+            create_topics(self.bootstrap, self.prefix, self.partitions, self.client_id)
+            self.consumer = new_consumer(self.bootstrap, self.group_id, self.client_id)
+            self._last_records = time.monotonic()
         if self.consumer.subscription():
             self.seek_to_stored(self.consumer.assignment())
         else:
@@ -115,6 +153,7 @@ class KafkaSource:
             for topic in self.topics:
                 self.consumer.partitions_for_topic(topic)
             self.consumer.subscribe(self.topics, listener=_SeekToStored(self))
+        self.kafka_ok = True
 
     def seek_to_stored(self, partitions: Any) -> None:
         """Go on from the positions stored with the read models: the earliest next offset
@@ -122,7 +161,7 @@ class KafkaSource:
         Read again at every assignment: a partition that comes from another projector in
         the group goes on from what that one applied, and every batch this one read has
         been applied (the runner polls only after a batch commits)."""
-        assert self._runner is not None, "start() first"
+        assert self._runner is not None and self.consumer is not None, "start() first"
         stored = self._runner.stored_positions()
         for tp in partitions:
             stream = f"{tp.topic}:{tp.partition}"
@@ -134,13 +173,52 @@ class KafkaSource:
                 self.consumer.seek(tp, offset)
 
     def poll(self, timeout: float) -> list[Delivery]:
-        records = self.consumer.poll(timeout_ms=int(timeout * 1000))
+        assert self.consumer is not None, "start() first"
+        try:
+            records = self.consumer.poll(timeout_ms=int(timeout * 1000))
+        except Exception:
+            self.kafka_ok = False
+            raise
         out: list[Delivery] = []
         for tp, messages in records.items():
             stream = f"{tp.topic}:{tp.partition}"
             for m in messages:
                 out.append(Delivery(from_kafka(m.headers, m.value), stream, (0, m.offset)))
+        now = time.monotonic()
+        if out:
+            self._last_records = now
+            self.kafka_ok = True
+        elif now - self._last_records >= self.stuck_after:
+            self._last_records = now  # look again only after another stuck_after
+            self._check_progress()
         return out
+
+    def _check_progress(self) -> None:
+        """No record for stuck_after seconds: fine if every assigned partition is read to
+        its end; stuck if nothing is assigned or records wait beyond our position."""
+        assert self.consumer is not None
+        assigned = self.consumer.assignment()
+        behind = "nothing assigned" if not assigned else None
+        if assigned:
+            try:
+                ends = self.consumer.end_offsets(list(assigned), timeout_ms=5000)
+                waiting = [
+                    tp for tp in assigned if ends.get(tp, 0) > self.consumer.position(tp, 5000)
+                ]
+            except Exception as exc:  # the client cannot even ask: as stuck as can be
+                behind = f"cannot read its offsets: {exc!r}"
+            else:
+                self.kafka_ok = True
+                if waiting:
+                    behind = f"records wait on {', '.join(_names(waiting))}"
+        if behind is None:
+            return
+        self.kafka_ok = False
+        if broker_answers(self.bootstrap):
+            self.clients_rebuilt += 1
+            log.error("projector's Kafka client is stuck; rebuilding it", reason=behind)
+            raise KafkaClientStuck(behind)
+        log.warning("projector waits for Kafka", reason=behind)
 
     def committed(self, deliveries: Sequence[Delivery]) -> None:
         """Tell Kafka the offsets applied, at most once per OFFSET_COMMIT_INTERVAL: they
@@ -166,6 +244,8 @@ class KafkaSource:
         self._applied = {}
         if not offsets:
             return
+        if self.consumer is None:
+            return
         try:
             if timeout_ms is None:
                 self.consumer.commit_async(offsets)
@@ -174,7 +254,21 @@ class KafkaSource:
         except Exception as exc:  # advisory only: our positions live in PostgreSQL
             log.debug("kafka offset commit failed", error=repr(exc))
 
+    def reset(self) -> None:
+        """Leave the group and drop the consumer; `start` makes a new one. Offsets not yet
+        told to Kafka are dropped with it (they are advisory; ours live in PostgreSQL)."""
+        consumer, self.consumer = self.consumer, None
+        self._applied = {}
+        self.kafka_ok = False
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                consumer.close(autocommit=False, timeout_ms=2000)
+
     def close(self) -> None:
+        if self.consumer is None:
+            return
         with contextlib.suppress(Exception):
             self._commit_offsets(timeout_ms=2000)  # what the last interval applied
-        self.consumer.close(autocommit=False)
+        with contextlib.suppress(Exception):
+            self.consumer.close(autocommit=False, timeout_ms=5000)
+        self.consumer = None

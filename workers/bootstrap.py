@@ -13,9 +13,10 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from domain.routing import Candidate
 from infra.credentials import Credentials
-from infra.database import Database, EmbeddedPostgres
+from infra.database import Database, EmbeddedPostgres, purge_pool
 from infra.event_store import event_store_env
-from infra.kafka_log import all_topics, make_producer
+from infra.heartbeats import Heartbeat
+from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
@@ -35,6 +36,7 @@ from projections.shipments import ShipmentsProjection
 from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
 from workers.relay import Relay
+from workers.supervisor import Supervised
 from workers.timers import Timers
 
 log = structlog.get_logger("libshare.bootstrap")
@@ -73,7 +75,7 @@ class System:
     projections: list[Projection]
     reader: NotificationLogReader
     tokens: Tokens
-    threads: list[threading.Thread] = field(default_factory=list)
+    threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     runner: ProjectionRunner | None = None
     relay: Relay | None = None
@@ -93,9 +95,15 @@ class System:
         on the same brokers) never joins it."""
         s = self.settings
         assert s.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS is not set"
-        topics = all_topics(s.kafka_topic_prefix)
         group_id = group_id or f"{s.kafka_topic_prefix}-projections"
-        return KafkaSource(s.kafka_bootstrap_servers, topics, group_id, s.kafka_client_id)
+        return KafkaSource(
+            s.kafka_bootstrap_servers,
+            s.kafka_topic_prefix,
+            group_id,
+            s.kafka_client_id,
+            stuck_after=s.kafka_stuck_seconds,
+            partitions=s.kafka_partitions,
+        )
 
     def make_relay(self, name: str = "kafka") -> Relay:
         s = self.settings
@@ -104,12 +112,14 @@ class System:
         relay = Relay(
             self.db,
             self.reader,
-            lambda: make_producer(bootstrap, s.kafka_client_id),
+            lambda: new_producer(bootstrap, s.kafka_client_id),
             bootstrap=bootstrap,
             topic_prefix=s.kafka_topic_prefix,
             partitions=s.kafka_partitions,
             client_id=s.kafka_client_id,
             name=name,
+            stuck_after=s.kafka_stuck_seconds,
+            heartbeat=Heartbeat(self.db, "relay"),
         )
         relay.setup()
         return relay
@@ -122,14 +132,17 @@ class System:
             self.db, self.reader, lambda schema: projection_named(name, schema), batch_size
         ).run(on_progress)
 
+    def purge_broken_connections(self) -> None:
+        """Drop dead connections from both pools (ours and the event store's)."""
+        self.db.purge_broken()
+        purge_pool(self.app.recorder.datastore.pool)  # type: ignore[attr-defined]
+
     def replay_parked(self, name: str) -> dict[str, int]:
         return replay_parked(self.db, projection_named(name))
 
     # -- background workers -----------------------------------------------------------------
     def _spawn(self, name: str, target: Callable[[], None]) -> None:
-        t = threading.Thread(target=target, name=name, daemon=True)
-        t.start()
-        self.threads.append(t)
+        self.threads.append(Supervised(name, lambda _stop: target(), self.stop_event).start())
 
     def start_relay(self) -> Relay:
         self.relay = self.make_relay()
@@ -144,7 +157,10 @@ class System:
         src = (
             self.make_kafka_source() if source is ProjectionSource.KAFKA else self.make_log_source()
         )
-        self._spawn(f"projector-{src.name}", lambda: runner.run(src, self.stop_event))
+        beat = Heartbeat(self.db, "projector")
+        self._spawn(
+            f"projector-{src.name}", lambda: runner.run(src, self.stop_event, heartbeat=beat)
+        )
         return runner
 
     def timers(self) -> Timers:

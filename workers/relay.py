@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,9 @@ from tenacity import (
 from infra.database import Database
 from infra.envelope import Envelope, kafka_headers, kafka_key
 from infra.event_store import EVENTS_CHANNEL
-from infra.kafka_log import ensure_topics, topic_for
+from infra.heartbeats import Heartbeat
+from infra.heartbeats import ensure_table as ensure_heartbeats
+from infra.kafka_log import FLUSH_TIMEOUT_S, broker_answers, create_topics, topic_for
 from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
 from infra.tracing import context_from_traceparent, tracer
 
@@ -57,6 +60,8 @@ class Relay:
         client_id: str,
         name: str = "kafka",
         batch_size: int = 5000,
+        stuck_after: float = 20.0,
+        heartbeat: Heartbeat | None = None,
     ) -> None:
         self.db = db
         self.reader = reader
@@ -71,6 +76,12 @@ class Relay:
         self.relayed = 0
         self.retries = 0
         self.position = LogPosition()
+        self.stuck_after = stuck_after
+        self.heartbeat = heartbeat
+        self.clients_rebuilt = 0  # producers thrown away because they made no progress
+        self.kafka_ok: bool | None = None  # the last publish's outcome (None: none yet)
+        self._failing_since: float | None = None
+        self._topics_ready = False
         self._conn: psycopg.Connection[Any] | None = None
 
     def setup(self) -> None:
@@ -81,7 +92,16 @@ class Relay:
                 "INSERT INTO relay_positions (relay) VALUES (%s) ON CONFLICT DO NOTHING",
                 (self.name,),
             )
-        ensure_topics(self.bootstrap, self.prefix, self.partitions, self.client_id)
+        ensure_heartbeats(self.db)
+        try:  # now if Kafka answers, so that consumers find the topics; else before publishing
+            self._ensure_topics()
+        except Exception as exc:
+            log.warning("kafka not reachable; topics are created once it is", error=repr(exc))
+
+    def _ensure_topics(self) -> None:
+        if not self._topics_ready:
+            create_topics(self.bootstrap, self.prefix, self.partitions, self.client_id)
+            self._topics_ready = True
 
     def acquire(self) -> None:
         """Open the relay's own connection, become the only relay of this name (a second
@@ -111,6 +131,7 @@ class Relay:
     def publish(self, events: list[Envelope]) -> None:
         """Send a batch and wait until the broker has acknowledged every event."""
         if self.producer is None:
+            self._ensure_topics()  # once per process; retried by the relay's loop
             self.producer = self.make_producer()
         with _tracer.start_as_current_span("relay batch") as span:
             span.set_attribute("libshare.batch_size", len(events))
@@ -131,9 +152,11 @@ class Relay:
                     futures.append(
                         send(topic, key=key, value=ev.payload, headers=kafka_headers(ev, key))
                     )
-            self.producer.flush()
+            # Bounded: a producer whose I/O thread has lost its way would otherwise hold
+            # the relay here for ever (a flush without a time-out never returns).
+            self.producer.flush(timeout=FLUSH_TIMEOUT_S)
             for f in futures:
-                f.get(timeout=30)  # raises the send's error, if any
+                f.get(timeout=FLUSH_TIMEOUT_S)  # raises the send's error, if any
 
     def commit(self, events: list[Envelope]) -> None:
         """Store the position after `events` (one autocommit statement)."""
@@ -154,14 +177,34 @@ class Relay:
             self.acquire()
         events = self.read_batch()
         if not events:
+            self._progressed(published=False)
             return 0
         try:
             self.publish(events)
         except Exception:
+            self.kafka_ok = False
             self._drop_producer()
             raise
         self.commit(events)
+        self._progressed(published=True)
         return len(events)
+
+    def _progressed(self, *, published: bool) -> None:
+        self._failing_since = None
+        if published:
+            self.kafka_ok = True
+        self._beat()
+
+    def _beat(self, force: bool = False) -> None:
+        if self.heartbeat is not None:
+            self.heartbeat.beat(
+                progress=self.relayed,
+                kafka_ok=self.kafka_ok,
+                force=force,
+                relay=self.name,
+                retries=self.retries,
+                clients_rebuilt=self.clients_rebuilt,
+            )
 
     def _drop_producer(self) -> None:
         if self.producer is not None:
@@ -174,7 +217,8 @@ class Relay:
         Kafka and PostgreSQL failures are retried for ever with bounded back-off."""
         retrying = Retrying(
             retry=retry_if_exception_type(Exception),
-            wait=wait_exponential_jitter(multiplier=0.2, max=10),
+            # At most 3 s between attempts: the relay is back within seconds of Kafka.
+            wait=wait_exponential_jitter(multiplier=0.2, max=3),
             stop=stop_when_event_set(stop),
             before_sleep=self._log_retry,
         )
@@ -186,22 +230,51 @@ class Relay:
                 except RetryError:
                     break  # stopped while retrying
                 if sent == 0 and self._conn is not None:
-                    held = self.reader.held_back(self._conn, self.position)
-                    wait = HELD_BACK_RETRY if held else idle_timeout
-                    for _ in self._conn.notifies(timeout=wait, stop_after=1):
-                        pass
+                    self._wait_for_commits(idle_timeout)
         finally:
             self.release()
             self._drop_producer()
+            if self.heartbeat is not None:
+                self.heartbeat.stop()
+
+    def _wait_for_commits(self, idle_timeout: float) -> None:
+        """Sleep on LISTEN until a writer commits or the time-out passes. A connection lost
+        meanwhile is dropped: the next batch reconnects and reads the stored position."""
+        assert self._conn is not None
+        try:
+            held = self.reader.held_back(self._conn, self.position)
+            wait = HELD_BACK_RETRY if held else idle_timeout
+            for _ in self._conn.notifies(timeout=wait, stop_after=1):
+                pass
+        except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+            log.warning("relay lost its database connection", relay=self.name, error=repr(exc))
+            self.release()
 
     def _log_retry(self, state: RetryCallState) -> None:
         if self._conn is not None and self._conn.broken:
             self.release()  # reconnect (and re-read the position) on the next attempt
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        failing_for = now - self._failing_since
         log.warning(
             "relay retrying",
             relay=self.name,
             attempt=state.attempt_number,
+            failing_s=round(failing_for, 1),
             sleep_s=round(state.next_action.sleep, 2) if state.next_action else None,
             error=repr(state.outcome.exception()) if state.outcome else None,
         )
         self.retries += 1
+        if failing_for >= self.stuck_after and broker_answers(self.bootstrap):
+            # The broker answers a fresh client, but ours still makes no progress: throw
+            # everything away and start again from the stored position (ADR 0030).
+            log.error(
+                "relay's Kafka client is stuck; rebuilding it",
+                relay=self.name,
+                failing_s=round(failing_for, 1),
+            )
+            self._drop_producer()
+            self.clients_rebuilt += 1
+            self._failing_since = now
+        self._beat()
