@@ -64,8 +64,8 @@ def serve(
 @cli.command()
 def relay() -> None:
     """Relay every stored event to Kafka, in order per aggregate, until stopped."""
+    from composition.bootstrap import bootstrap
     from infra.gc_tuning import tune_gc
-    from workers.bootstrap import bootstrap
 
     tune_gc()
     system = bootstrap(Settings())
@@ -85,8 +85,8 @@ def projector(
     ] = ProjectionSource.AUTO,
 ) -> None:
     """Keep the read models up to date from Kafka or the notification log, until stopped."""
+    from composition.bootstrap import bootstrap
     from infra.gc_tuning import tune_gc
-    from workers.bootstrap import bootstrap
 
     tune_gc()
     settings = Settings()
@@ -111,7 +111,7 @@ def timers(
     interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 60.0,
 ) -> None:
     """Run the timers (answer time-outs, overdue loans, reminders) until stopped."""
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     system = bootstrap(Settings())
     stop = _wait_for_signal()
@@ -124,14 +124,14 @@ def timers(
 @demo_cli.command("load")
 def demo_load() -> None:
     """Register the demo network and its demo accounts through commands (idempotent)."""
-    from workers.bootstrap import bootstrap
-    from workers.demo_network import load_demo, load_demo_accounts
+    from composition.bootstrap import bootstrap
+    from composition.demo_network import load_demo, load_demo_accounts
 
     system = bootstrap(Settings())
     try:
-        created = load_demo(system.app)
+        created = load_demo(system)
         typer.echo(f"demo network loaded: {created} new libraries")
-        typer.echo(load_demo_accounts(system.app))
+        typer.echo(load_demo_accounts(system))
     finally:
         system.close()
 
@@ -152,7 +152,7 @@ def events_doc(
 @projections_cli.command("list")
 def projections_list() -> None:
     """The projections, the tables each owns and the event types it handles."""
-    from workers.bootstrap import all_projections
+    from composition.bootstrap import all_projections
 
     for p in all_projections():
         typer.echo(
@@ -165,8 +165,8 @@ def projections_parked(
     name: Annotated[str | None, typer.Argument(help="A projection; all when omitted.")] = None,
 ) -> None:
     """List events parked in the dead-letter table, with their errors."""
+    from composition.bootstrap import bootstrap
     from projections.dead_letters import parked
-    from workers.bootstrap import bootstrap
 
     system = bootstrap(Settings())
     try:
@@ -180,7 +180,7 @@ def projections_replay(
     name: Annotated[str, typer.Argument(help="The projection whose parked events to replay.")],
 ) -> None:
     """Apply a projection's parked events again (after its bug is fixed)."""
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     system = bootstrap(Settings())
     try:
@@ -196,8 +196,8 @@ def projections_rebuild(
 ) -> None:
     """Replay a projection from the first event into a fresh schema, then swap it in
     atomically; the API answers from the old tables until the swap."""
+    from composition.bootstrap import bootstrap
     from infra.gc_tuning import tune_gc
-    from workers.bootstrap import bootstrap
 
     tune_gc()
     system = bootstrap(Settings())

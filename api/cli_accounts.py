@@ -25,21 +25,18 @@ def open_account(
     ] = False,
 ) -> None:
     """Open an account with roles (idempotent)."""
-    from infra.network_app import current_actor
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     secret = (
         typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     )
     system = bootstrap(Settings())
-    token = current_actor.set(OPERATOR)
     try:
-        found, created = system.app.open_account(
-            username, name, library=library, partner=partner, roles=role, password=secret
+        found, created = system.accounts.open_account(
+            OPERATOR, username, name, library=library, partner=partner, roles=role, password=secret
         )
         typer.echo(f"{'opened' if created else 'exists'}: {found['username']} {found['roles']}")
     finally:
-        current_actor.reset(token)
         system.close()
 
 
@@ -48,14 +45,11 @@ def api_key(
     username: str, label: Annotated[str, typer.Option(help="What the key is for.")]
 ) -> None:
     """Issue an API key for a system or partner; it is printed once and never again."""
-    from infra.network_app import current_actor
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     system = bootstrap(Settings())
-    token = current_actor.set(OPERATOR)
     try:
-        key_id, key = system.app.issue_api_key(username, label)
+        key_id, key = system.accounts.issue_api_key(OPERATOR, username, label)
         typer.echo(f"{key_id}: {key}")
     finally:
-        current_actor.reset(token)
         system.close()

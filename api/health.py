@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import system
+from composition.bootstrap import System
 from infra.kafka_log import broker_answers
-from workers.bootstrap import System
 
 router = APIRouter(tags=["meta"])
 

@@ -13,13 +13,13 @@ from pydantic import BaseModel, Field
 
 from api.auth import Authorize, acting
 from api.deps import system
+from composition.bootstrap import System
 from domain.access import Permission, Principal, decide, may
 from domain.ill_actions import ALL_ACTIONS, available_actions
 from domain.ill_status import Status
+from infra.clock import utc_now
 from projections.requests import detail, parties, queue
 from projections.shipments import for_request
-from workers.bootstrap import System
-from workers.timers import utc_now
 
 router = APIRouter(prefix="/requests", tags=["interlibrary loans"])
 Requester = Annotated[Principal, Depends(Authorize(Permission.REQUEST_CREATE))]
@@ -86,16 +86,16 @@ def create(
     me: Requester,
 ) -> dict[str, Any]:
     assert me.library  # the policy grants request creation only to a library's librarian
-    with acting(me, Permission.REQUEST_CREATE, library=me.library):
-        result = sys.app.request_item(
-            requester=me.library,
-            work=body.work,
-            reader_ref=body.reader_ref,
-            service_type=body.service_type,
-            needed_by=body.needed_by,
-            client_request_id=body.client_request_id,
-            now=utc_now(),
-        )
+    result = sys.requests.request_item(
+        acting(me, Permission.REQUEST_CREATE, library=me.library),
+        requester=me.library,
+        work=body.work,
+        reader_ref=body.reader_ref,
+        service_type=body.service_type,
+        needed_by=body.needed_by,
+        client_request_id=body.client_request_id,
+        now=utc_now(),
+    )
     if result.get("replayed"):
         response.status_code = 200
     response.headers["Location"] = f"/requests/{result['id']}"
@@ -170,16 +170,16 @@ def act(
         exclude={"action", "client_request_id", "expected_version"}, exclude_none=True
     )
     # The write side knows every party at once (the read model may lag behind).
-    involved = sys.app.request_parties(request_id)
+    involved = sys.requests.request_parties(request_id)
     decide(me, Permission.REQUEST_ACT, library=involved, secret=_unseen(request_id))
     assert me.library
-    with acting(me, Permission.REQUEST_ACT, library=me.library):
-        return sys.app.act(
-            request_id,
-            library=me.library,
-            action=body.action.value,
-            params=params,
-            client_request_id=body.client_request_id,
-            expected_version=body.expected_version,
-            now=utc_now(),
-        )
+    return sys.requests.take_action(
+        acting(me, Permission.REQUEST_ACT, library=me.library),
+        request_id,
+        library=me.library,
+        action=body.action.value,
+        params=params,
+        client_request_id=body.client_request_id,
+        expected_version=body.expected_version,
+        now=utc_now(),
+    )

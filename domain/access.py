@@ -44,6 +44,10 @@ class Permission(StrEnum):
     PARTNER_PICKUPS = "partners.pickups"
 
 
+# What every event records of who acted: an account, its role and library or partner; or
+# one of the platform's own processes (the timers, a partner's signed webhook).
+Actor = dict[str, Any]
+
 L, A, P = Scope.OWN_LIBRARY, Scope.ANY, Scope.OWN_PARTNER
 R = Role
 
@@ -87,9 +91,9 @@ class Principal:
             return None
         return self.library_kind or ""
 
-    def actor(self, role: Role) -> dict[str, Any]:
+    def actor(self, role: Role) -> Actor:
         """What every event records of who acted."""
-        found: dict[str, Any] = {"account": self.account, "role": role.value}
+        found: Actor = {"account": self.account, "role": role.value}
         if self.library:
             found["library"] = self.library
         if self.partner:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import structlog
 
 from domain.errors import DomainError
 from infra.database import Database
-from infra.network_app import NetworkApp, current_actor
 from projections.requests import due_for_timers
+from services.requests import RequestsService
 
 log = structlog.get_logger("libshare.timers")
 
@@ -24,16 +24,12 @@ log = structlog.get_logger("libshare.timers")
 TIMERS_ACTOR = {"account": "libshare-timers", "role": "system"}
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Timers:
     def __init__(
-        self, db: Database, app: NetworkApp, clock: Callable[[], datetime] = utc_now
+        self, db: Database, requests: RequestsService, clock: Callable[[], datetime]
     ) -> None:
         self.db = db
-        self.app = app
+        self.requests = requests
         self.clock = clock
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
@@ -41,22 +37,19 @@ class Timers:
         with self.db.transaction() as conn:
             due = due_for_timers(conn, now)
         done = {"expired": 0, "overdue": 0, "reminded": 0}
+        requests, actor = self.requests, TIMERS_ACTOR
         steps = [
-            ("expire", "expired", lambda rid: self.app.expire_answer(rid, now)),
-            ("overdue", "overdue", lambda rid: self.app.mark_overdue(rid, now.date())),
-            ("remind", "reminded", lambda rid: self.app.remind(rid, now.date())),
+            ("expire", "expired", lambda rid: requests.expire_answer(actor, rid, now)),
+            ("overdue", "overdue", lambda rid: requests.mark_overdue(actor, rid, now.date())),
+            ("remind", "reminded", lambda rid: requests.remind(actor, rid, now.date())),
         ]
-        token = current_actor.set(TIMERS_ACTOR)
-        try:
-            for kind, counter, act in steps:
-                for request_id in due[kind]:
-                    try:
-                        act(request_id)
-                        done[counter] += 1
-                    except DomainError as exc:  # the read model lagged, or a librarian was first
-                        log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
-        finally:
-            current_actor.reset(token)
+        for kind, counter, act in steps:
+            for request_id in due[kind]:
+                try:
+                    act(request_id)
+                    done[counter] += 1
+                except DomainError as exc:  # the read model lagged, or a librarian was first
+                    log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
         if any(done.values()):
             log.info("timers ran", **done)
         return done

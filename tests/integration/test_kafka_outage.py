@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from composition.bootstrap import System
+from tests.actors import TESTER
 from tests.integration.kafka_read import read_all
 from tests.integration.support import eventually, register_many
-from workers.bootstrap import System
 
 pytestmark = pytest.mark.kafka
 KAFKA_SH = Path(__file__).resolve().parents[2] / "infra" / "kafka" / "kafka.sh"
@@ -38,7 +39,7 @@ def test_commands_succeed_while_the_broker_is_down_and_all_events_arrive_after(
     broker("stop")
     try:
         second = register_many(system, 5, prefix="B")  # the write side does not need Kafka
-        system.app.rename_library(first[0], "Đổi tên khi mất kết nối", "kiểm thử")
+        system.catalogue.rename_library(TESTER, first[0], "Đổi tên khi mất kết nối", "kiểm thử")
         with capture_logs() as logs:
             eventually(lambda: relay.retries > 0, timeout=60, what="the relay to retry")
         assert any(e["event"] == "relay retrying" for e in logs)

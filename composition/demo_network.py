@@ -1,16 +1,19 @@
-"""Loads the demo network (workers/demo/demo-network.json, copied from ../shared) through
-commands, never SQL: so the demo's history is real events, relayed and projected."""
+"""Loads the demo network (composition/demo/demo-network.json, copied from ../shared)
+through the services' commands, never SQL: so the demo's history is real events, relayed
+and projected."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from domain.lending_policy import LendingPolicy
-from infra.network_app import NetworkApp, current_actor
+
+if TYPE_CHECKING:
+    from composition.bootstrap import System
 
 log = structlog.get_logger("libshare.demo")
 
@@ -38,37 +41,39 @@ DEMO_POLICIES = {
 DEMO_MONTHLY_CAP = "500000"
 
 
-def load_demo(app: NetworkApp) -> int:
+def load_demo(system: System) -> int:
     """Register the demo libraries, their policies, works and holdings through commands.
     Idempotent: returns how many libraries were new."""
-    token = current_actor.set(DEMO_ACTOR)
-    try:
-        data = demo_network()
-        created = 0
-        for lib in data["libraries"]:
-            _, new = app.register_library(lib["code"], lib["name"], lib["kind"], lib["locality"])
-            created += int(new)
-            if lib["kind"] in DEMO_POLICIES:
-                app.set_policy(lib["code"], DEMO_POLICIES[lib["kind"]])
-        for w in data["works"]:
-            app.register_work(
-                code=w["id"],
-                title=w["title"],
-                kind=w["kind"],
-                creator=w.get("creator", ""),
-                language=w.get("language", "vi"),
-                shipping=w.get("shipping", "allowed"),
-                digital=bool(w.get("digital", False)),
-                visible_to=w.get("visible_to", []),
-            )
-        for h in data["holdings"]:
-            app.register_holding(h["work"], h["library"], h["copies"], h.get("digital_lendable", 0))
-        for partner in data["postal_partners"]:
-            app.register_partner(
-                partner["code"], partner["name"], partner["subsidy_percent"], DEMO_MONTHLY_CAP
-            )
-    finally:
-        current_actor.reset(token)
+    catalogue, actor = system.catalogue, DEMO_ACTOR
+    data = demo_network()
+    created = 0
+    for lib in data["libraries"]:
+        _, new = catalogue.register_library(
+            actor, lib["code"], lib["name"], lib["kind"], lib["locality"]
+        )
+        created += int(new)
+        if lib["kind"] in DEMO_POLICIES:
+            catalogue.set_policy(actor, lib["code"], DEMO_POLICIES[lib["kind"]])
+    for w in data["works"]:
+        catalogue.register_work(
+            actor,
+            code=w["id"],
+            title=w["title"],
+            kind=w["kind"],
+            creator=w.get("creator", ""),
+            language=w.get("language", "vi"),
+            shipping=w.get("shipping", "allowed"),
+            digital=bool(w.get("digital", False)),
+            visible_to=w.get("visible_to", []),
+        )
+    for h in data["holdings"]:
+        catalogue.register_holding(
+            actor, h["work"], h["library"], h["copies"], h.get("digital_lendable", 0)
+        )
+    for partner in data["postal_partners"]:
+        system.partners.register_partner(
+            actor, partner["code"], partner["name"], partner["subsidy_percent"], DEMO_MONTHLY_CAP
+        )
     log.info("demo network loaded", libraries_registered=created)
     return created
 
@@ -91,36 +96,34 @@ DEMO_ACCOUNTS: list[tuple[str, str, str | None, str | None, str]] = [
 ]
 
 
-def load_demo_accounts(app: NetworkApp) -> str:
+def load_demo_accounts(system: System) -> str:
     """Open the demo accounts (idempotent); return how to sign in, for the console. The
     partner's API key is new each time it is issued and shown only here."""
-    token = current_actor.set(DEMO_ACTOR)
+    accounts, actor = system.accounts, DEMO_ACTOR
     lines = [f"Demo accounts (password: {DEMO_PASSWORD}); sign in at / or POST /auth/token:"]
-    try:
-        for username, name, library, partner, role in DEMO_ACCOUNTS:
-            people = partner is None
-            _, created = app.open_account(
-                username,
-                name,
-                library=library,
-                partner=partner,
-                roles=[role],
-                password=DEMO_PASSWORD if people else None,
-            )
-            if people:
-                lines.append(f"  {username:<12} {role:<14} {library or ''}")
-            elif created:
-                _, key = app.issue_api_key(username, "demo routing system")
-                lines.append(f"  {username:<12} {role:<14} {partner}  API key (shown once): {key}")
-    finally:
-        current_actor.reset(token)
+    for username, name, library, partner, role in DEMO_ACCOUNTS:
+        people = partner is None
+        _, created = accounts.open_account(
+            actor,
+            username,
+            name,
+            library=library,
+            partner=partner,
+            roles=[role],
+            password=DEMO_PASSWORD if people else None,
+        )
+        if people:
+            lines.append(f"  {username:<12} {role:<14} {library or ''}")
+        elif created:
+            _, key = accounts.issue_api_key(actor, username, "demo routing system")
+            lines.append(f"  {username:<12} {role:<14} {partner}  API key (shown once): {key}")
     return "\n".join(lines)
 
 
-def load_demo_on_first_start(app: NetworkApp) -> str | None:
+def load_demo_on_first_start(system: System) -> str | None:
     """Load the demo network and its accounts only into an empty event store (a first
     start); return how to sign in, or None if the store was not empty."""
-    if app.recorder.max_notification_id() is not None:
+    if system.app.recorder.max_notification_id() is not None:
         return None
-    load_demo(app)
-    return load_demo_accounts(app)
+    load_demo(system)
+    return load_demo_accounts(system)
