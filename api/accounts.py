@@ -15,10 +15,21 @@ from pydantic import BaseModel, Field
 from api.auth import Authorize, SignedIn
 from api.deps import system
 from composition.bootstrap import System
-from domain.access import Actor, Permission, Principal, decide, decide_grant, may
-from domain.account import Role, check_role
+from domain.access import Permission, Principal, decide, may
+from domain.account import Role
 from domain.errors import InvalidInput, NotFound
 from projections.accounts import account_detail, list_accounts
+from services.commands import (
+    DisableAccount,
+    EnableAccount,
+    GrantRole,
+    IssueApiKey,
+    OpenAccount,
+    RevokeApiKey,
+    RevokeRole,
+    SetPassword,
+)
+from services.entry import unseen_account
 
 router = APIRouter(tags=["accounts"])
 Reader = Annotated[Principal, Depends(Authorize(Permission.ACCOUNTS_READ))]
@@ -102,19 +113,15 @@ class KeyLabel(BaseModel):
 def open_account(
     body: NewAccount, response: Response, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    library = body.library.strip().upper() if body.library else None
-    acting_role = decide(me, Permission.ACCOUNTS_MANAGE, library=library)
-    for role in body.roles:
-        decide_grant(me, role, library)
-    found, created = sys.accounts.open_account(
-        me.actor(acting_role),
+    command = OpenAccount(
         body.username,
         body.display_name,
-        library=library,
+        library=body.library,
         partner=body.partner,
-        roles=[r.value for r in body.roles],
+        roles=tuple(r.value for r in body.roles),
         password=body.password,
     )
+    found, created = sys.entry.act(me, command)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/accounts/{found['username']}"
@@ -136,21 +143,15 @@ def accounts(
 
 
 def _target(sys: System, me: Principal, username: str, permission: Permission) -> str | None:
-    """The library of the account `username`, once `me` may act on it (404 otherwise, so
+    """The library of the account `username`, once `me` may read it (404 otherwise, so
     that a library administrator cannot probe other libraries' usernames)."""
-    hidden = f"no account {username!r} that you may see"
+    hidden = unseen_account(username)
     try:
         library = sys.accounts.get_account(username).library
     except (NotFound, InvalidInput):
         raise HTTPException(404, hidden) from None
     decide(me, permission, library=library, secret=hidden)
     return library
-
-
-def _managing(sys: System, me: Principal, username: str) -> Actor:
-    """Decide a change to the account `username`: who it records as making it."""
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    return me.actor(decide(me, Permission.ACCOUNTS_MANAGE, library=library))
 
 
 @router.get("/accounts/{username}", summary="One account with its API keys and its history")
@@ -167,9 +168,7 @@ def account(username: str, sys: Annotated[System, Depends(system)], me: Reader) 
 def grant(
     username: str, body: Grant, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    actor = me.actor(decide_grant(me, body.role, library))
-    return sys.accounts.grant_role(actor, username, body.role.value)
+    return sys.entry.act(me, GrantRole(username, body.role))
 
 
 @router.delete("/accounts/{username}/roles/{role}", summary="Revoke a role (idempotent)")
@@ -180,28 +179,26 @@ def revoke(
     me: Manager,
     reason: Annotated[str, Query(min_length=1, max_length=500)] = "revoked",
 ) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    actor = me.actor(decide_grant(me, check_role(role), library))
-    return sys.accounts.revoke_role(actor, username, role, reason)
+    return sys.entry.act(me, RevokeRole(username, role, reason))
 
 
 @router.post("/accounts/{username}/disable", summary="Disable: every credential stops working")
 def disable(
     username: str, body: Reason, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    return sys.accounts.disable_account(_managing(sys, me, username), username, body.reason)
+    return sys.entry.act(me, DisableAccount(username, body.reason))
 
 
 @router.post("/accounts/{username}/enable", summary="Enable a disabled account")
 def enable(username: str, sys: Annotated[System, Depends(system)], me: Manager) -> dict[str, Any]:
-    return sys.accounts.enable_account(_managing(sys, me, username), username)
+    return sys.entry.act(me, EnableAccount(username))
 
 
 @router.put("/accounts/{username}/password", summary="Set an account's password")
 def set_password(
     username: str, body: Password, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    return sys.accounts.set_password(_managing(sys, me, username), username, body.password)
+    return sys.entry.act(me, SetPassword(username, body.password))
 
 
 @router.post(
@@ -212,7 +209,7 @@ def set_password(
 def issue_key(
     username: str, body: KeyLabel, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, str]:
-    key_id, key = sys.accounts.issue_api_key(_managing(sys, me, username), username, body.label)
+    key_id, key = sys.entry.act(me, IssueApiKey(username, body.label))
     return {"key_id": key_id, "api_key": key}
 
 
@@ -220,7 +217,7 @@ def issue_key(
 def revoke_key(
     username: str, key_id: str, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    return sys.accounts.revoke_api_key(_managing(sys, me, username), username, key_id)
+    return sys.entry.act(me, RevokeApiKey(username, key_id))
 
 
 def install(app: Any) -> None:

@@ -14,7 +14,7 @@ from fastapi.security import OAuth2PasswordBearer
 
 from api.deps import system
 from composition.bootstrap import System
-from domain.access import Actor, Forbidden, Permission, Principal, decide, holds_any
+from domain.access import Forbidden, Permission, Principal, holds_any
 from domain.account import Account
 from domain.errors import NotFound
 
@@ -99,14 +99,3 @@ class Authorize:
 
 
 SignedIn = Annotated[Principal, Depends(Authorize(None))]
-
-
-def acting(
-    principal: Principal,
-    permission: Permission,
-    *,
-    library: str | None = None,
-    partner: str | None = None,
-) -> Actor:
-    """Decide a command on a resource of `library`/`partner`: who it records as acting."""
-    return principal.actor(decide(principal, permission, library=library, partner=partner))

@@ -7,10 +7,14 @@ from typing import Annotated
 
 import typer
 
+from domain.access import Principal
+from domain.account import Role
 from infra.settings import Settings
+from services.commands import IssueApiKey, OpenAccount
 
 accounts_cli = typer.Typer(help="Accounts, roles and API keys.", no_args_is_help=True)
-OPERATOR = {"account": "operator-cli", "role": "network_admin"}
+# The operator at the console acts as a network administrator named operator-cli.
+OPERATOR = Principal(account="operator-cli", roles=frozenset({Role.NETWORK_ADMIN}))
 
 
 @accounts_cli.command("open")
@@ -32,9 +36,10 @@ def open_account(
     )
     system = bootstrap(Settings())
     try:
-        found, created = system.accounts.open_account(
-            OPERATOR, username, name, library=library, partner=partner, roles=role, password=secret
+        opening = OpenAccount(
+            username, name, library=library, partner=partner, roles=tuple(role), password=secret
         )
+        found, created = system.entry.act(OPERATOR, opening)
         typer.echo(f"{'opened' if created else 'exists'}: {found['username']} {found['roles']}")
     finally:
         system.close()
@@ -49,7 +54,7 @@ def api_key(
 
     system = bootstrap(Settings())
     try:
-        key_id, key = system.accounts.issue_api_key(OPERATOR, username, label)
+        key_id, key = system.entry.act(OPERATOR, IssueApiKey(username, label))
         typer.echo(f"{key_id}: {key}")
     finally:
         system.close()

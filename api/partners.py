@@ -21,9 +21,10 @@ from api.deps import system
 from api.problems import problem
 from api.rate_limit import RateLimiter
 from composition.bootstrap import System
-from domain.access import Permission, Principal, decide
+from domain.access import Permission, Principal, carrier_webhook, decide
 from domain.errors import NotFound
 from projections.shipments import pickups
+from services.commands import RecordCarrierEvents
 
 router = APIRouter(prefix="/partners", tags=["postal partners"])
 MAX_ITEMS = 500
@@ -97,8 +98,7 @@ async def shipment_events(
 
     def record() -> list[dict[str, str]]:
         # The carrier, proven by its signature, is who acts on these shipments.
-        actor = {"partner": partner, "role": "postal_partner", "via": "webhook"}
-        return sys.shipments.record_carrier_events(actor, partner, items)
+        return sys.entry.act(carrier_webhook(partner), RecordCarrierEvents(partner, items))
 
     results = await run_in_threadpool(record)
     return {

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from api.auth import Authorize, acting
+from api.auth import Authorize
 from api.deps import system
 from api.health import projection_lags
 from composition.bootstrap import PROJECTIONS, System
-from domain.access import Permission, Principal
+from domain.access import Permission, Principal, decide
 from projections.dead_letters import parked
 
 router = APIRouter(prefix="/projections", tags=["projections"])
@@ -42,5 +42,5 @@ def parked_events(
 
 @router.post("/{name}/parked/replay", summary="Apply the parked events again")
 def replay(name: str, sys: Annotated[System, Depends(system)], me: Operator) -> dict[str, int]:
-    acting(me, Permission.PROJECTIONS_REPLAY)  # (replaying records no event of its own)
+    decide(me, Permission.PROJECTIONS_REPLAY)  # (replaying records no event of its own)
     return sys.replay_parked(_known(name))

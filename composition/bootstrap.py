@@ -38,6 +38,7 @@ from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.entry import Entry
 from services.idempotency import Idempotency
 from services.partners import PartnersService
 from services.requests import CandidateFinder, RequestsService
@@ -88,6 +89,7 @@ class System:
     shipments: ShipmentsService
     partners: PartnersService
     accounts: AccountsService
+    entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     runner: ProjectionRunner | None = None
@@ -163,7 +165,7 @@ class System:
         return runner
 
     def timers(self) -> Timers:
-        return Timers(self.db, self.requests, utc_now)
+        return Timers(self.db, self.entry, utc_now)
 
     def start_timers(self) -> None:
         timers = self.timers()
@@ -227,6 +229,11 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
     partner_secrets.setup()
     credentials = Credentials(db)
     credentials.setup()
+    catalogue = CatalogueService(app)
+    requests = RequestsService(app, candidates, Idempotency(app))
+    shipments = ShipmentsService(app, StoredWaybills(app))
+    partners = PartnersService(app, partner_secrets)
+    accounts = AccountsService(app, credentials)
     tokens = Tokens(
         load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
     )
@@ -240,10 +247,18 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         tokens=tokens,
         credentials=credentials,
         candidate_finder=candidates,
-        catalogue=CatalogueService(app),
-        requests=RequestsService(app, candidates, Idempotency(app)),
-        shipments=ShipmentsService(app, StoredWaybills(app)),
-        partners=PartnersService(app, partner_secrets),
-        accounts=AccountsService(app, credentials),
+        catalogue=catalogue,
+        requests=requests,
+        shipments=shipments,
+        partners=partners,
+        accounts=accounts,
+        entry=Entry(
+            catalogue=catalogue,
+            requests=requests,
+            shipments=shipments,
+            partners=partners,
+            accounts=accounts,
+            clock=utc_now,
+        ),
     )
     return system

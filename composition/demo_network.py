@@ -1,6 +1,6 @@
 """Loads the demo network (composition/demo/demo-network.json, copied from ../shared)
-through the services' commands, never SQL: so the demo's history is real events, relayed
-and projected."""
+through the one entry's commands, never SQL: so the demo's history is real events,
+relayed and projected. The loader acts as DEMO_LOADER (domain/access.py)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from domain.access import DEMO_LOADER
 from domain.lending_policy import LendingPolicy
+from services.commands import (
+    IssueApiKey,
+    OpenAccount,
+    RegisterHolding,
+    RegisterLibrary,
+    RegisterPartner,
+    RegisterWork,
+    SetPolicy,
+)
 
 if TYPE_CHECKING:
     from composition.bootstrap import System
 
 log = structlog.get_logger("libshare.demo")
-
-DEMO_ACTOR = {"account": "demo-loader", "role": "network_admin"}
 
 
 def demo_network() -> dict[str, Any]:
@@ -44,19 +52,18 @@ DEMO_MONTHLY_CAP = "500000"
 def load_demo(system: System) -> int:
     """Register the demo libraries, their policies, works and holdings through commands.
     Idempotent: returns how many libraries were new."""
-    catalogue, actor = system.catalogue, DEMO_ACTOR
+    act = system.entry.act
     data = demo_network()
     created = 0
     for lib in data["libraries"]:
-        _, new = catalogue.register_library(
-            actor, lib["code"], lib["name"], lib["kind"], lib["locality"]
+        _, new = act(
+            DEMO_LOADER, RegisterLibrary(lib["code"], lib["name"], lib["kind"], lib["locality"])
         )
         created += int(new)
         if lib["kind"] in DEMO_POLICIES:
-            catalogue.set_policy(actor, lib["code"], DEMO_POLICIES[lib["kind"]])
+            act(DEMO_LOADER, SetPolicy(lib["code"], DEMO_POLICIES[lib["kind"]]))
     for w in data["works"]:
-        catalogue.register_work(
-            actor,
+        work = RegisterWork(
             code=w["id"],
             title=w["title"],
             kind=w["kind"],
@@ -64,15 +71,20 @@ def load_demo(system: System) -> int:
             language=w.get("language", "vi"),
             shipping=w.get("shipping", "allowed"),
             digital=bool(w.get("digital", False)),
-            visible_to=w.get("visible_to", []),
+            visible_to=tuple(w.get("visible_to", [])),
         )
+        act(DEMO_LOADER, work)
     for h in data["holdings"]:
-        catalogue.register_holding(
-            actor, h["work"], h["library"], h["copies"], h.get("digital_lendable", 0)
+        holding = RegisterHolding(
+            h["work"], h["library"], h["copies"], h.get("digital_lendable", 0)
         )
+        act(DEMO_LOADER, holding)
     for partner in data["postal_partners"]:
-        system.partners.register_partner(
-            actor, partner["code"], partner["name"], partner["subsidy_percent"], DEMO_MONTHLY_CAP
+        act(
+            DEMO_LOADER,
+            RegisterPartner(
+                partner["code"], partner["name"], partner["subsidy_percent"], DEMO_MONTHLY_CAP
+            ),
         )
     log.info("demo network loaded", libraries_registered=created)
     return created
@@ -99,23 +111,23 @@ DEMO_ACCOUNTS: list[tuple[str, str, str | None, str | None, str]] = [
 def load_demo_accounts(system: System) -> str:
     """Open the demo accounts (idempotent); return how to sign in, for the console. The
     partner's API key is new each time it is issued and shown only here."""
-    accounts, actor = system.accounts, DEMO_ACTOR
+    act = system.entry.act
     lines = [f"Demo accounts (password: {DEMO_PASSWORD}); sign in at / or POST /auth/token:"]
     for username, name, library, partner, role in DEMO_ACCOUNTS:
         people = partner is None
-        _, created = accounts.open_account(
-            actor,
+        opening = OpenAccount(
             username,
             name,
             library=library,
             partner=partner,
-            roles=[role],
+            roles=(role,),
             password=DEMO_PASSWORD if people else None,
         )
+        _, created = act(DEMO_LOADER, opening)
         if people:
             lines.append(f"  {username:<12} {role:<14} {library or ''}")
         elif created:
-            _, key = accounts.issue_api_key(actor, username, "demo routing system")
+            _, key = act(DEMO_LOADER, IssueApiKey(username, "demo routing system"))
             lines.append(f"  {username:<12} {role:<14} {partner}  API key (shown once): {key}")
     return "\n".join(lines)
 
