@@ -7,7 +7,6 @@ current state."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -15,8 +14,9 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
-from domain.errors import Conflict, InvalidInput, NotFound
+from domain.errors import Conflict, NotFound
 from domain.ill_request import IllRequest
+from domain.iso_actions import iso_action
 from domain.lending_policy import LendingPolicy
 from domain.routing import Candidate, WorkFacts, build_rota
 from infra.network_app import NetworkApp
@@ -165,76 +165,17 @@ class RequestsService:
         p: dict[str, Any],
         now: datetime,
     ) -> list[Aggregate]:
-        """Apply the action; return other aggregates it changed or created (saved in the
-        same transaction): a forwarded request, a shipment."""
+        """Apply the action (domain/iso_actions.py's table); return other aggregates it
+        changed or created, saved in the same transaction: a forwarded request, a
+        shipment."""
         if action in ("Loaned", "ShippedReturn") and p.get("shipment"):
             purpose = "loan" if action == "Loaned" else "return"
             shipment = new_shipment(self.store, req, library, purpose, dict(p["shipment"]))
             rest = {k: v for k, v in p.items() if k != "shipment"}
             others = self._apply_action(req, library, action, rest, now)
             return [*others, shipment]
-        if action == "ShippedForward":
-            to = self.get_request(_uuid(p.get("to_request")))
-            loan_days = aggregates.library(self.store, req.supplier or library).policy.loan_days
-            req.ship_forward(library, to, now, loan_days)
-            return [to]
-
-        def hours() -> dict[str, int]:
-            upcoming = [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
-            return self._answer_hours(upcoming)
-
-        def supplier_policy() -> LendingPolicy:
-            return aggregates.library(self.store, req.supplier or library).policy
-
-        def clock() -> dict[str, Any]:
-            """For an answer that starts a wait: its deadline follows the supplier's policy."""
-            return {"now": now, "answer_hours": self._answer_hours([req.supplier or library])}
-
-        actions: dict[str, Callable[[], None]] = {
-            "ExpectToSupply": lambda: req.expect_to_supply(library, p.get("note", ""), **clock()),
-            "WillSupply": lambda: req.will_supply(library, p.get("note", ""), **clock()),
-            "RetryPossible": lambda: req.propose_conditions(
-                library,
-                p.get("condition", ""),
-                p.get("note", ""),
-                p.get("cost"),
-                _date(p.get("available_on")),
-                **clock(),
-            ),
-            "Unfilled": lambda: req.unfilled(library, p.get("reason", ""), now, hours()),
-            "Loaned": lambda: req.ship(
-                library, p.get("item_id", ""), now, supplier_policy().loan_days
-            ),
-            "CopyCompleted": lambda: req.deliver_copy(library, p.get("note", ""), now),
-            "CancelResponse": lambda: req.answer_cancel(
-                library, _yes(p), p.get("reason", ""), **clock()
-            ),
-            "RenewResponse": lambda: req.answer_renew(
-                library,
-                _yes(p),
-                supplier_policy().renewal_days,
-                supplier_policy().renewals_allowed,
-                p.get("reason", ""),
-            ),
-            "Recalled": lambda: req.recall(library, now),
-            "LoanCompleted": lambda: req.check_in(library, now),
-            "CompletedWithoutReturn": lambda: req.complete_without_return(
-                library, p.get("reason", "")
-            ),
-            "AcceptConditions": lambda: req.accept_conditions(library, **clock()),
-            "DeclineConditions": lambda: req.decline_conditions(library, now, hours()),
-            "Cancel": lambda: req.cancel(library, p.get("reason", ""), **clock()),
-            "Received": lambda: req.receive(library, now),
-            "Renew": lambda: req.renew(library),
-            "ShippedReturn": lambda: req.ship_return(library, now),
-            "Notification": lambda: req.add_note(library, p.get("note", "")),
-            "StatusRequest": lambda: req.status_request(library),
-        }
-        if action not in actions:
-            known = ", ".join(sorted([*actions, "ShippedForward"]))
-            raise InvalidInput(f"unknown action {action!r}; one of: {known}")
-        actions[action]()
-        return []
+        changed = iso_action(action).run(req, library, p, _Policies(self, req, library, now))
+        return [changed] if changed is not None else []
 
     # -- when a wait ends (the timers) ----------------------------------------------------
     def expire_answer(self, actor: Actor, request_id: UUID, now: datetime) -> dict[str, Any]:
@@ -261,24 +202,28 @@ class RequestsService:
         return request_summary(req)
 
 
-def _yes(p: dict[str, Any]) -> bool:
-    answer = p.get("answer")
-    if answer not in ("Y", "N", True, False):
-        raise InvalidInput("answer must be 'Y' or 'N'")
-    return answer in ("Y", True)
+class _Policies:
+    """An action's context (domain/iso_actions.py): the time, and the policies of the
+    libraries it concerns, each loaded only if the action needs it."""
 
+    def __init__(self, service: RequestsService, req: IllRequest, library: str, now: datetime):
+        self.service, self.req, self.library, self._now = service, req, library, now
 
-def _uuid(value: Any) -> UUID:
-    try:
-        return UUID(str(value))
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a request id") from None
+    @property
+    def now(self) -> datetime:
+        return self._now
 
+    def answer_hours(self) -> dict[str, int]:
+        return self.service._answer_hours([self.req.supplier or self.library])
 
-def _date(value: Any) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidInput(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    def upcoming_hours(self) -> dict[str, int]:
+        req = self.req
+        return self.service._answer_hours(
+            [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
+        )
+
+    def supplier_policy(self) -> LendingPolicy:
+        return aggregates.library(self.service.store, self.req.supplier or self.library).policy
+
+    def request(self, request_id: UUID) -> IllRequest:
+        return self.service.get_request(request_id)
