@@ -153,3 +153,16 @@ def test_domain_is_pure() -> None:
     for f in (ROOT / "domain").rglob("*.py"):
         io = imports_of(f) & IO_LIBRARIES
         assert not io, f"{f.relative_to(ROOT)} imports I/O libraries {sorted(io)}"
+
+
+def test_the_image_copies_every_installed_package() -> None:
+    """The Dockerfile installs from the packages it copies: each must be there."""
+    lines = (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines()
+    copied = {line.split()[1] for line in lines if line.startswith("COPY ")}
+    assert installed_packages() <= copied
+
+
+def test_every_installed_package_is_a_regular_package() -> None:
+    """setuptools' find installs only directories with an __init__.py."""
+    for package in installed_packages():
+        assert (ROOT / package / "__init__.py").is_file(), f"{package}/ has no __init__.py"
