@@ -65,7 +65,8 @@ class RequestsService:
             return set()
         return {req.requester, *(entry["library"] for entry in req.rota)}
 
-    def _answer_hours(self, libraries: list[str]) -> dict[str, int]:
+    def answer_hours_of(self, libraries: list[str]) -> dict[str, int]:
+        """Each library's answer time-out, from its lending policy."""
         return {
             code: aggregates.library(self.store, code).policy.answer_timeout_hours
             for code in libraries
@@ -118,7 +119,7 @@ class RequestsService:
                 rota=rota.entries,
                 excluded=rota.excluded,
                 now=now,
-                answer_hours=self._answer_hours([e["library"] for e in rota.entries[:1]]),
+                answer_hours=self.answer_hours_of([e["library"] for e in rota.entries[:1]]),
             )
             return [req], request_summary(req)
 
@@ -183,7 +184,7 @@ class RequestsService:
         req = self.get_request(request_id)
         current = [req.supplier] if req.supplier else []
         upcoming = [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
-        req.time_out(now, self._answer_hours([*current, *upcoming]))
+        req.time_out(now, self.answer_hours_of([*current, *upcoming]))
         self.store.record(req, actor=actor)
         return request_summary(req)
 
@@ -214,11 +215,11 @@ class _Policies:
         return self._now
 
     def answer_hours(self) -> dict[str, int]:
-        return self.service._answer_hours([self.req.supplier or self.library])
+        return self.service.answer_hours_of([self.req.supplier or self.library])
 
     def upcoming_hours(self) -> dict[str, int]:
         req = self.req
-        return self.service._answer_hours(
+        return self.service.answer_hours_of(
             [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
         )
 
