@@ -4,10 +4,12 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY domain domain
-COPY projections projections
-COPY api api
-COPY workers workers
 COPY infra infra
+COPY services services
+COPY projections projections
+COPY workers workers
+COPY composition composition
+COPY api api
 RUN pip install --no-cache-dir .
 ENV LIBSHARE_HOST=0.0.0.0 LIBSHARE_PORT=8000
 EXPOSE 8000

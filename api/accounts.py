@@ -5,8 +5,6 @@ a library administrator manages its own library's staff and their library roles.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -14,13 +12,24 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from api.auth import Authorize, SignedIn, recorded_as
+from api.auth import Authorize, SignedIn
 from api.deps import system
-from domain.access import Permission, Principal, decide, decide_grant, may
-from domain.account import Role, check_role
+from composition.bootstrap import System
+from domain.access import Permission, Principal, decide, may
+from domain.account import Role
 from domain.errors import InvalidInput, NotFound
 from projections.accounts import account_detail, list_accounts
-from workers.bootstrap import System
+from services.commands import (
+    DisableAccount,
+    EnableAccount,
+    GrantRole,
+    IssueApiKey,
+    OpenAccount,
+    RevokeApiKey,
+    RevokeRole,
+    SetPassword,
+)
+from services.entry import unseen_account
 
 router = APIRouter(tags=["accounts"])
 Reader = Annotated[Principal, Depends(Authorize(Permission.ACCOUNTS_READ))]
@@ -35,13 +44,12 @@ class LoginThrottled(Exception):
 def sign_in(sys: System, username: str, password: str) -> str:
     """A token for these credentials: 401 if they are wrong, 429 after repeated failures."""
     username = username.strip().lower()
-    creds = sys.app.credentials
-    assert creds is not None, "bootstrap sets the credentials store"
+    creds = sys.credentials
     window = timedelta(seconds=sys.settings.login_window_seconds)
     failures, wait = creds.recent_failures(username, window)
     if failures >= sys.settings.login_max_failures:
         raise LoginThrottled(wait)
-    acc = sys.app.sign_in_with_password(username, password)
+    acc = sys.accounts.sign_in_with_password(username, password)
     if acc is None:
         creds.record_failure(username)
         raise HTTPException(
@@ -105,19 +113,15 @@ class KeyLabel(BaseModel):
 def open_account(
     body: NewAccount, response: Response, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    library = body.library.strip().upper() if body.library else None
-    acting_role = decide(me, Permission.ACCOUNTS_MANAGE, library=library)
-    for role in body.roles:
-        decide_grant(me, role, library)
-    with recorded_as(me, acting_role):
-        found, created = sys.app.open_account(
-            body.username,
-            body.display_name,
-            library=library,
-            partner=body.partner,
-            roles=[r.value for r in body.roles],
-            password=body.password,
-        )
+    command = OpenAccount(
+        body.username,
+        body.display_name,
+        library=body.library,
+        partner=body.partner,
+        roles=tuple(r.value for r in body.roles),
+        password=body.password,
+    )
+    found, created = sys.entry.act(me, command)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/accounts/{found['username']}"
@@ -139,23 +143,15 @@ def accounts(
 
 
 def _target(sys: System, me: Principal, username: str, permission: Permission) -> str | None:
-    """The library of the account `username`, once `me` may act on it (404 otherwise, so
+    """The library of the account `username`, once `me` may read it (404 otherwise, so
     that a library administrator cannot probe other libraries' usernames)."""
-    hidden = f"no account {username!r} that you may see"
+    hidden = unseen_account(username)
     try:
-        library = sys.app.get_account(username).library
+        library = sys.accounts.get_account(username).library
     except (NotFound, InvalidInput):
         raise HTTPException(404, hidden) from None
     decide(me, permission, library=library, secret=hidden)
     return library
-
-
-@contextmanager
-def _managing(sys: System, me: Principal, username: str) -> Iterator[None]:
-    """Decide a change to the account `username` and record who made it."""
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide(me, Permission.ACCOUNTS_MANAGE, library=library)):
-        yield
 
 
 @router.get("/accounts/{username}", summary="One account with its API keys and its history")
@@ -172,9 +168,7 @@ def account(username: str, sys: Annotated[System, Depends(system)], me: Reader) 
 def grant(
     username: str, body: Grant, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide_grant(me, body.role, library)):
-        return sys.app.grant_role(username, body.role.value)
+    return sys.entry.act(me, GrantRole(username, body.role))
 
 
 @router.delete("/accounts/{username}/roles/{role}", summary="Revoke a role (idempotent)")
@@ -185,31 +179,26 @@ def revoke(
     me: Manager,
     reason: Annotated[str, Query(min_length=1, max_length=500)] = "revoked",
 ) -> dict[str, Any]:
-    library = _target(sys, me, username, Permission.ACCOUNTS_MANAGE)
-    with recorded_as(me, decide_grant(me, check_role(role), library)):
-        return sys.app.revoke_role(username, role, reason)
+    return sys.entry.act(me, RevokeRole(username, role, reason))
 
 
 @router.post("/accounts/{username}/disable", summary="Disable: every credential stops working")
 def disable(
     username: str, body: Reason, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    with _managing(sys, me, username):
-        return sys.app.disable_account(username, body.reason)
+    return sys.entry.act(me, DisableAccount(username, body.reason))
 
 
 @router.post("/accounts/{username}/enable", summary="Enable a disabled account")
 def enable(username: str, sys: Annotated[System, Depends(system)], me: Manager) -> dict[str, Any]:
-    with _managing(sys, me, username):
-        return sys.app.enable_account(username)
+    return sys.entry.act(me, EnableAccount(username))
 
 
 @router.put("/accounts/{username}/password", summary="Set an account's password")
 def set_password(
     username: str, body: Password, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    with _managing(sys, me, username):
-        return sys.app.set_password(username, body.password)
+    return sys.entry.act(me, SetPassword(username, body.password))
 
 
 @router.post(
@@ -220,8 +209,7 @@ def set_password(
 def issue_key(
     username: str, body: KeyLabel, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, str]:
-    with _managing(sys, me, username):
-        key_id, key = sys.app.issue_api_key(username, body.label)
+    key_id, key = sys.entry.act(me, IssueApiKey(username, body.label))
     return {"key_id": key_id, "api_key": key}
 
 
@@ -229,8 +217,7 @@ def issue_key(
 def revoke_key(
     username: str, key_id: str, sys: Annotated[System, Depends(system)], me: Manager
 ) -> dict[str, Any]:
-    with _managing(sys, me, username):
-        return sys.app.revoke_api_key(username, key_id)
+    return sys.entry.act(me, RevokeApiKey(username, key_id))
 
 
 def install(app: Any) -> None:

@@ -22,9 +22,9 @@ from api.requests import router as requests_router
 from api.shipments import router as shipments_router
 from api.statistics import router as statistics_router
 from api.ui import router as ui_router
+from composition.bootstrap import System, bootstrap
+from composition.demo_network import load_demo_on_first_start
 from infra.settings import Settings
-from workers.bootstrap import System, bootstrap
-from workers.demo_network import load_demo_on_first_start
 
 
 def create_app(settings: Settings | None = None, system: System | None = None) -> FastAPI:
@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
         app.state.system = sys
         if owned:
             if sys.settings.load_demo:
-                how_to_sign_in = load_demo_on_first_start(sys.app)
+                how_to_sign_in = load_demo_on_first_start(sys)
                 if how_to_sign_in:
                     print(how_to_sign_in, file=sys_module.stderr, flush=True)
             if sys.settings.run_workers:

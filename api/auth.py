@@ -7,19 +7,16 @@ the policy's (domain/access.py), called with the resource's library or partner."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
 
 from api.deps import system
-from domain.access import Forbidden, Permission, Principal, decide, holds_any
-from domain.account import Account, Role
+from composition.bootstrap import System
+from domain.access import Forbidden, Permission, Principal, holds_any
+from domain.account import Account
 from domain.errors import NotFound
-from infra.network_app import current_actor
-from workers.bootstrap import System
 
 UI_COOKIE = "libshare_session"
 
@@ -39,7 +36,7 @@ def principal_of(sys: System, acc: Account) -> Principal:
     kind = None
     if acc.library:
         try:
-            kind = sys.app.current_library(acc.library).kind.value
+            kind = sys.catalogue.current_library(acc.library).kind.value
         except NotFound:
             kind = None
     return Principal(
@@ -54,12 +51,12 @@ def principal_of(sys: System, acc: Account) -> Principal:
 def account_for(sys: System, credential: str) -> Account | None:
     """The enabled account a bearer credential (token or API key) proves, else None."""
     if credential.startswith("lsk_"):
-        return sys.app.sign_in_with_key(credential)
+        return sys.accounts.sign_in_with_key(credential)
     username = sys.tokens.subject(credential)
     if username is None:
         return None
     try:
-        acc = sys.app.current_account(username)
+        acc = sys.accounts.current_account(username)
     except NotFound:
         return None
     return None if acc.disabled else acc
@@ -102,27 +99,3 @@ class Authorize:
 
 
 SignedIn = Annotated[Principal, Depends(Authorize(None))]
-
-
-@contextmanager
-def recorded_as(principal: Principal, role: Role) -> Iterator[None]:
-    """Commands inside this block record the acting account, role and library."""
-    token = current_actor.set(principal.actor(role))
-    try:
-        yield
-    finally:
-        current_actor.reset(token)
-
-
-@contextmanager
-def acting(
-    principal: Principal,
-    permission: Permission,
-    *,
-    library: str | None = None,
-    partner: str | None = None,
-) -> Iterator[Role]:
-    """Decide a command on a resource of `library`/`partner` and record who did it."""
-    role = decide(principal, permission, library=library, partner=partner)
-    with recorded_as(principal, role):
-        yield role

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from api.auth import Authorize
 from api.deps import system
+from composition.bootstrap import System
 from domain.access import Permission, Principal
 from projections.catalogue import get_work, search_works
-from workers.bootstrap import System
 
 router = APIRouter(prefix="/catalogue", tags=["union catalogue"])
 Reader = Annotated[Principal, Depends(Authorize(Permission.CATALOGUE_READ))]

@@ -16,7 +16,7 @@ from infra.heartbeats import Heartbeat
 from infra.settings import ProjectionSource, Settings
 
 if TYPE_CHECKING:
-    from workers.bootstrap import System
+    from composition.bootstrap import System
 
 log = structlog.get_logger("libshare.cli")
 
@@ -51,7 +51,7 @@ def _worker_system(settings: Settings, stop: threading.Event) -> System | None:
     from tenacity import Retrying, retry_if_exception_type, stop_when_event_set
     from tenacity import wait_exponential_jitter as jitter
 
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     for attempt in Retrying(
         retry=retry_if_exception_type(Exception),
@@ -146,7 +146,7 @@ def timers(
     interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 60.0,
 ) -> None:
     """Run the timers (answer time-outs, overdue loans, reminders) until stopped."""
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     system = bootstrap(Settings())
     stop = _wait_for_signal()
@@ -159,14 +159,14 @@ def timers(
 @demo_cli.command("load")
 def demo_load() -> None:
     """Register the demo network and its demo accounts through commands (idempotent)."""
-    from workers.bootstrap import bootstrap
-    from workers.demo_network import load_demo, load_demo_accounts
+    from composition.bootstrap import bootstrap
+    from composition.demo_network import load_demo, load_demo_accounts
 
     system = bootstrap(Settings())
     try:
-        created = load_demo(system.app)
+        created = load_demo(system)
         typer.echo(f"demo network loaded: {created} new libraries")
-        typer.echo(load_demo_accounts(system.app))
+        typer.echo(load_demo_accounts(system))
     finally:
         system.close()
 
@@ -189,7 +189,7 @@ def projections_list() -> None:
     """The projections (tables, events handled, lag, whether moving), the relay's backlog,
     the workers' heartbeats, and whether the log is healthy (as /health says)."""
     from api.health import report
-    from workers.bootstrap import all_projections, bootstrap
+    from composition.bootstrap import all_projections, bootstrap
 
     system = bootstrap(Settings())
     try:
@@ -224,8 +224,8 @@ def projections_parked(
     name: Annotated[str | None, typer.Argument(help="A projection; all when omitted.")] = None,
 ) -> None:
     """List events parked in the dead-letter table, with their errors."""
+    from composition.bootstrap import bootstrap
     from projections.dead_letters import parked
-    from workers.bootstrap import bootstrap
 
     system = bootstrap(Settings())
     try:
@@ -239,7 +239,7 @@ def projections_replay(
     name: Annotated[str, typer.Argument(help="The projection whose parked events to replay.")],
 ) -> None:
     """Apply a projection's parked events again (after its bug is fixed)."""
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     system = bootstrap(Settings())
     try:
@@ -255,8 +255,8 @@ def projections_rebuild(
 ) -> None:
     """Replay a projection from the first event into a fresh schema, then swap it in
     atomically; the API answers from the old tables until the swap."""
+    from composition.bootstrap import bootstrap
     from infra.gc_tuning import tune_gc
-    from workers.bootstrap import bootstrap
 
     tune_gc()
     system = bootstrap(Settings())

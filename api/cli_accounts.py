@@ -7,10 +7,14 @@ from typing import Annotated
 
 import typer
 
+from domain.access import Principal
+from domain.account import Role
 from infra.settings import Settings
+from services.commands import IssueApiKey, OpenAccount
 
 accounts_cli = typer.Typer(help="Accounts, roles and API keys.", no_args_is_help=True)
-OPERATOR = {"account": "operator-cli", "role": "network_admin"}
+# The operator at the console acts as a network administrator named operator-cli.
+OPERATOR = Principal(account="operator-cli", roles=frozenset({Role.NETWORK_ADMIN}))
 
 
 @accounts_cli.command("open")
@@ -25,21 +29,19 @@ def open_account(
     ] = False,
 ) -> None:
     """Open an account with roles (idempotent)."""
-    from infra.network_app import current_actor
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     secret = (
         typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
     )
     system = bootstrap(Settings())
-    token = current_actor.set(OPERATOR)
     try:
-        found, created = system.app.open_account(
-            username, name, library=library, partner=partner, roles=role, password=secret
+        opening = OpenAccount(
+            username, name, library=library, partner=partner, roles=tuple(role), password=secret
         )
+        found, created = system.entry.act(OPERATOR, opening)
         typer.echo(f"{'opened' if created else 'exists'}: {found['username']} {found['roles']}")
     finally:
-        current_actor.reset(token)
         system.close()
 
 
@@ -48,14 +50,11 @@ def api_key(
     username: str, label: Annotated[str, typer.Option(help="What the key is for.")]
 ) -> None:
     """Issue an API key for a system or partner; it is printed once and never again."""
-    from infra.network_app import current_actor
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     system = bootstrap(Settings())
-    token = current_actor.set(OPERATOR)
     try:
-        key_id, key = system.app.issue_api_key(username, label)
+        key_id, key = system.entry.act(OPERATOR, IssueApiKey(username, label))
         typer.echo(f"{key_id}: {key}")
     finally:
-        current_actor.reset(token)
         system.close()

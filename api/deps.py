@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from workers.bootstrap import System
+from composition.bootstrap import System
 
 
 async def system(request: Request) -> System:

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api.deps import system
 from api.log_health import LogHealth, log_health
+from composition.bootstrap import System
 from infra.kafka_log import broker_answers
-from workers.bootstrap import System
 
 router = APIRouter(tags=["meta"])
 

@@ -8,14 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from api.auth import Authorize, acting
+from api.auth import Authorize
 from api.deps import system
+from composition.bootstrap import System
 from domain.access import Permission, Principal
 from domain.catalogue import ItemKind
 from domain.lending_policy import LendingPolicy
 from domain.library import LibraryKind
 from projections.libraries import get_library, list_libraries
-from workers.bootstrap import System
+from services import commands
 
 router = APIRouter(prefix="/libraries", tags=["libraries"])
 NetworkAdmin = Annotated[Principal, Depends(Authorize(Permission.LIBRARIES_MANAGE))]
@@ -80,10 +81,8 @@ def register(
     sys: Annotated[System, Depends(system)],
     me: NetworkAdmin,
 ) -> Registered:
-    with acting(me, Permission.LIBRARIES_MANAGE):
-        lib, created = sys.app.register_library(
-            body.code, body.name, body.kind.value, body.locality
-        )
+    command = commands.RegisterLibrary(body.code, body.name, body.kind.value, body.locality)
+    lib, created = sys.entry.act(me, command)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/libraries/{lib.code}"
@@ -94,8 +93,7 @@ def register(
 def rename(
     code: str, body: RenameLibrary, sys: Annotated[System, Depends(system)], me: NetworkAdmin
 ) -> Registered:
-    with acting(me, Permission.LIBRARIES_MANAGE):
-        lib = sys.app.rename_library(code, body.name, body.reason)
+    lib = sys.entry.act(me, commands.RenameLibrary(code, body.name, body.reason))
     return Registered(code=lib.code, id=str(lib.id), created=False)
 
 
@@ -123,6 +121,5 @@ def set_policy(
         tuple(k.value for k in body.lends_kinds),
         body.answer_timeout_hours,
     )
-    with acting(me, Permission.POLICY_SET, library=code.strip().upper()):
-        lib = sys.app.set_policy(code, policy)
+    lib = sys.entry.act(me, commands.SetPolicy(code, policy))
     return lib.policy.as_dict()

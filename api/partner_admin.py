@@ -9,10 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, Field
 
-from api.auth import Authorize, acting
+from api.auth import Authorize
 from api.deps import system
+from composition.bootstrap import System
 from domain.access import Permission, Principal
-from workers.bootstrap import System
+from services.commands import AddPartnerSecret, RegisterPartner, RetirePartnerSecret
 
 router = APIRouter(prefix="/partners", tags=["postal partners"])
 Admin = Annotated[Principal, Depends(Authorize(Permission.PARTNERS_MANAGE))]
@@ -31,10 +32,10 @@ class NewPartner(BaseModel):
 def register_partner(
     body: NewPartner, response: Response, sys: Annotated[System, Depends(system)], me: Admin
 ) -> dict[str, Any]:
-    with acting(me, Permission.PARTNERS_MANAGE):
-        partner, created = sys.app.register_partner(
-            body.code, body.name, body.subsidy_percent, body.monthly_cap_per_library
-        )
+    command = RegisterPartner(
+        body.code, body.name, body.subsidy_percent, body.monthly_cap_per_library
+    )
+    partner, created = sys.entry.act(me, command)
     if not created:
         response.status_code = 200
     return {"code": partner.code, "created": created, "secret_ids": partner.secret_ids}
@@ -44,8 +45,7 @@ def register_partner(
     "/{partner}/secrets", status_code=201, summary="A new webhook secret, shown only in this answer"
 )
 def add_secret(partner: str, sys: Annotated[System, Depends(system)], me: Admin) -> dict[str, str]:
-    with acting(me, Permission.PARTNERS_MANAGE):
-        secret_id, secret = sys.app.add_partner_secret(partner)
+    secret_id, secret = sys.entry.act(me, AddPartnerSecret(partner))
     return {"secret_id": secret_id, "secret": secret}
 
 
@@ -53,6 +53,5 @@ def add_secret(partner: str, sys: Annotated[System, Depends(system)], me: Admin)
 def retire_secret(
     partner: str, secret_id: str, sys: Annotated[System, Depends(system)], me: Admin
 ) -> dict[str, Any]:
-    with acting(me, Permission.PARTNERS_MANAGE):
-        sys.app.retire_partner_secret(partner, secret_id)
-    return {"code": partner.upper(), "secret_ids": sys.app.get_partner(partner).secret_ids}
+    sys.entry.act(me, RetirePartnerSecret(partner, secret_id))
+    return {"code": partner.upper(), "secret_ids": sys.partners.get_partner(partner).secret_ids}

@@ -20,11 +20,11 @@ from api.auth import Authorize
 from api.deps import system
 from api.problems import problem
 from api.rate_limit import RateLimiter
-from domain.access import Permission, Principal, decide
+from composition.bootstrap import System
+from domain.access import Permission, Principal, carrier_webhook, decide
 from domain.errors import NotFound
-from infra.network_app import current_actor
 from projections.shipments import pickups
-from workers.bootstrap import System
+from services.commands import RecordCarrierEvents
 
 router = APIRouter(prefix="/partners", tags=["postal partners"])
 MAX_ITEMS = 500
@@ -51,7 +51,7 @@ async def verified_partner(
     if age > sys.settings.webhook_tolerance_seconds:
         raise HTTPException(401, "stale timestamp: sign each request anew")
     try:
-        keys = sys.app.partner_keys(partner)
+        keys = sys.partners.partner_keys(partner)
     except NotFound:
         raise HTTPException(401, "bad signature") from None  # unknown partner: say no more
     if not any(hmac.compare_digest(sign(k, timestamp, body), signature) for k in keys):
@@ -98,11 +98,7 @@ async def shipment_events(
 
     def record() -> list[dict[str, str]]:
         # The carrier, proven by its signature, is who acts on these shipments.
-        token = current_actor.set({"partner": partner, "role": "postal_partner", "via": "webhook"})
-        try:
-            return sys.app.record_carrier_events(partner, items)
-        finally:
-            current_actor.reset(token)
+        return sys.entry.act(carrier_webhook(partner), RecordCarrierEvents(partner, items))
 
     results = await run_in_threadpool(record)
     return {

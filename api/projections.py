@@ -6,12 +6,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException
 
-from api.auth import Authorize, acting
+from api.auth import Authorize
 from api.deps import system
 from api.log_health import log_health
-from domain.access import Permission, Principal
+from composition.bootstrap import PROJECTIONS, System
+from domain.access import Permission, Principal, decide
 from projections.dead_letters import parked
-from workers.bootstrap import PROJECTIONS, System
 
 router = APIRouter(prefix="/projections", tags=["projections"])
 Reader = Annotated[Principal, Depends(Authorize(Permission.PROJECTIONS_READ))]
@@ -42,5 +42,5 @@ def parked_events(
 
 @router.post("/{name}/parked/replay", summary="Apply the parked events again")
 def replay(name: str, sys: Annotated[System, Depends(system)], me: Operator) -> dict[str, int]:
-    with acting(me, Permission.PROJECTIONS_REPLAY):
-        return sys.replay_parked(_known(name))
+    decide(me, Permission.PROJECTIONS_REPLAY)  # (replaying records no event of its own)
+    return sys.replay_parked(_known(name))

@@ -11,15 +11,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
-from api.auth import Authorize, acting
+from api.auth import Authorize
 from api.deps import system
+from composition.bootstrap import System
 from domain.access import Permission, Principal, decide, may
 from domain.ill_actions import ALL_ACTIONS, available_actions
 from domain.ill_status import Status
 from projections.requests import detail, parties, queue
 from projections.shipments import for_request
-from workers.bootstrap import System
-from workers.timers import utc_now
+from services.commands import RequestItem, TakeAction
+from services.entry import unseen_request
 
 router = APIRouter(prefix="/requests", tags=["interlibrary loans"])
 Requester = Annotated[Principal, Depends(Authorize(Permission.REQUEST_CREATE))]
@@ -85,17 +86,14 @@ def create(
     sys: Annotated[System, Depends(system)],
     me: Requester,
 ) -> dict[str, Any]:
-    assert me.library  # the policy grants request creation only to a library's librarian
-    with acting(me, Permission.REQUEST_CREATE, library=me.library):
-        result = sys.app.request_item(
-            requester=me.library,
-            work=body.work,
-            reader_ref=body.reader_ref,
-            service_type=body.service_type,
-            needed_by=body.needed_by,
-            client_request_id=body.client_request_id,
-            now=utc_now(),
-        )
+    command = RequestItem(
+        work=body.work,
+        reader_ref=body.reader_ref,
+        service_type=body.service_type,
+        needed_by=body.needed_by,
+        client_request_id=body.client_request_id,
+    )
+    result = sys.entry.act(me, command)
     if result.get("replayed"):
         response.status_code = 200
     response.headers["Location"] = f"/requests/{result['id']}"
@@ -156,7 +154,7 @@ def actions_for(me: Principal, found: dict[str, Any]) -> list[str]:
 
 
 def _unseen(request_id: UUID) -> str:
-    return f"request {request_id} is not among the requests you may see"
+    return unseen_request(request_id)
 
 
 @router.post("/{request_id}/actions", summary="Act on a request (ISO 18626 actions)")
@@ -169,17 +167,11 @@ def act(
     params = body.model_dump(
         exclude={"action", "client_request_id", "expected_version"}, exclude_none=True
     )
-    # The write side knows every party at once (the read model may lag behind).
-    involved = sys.app.request_parties(request_id)
-    decide(me, Permission.REQUEST_ACT, library=involved, secret=_unseen(request_id))
-    assert me.library
-    with acting(me, Permission.REQUEST_ACT, library=me.library):
-        return sys.app.act(
-            request_id,
-            library=me.library,
-            action=body.action.value,
-            params=params,
-            client_request_id=body.client_request_id,
-            expected_version=body.expected_version,
-            now=utc_now(),
-        )
+    command = TakeAction(
+        request_id,
+        action=body.action.value,
+        params=params,
+        client_request_id=body.client_request_id,
+        expected_version=body.expected_version,
+    )
+    return sys.entry.act(me, command)

@@ -11,10 +11,10 @@ from fastapi.responses import PlainTextResponse
 
 from api.auth import Authorize
 from api.deps import system
+from composition.bootstrap import System
 from domain.access import Permission, Principal, decide, may
+from infra.clock import utc_now
 from projections.shipments import as_csv, in_transit, statement
-from workers.bootstrap import System
-from workers.timers import utc_now
 
 router = APIRouter(tags=["postal shipments"])
 Shipments = Annotated[Principal, Depends(Authorize(Permission.SHIPMENTS_READ))]

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import Authorize
 from api.deps import system
+from composition.bootstrap import System
 from domain.access import Permission, Principal
+from infra.clock import utc_now
 from projections.statistics import monthly
-from workers.bootstrap import System
-from workers.timers import utc_now
 
 router = APIRouter(prefix="/statistics", tags=["statistics"])
 

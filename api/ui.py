@@ -16,17 +16,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.accounts import LoginThrottled, sign_in
-from api.auth import UI_COOKIE, acting, ui_principal
+from api.auth import UI_COOKIE, ui_principal
 from api.deps import system
 from api.i18n import TEXT, iso_label, language
 from api.requests import actions_for
-from domain.access import Permission, Principal, may
+from composition.bootstrap import System
+from domain.access import Hidden, Permission, Principal, may
 from domain.errors import DomainError
 from projections.catalogue import search_works
 from projections.libraries import list_libraries
 from projections.requests import detail, parties, queue
-from workers.bootstrap import System
-from workers.timers import utc_now
+from services.commands import RequestItem, TakeAction
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -135,14 +135,8 @@ def new_request(
     if not me.library:
         return _back("/", lang, error=TEXT[lang]["not_librarian"])
     try:
-        with acting(me, Permission.REQUEST_CREATE, library=me.library):
-            created = sys.app.request_item(
-                requester=me.library,
-                work=work,
-                reader_ref=reader_ref,
-                service_type=service_type,
-                now=utc_now(),
-            )
+        command = RequestItem(work=work, reader_ref=reader_ref, service_type=service_type)
+        created = sys.entry.act(me, command)
     except DomainError as exc:
         return _back("/ui/requests", lang, error=exc.detail)
     return _back(f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"]))
@@ -217,19 +211,11 @@ def act(
         "to_request": to_request,
     }
     params = {k: v.strip() for k, v in given.items() if v and v.strip()}
-    involved = sys.app.request_parties(request_id)
+    command = TakeAction(request_id, action, params, expected_version=expected_version)
     try:
-        if may(me, Permission.REQUEST_ACT, library=involved) is None:
-            return _back("/ui/requests", lang, error=f"{request_id}: not found")
-        with acting(me, Permission.REQUEST_ACT, library=me.library):
-            result = sys.app.act(
-                request_id,
-                library=me.library,
-                action=action,
-                params=params,
-                expected_version=expected_version,
-                now=utc_now(),
-            )
+        result = sys.entry.act(me, command)
+    except Hidden:
+        return _back("/ui/requests", lang, error=f"{request_id}: not found")
     except DomainError as exc:
         return _back(f"/ui/requests/{request_id}", lang, error=exc.detail)
     return _back(f"/ui/requests/{request_id}", lang, done=action, v=str(result["version"]))

@@ -22,9 +22,9 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 
 from bench.processes import start_projectors
+from composition.bootstrap import System
 from infra.settings import Settings
 from projections.runner import lock_projections
-from workers.bootstrap import System
 
 
 @contextmanager

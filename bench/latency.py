@@ -73,16 +73,14 @@ def _settle(
 
 def _network_admin_key(settings: Settings) -> str:
     """An API key for the commands (registering a library is a network admin's)."""
-    from infra.network_app import current_actor
-    from workers.bootstrap import bootstrap
+    from composition.bootstrap import bootstrap
 
     system = bootstrap(settings, configure=False)
-    token = current_actor.set({"account": "bench", "role": "network_admin"})
+    bench = {"account": "bench", "role": "network_admin"}
     try:
-        system.app.open_account("bench-admin", "Benchmark", roles=["network_admin"])
-        return system.app.issue_api_key("bench-admin", "latency benchmark")[1]
+        system.accounts.open_account(bench, "bench-admin", "Benchmark", roles=["network_admin"])
+        return system.accounts.issue_api_key(bench, "bench-admin", "latency benchmark")[1]
     finally:
-        current_actor.reset(token)
         system.close()
 
 

@@ -1,11 +1,14 @@
 """Who may do what: the one policy that decides every command and every read-model query
 from (account, role, library, resource). Endpoints declare the permission they need and
-name the resource's library or partner; they carry no checks of their own."""
+name the resource's library or partner; they carry no checks of their own. Commands are
+decided here through `authorise` by the one entry (services/entry.py), for accounts and
+for the platform's own processes alike (the timers, a partner's signed webhook, the demo
+loader), which are no accounts and hold only the permissions named below."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -18,6 +21,11 @@ class Forbidden(DomainError):
 
     slug = "forbidden"
     title = "Not allowed for your account"
+
+
+class Hidden(NotFound):
+    """A resource whose very existence is not the caller's to know: answered as if there
+    were none."""
 
 
 class Scope(StrEnum):
@@ -42,7 +50,15 @@ class Permission(StrEnum):
     ACCOUNTS_MANAGE = "accounts.manage"
     PARTNERS_MANAGE = "partners.manage"
     PARTNER_PICKUPS = "partners.pickups"
+    # Held by no account's role, only by the platform's own processes (below).
+    CATALOGUE_MANAGE = "catalogue.manage"
+    SHIPMENT_EVENTS = "partners.shipment_events"
+    TIMERS_RUN = "timers.run"
 
+
+# What every event records of who acted: an account, its role and library or partner; or
+# one of the platform's own processes (the timers, a partner's signed webhook).
+Actor = dict[str, Any]
 
 L, A, P = Scope.OWN_LIBRARY, Scope.ANY, Scope.OWN_PARTNER
 R = Role
@@ -64,6 +80,9 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.ACCOUNTS_MANAGE: {R.NETWORK_ADMIN: A, R.LIBRARY_ADMIN: L},
     Permission.PARTNERS_MANAGE: {R.NETWORK_ADMIN: A},
     Permission.PARTNER_PICKUPS: {R.POSTAL_PARTNER: P},
+    Permission.CATALOGUE_MANAGE: {},
+    Permission.SHIPMENT_EVENTS: {},
+    Permission.TIMERS_RUN: {},
 }
 
 ROLE_ORDER = list(Role)
@@ -87,14 +106,61 @@ class Principal:
             return None
         return self.library_kind or ""
 
-    def actor(self, role: Role) -> dict[str, Any]:
+    def actor(self, role: Role) -> Actor:
         """What every event records of who acted."""
-        found: dict[str, Any] = {"account": self.account, "role": role.value}
+        found: Actor = {"account": self.account, "role": role.value}
         if self.library:
             found["library"] = self.library
         if self.partner:
             found["partner"] = self.partner
         return found
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One of the platform's own processes acting, not an account: trusted with
+    `permissions` over every resource (or, with `partner`, over that partner's only), and
+    recorded in its events as `actor`."""
+
+    name: str
+    actor: Actor = field(compare=False)
+    permissions: frozenset[Permission]
+    partner: str | None = None
+
+
+# The timers: every wait in a request's lifecycle ends (workers/timers.py).
+TIMERS = Platform(
+    "timers", {"account": "libshare-timers", "role": "system"}, frozenset({Permission.TIMERS_RUN})
+)
+# The demo network and its accounts, loaded through commands on a first start.
+DEMO_LOADER = Platform(
+    "demo-loader",
+    {"account": "demo-loader", "role": "network_admin"},
+    frozenset(
+        {
+            Permission.LIBRARIES_MANAGE,
+            Permission.POLICY_SET,
+            Permission.CATALOGUE_MANAGE,
+            Permission.PARTNERS_MANAGE,
+            Permission.ACCOUNTS_MANAGE,
+        }
+    ),
+)
+
+
+def carrier_webhook(partner: str) -> Platform:
+    """A postal partner's carrier updates, proven by the webhook's signature: the carrier
+    acts on that partner's shipments only."""
+    return Platform(
+        "carrier-webhook",
+        {"partner": partner, "role": "postal_partner", "via": "webhook"},
+        frozenset({Permission.SHIPMENT_EVENTS}),
+        partner=partner,
+    )
+
+
+# Who calls a command: an account, or one of the platform's processes.
+Caller = Principal | Platform
 
 
 def may(
@@ -134,7 +200,7 @@ def decide(
     if role is not None:
         return role
     if secret is not None:
-        raise NotFound(secret)
+        raise Hidden(secret)
     raise Forbidden(f"your account may not {permission.value.replace('.', ': ')} here")
 
 
@@ -151,3 +217,30 @@ def decide_grant(principal: Principal, role: Role, account_library: str | None) 
     if acting is Role.LIBRARY_ADMIN and role not in LIBRARY_ROLES:
         raise Forbidden(f"a library administrator grants only library roles, not {role}")
     return acting
+
+
+def authorise(
+    caller: Caller,
+    permission: Permission,
+    *,
+    library: str | Iterable[str] | None = None,
+    partner: str | None = None,
+    secret: str | None = None,
+) -> Actor:
+    """Decide a command as `decide` does, and return who it records as acting: the
+    account under the role that allows it, or the platform process."""
+    if isinstance(caller, Platform):
+        if permission in caller.permissions and caller.partner in (None, partner):
+            return dict(caller.actor)
+        if secret is not None:
+            raise Hidden(secret)
+        raise Forbidden(f"{caller.name} may not {permission.value.replace('.', ': ')} here")
+    return caller.actor(decide(caller, permission, library=library, partner=partner, secret=secret))
+
+
+def authorise_grant(caller: Caller, role: Role, account_library: str | None) -> Actor:
+    """Decide granting or revoking `role` on an account of `account_library` as
+    `decide_grant` does; a platform process that manages accounts grants any role."""
+    if isinstance(caller, Platform):
+        return authorise(caller, Permission.ACCOUNTS_MANAGE, library=account_library)
+    return caller.actor(decide_grant(caller, role, account_library))

@@ -1,8 +1,10 @@
-"""Renders docs/events.md from the event contract in domain/contract.py."""
+"""Renders docs/events.md from the event contract in domain/contract.py and the ISO 18626
+action table in domain/iso_actions.py."""
 
 from __future__ import annotations
 
 from domain.contract import event_types
+from domain.iso_actions import ISO_ACTIONS
 from infra.envelope import CE_SOURCE
 
 
@@ -51,4 +53,18 @@ def render_events_doc() -> str:
         lines += ["| field | type |", "|---|---|"]
         lines += [f"| `{name}` | `{kind}` |" for name, kind in et.fields().items()]
         lines.append("")
+    lines += [
+        "## ISO 18626 actions on a request",
+        "",
+        "From `domain/iso_actions.py`, the table the requests service runs: each action",
+        "(`POST /requests/{id}/actions`), the command of `IllRequest` it calls, and the",
+        "events it may record on the request.",
+        "",
+        "| action | command | events |",
+        "|---|---|---|",
+    ]
+    for action in ISO_ACTIONS.values():
+        events = ", ".join(f"`{e}`" for e in action.events)
+        lines.append(f"| `{action.name}` | `{action.method}` | {events} |")
+    lines.append("")
     return "\n".join(lines)

@@ -1,29 +1,23 @@
-"""The write side's application: commands on the network's aggregates, stored in the
-PostgreSQL event store. The API, the CLI and the workers call these methods."""
+"""The event store's application: one eventsourcing `Application` that every service saves
+through (the relay reads its one notification log; some saves span aggregates on
+purpose). It holds no use cases: those are the services in services/, built in the
+composition root (composition/bootstrap.py)."""
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from datetime import date
 from functools import cached_property
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain.errors import AlreadyExists, NotFound
-from domain.library import Library
-from infra.account_commands import AccountCommands
-from infra.event_store import APP_NAME
-from infra.ill_commands import IllCommands
-from infra.shipment_commands import ShipmentCommands
-from infra.tracing import current_traceparent, tracer
-
-_tracer = tracer("libshare.commands")
-
-# Who is acting (account, role, library), set by the API per request; recorded with events.
-current_actor: ContextVar[dict[str, Any] | None] = ContextVar("current_actor", default=None)
+from domain.access import Actor
+from infra.event_store import APP_NAME, LibshareRecorder, RecordedCommand
+from infra.fresh_aggregates import FreshAggregates
+from infra.tracing import current_traceparent
 
 
 class DateAsISO(Transcoding):
@@ -37,7 +31,7 @@ class DateAsISO(Transcoding):
         return date.fromisoformat(data)
 
 
-class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUID]):
+class NetworkApp(Application[UUID]):
     name = APP_NAME
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -50,17 +44,19 @@ class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUI
             close_recorder()  # its commit notifier (infra/commit_notifier.py)
         super().close()
 
-    def _save(
+    def record(
         self,
-        *aggregates: Any,
-        actor: dict[str, Any] | None = None,
+        *aggregates: Aggregate,
+        actor: Actor | None,
         command: dict[str, Any] | None = None,
     ) -> None:
+        """Save the aggregates' new events in one transaction, with who acted (None: no
+        one is named, as for the few saves no command asks for) and the trace context;
+        with `command`, its idempotency record too (infra/event_store.py)."""
         metadata: dict[str, Any] = {}
         traceparent = current_traceparent()
         if traceparent:
             metadata["traceparent"] = traceparent
-        actor = actor or current_actor.get()
         if actor:
             metadata["actor"] = actor
         if not self._direct_save:
@@ -70,6 +66,17 @@ class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUI
         if events:
             stored = [self.mapper.to_stored_event(event) for event in events]
             self.recorder.insert_events(stored, metadata=metadata, command=command)
+
+    def recorded_command(self, key: str) -> RecordedCommand | None:
+        """The command recorded with this idempotency key, if there is one."""
+        recorder: LibshareRecorder = self.recorder  # type: ignore[assignment]
+        return recorder.recorded_command(key)
+
+    @cached_property
+    def fresh(self) -> FreshAggregates:
+        """Aggregates for read-only checks on every request (signing in): cached, and
+        brought up to date from the event store on each use (infra/fresh_aggregates.py)."""
+        return FreshAggregates(self)
 
     @cached_property
     def _direct_save(self) -> bool:
@@ -83,46 +90,3 @@ class NetworkApp(IllCommands, ShipmentCommands, AccountCommands, Application[UUI
             and cls._notify is Application._notify
             and cls.notify is Application.notify
         )
-
-    def register_library(
-        self, code: str, name: str, kind: str, locality: str, actor: dict[str, Any] | None = None
-    ) -> tuple[Library, bool]:
-        """Register a library; a repeat with the same data returns it (created=False)."""
-        with _tracer.start_as_current_span("register_library") as span:
-            library = Library.register(code, name, kind, locality)
-            span.set_attribute("libshare.library", library.code)
-            try:
-                self._save(library, actor=actor)
-                return library, True
-            except IntegrityError:
-                existing = self.get_library(library.code)
-                if existing.same_registration(name, kind, locality):
-                    return existing, False
-                raise AlreadyExists(
-                    f"library {library.code} is already registered with other data"
-                ) from None
-
-    def rename_library(
-        self, code: str, name: str, reason: str, actor: dict[str, Any] | None = None
-    ) -> Library:
-        """Rename a library. Renaming to its current name changes nothing (safe to retry)."""
-        with _tracer.start_as_current_span("rename_library"):
-            library = self.get_library(code)
-            library.rename(name, reason)
-            self._save(library, actor=actor)
-            return library
-
-    def current_library(self, code: str) -> Library:
-        """The library as it is now, for reading only (never change the object)."""
-        try:
-            library: Library = self.fresh().get(Library.id_for(code.strip().upper()))
-        except AggregateNotFoundError:
-            raise NotFound(f"library {code} is not registered") from None
-        return library
-
-    def get_library(self, code: str) -> Library:
-        try:
-            library: Library = self.repository.get(Library.id_for(code.strip().upper()))
-        except AggregateNotFoundError:
-            raise NotFound(f"library {code} is not registered") from None
-        return library

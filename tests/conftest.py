@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from composition.bootstrap import System, bootstrap
 from infra.database import EmbeddedPostgres, with_dbname
 from infra.logs import configure_logging
 from infra.settings import Settings
-from workers.bootstrap import System, bootstrap
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,31 +9,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import structlog
 
+from domain.access import TIMERS
 from domain.errors import DomainError
 from infra.database import Database
-from infra.network_app import NetworkApp, current_actor
 from projections.requests import due_for_timers
+from services.commands import Command, ExpireAnswer, MarkOverdue, Remind
+from services.entry import Entry
 
 log = structlog.get_logger("libshare.timers")
 
-# Who acts when a timer fires: the platform itself, named in every event it records.
-TIMERS_ACTOR = {"account": "libshare-timers", "role": "system"}
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
 
 class Timers:
-    def __init__(
-        self, db: Database, app: NetworkApp, clock: Callable[[], datetime] = utc_now
-    ) -> None:
+    def __init__(self, db: Database, entry: Entry, clock: Callable[[], datetime]) -> None:
         self.db = db
-        self.app = app
+        self.entry = entry
         self.clock = clock
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
@@ -41,22 +36,19 @@ class Timers:
         with self.db.transaction() as conn:
             due = due_for_timers(conn, now)
         done = {"expired": 0, "overdue": 0, "reminded": 0}
-        steps = [
-            ("expire", "expired", lambda rid: self.app.expire_answer(rid, now)),
-            ("overdue", "overdue", lambda rid: self.app.mark_overdue(rid, now.date())),
-            ("remind", "reminded", lambda rid: self.app.remind(rid, now.date())),
+        # Who acts when a timer fires: the platform itself (domain/access.py's TIMERS).
+        steps: list[tuple[str, str, Callable[[UUID], Command[Any]]]] = [
+            ("expire", "expired", lambda rid: ExpireAnswer(rid, now)),
+            ("overdue", "overdue", lambda rid: MarkOverdue(rid, now.date())),
+            ("remind", "reminded", lambda rid: Remind(rid, now.date())),
         ]
-        token = current_actor.set(TIMERS_ACTOR)
-        try:
-            for kind, counter, act in steps:
-                for request_id in due[kind]:
-                    try:
-                        act(request_id)
-                        done[counter] += 1
-                    except DomainError as exc:  # the read model lagged, or a librarian was first
-                        log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
-        finally:
-            current_actor.reset(token)
+        for kind, counter, command in steps:
+            for request_id in due[kind]:
+                try:
+                    self.entry.act(TIMERS, command(request_id))
+                    done[counter] += 1
+                except DomainError as exc:  # the read model lagged, or a librarian was first
+                    log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
         if any(done.values()):
             log.info("timers ran", **done)
         return done

@@ -7,8 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from infra.network_app import current_actor
-from workers.bootstrap import System
+from composition.bootstrap import System
 
 TEST_ADMIN = {"account": "test-setup", "role": "network_admin"}
 
@@ -22,14 +21,10 @@ def api_key_for(
     partner: str | None = None,
 ) -> str:
     """An API key of an account holding `role` (opened if new; a new key each call)."""
-    token = current_actor.set(TEST_ADMIN)
-    try:
-        system.app.open_account(
-            username, f"Test {username}", library=library, partner=partner, roles=[role]
-        )
-        _, key = system.app.issue_api_key(username, "tests")
-    finally:
-        current_actor.reset(token)
+    system.accounts.open_account(
+        TEST_ADMIN, username, f"Test {username}", library=library, partner=partner, roles=[role]
+    )
+    _, key = system.accounts.issue_api_key(TEST_ADMIN, username, "tests")
     return key
 
 

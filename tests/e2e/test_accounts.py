@@ -11,10 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from composition.bootstrap import System
+from composition.demo_network import load_demo
+from tests.actors import TESTER
 from tests.e2e.callers import api_key_for, network_admin
 from tests.integration.support import eventually
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 PASSWORD = "mat-khau-thu-thu-1"
 
@@ -22,7 +23,7 @@ PASSWORD = "mat-khau-thu-thu-1"
 @pytest.fixture
 def api(make_system: Callable[..., System]) -> Iterator[tuple[TestClient, System]]:
     system = make_system(token_ttl_seconds=30, login_max_failures=3, login_window_seconds=60)
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
     with TestClient(create_app(system=system)) as client:
         yield client, system
@@ -101,7 +102,7 @@ def test_a_disabled_account_is_refused_whatever_it_presents(
     client, system = api
     open_librarian(client)
     token = sign_in(client, "lan.kb").json()["access_token"]
-    key = system.app.issue_api_key("lan.kb", "scanner")[1]
+    key = system.accounts.issue_api_key(TESTER, "lan.kb", "scanner")[1]
     admin = network_admin(client)
     assert client.get("/me", headers=bearer(key)).status_code == 200  # known, and cached
     assert client.post(

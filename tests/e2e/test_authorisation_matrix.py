@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import UI_COOKIE, Authorize
+from composition.bootstrap import System
+from composition.demo_network import load_demo
+from tests.actors import TESTER
 from tests.e2e.callers import api_key_for, network_admin
 from tests.integration.support import eventually
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 ROLES = (
     "anonymous",
@@ -300,7 +301,7 @@ def declared_permissions(dependant: Any) -> list[Any]:
 
 @pytest.fixture
 def world(system: System) -> Iterator[tuple[TestClient, dict[str, Any]]]:
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
     with TestClient(create_app(system=system)) as client:
         eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo network")
@@ -326,11 +327,13 @@ def world(system: System) -> Iterator[tuple[TestClient, dict[str, Any]]]:
                 headers=admin,
             )
         w: dict[str, Any] = {
-            "key_kb": system.app.issue_api_key("staff.kb", "to revoke")[0],
-            "key_dt": system.app.issue_api_key("staff.dt", "to revoke")[0],
+            "key_kb": system.accounts.issue_api_key(TESTER, "staff.kb", "to revoke")[0],
+            "key_dt": system.accounts.issue_api_key(TESTER, "staff.dt", "to revoke")[0],
             "callers": callers,
         }
-        system.app.open_account("t-password", "T", roles=["auditor"], password=PASSWORD)
+        system.accounts.open_account(
+            TESTER, "t-password", "T", roles=["auditor"], password=PASSWORD
+        )
         kb = {"Authorization": f"Bearer {callers['librarian']}"}
         apl = {
             "Authorization": "Bearer "
@@ -344,7 +347,7 @@ def world(system: System) -> Iterator[tuple[TestClient, dict[str, Any]]]:
         ).json()["id"]
         from uuid import UUID
 
-        assert "HNM-KB" not in system.app.request_parties(UUID(w["other_request"]))
+        assert "HNM-KB" not in system.requests.request_parties(UUID(w["other_request"]))
         eventually(
             lambda: all(
                 p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()

@@ -10,10 +10,11 @@ import structlog
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from composition.bootstrap import PROJECTIONS, System
 from infra.logs import configure_logging
+from tests.actors import TESTER
 from tests.e2e.callers import network_admin
 from tests.integration.support import eventually
-from workers.bootstrap import PROJECTIONS, System
 
 
 @pytest.fixture
@@ -97,7 +98,7 @@ def test_health_reports_the_database_and_projection_lag(system: System) -> None:
     # The read side is set up but its projector is not running (no `client` fixture here).
     system.make_runner()
     for code in ("HNM-A", "HNM-B", "HNM-C"):
-        system.app.register_library(code, f"Thư viện {code}", "school", "Phủ Lý")
+        system.catalogue.register_library(TESTER, code, f"Thư viện {code}", "school", "Phủ Lý")
     with TestClient(create_app(system=system)) as client:
         body = client.get("/health").json()
         assert body["status"] == "ok" and body["database"]["ok"] is True

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from composition.bootstrap import PROJECTIONS, System
+from composition.demo_network import load_demo
+from infra.clock import utc_now
 from tests.e2e.callers import auditor, headers_for
 from tests.integration.support import eventually
-from workers.bootstrap import PROJECTIONS, System
-from workers.demo_network import load_demo
-from workers.timers import utc_now
 
 
 class Librarian:
@@ -47,7 +47,7 @@ class Librarian:
 
 @pytest.fixture
 def network(system: System) -> Iterator[tuple[TestClient, System]]:
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
     with TestClient(create_app(system=system)) as client:
         eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo libraries")

@@ -15,13 +15,14 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.partners import sign
+from composition.bootstrap import PROJECTIONS, System
+from composition.demo_network import load_demo
 from domain.shipment import Shipment
+from infra.clock import utc_now
+from tests.actors import TESTER
 from tests.e2e.callers import auditor, headers_for, network_admin
 from tests.e2e.test_ill_http import Librarian, seen
 from tests.integration.support import eventually
-from workers.bootstrap import PROJECTIONS, System
-from workers.demo_network import load_demo
-from workers.timers import utc_now
 
 
 class Carrier:
@@ -61,8 +62,8 @@ class Carrier:
 @pytest.fixture
 def world(make_system: Callable[..., System]) -> Iterator[tuple[TestClient, System, Carrier]]:
     system = make_system(webhook_burst=5, webhook_rate_per_second=0.5)
-    load_demo(system.app)
-    _, secret = system.app.add_partner_secret("VNPOST")
+    load_demo(system)
+    _, secret = system.partners.add_partner_secret(TESTER, "VNPOST")
     system.start_projector()
     with TestClient(create_app(system=system)) as client:
         eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo network")
@@ -252,7 +253,7 @@ def test_secrets_rotate_with_two_valid_at_once_and_the_retired_one_refused(
 ) -> None:
     client, system, carrier = world
     admin = network_admin(client)
-    old_id = system.app.get_partner("VNPOST").secret_ids[0]
+    old_id = system.partners.get_partner("VNPOST").secret_ids[0]
     issued = client.post("/partners/VNPOST/secrets", headers=admin)
     assert issued.status_code == 201
     fresh = Carrier(client, "VNPOST", issued.json()["secret"])

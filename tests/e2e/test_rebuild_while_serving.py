@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.cli import cli
+from composition.bootstrap import System
 from projections.runner import ProjectionRunner
 from tests.integration.support import register_many
 from tests.integration.test_projection_runner import drain
-from workers.bootstrap import System
 
 
 def test_the_api_answers_from_the_live_tables_until_the_swap(system: System) -> None:

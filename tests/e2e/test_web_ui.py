@@ -9,17 +9,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from infra.network_app import current_actor
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from tests.integration.support import eventually
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 PASSWORD = "mat-khau-thu-nghiem"
 
 
 @pytest.fixture
 def browser(system: System) -> Iterator[TestClient]:
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
     with TestClient(create_app(system=system)) as client:
         eventually(lambda: "HNM-TVT" in client.get("/").text, what="the demo network")
@@ -33,13 +32,14 @@ def as_library(browser: TestClient, code: str) -> None:
     """Sign in as a librarian of `code` (a password account, as people have)."""
     username = LIBRARIANS[code]
     system: System = browser.app.state.system  # type: ignore[attr-defined]
-    token = current_actor.set({"account": "test-setup", "role": "network_admin"})
-    try:
-        system.app.open_account(
-            username, username, library=code, roles=["librarian"], password=PASSWORD
-        )
-    finally:
-        current_actor.reset(token)
+    system.accounts.open_account(
+        {"account": "test-setup", "role": "network_admin"},
+        username,
+        username,
+        library=code,
+        roles=["librarian"],
+        password=PASSWORD,
+    )
     r = browser.post(
         "/ui/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
     )

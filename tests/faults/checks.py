@@ -10,10 +10,10 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from composition.bootstrap import PROJECTIONS, System, projection_named
 from infra.kafka_log import all_topics
 from infra.log_reader import LogPosition
 from tests.faults.layout import Layout
-from workers.bootstrap import PROJECTIONS, System, projection_named
 
 
 def stored_ids(system: System) -> dict[str, tuple[str, int]]:

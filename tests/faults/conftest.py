@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from composition.bootstrap import System
 from tests.faults.layout import ROOT, Broker, Layout, Load
-from workers.bootstrap import System
 
 RECOVERY_TIMES: list[tuple[str, float]] = []
 

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from composition.bootstrap import System
 from tests.faults.checks import (
     assert_every_event_on_kafka_in_order,
     assert_read_models_equal_a_rebuild,
@@ -16,7 +17,6 @@ from tests.faults.checks import (
 )
 from tests.faults.conftest import record_recovery
 from tests.faults.layout import Broker, Layout, Load, phase, wait_until
-from workers.bootstrap import System
 
 RECOVERY_BOUND_S = 30.0
 

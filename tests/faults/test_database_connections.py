@@ -14,6 +14,7 @@ import httpx
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from composition.bootstrap import System
 from infra.database import with_dbname
 from tests.faults.checks import (
     assert_every_event_on_kafka_in_order,
@@ -22,7 +23,6 @@ from tests.faults.checks import (
 )
 from tests.faults.conftest import record_recovery
 from tests.faults.layout import Layout, Load, phase, token, wait_until
-from workers.bootstrap import System
 
 
 def terminate_all(database_url: str) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import time
 
+from composition.bootstrap import System
 from tests.faults.checks import (
     assert_every_event_on_kafka_in_order,
     assert_read_models_equal_a_rebuild,
@@ -14,7 +15,6 @@ from tests.faults.checks import (
 )
 from tests.faults.conftest import record_recovery
 from tests.faults.layout import Layout, Load, phase, wait_until
-from workers.bootstrap import System
 
 
 def test_the_relay_killed_three_times_loses_nothing(

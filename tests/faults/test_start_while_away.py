@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import time
 
+from composition.bootstrap import System
 from tests.faults.checks import assert_read_models_equal_a_rebuild, caught_up
 from tests.faults.conftest import record_recovery
 from tests.faults.layout import Broker, Layout, Load, phase, wait_until
-from workers.bootstrap import System
 
 
 def test_a_projector_started_while_the_broker_is_down_waits_and_joins(

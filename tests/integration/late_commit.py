@@ -8,8 +8,8 @@ from contextlib import contextmanager
 
 import psycopg
 
+from composition.bootstrap import System
 from domain.library import Library
-from workers.bootstrap import System
 
 
 @contextmanager

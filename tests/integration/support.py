@@ -9,14 +9,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from composition.bootstrap import System, projection_named
 from projections.libraries import list_libraries
-from workers.bootstrap import System, projection_named
+from tests.actors import TESTER
 
 
 def register_many(system: System, n: int, prefix: str = "T") -> list[str]:
     codes = [f"{prefix}-{i:04d}" for i in range(n)]
     for code in codes:
-        system.app.register_library(code, f"Thư viện {code}", "school", "Phủ Lý")
+        system.catalogue.register_library(TESTER, code, f"Thư viện {code}", "school", "Phủ Lý")
     return codes
 
 
@@ -68,10 +69,13 @@ def ship_loan(
     `partner` (one Loaned action, one Dispatched shipment). Returns the request summary.
     The catalogue read model must be current: routing reads it."""
     now = datetime.now(UTC)
-    created = system.app.request_item(requester=requester, work=work, reader_ref="BD-0042", now=now)
+    created = system.requests.request_item(
+        TESTER, requester=requester, work=work, reader_ref="BD-0042", now=now
+    )
     supplier = created["supplier"]
     assert supplier, f"no supplier for {work}: {created}"
-    return system.app.act(
+    return system.requests.take_action(
+        TESTER,
         UUID(str(created["id"])),
         library=supplier,
         action="Loaned",
@@ -85,8 +89,11 @@ def ship_return(
 ) -> dict[str, Any]:
     """The requester confirms receipt, then posts the item back to the supplier."""
     now, rid = datetime.now(UTC), UUID(str(request_id))
-    system.app.act(rid, library=requester, action="Received", params={}, now=now)
-    return system.app.act(
+    system.requests.take_action(
+        TESTER, rid, library=requester, action="Received", params={}, now=now
+    )
+    return system.requests.take_action(
+        TESTER,
         rid,
         library=requester,
         action="ShippedReturn",
@@ -100,5 +107,7 @@ def carrier_update(
 ) -> None:
     """One carrier update from the VNPOST webhook, recorded (or found a duplicate)."""
     item = {"carrier_event_id": event_id, "waybill": waybill, "status": status, **extra}
-    (result,) = system.app.record_carrier_events("VNPOST", [{**item, "at": at.isoformat()}])
+    (result,) = system.shipments.record_carrier_events(
+        TESTER, "VNPOST", [{**item, "at": at.isoformat()}]
+    )
     assert result["result"] in ("accepted", "duplicate"), result

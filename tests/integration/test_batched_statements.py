@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from composition.bootstrap import System
 from infra.envelope import Envelope
 from projections.projection import Projection, Statement, _as_unnest
-from workers.bootstrap import System
 
 
 class Shelf(Projection):

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from domain.shipment import Shipment
+from services.shipments import ShipmentsService, StoredWaybills
+from tests.actors import TESTER
 from tests.integration.support import eventually
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 WAYBILL = "EB200000001VN"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -22,14 +22,15 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 def shipped_by_post(system: System) -> None:
     """A school asks the provincial library for a book, which ships it with VNPOST."""
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
-    eventually(lambda: bool(system.app.candidate_finder("W-KIEU")), what="the catalogue")
-    created = system.app.request_item(
-        requester="HNM-S-BH", work="W-KIEU", reader_ref="BD-0042", now=NOW
+    eventually(lambda: bool(system.candidate_finder("W-KIEU")), what="the catalogue")
+    created = system.requests.request_item(
+        TESTER, requester="HNM-S-BH", work="W-KIEU", reader_ref="BD-0042", now=NOW
     )
     assert created["supplier"] == "HNM-TVT"
-    system.app.act(
+    system.requests.take_action(
+        TESTER,
         created["id"],
         library="HNM-TVT",
         action="Loaned",
@@ -60,42 +61,48 @@ def recorded(system: System) -> set[str]:
     return set(shipment.carrier_events)
 
 
-def stale_first(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next load of the shipment returns it as it is now, as if another update were
-    saved between that load and its save."""
-    stale = system.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
-    fresh = system.app._partner_shipment
-    loads: list[str] = []
+class StaleFirst:
+    """Waybills whose first load of the shipment returns it as it is now, as if another
+    update were saved between that load and its save."""
 
-    def load(partner: str, waybill: str) -> Shipment:
-        loads.append(waybill)
-        return stale if len(loads) == 1 else fresh(partner, waybill)
+    def __init__(self, system: System) -> None:
+        self.stale = system.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
+        self.stored = StoredWaybills(system.app)
+        self.loads = 0
 
-    monkeypatch.setattr(system.app, "_partner_shipment", load)
+    def shipment(self, partner: str, waybill: str) -> Shipment:
+        self.loads += 1
+        return self.stale if self.loads == 1 else self.stored.shipment(partner, waybill)
+
+
+def stale_first(system: System) -> ShipmentsService:
+    """The shipments service of `system`, built as the composition root builds it, but
+    on waybills that hand out a stale copy first."""
+    return ShipmentsService(system.app, StaleFirst(system))
 
 
 def test_a_different_update_that_loses_the_race_is_recorded_not_reported_duplicate(
-    make_system: Callable[..., System], monkeypatch: pytest.MonkeyPatch
+    make_system: Callable[..., System],
 ) -> None:
     ours, theirs = make_system(), make_system()
     shipped_by_post(ours)
-    stale_first(ours, monkeypatch)
-    assert theirs.app.record_carrier_events("VNPOST", [update("c1", "accepted", 9)]) == [
-        {"carrier_event_id": "c1", "result": "accepted"}
-    ]
-    results = ours.app.record_carrier_events("VNPOST", [update("c2", "in_transit", 14)])
+    ours_late = stale_first(ours)
+    assert theirs.shipments.record_carrier_events(
+        TESTER, "VNPOST", [update("c1", "accepted", 9)]
+    ) == [{"carrier_event_id": "c1", "result": "accepted"}]
+    results = ours_late.record_carrier_events(TESTER, "VNPOST", [update("c2", "in_transit", 14)])
     assert results == [{"carrier_event_id": "c2", "result": "accepted"}]
     assert recorded(ours) == {"c1", "c2"}
 
 
 def test_the_same_update_that_loses_the_race_is_a_duplicate_recorded_once(
-    make_system: Callable[..., System], monkeypatch: pytest.MonkeyPatch
+    make_system: Callable[..., System],
 ) -> None:
     ours, theirs = make_system(), make_system()
     shipped_by_post(ours)
-    stale_first(ours, monkeypatch)
-    theirs.app.record_carrier_events("VNPOST", [update("c1", "accepted", 9)])
-    results = ours.app.record_carrier_events("VNPOST", [update("c1", "accepted", 9)])
+    ours_late = stale_first(ours)
+    theirs.shipments.record_carrier_events(TESTER, "VNPOST", [update("c1", "accepted", 9)])
+    results = ours_late.record_carrier_events(TESTER, "VNPOST", [update("c1", "accepted", 9)])
     assert results == [{"carrier_event_id": "c1", "result": "duplicate"}]
     shipment: Shipment = ours.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
     assert set(shipment.carrier_events) == {"c1"} and shipment.version == 2
@@ -114,7 +121,7 @@ def test_updates_sent_in_parallel_by_two_instances_are_all_recorded(
 
     def send(system: System, items: list[dict[str, Any]]) -> None:
         for item in items:  # one item per call: as many races as possible
-            results.extend(system.app.record_carrier_events("VNPOST", [item]))
+            results.extend(system.shipments.record_carrier_events(TESTER, "VNPOST", [item]))
 
     threads = [threading.Thread(target=send, args=batch) for batch in batches]
     for t in threads:

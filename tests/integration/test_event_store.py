@@ -5,17 +5,18 @@ from collections.abc import Callable
 
 import pytest
 
+from composition.bootstrap import System
 from domain.errors import AlreadyExists, NotFound
-from workers.bootstrap import System
+from tests.actors import TESTER
 
 
 def test_registering_stores_one_event_with_its_transaction_id_and_actor(system: System) -> None:
-    lib, created = system.app.register_library(
+    lib, created = system.catalogue.register_library(
+        {"account": "admin", "role": "network_admin"},
         "HNM-TVT",
         "Thư viện tỉnh Hà Nam",
         "provincial",
         "Phủ Lý",
-        actor={"account": "admin", "role": "network_admin"},
     )
     assert created
     with system.db.transaction() as conn:
@@ -31,38 +32,42 @@ def test_registering_stores_one_event_with_its_transaction_id_and_actor(system: 
 def test_registering_again_with_the_same_data_returns_the_library_and_stores_nothing(
     system: System,
 ) -> None:
-    system.app.register_library("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
-    lib, created = system.app.register_library(
-        "hnm-pl", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý"
+    system.catalogue.register_library(
+        TESTER, "HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý"
+    )
+    lib, created = system.catalogue.register_library(
+        TESTER, "hnm-pl", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý"
     )
     assert not created and lib.code == "HNM-PL"
     assert system.app.recorder.max_notification_id() == 1
 
 
 def test_registering_a_taken_code_with_other_data_is_a_conflict(system: System) -> None:
-    system.app.register_library("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
+    system.catalogue.register_library(
+        TESTER, "HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý"
+    )
     with pytest.raises(AlreadyExists, match="HNM-PL"):
-        system.app.register_library("HNM-PL", "Một thư viện khác", "school", "Phủ Lý")
+        system.catalogue.register_library(TESTER, "HNM-PL", "Một thư viện khác", "school", "Phủ Lý")
 
 
 def test_renaming_an_unknown_library_is_not_found(system: System) -> None:
     with pytest.raises(NotFound):
-        system.app.rename_library("HNM-NONE", "x", "y")
+        system.catalogue.rename_library(TESTER, "HNM-NONE", "x", "y")
 
 
 def test_with_db_functions_the_actor_is_still_recorded_and_conflicts_still_detected(
     make_system: Callable[..., System],
 ) -> None:
     system = make_system(event_store_db_functions=True)
-    system.app.register_library(
+    system.catalogue.register_library(
+        {"account": "admin"},
         "HNM-QS",
         "Thư viện Bộ Chỉ huy Quân sự tỉnh Hà Nam",
         "armed_forces",
         "Phủ Lý",
-        actor={"account": "admin"},
     )
     with pytest.raises(AlreadyExists):
-        system.app.register_library("HNM-QS", "Khác", "school", "Phủ Lý")
+        system.catalogue.register_library(TESTER, "HNM-QS", "Khác", "school", "Phủ Lý")
     with system.db.transaction() as conn:
         rows = conn.execute("SELECT metadata FROM libshare_events").fetchall()
     assert [r[0]["actor"] for r in rows] == [{"account": "admin"}]
@@ -75,7 +80,9 @@ def test_a_listening_follower_is_woken_after_a_save_once_the_event_is_readable(
     and by then the event it announces has committed."""
     with system.db.connect(autocommit=True) as listener:
         listener.execute('LISTEN "libshare_events"')
-        system.app.register_library("HNM-BL", "Thư viện huyện Bình Lục", "district", "Bình Lục")
+        system.catalogue.register_library(
+            TESTER, "HNM-BL", "Thư viện huyện Bình Lục", "district", "Bình Lục"
+        )
         woken = list(listener.notifies(timeout=5, stop_after=1))
         assert len(woken) == 1
         (count,) = listener.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
@@ -96,7 +103,7 @@ def test_a_burst_of_saves_shares_notifications_and_the_last_save_still_wakes_fol
         burst_started = time.monotonic()
         for i in range(20):
             last_started = time.monotonic()
-            system.app.register_library(f"HNM-B{i}", "Thư viện", "school", "Phủ Lý")
+            system.catalogue.register_library(TESTER, f"HNM-B{i}", "Thư viện", "school", "Phủ Lý")
         assert time.monotonic() - burst_started < 0.5  # the burst fits in one gap
         received: list[float] = []
         for _ in listener.notifies(timeout=2.0):

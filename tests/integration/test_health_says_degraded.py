@@ -9,9 +9,10 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from api.app import create_app
+from composition.bootstrap import System
 from infra.heartbeats import Heartbeat
+from tests.actors import TESTER
 from tests.integration.support import eventually
-from workers.bootstrap import System
 
 
 def test_a_stalled_projection_and_a_silent_worker_make_health_degraded(
@@ -23,7 +24,7 @@ def test_a_stalled_projection_and_a_silent_worker_make_health_degraded(
     with TestClient(create_app(system=system)) as client:
         assert client.get("/health").json()["status"] == "ok"
         for code in ("HNM-A", "HNM-B"):
-            system.app.register_library(code, f"Thư viện {code}", "school", "Phủ Lý")
+            system.catalogue.register_library(TESTER, code, f"Thư viện {code}", "school", "Phủ Lý")
         time.sleep(1.5)  # no projector runs: the lag does not move
         answer = client.get("/health")
         body = answer.json()

@@ -12,10 +12,11 @@ from contextlib import contextmanager
 import psycopg
 import pytest
 
+from composition.bootstrap import System
 from infra.event_store import EVENTS_CHANNEL
+from tests.actors import TESTER
 from tests.integration.kafka_read import read_all
 from tests.integration.support import eventually, libraries
-from workers.bootstrap import System
 
 QUIET = 30.0  # followers' idle wait: far longer than any of these tests may take
 
@@ -46,7 +47,9 @@ def test_the_log_projection_follows_a_held_back_event_once_the_holder_ends(
     worker.start()
     try:
         with older_transaction(system):
-            system.app.register_library("HNM-HELD", "Thư viện chờ", "school", "Phủ Lý")
+            system.catalogue.register_library(
+                TESTER, "HNM-HELD", "Thư viện chờ", "school", "Phủ Lý"
+            )
             time.sleep(0.5)
             assert libraries(system) == []  # held back behind the older transaction
             ended = time.monotonic()
@@ -74,7 +77,9 @@ def test_the_relay_publishes_a_held_back_event_once_the_holder_ends(
     worker.start()
     try:
         with older_transaction(system):
-            system.app.register_library("HNM-HELD", "Thư viện chờ", "school", "Phủ Lý")
+            system.catalogue.register_library(
+                TESTER, "HNM-HELD", "Thư viện chờ", "school", "Phủ Lý"
+            )
             time.sleep(0.5)
             assert relay.relayed == 0
             ended = time.monotonic()

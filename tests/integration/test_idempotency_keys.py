@@ -14,10 +14,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.problems import install
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from domain.errors import IdempotencyKeyReused
+from tests.actors import TESTER
 from tests.integration.support import eventually
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -28,27 +29,27 @@ def network(system: System) -> System:
 
 
 def with_demo(system: System) -> System:
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
-    eventually(lambda: bool(system.app.candidate_finder("W-CHIPHEO")), what="the catalogue")
+    eventually(lambda: bool(system.candidate_finder("W-CHIPHEO")), what="the catalogue")
     return system
 
 
 def ask(system: System, work: str = "W-CHIPHEO", **kw: Any) -> dict[str, Any]:
-    return system.app.request_item(
-        requester="HNM-KB", work=work, reader_ref="BD-0042", now=NOW, **kw
+    return system.requests.request_item(
+        TESTER, requester="HNM-KB", work=work, reader_ref="BD-0042", now=NOW, **kw
     )
 
 
 def act(system: System, rid: str, action: str, **kw: Any) -> dict[str, Any]:
     params = kw.pop("params", {})
-    return system.app.act(
-        UUID(rid), library=kw.pop("library"), action=action, params=params, now=NOW, **kw
+    return system.requests.take_action(
+        TESTER, UUID(rid), library=kw.pop("library"), action=action, params=params, now=NOW, **kw
     )
 
 
 def versions(system: System, *request_ids: str) -> list[int]:
-    return [system.app.get_request(UUID(rid)).version for rid in request_ids]
+    return [system.requests.get_request(UUID(rid)).version for rid in request_ids]
 
 
 def test_an_exact_retry_of_an_action_returns_the_first_result(network: System) -> None:
@@ -70,7 +71,7 @@ def test_a_client_id_reused_for_another_action_is_refused_and_does_nothing(
     with pytest.raises(IdempotencyKeyReused, match="'k1'"):
         act(network, created["id"], "WillSupply", library=supplier, client_request_id="k1")
     assert versions(network, created["id"]) == before
-    assert network.app.get_request(UUID(created["id"])).status.value == "ExpectToSupply"
+    assert network.requests.get_request(UUID(created["id"])).status.value == "ExpectToSupply"
 
 
 def test_a_client_id_reused_on_another_request_is_refused_and_does_nothing(
@@ -101,7 +102,7 @@ def test_a_client_id_reused_with_other_arguments_is_refused(network: System) -> 
             params={"note": "b"},
             client_request_id="n",
         )
-    notes = [n["note"] for n in network.app.get_request(UUID(rid)).notes]
+    notes = [n["note"] for n in network.requests.get_request(UUID(rid)).notes]
     assert notes == ["a"]
 
 

@@ -7,9 +7,10 @@ from collections import defaultdict
 
 import pytest
 
+from composition.bootstrap import System
+from tests.actors import TESTER
 from tests.integration.kafka_read import read_all
 from tests.integration.support import eventually, libraries, register_many, seen
-from workers.bootstrap import System
 
 pytestmark = pytest.mark.kafka
 
@@ -42,8 +43,8 @@ def test_the_relay_publishes_exactly_the_stored_events_in_order_per_aggregate(
     system = kafka_system
     codes = register_many(system, 20)
     for code in codes[:5]:
-        system.app.rename_library(code, f"Tên mới {code}", "lần 1")
-        system.app.rename_library(code, f"Tên mới hơn {code}", "lần 2")
+        system.catalogue.rename_library(TESTER, code, f"Tên mới {code}", "lần 1")
+        system.catalogue.rename_library(TESTER, code, f"Tên mới hơn {code}", "lần 2")
     assert relay_all(system) == 30
 
     records = read_all(
@@ -72,7 +73,7 @@ def test_the_relay_publishes_exactly_the_stored_events_in_order_per_aggregate(
 def test_a_kafka_projection_builds_the_same_read_model_as_the_log(kafka_system: System) -> None:
     system = kafka_system
     codes = register_many(system, 12)
-    system.app.rename_library(codes[0], "Thư viện đổi tên", "sáp nhập")
+    system.catalogue.rename_library(TESTER, codes[0], "Thư viện đổi tên", "sáp nhập")
     system.start_relay()
     system.start_projector()  # KAFKA_BOOTSTRAP_SERVERS is set: the source is Kafka
     eventually(
@@ -82,7 +83,7 @@ def test_a_kafka_projection_builds_the_same_read_model_as_the_log(kafka_system: 
         ),
         what="the Kafka projection to catch up",
     )
-    system.app.register_library("HNM-LATE", "Thư viện đến sau", "school", "Bình Lục")
+    system.catalogue.register_library(TESTER, "HNM-LATE", "Thư viện đến sau", "school", "Bình Lục")
     eventually(lambda: len(libraries(system)) == 13, what="a new event to flow through Kafka")
 
 
@@ -97,7 +98,7 @@ def test_after_a_relay_crash_between_publishing_and_storing_nothing_is_lost_or_a
     crashed.release()
     crashed._drop_producer()
 
-    system.app.rename_library(codes[1], "Tên sau sự cố", "kiểm thử")
+    system.catalogue.rename_library(TESTER, codes[1], "Tên sau sự cố", "kiểm thử")
     assert relay_all(system) == 9  # the restarted relay republishes the 8, then the rename
     prefix = system.settings.kafka_topic_prefix
     assert len(read_all(system.settings.kafka_bootstrap_servers or "", prefix, 17)) == 17
@@ -126,12 +127,14 @@ def test_a_kafka_projector_behind_a_rebuild_skips_what_the_rebuild_holds(
 ) -> None:
     system = kafka_system
     codes = register_many(system, 5)
-    system.app.rename_library(codes[0], "Đổi tên trước khi dựng lại", "kiểm thử")
+    system.catalogue.rename_library(TESTER, codes[0], "Đổi tên trước khi dựng lại", "kiểm thử")
     assert relay_all(system) == 6
     report = system.rebuild("libraries")  # from the log; the Kafka projector has seen nothing
     assert (report.events, report.applied) == (6, 6)
 
-    system.app.register_library("HNM-AFTER", "Thư viện sau khi dựng lại", "school", "Lý Nhân")
+    system.catalogue.register_library(
+        TESTER, "HNM-AFTER", "Thư viện sau khi dựng lại", "school", "Lý Nhân"
+    )
     assert relay_all(system) == 1
     runner = system.make_runner()
     source = system.make_kafka_source(group_id=f"{system.settings.kafka_topic_prefix}-behind")
@@ -154,7 +157,7 @@ def test_the_commands_trace_context_travels_to_kafka_as_traceparent(kafka_system
 
     configure_tracing(kafka_system.settings)
     with tracer("test").start_as_current_span("librarian registers a library") as span:
-        kafka_system.app.register_library("HNM-T", "Thư viện T", "school", "Phủ Lý")
+        kafka_system.catalogue.register_library(TESTER, "HNM-T", "Thư viện T", "school", "Phủ Lý")
         trace_id = format(span.get_span_context().trace_id, "032x")
     assert relay_all(kafka_system) == 1
     (record,) = read_all(

@@ -7,16 +7,19 @@ from __future__ import annotations
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
+from composition.bootstrap import System
 from infra.kafka_log import all_topics
+from tests.actors import TESTER
 from tests.integration.test_kafka_relay import relay_all
-from workers.bootstrap import System
 
 pytestmark = pytest.mark.kafka
 
 
 def test_the_relay_creates_topics_kept_for_ever_and_never_compacted(kafka_system: System) -> None:
     system = kafka_system
-    system.app.register_library("HNM-TVT", "Thư viện tỉnh Hà Nam", "provincial", "Phủ Lý")
+    system.catalogue.register_library(
+        TESTER, "HNM-TVT", "Thư viện tỉnh Hà Nam", "provincial", "Phủ Lý"
+    )
     assert relay_all(system) == 1  # the relay creates its topics on setup, then publishes
     topics = all_topics(system.settings.kafka_topic_prefix)
     admin = KafkaAdminClient(bootstrap_servers=system.settings.kafka_bootstrap_servers)

@@ -15,10 +15,11 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
+from composition.bootstrap import System
 from infra.envelope import event_id
 from infra.kafka_log import topic_for
+from tests.actors import TESTER
 from tests.integration.test_kafka_relay import relay_all
-from workers.bootstrap import System
 
 pytestmark = pytest.mark.kafka
 
@@ -48,12 +49,12 @@ def test_kcat_reads_a_topic_with_cloudevents_headers(kafka_system: System) -> No
     system = kafka_system
     registering, renaming = 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x0AF7651916CD43DD8448EB211C80319C
     with traced(registering):
-        lib, _ = system.app.register_library(
-            "HNM-TVT", "Thư viện tỉnh Hà Nam", "provincial", "Phủ Lý"
+        lib, _ = system.catalogue.register_library(
+            TESTER, "HNM-TVT", "Thư viện tỉnh Hà Nam", "provincial", "Phủ Lý"
         )
     with traced(renaming):
-        renamed = system.app.rename_library(
-            "HNM-TVT", "Thư viện tỉnh Ninh Bình (cơ sở Hà Nam)", "sáp nhập 2025"
+        renamed = system.catalogue.rename_library(
+            TESTER, "HNM-TVT", "Thư viện tỉnh Ninh Bình (cơ sở Hà Nam)", "sáp nhập 2025"
         )
     assert relay_all(system) == 2
     topic = topic_for(system.settings.kafka_topic_prefix, "library")

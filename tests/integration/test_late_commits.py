@@ -8,10 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
+from composition.bootstrap import System
+from tests.actors import TESTER
 from tests.integration.kafka_read import read_all
 from tests.integration.late_commit import late_writer
 from tests.integration.support import libraries
-from workers.bootstrap import System
 
 
 def test_the_log_projection_delivers_an_event_that_commits_after_a_later_one(
@@ -21,9 +22,11 @@ def test_the_log_projection_delivers_an_event_that_commits_after_a_later_one(
     runner = system.make_runner()
     source = system.make_log_source()
     source.start(runner)
-    system.app.register_library("HNM-A", "Thư viện A", "school", "Phủ Lý")
+    system.catalogue.register_library(TESTER, "HNM-A", "Thư viện A", "school", "Phủ Lý")
     with late_writer(system, "HNM-LATE") as late_id:
-        lib, _ = system.app.register_library("HNM-B", "Thư viện B", "school", "Phủ Lý")
+        lib, _ = system.catalogue.register_library(
+            TESTER, "HNM-B", "Thư viện B", "school", "Phủ Lý"
+        )
         with system.db.transaction() as conn:
             (b_id,) = conn.execute(
                 "SELECT notification_id FROM libshare_events WHERE originator_id = %s", (lib.id,)
@@ -47,9 +50,9 @@ def test_the_relay_publishes_an_event_that_commits_after_a_later_one(
         kafka_topic_prefix=f"test-{uuid.uuid4().hex[:10]}",
     )
     relay = system.make_relay()
-    system.app.register_library("HNM-A", "Thư viện A", "school", "Phủ Lý")
+    system.catalogue.register_library(TESTER, "HNM-A", "Thư viện A", "school", "Phủ Lý")
     with late_writer(system, "HNM-LATE"):
-        system.app.register_library("HNM-B", "Thư viện B", "school", "Phủ Lý")
+        system.catalogue.register_library(TESTER, "HNM-B", "Thư viện B", "school", "Phủ Lý")
         assert relay.relay_once() == 1  # A only: B waits behind the open transaction
         assert relay.relay_once() == 0
     assert relay.relay_once() == 2

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from psycopg.sql import SQL, Literal
 
+from composition.bootstrap import System
 from domain.library import Library
 from infra.log_reader import LogPosition
-from workers.bootstrap import System
 
 
 def generic_plan(system: System, statement: SQL, params: tuple[object, ...]) -> str:

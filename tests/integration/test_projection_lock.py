@@ -7,13 +7,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from composition.bootstrap import System
 from infra.envelope import Envelope
 from infra.log_reader import LogPosition, position_of
 from projections.libraries import LibrariesProjection
 from projections.projection import Statement
 from projections.runner import LOG_STREAM, Delivery, ProjectionRunner, lock_projections
+from tests.actors import TESTER
 from tests.integration.support import libraries
-from workers.bootstrap import System
 
 
 class HeldOpen(LibrariesProjection):
@@ -38,7 +39,7 @@ def test_events_committed_while_a_projection_batch_is_open_are_readable_at_once(
     entered, release = threading.Event(), threading.Event()
     runner = ProjectionRunner(system.db, [HeldOpen(entered, release)])
     runner.setup()
-    system.app.register_library("HNM-FIRST", "Thư viện đầu", "school", "Phủ Lý")
+    system.catalogue.register_library(TESTER, "HNM-FIRST", "Thư viện đầu", "school", "Phủ Lý")
     with system.db.transaction() as conn:
         (first,) = system.reader.read(conn, LogPosition())
     worker = threading.Thread(
@@ -48,7 +49,7 @@ def test_events_committed_while_a_projection_batch_is_open_are_readable_at_once(
     worker.start()
     try:
         assert entered.wait(10)  # the batch is open: projections taken, marks read
-        system.app.register_library("HNM-NEXT", "Thư viện sau", "school", "Phủ Lý")
+        system.catalogue.register_library(TESTER, "HNM-NEXT", "Thư viện sau", "school", "Phủ Lý")
         with system.db.transaction() as conn:
             after = system.reader.read(conn, position_of(first))
         assert [e.data["code"] for e in after] == ["HNM-NEXT"]  # not held back by the batch
@@ -61,7 +62,7 @@ def test_a_second_applier_waits_for_the_first_and_then_applies_nothing_twice(
     make_system: Callable[..., System],
 ) -> None:
     system = make_system(event_store_db_functions=True)
-    system.app.register_library("HNM-ONCE", "Thư viện một lần", "school", "Phủ Lý")
+    system.catalogue.register_library(TESTER, "HNM-ONCE", "Thư viện một lần", "school", "Phủ Lý")
     source = system.make_log_source()
     first, second = system.make_runner(), system.make_runner()
     source.start(first)

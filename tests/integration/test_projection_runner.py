@@ -6,13 +6,14 @@ import threading
 import time
 from collections.abc import Iterable
 
+from composition.bootstrap import System
 from infra.envelope import Envelope
 from projections.dead_letters import parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Statement
 from projections.runner import ProjectionRunner
+from tests.actors import TESTER
 from tests.integration.support import eventually, libraries, register_many
-from workers.bootstrap import System
 
 
 def drain(system: System, runner: ProjectionRunner, timeout: float = 20.0) -> int:
@@ -43,7 +44,7 @@ def caught_up(system: System, runner: ProjectionRunner) -> bool:
 
 def test_the_read_model_shows_every_registered_library(system: System) -> None:
     codes = register_many(system, 25)
-    system.app.rename_library(codes[3], "Tên mới", "kiểm thử")
+    system.catalogue.rename_library(TESTER, codes[3], "Tên mới", "kiểm thử")
     runner = system.make_runner()
     assert drain(system, runner) == 26
     rows = libraries(system)
@@ -112,6 +113,6 @@ def test_the_embedded_projector_thread_follows_new_events(system: System) -> Non
     system.start_projector()
     register_many(system, 3)
     eventually(lambda: len(libraries(system)) == 3, what="3 libraries in the read model")
-    system.app.register_library("HNM-X", "Thư viện X", "school", "Kim Bảng")
+    system.catalogue.register_library(TESTER, "HNM-X", "Thư viện X", "school", "Kim Bảng")
     eventually(lambda: len(libraries(system)) == 4, what="the 4th library")
     assert isinstance(system.threads[0], threading.Thread) and system.threads[0].is_alive()

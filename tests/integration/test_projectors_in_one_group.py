@@ -9,11 +9,11 @@ from contextlib import contextmanager
 
 import pytest
 
+from composition.bootstrap import System
 from projections.runner import ProjectionRunner
 from projections.sources import KafkaSource
 from tests.integration.support import eventually, libraries, register_many, seen
 from tests.integration.test_kafka_relay import relay_all
-from workers.bootstrap import System
 
 pytestmark = pytest.mark.kafka
 

@@ -7,12 +7,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from infra.envelope import Envelope
 from projections.dead_letters import parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Statement
 from projections.runner import ProjectionRunner
 from projections.statistics import month_of, monthly
+from tests.actors import TESTER
 from tests.integration.support import (
     carrier_update,
     libraries,
@@ -22,8 +25,6 @@ from tests.integration.support import (
     ship_return,
 )
 from tests.integration.test_projection_runner import drain
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 
 def all_rows(system: System) -> list[tuple[Any, ...]]:
@@ -33,7 +34,7 @@ def all_rows(system: System) -> list[tuple[Any, ...]]:
 def test_a_rebuild_gives_tables_identical_row_for_row_to_the_live_ones(system: System) -> None:
     codes = register_many(system, 40)
     for code in codes[::7]:
-        system.app.rename_library(code, f"Tên mới {code}", "kiểm thử")
+        system.catalogue.rename_library(TESTER, code, f"Tên mới {code}", "kiểm thử")
     runner = system.make_runner()
     drain(system, runner)
     live = all_rows(system)
@@ -45,7 +46,7 @@ def test_a_rebuild_gives_tables_identical_row_for_row_to_the_live_ones(system: S
     assert all_rows(system) == live
     assert progress[-1] == (46, 46)
     # The live projector goes on after the swap, without applying anything twice.
-    system.app.register_library("HNM-NEW", "Thư viện mới", "school", "Phủ Lý")
+    system.catalogue.register_library(TESTER, "HNM-NEW", "Thư viện mới", "school", "Phủ Lý")
     assert drain(system, runner) == 1
     assert len(libraries(system)) == 41
 
@@ -54,7 +55,7 @@ def scenario(system: System, runner: ProjectionRunner) -> None:
     """Loans and returns by post with two partners (one library's subsidy reaching its
     cap), carrier updates out of order and twice, a final status, a cancelled request
     and an unfilled one: everything the statistics and shipments projections handle."""
-    system.app.register_partner("GHN", "Giao Hàng Nhanh", 30, "100000")
+    system.partners.register_partner(TESTER, "GHN", "Giao Hàng Nhanh", 30, "100000")
     drain(system, runner)
     now = datetime.now(UTC)
     loans = [
@@ -75,19 +76,22 @@ def scenario(system: System, runner: ProjectionRunner) -> None:
     for event_id, status, at, extra in timeline:
         carrier_update(system, event_id, "EB300000001VN", status, at, **extra)
     carrier_update(system, "x1", "EB300000002VN", "delivery_failed", now, reason="Vắng nhà")
-    cancelled = system.app.request_item(
-        requester="HNM-S-ATL", work="W-DEMEN", reader_ref="BD-7", now=now
+    cancelled = system.requests.request_item(
+        TESTER, requester="HNM-S-ATL", work="W-DEMEN", reader_ref="BD-7", now=now
     )
-    system.app.act(UUID(cancelled["id"]), library="HNM-S-ATL", action="Cancel", params={}, now=now)
-    system.app.act(
+    system.requests.take_action(
+        TESTER, UUID(cancelled["id"]), library="HNM-S-ATL", action="Cancel", params={}, now=now
+    )
+    system.requests.take_action(
+        TESTER,
         UUID(cancelled["id"]),
         library=cancelled["supplier"],
         action="CancelResponse",
         params={"answer": "Y"},
         now=now,
     )
-    unfilled = system.app.request_item(
-        requester="HNM-S-ABL", work="W-THANTICH", reader_ref="BD-8", now=now
+    unfilled = system.requests.request_item(
+        TESTER, requester="HNM-S-ABL", work="W-THANTICH", reader_ref="BD-8", now=now
     )
     assert unfilled["status"] == "Unfilled"
     drain(system, runner)
@@ -101,7 +105,7 @@ def network_postage(system: System) -> str:
 def test_rebuilt_statistics_and_shipments_equal_the_live_ones_row_for_row(
     system: System,
 ) -> None:
-    load_demo(system.app)
+    load_demo(system)
     runner = system.make_runner()
     drain(system, runner)
     scenario(system, runner)

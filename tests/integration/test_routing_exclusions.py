@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from domain.errors import NotFound
 from domain.ill_request import IllRequest
+from tests.actors import TESTER
 from tests.integration.support import eventually
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -20,14 +21,16 @@ NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 def test_a_holder_outside_the_scope_of_a_restricted_work_is_excluded_with_the_reason(
     system: System,
 ) -> None:
-    load_demo(system.app)
-    system.app.register_holding("W-QS-TAILIEU", "HNM-S-BH", 1)  # a school holds a copy too
+    load_demo(system)
+    system.catalogue.register_holding(
+        TESTER, "W-QS-TAILIEU", "HNM-S-BH", 1
+    )  # a school holds a copy too
     system.start_projector()
-    eventually(lambda: len(system.app.candidate_finder("W-QS-TAILIEU")) == 3, what="the catalogue")
-    created = system.app.request_item(
-        requester="HNM-CA", work="W-QS-TAILIEU", reader_ref="CA-7", now=NOW
+    eventually(lambda: len(system.candidate_finder("W-QS-TAILIEU")) == 3, what="the catalogue")
+    created = system.requests.request_item(
+        TESTER, requester="HNM-CA", work="W-QS-TAILIEU", reader_ref="CA-7", now=NOW
     )
-    req: IllRequest = system.app.get_request(created["id"])
+    req: IllRequest = system.requests.get_request(created["id"])
     assert [e["library"] for e in req.rota] == ["HNM-QS"]
     assert {
         "library": "HNM-S-BH",
@@ -35,4 +38,6 @@ def test_a_holder_outside_the_scope_of_a_restricted_work_is_excluded_with_the_re
     } in (req.excluded)
     assert req.party_of("HNM-S-BH") is None  # never asked, never a party
     with pytest.raises(NotFound):  # and for the school the work still does not exist
-        system.app.request_item(requester="HNM-S-BH", work="W-QS-TAILIEU", reader_ref="x", now=NOW)
+        system.requests.request_item(
+            TESTER, requester="HNM-S-BH", work="W-QS-TAILIEU", reader_ref="x", now=NOW
+        )

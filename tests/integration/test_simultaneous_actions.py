@@ -7,31 +7,28 @@ import threading
 from typing import Any
 from uuid import UUID
 
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from domain.errors import Conflict
-from infra.network_app import current_actor
+from infra.clock import utc_now
 from projections.sources import LogSource
-from workers.bootstrap import System
-from workers.demo_network import load_demo
-from workers.timers import utc_now
+from tests.actors import TESTER
 
 
 def test_simultaneous_answers_one_wins_the_others_get_the_current_state(system: System) -> None:
-    load_demo(system.app)
+    load_demo(system)
     runner = system.make_runner()
     source = LogSource(system.db, system.reader)
     source.start(runner)
     runner.apply_batch(source.poll(0.1))  # the catalogue and libraries, for routing
-    token = current_actor.set({"account": "test", "role": "librarian", "library": "HNM-KB"})
-    try:
-        created = system.app.request_item(
-            requester="HNM-KB",
-            work="W-CHIPHEO",
-            reader_ref="BD-1",
-            service_type="Loan",
-            now=utc_now(),
-        )
-    finally:
-        current_actor.reset(token)
+    created = system.requests.request_item(
+        {"account": "test", "role": "librarian", "library": "HNM-KB"},
+        requester="HNM-KB",
+        work="W-CHIPHEO",
+        reader_ref="BD-1",
+        service_type="Loan",
+        now=utc_now(),
+    )
     supplier, version = created["supplier"], created["version"]
     start = threading.Barrier(6)
     outcomes: list[Any] = []
@@ -40,7 +37,8 @@ def test_simultaneous_answers_one_wins_the_others_get_the_current_state(system: 
         start.wait()
         try:
             outcomes.append(
-                system.app.act(
+                system.requests.take_action(
+                    TESTER,
                     UUID(created["id"]),
                     library=supplier,
                     action=action,
@@ -63,7 +61,7 @@ def test_simultaneous_answers_one_wins_the_others_get_the_current_state(system: 
     won = [o for o in outcomes if isinstance(o, dict)]
     lost = [o for o in outcomes if isinstance(o, Conflict)]
     assert len(won) == 1 and len(lost) == 5
-    after = system.app.get_request(UUID(created["id"]))
+    after = system.requests.get_request(UUID(created["id"]))
     assert after.version == version + 1 and after.status.value == won[0]["status"]
     # Everyone who lost is told the state the winner left.
     assert all(c.current and c.current["version"] == version + 1 for c in lost)

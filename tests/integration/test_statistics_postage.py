@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from projections.runner import ProjectionRunner
 from projections.shipments import statement
 from projections.statistics import month_of, monthly
 from tests.integration.support import carrier_update, ship_loan, ship_return
 from tests.integration.test_projection_runner import drain
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 Network = tuple[System, ProjectionRunner]
 
@@ -24,7 +24,7 @@ Network = tuple[System, ProjectionRunner]
 def network(system: System) -> Network:
     """The demo network loaded through commands, its read models current (routing reads
     the catalogue)."""
-    load_demo(system.app)
+    load_demo(system)
     runner = system.make_runner()
     drain(system, runner)
     return system, runner

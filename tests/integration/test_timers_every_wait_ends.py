@@ -11,11 +11,12 @@ from uuid import UUID
 
 import pytest
 
+from composition.bootstrap import System
+from composition.demo_network import load_demo
+from infra.clock import utc_now
 from projections.requests import detail
+from tests.actors import TESTER
 from tests.integration.support import eventually
-from workers.bootstrap import System
-from workers.demo_network import load_demo
-from workers.timers import utc_now
 
 NOW = utc_now()
 REQUESTER, SUPPLIER = "HNM-S-BH", "HNM-TVT"  # a school; the provincial library (48 h)
@@ -23,22 +24,22 @@ REQUESTER, SUPPLIER = "HNM-S-BH", "HNM-TVT"  # a school; the provincial library 
 
 @pytest.fixture
 def network(system: System) -> System:
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
-    eventually(lambda: bool(system.app.candidate_finder("W-KIEU")), what="the catalogue")
+    eventually(lambda: bool(system.candidate_finder("W-KIEU")), what="the catalogue")
     return system
 
 
 def requested(system: System) -> UUID:
-    created = system.app.request_item(
-        requester=REQUESTER, work="W-KIEU", reader_ref="BD-0042", now=NOW
+    created = system.requests.request_item(
+        TESTER, requester=REQUESTER, work="W-KIEU", reader_ref="BD-0042", now=NOW
     )
     assert created["supplier"] == SUPPLIER
     return UUID(created["id"])
 
 
 def act(system: System, rid: UUID, library: str, action: str, **params: Any) -> None:
-    system.app.act(rid, library=library, action=action, params=params, now=NOW)
+    system.requests.take_action(TESTER, rid, library=library, action=action, params=params, now=NOW)
 
 
 def shown(system: System, rid: UUID, last_event: str = "", **expected: Any) -> dict[str, Any]:
@@ -135,7 +136,7 @@ def test_a_wait_on_one_party_reminds_it_then_ends(
 ) -> None:
     rid = requested(network)
     set_up(network, rid)
-    waiting = network.app.get_request(rid).status.value
+    waiting = network.requests.get_request(rid).status.value
     row = shown(network, rid, status=waiting, answer_due=NOW + timedelta(hours=48))
     reminded_at = NOW + timedelta(hours=49)
     assert network.timers().run_once(reminded_at)["expired"] == 1

@@ -17,6 +17,8 @@ from domain.errors import DomainError, IllegalTransition, InvalidInput, NotYourT
 from domain.ill_actions import available_actions
 from domain.ill_request import IllRequest
 from domain.ill_status import ALLOWED_NEXT, TERMINAL, Status
+from domain.iso_actions import ISO_ACTIONS
+from domain.lending_policy import DEFAULT_POLICY, LendingPolicy
 from infra.network_app import NetworkApp
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -407,12 +409,15 @@ class Lifecycle(RuleBasedStateMachine):
                 if action == "ShippedForward":
                     continue  # needs a second request; covered by its own tests
                 trial = copy.deepcopy(self.req)
+                iso = ISO_ACTIONS[action]  # the table the requests service runs
                 try:
-                    ACTION_CALLS[action](trial, lib, self.now)
+                    iso.run(trial, lib, TRIAL_PARAMS.get(action, {}), TrialContext(self.now))
                 except (IllegalTransition, NotYourTurn) as exc:
                     raise AssertionError(f"{party} was offered {action}: {exc}") from exc
                 except InvalidInput:
-                    pass  # e.g. no renewals left: offered, then refused with a reason
+                    continue  # e.g. no renewals left: offered, then refused with a reason
+                recorded = {type(e).__name__ for e in trial.collect_events()}
+                assert recorded and recorded <= set(iso.events), (action, recorded)
 
     @invariant()
     def the_history_follows_iso_18626s_order(self) -> None:
@@ -454,27 +459,37 @@ class Lifecycle(RuleBasedStateMachine):
         assert vars(rebuilt) == vars(self.req)
 
 
-ACTION_CALLS: dict[str, Any] = {
-    "ExpectToSupply": lambda r, lib, now: r.expect_to_supply(lib),
-    "WillSupply": lambda r, lib, now: r.will_supply(lib),
-    "RetryPossible": lambda r, lib, now: r.propose_conditions(lib, "LibraryUseOnly"),
-    "Unfilled": lambda r, lib, now: r.unfilled(lib, "NotOnShelf", now, HOURS),
-    "Loaned": lambda r, lib, now: r.ship(lib, "BC", now, 28),
-    "CopyCompleted": lambda r, lib, now: r.deliver_copy(lib, "scan", now),
-    "CancelResponse": lambda r, lib, now: r.answer_cancel(lib, True),
-    "RenewResponse": lambda r, lib, now: r.answer_renew(lib, True, 14, 1),
-    "Recalled": lambda r, lib, now: r.recall(lib, now),
-    "LoanCompleted": lambda r, lib, now: r.check_in(lib, now),
-    "CompletedWithoutReturn": lambda r, lib, now: r.complete_without_return(lib, "Lost"),
-    "AcceptConditions": lambda r, lib, now: r.accept_conditions(lib),
-    "DeclineConditions": lambda r, lib, now: r.decline_conditions(lib, now, HOURS),
-    "Cancel": lambda r, lib, now: r.cancel(lib),
-    "Received": lambda r, lib, now: r.receive(lib, now),
-    "Renew": lambda r, lib, now: r.renew(lib),
-    "ShippedReturn": lambda r, lib, now: r.ship_return(lib, now),
-    "Notification": lambda r, lib, now: r.add_note(lib, "ghi chú"),
-    "StatusRequest": lambda r, lib, now: r.status_request(lib),
+# What a librarian sends with each action in the trials (the rest need nothing).
+TRIAL_PARAMS: dict[str, dict[str, Any]] = {
+    "RetryPossible": {"condition": "LibraryUseOnly"},
+    "Unfilled": {"reason": "NotOnShelf"},
+    "Loaned": {"item_id": "BC"},
+    "CopyCompleted": {"note": "scan"},
+    "CancelResponse": {"answer": "Y"},
+    "RenewResponse": {"answer": "Y"},
+    "CompletedWithoutReturn": {"reason": "Lost"},
+    "Notification": {"note": "ghi chú"},
 }
+
+
+class TrialContext:
+    """The time and the default policy, for actions tried on a copy of the request."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def answer_hours(self) -> dict[str, int]:
+        return HOURS
+
+    def upcoming_hours(self) -> dict[str, int]:
+        return HOURS
+
+    def supplier_policy(self) -> LendingPolicy:
+        return DEFAULT_POLICY
+
+    def request(self, request_id: uuid.UUID) -> IllRequest:
+        raise AssertionError("ShippedForward is tried by its own rule")
+
 
 MAPPER = NetworkApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}).mapper
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from composition.demo_network import DEMO_POLICIES, demo_network
 from domain.lending_policy import DEFAULT_POLICY
 from domain.routing import Candidate, WorkFacts, build_rota, visible
-from workers.demo_network import DEMO_POLICIES, demo_network
 
 NET = demo_network()
 LIBS = {lib["code"]: lib for lib in NET["libraries"]}

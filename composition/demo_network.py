@@ -1,20 +1,31 @@
-"""Loads the demo network (workers/demo/demo-network.json, copied from ../shared) through
-commands, never SQL: so the demo's history is real events, relayed and projected."""
+"""Loads the demo network (composition/demo/demo-network.json, copied from ../shared)
+through the one entry's commands, never SQL: so the demo's history is real events,
+relayed and projected. The loader acts as DEMO_LOADER (domain/access.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from domain.access import DEMO_LOADER
 from domain.lending_policy import LendingPolicy
-from infra.network_app import NetworkApp, current_actor
+from services.commands import (
+    IssueApiKey,
+    OpenAccount,
+    RegisterHolding,
+    RegisterLibrary,
+    RegisterPartner,
+    RegisterWork,
+    SetPolicy,
+)
+
+if TYPE_CHECKING:
+    from composition.bootstrap import System
 
 log = structlog.get_logger("libshare.demo")
-
-DEMO_ACTOR = {"account": "demo-loader", "role": "network_admin"}
 
 
 def demo_network() -> dict[str, Any]:
@@ -38,37 +49,43 @@ DEMO_POLICIES = {
 DEMO_MONTHLY_CAP = "500000"
 
 
-def load_demo(app: NetworkApp) -> int:
+def load_demo(system: System) -> int:
     """Register the demo libraries, their policies, works and holdings through commands.
     Idempotent: returns how many libraries were new."""
-    token = current_actor.set(DEMO_ACTOR)
-    try:
-        data = demo_network()
-        created = 0
-        for lib in data["libraries"]:
-            _, new = app.register_library(lib["code"], lib["name"], lib["kind"], lib["locality"])
-            created += int(new)
-            if lib["kind"] in DEMO_POLICIES:
-                app.set_policy(lib["code"], DEMO_POLICIES[lib["kind"]])
-        for w in data["works"]:
-            app.register_work(
-                code=w["id"],
-                title=w["title"],
-                kind=w["kind"],
-                creator=w.get("creator", ""),
-                language=w.get("language", "vi"),
-                shipping=w.get("shipping", "allowed"),
-                digital=bool(w.get("digital", False)),
-                visible_to=w.get("visible_to", []),
-            )
-        for h in data["holdings"]:
-            app.register_holding(h["work"], h["library"], h["copies"], h.get("digital_lendable", 0))
-        for partner in data["postal_partners"]:
-            app.register_partner(
+    act = system.entry.act
+    data = demo_network()
+    created = 0
+    for lib in data["libraries"]:
+        _, new = act(
+            DEMO_LOADER, RegisterLibrary(lib["code"], lib["name"], lib["kind"], lib["locality"])
+        )
+        created += int(new)
+        if lib["kind"] in DEMO_POLICIES:
+            act(DEMO_LOADER, SetPolicy(lib["code"], DEMO_POLICIES[lib["kind"]]))
+    for w in data["works"]:
+        work = RegisterWork(
+            code=w["id"],
+            title=w["title"],
+            kind=w["kind"],
+            creator=w.get("creator", ""),
+            language=w.get("language", "vi"),
+            shipping=w.get("shipping", "allowed"),
+            digital=bool(w.get("digital", False)),
+            visible_to=tuple(w.get("visible_to", [])),
+        )
+        act(DEMO_LOADER, work)
+    for h in data["holdings"]:
+        holding = RegisterHolding(
+            h["work"], h["library"], h["copies"], h.get("digital_lendable", 0)
+        )
+        act(DEMO_LOADER, holding)
+    for partner in data["postal_partners"]:
+        act(
+            DEMO_LOADER,
+            RegisterPartner(
                 partner["code"], partner["name"], partner["subsidy_percent"], DEMO_MONTHLY_CAP
-            )
-    finally:
-        current_actor.reset(token)
+            ),
+        )
     log.info("demo network loaded", libraries_registered=created)
     return created
 
@@ -91,36 +108,34 @@ DEMO_ACCOUNTS: list[tuple[str, str, str | None, str | None, str]] = [
 ]
 
 
-def load_demo_accounts(app: NetworkApp) -> str:
+def load_demo_accounts(system: System) -> str:
     """Open the demo accounts (idempotent); return how to sign in, for the console. The
     partner's API key is new each time it is issued and shown only here."""
-    token = current_actor.set(DEMO_ACTOR)
+    act = system.entry.act
     lines = [f"Demo accounts (password: {DEMO_PASSWORD}); sign in at / or POST /auth/token:"]
-    try:
-        for username, name, library, partner, role in DEMO_ACCOUNTS:
-            people = partner is None
-            _, created = app.open_account(
-                username,
-                name,
-                library=library,
-                partner=partner,
-                roles=[role],
-                password=DEMO_PASSWORD if people else None,
-            )
-            if people:
-                lines.append(f"  {username:<12} {role:<14} {library or ''}")
-            elif created:
-                _, key = app.issue_api_key(username, "demo routing system")
-                lines.append(f"  {username:<12} {role:<14} {partner}  API key (shown once): {key}")
-    finally:
-        current_actor.reset(token)
+    for username, name, library, partner, role in DEMO_ACCOUNTS:
+        people = partner is None
+        opening = OpenAccount(
+            username,
+            name,
+            library=library,
+            partner=partner,
+            roles=(role,),
+            password=DEMO_PASSWORD if people else None,
+        )
+        _, created = act(DEMO_LOADER, opening)
+        if people:
+            lines.append(f"  {username:<12} {role:<14} {library or ''}")
+        elif created:
+            _, key = act(DEMO_LOADER, IssueApiKey(username, "demo routing system"))
+            lines.append(f"  {username:<12} {role:<14} {partner}  API key (shown once): {key}")
     return "\n".join(lines)
 
 
-def load_demo_on_first_start(app: NetworkApp) -> str | None:
+def load_demo_on_first_start(system: System) -> str | None:
     """Load the demo network and its accounts only into an empty event store (a first
     start); return how to sign in, or None if the store was not empty."""
-    if app.recorder.max_notification_id() is not None:
+    if system.app.recorder.max_notification_id() is not None:
         return None
-    load_demo(app)
-    return load_demo_accounts(app)
+    load_demo(system)
+    return load_demo_accounts(system)

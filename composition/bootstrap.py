@@ -1,6 +1,7 @@
-"""The composition root: builds the database, the event store application, the
-projections, the relay and the sources from settings. The API, the CLI, the workers and
-the tests all call `bootstrap`; nothing else constructs these."""
+"""The composition root: builds the database, the event store application, the services
+over it, the projections, the relay and the sources from settings. The API, the CLI and
+the tests call `bootstrap`; nothing else constructs these. It sits above the layers
+(ADR 0016): it may import every package but api/, and only api/ imports it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from domain.routing import Candidate
+from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
 from infra.event_store import event_store_env
@@ -35,6 +37,13 @@ from projections.runner import ProjectionRunner
 from projections.shipments import ShipmentsProjection
 from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
+from services.accounts import AccountsService
+from services.catalogue import CatalogueService
+from services.entry import Entry
+from services.idempotency import Idempotency
+from services.partners import PartnersService
+from services.requests import CandidateFinder, RequestsService
+from services.shipments import ShipmentsService, StoredWaybills
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -70,11 +79,19 @@ def projection_named(name: str, schema: str = "public") -> Projection:
 class System:
     settings: Settings
     db: Database
-    app: NetworkApp
+    app: NetworkApp  # the event store: every service saves through it
     embedded: EmbeddedPostgres | None
     projections: list[Projection]
     reader: NotificationLogReader
     tokens: Tokens
+    credentials: Credentials
+    candidate_finder: CandidateFinder
+    catalogue: CatalogueService
+    requests: RequestsService
+    shipments: ShipmentsService
+    partners: PartnersService
+    accounts: AccountsService
+    entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     runner: ProjectionRunner | None = None
@@ -164,7 +181,7 @@ class System:
         return runner
 
     def timers(self) -> Timers:
-        return Timers(self.db, self.app)
+        return Timers(self.db, self.entry, utc_now)
 
     def start_timers(self) -> None:
         timers = self.timers()
@@ -217,17 +234,22 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             app = NetworkApp(
                 env=event_store_env(url, db_functions=settings.event_store_db_functions)
             )
-    assert app is not None
+    if app is None:  # (the Retrying loop either built it or raised)
+        raise RuntimeError("the event store application was not built")
 
     def candidates(work: str) -> list[Candidate]:
         with db.transaction() as conn:
             return find_candidates(conn, work)
 
-    app.candidate_finder = candidates
-    app.partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
-    app.partner_secrets.setup()
-    app.credentials = Credentials(db)
-    app.credentials.setup()
+    partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
+    partner_secrets.setup()
+    credentials = Credentials(db)
+    credentials.setup()
+    catalogue = CatalogueService(app)
+    requests = RequestsService(app, candidates, Idempotency(app))
+    shipments = ShipmentsService(app, StoredWaybills(app))
+    partners = PartnersService(app, partner_secrets)
+    accounts = AccountsService(app, credentials)
     tokens = Tokens(
         load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
     )
@@ -239,5 +261,20 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         projections=all_projections(),
         reader=NotificationLogReader(app.mapper),
         tokens=tokens,
+        credentials=credentials,
+        candidate_finder=candidates,
+        catalogue=catalogue,
+        requests=requests,
+        shipments=shipments,
+        partners=partners,
+        accounts=accounts,
+        entry=Entry(
+            catalogue=catalogue,
+            requests=requests,
+            shipments=shipments,
+            partners=partners,
+            accounts=accounts,
+            clock=utc_now,
+        ),
     )
     return system

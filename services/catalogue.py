@@ -1,0 +1,99 @@
+"""Catalogue and policies: the network's libraries, the union catalogue's works and
+holdings, and each library's lending policy. Registering is idempotent: a repeat with the
+same data returns what is there; other data under the same code is AlreadyExists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
+from domain.access import Actor
+from domain.catalogue import Holding, Work
+from domain.errors import AlreadyExists
+from domain.lending_policy import LendingPolicy
+from domain.library import Library
+from infra.network_app import NetworkApp
+from infra.tracing import tracer
+from services import aggregates
+
+_tracer = tracer("libshare.commands")
+
+
+class CatalogueService:
+    def __init__(self, store: NetworkApp) -> None:
+        self.store = store
+
+    # -- libraries and their policies -----------------------------------------------------
+    def register_library(
+        self, actor: Actor, code: str, name: str, kind: str, locality: str
+    ) -> tuple[Library, bool]:
+        """Register a library; a repeat with the same data returns it (created=False)."""
+        with _tracer.start_as_current_span("register_library") as span:
+            library = Library.register(code, name, kind, locality)
+            span.set_attribute("libshare.library", library.code)
+            try:
+                self.store.record(library, actor=actor)
+                return library, True
+            except IntegrityError:
+                existing = self.get_library(library.code)
+                if existing.same_registration(name, kind, locality):
+                    return existing, False
+                raise AlreadyExists(
+                    f"library {library.code} is already registered with other data"
+                ) from None
+
+    def rename_library(self, actor: Actor, code: str, name: str, reason: str) -> Library:
+        """Rename a library. Renaming to its current name changes nothing (safe to retry)."""
+        with _tracer.start_as_current_span("rename_library"):
+            library = self.get_library(code)
+            library.rename(name, reason)
+            self.store.record(library, actor=actor)
+            return library
+
+    def set_policy(self, actor: Actor, library: str, policy: LendingPolicy) -> Library:
+        lib = self.get_library(library)
+        lib.set_policy(policy)
+        self.store.record(lib, actor=actor)
+        return lib
+
+    def get_library(self, code: str) -> Library:
+        return aggregates.library(self.store, code)
+
+    def current_library(self, code: str) -> Library:
+        """The library as it is now, for reading only (never change the object)."""
+        return aggregates.current_library(self.store, code)
+
+    # -- the union catalogue --------------------------------------------------------------
+    def register_work(self, actor: Actor, **fields: Any) -> tuple[Work, bool]:
+        work = Work.register(**fields)
+        try:
+            self.store.record(work, actor=actor)
+            return work, True
+        except IntegrityError:
+            existing: Work = self.store.repository.get(work.id)
+            if (existing.title, existing.kind, existing.shipping) != (
+                work.title,
+                work.kind,
+                work.shipping,
+            ):
+                raise AlreadyExists(f"work {work.code} exists with other data") from None
+            return existing, False
+
+    def register_holding(
+        self, actor: Actor, work: str, library: str, copies: int, digital_lendable: int = 0
+    ) -> Holding:
+        self.get_work(work)
+        self.get_library(library)
+        holding = Holding.register(work, library, copies, digital_lendable)
+        try:
+            self.store.record(holding, actor=actor)
+            return holding
+        except IntegrityError:
+            existing: Holding = self.store.repository.get(holding.id)
+            existing.change_copies(copies, digital_lendable)
+            self.store.record(existing, actor=actor)
+            return existing
+
+    def get_work(self, code: str) -> Work:
+        return aggregates.work(self.store, code)

@@ -1,0 +1,188 @@
+"""The commands the one entry takes (services/entry.py): what a caller asks for, typed,
+and nothing of who asks (the entry knows that). `Command[R]` answers with an R."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from domain.account import Role
+from domain.catalogue import Holding, Work
+from domain.lending_policy import LendingPolicy
+from domain.library import Library
+from domain.postal_partner import PostalPartner
+
+R = TypeVar("R", covariant=True)
+Summary = dict[str, Any]
+
+
+class Command(Generic[R]):
+    """A command that answers with an R."""
+
+
+# -- catalogue and policies ---------------------------------------------------------------
+@dataclass(frozen=True)
+class RegisterLibrary(Command[tuple[Library, bool]]):
+    code: str
+    name: str
+    kind: str
+    locality: str
+
+
+@dataclass(frozen=True)
+class RenameLibrary(Command[Library]):
+    code: str
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SetPolicy(Command[Library]):
+    library: str
+    policy: LendingPolicy
+
+
+@dataclass(frozen=True)
+class RegisterWork(Command[tuple[Work, bool]]):
+    code: str
+    title: str
+    kind: str
+    creator: str = ""
+    language: str = "vi"
+    shipping: str = "allowed"
+    digital: bool = False
+    visible_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RegisterHolding(Command[Holding]):
+    work: str
+    library: str
+    copies: int
+    digital_lendable: int = 0
+
+
+# -- requests -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RequestItem(Command[Summary]):
+    """The caller's library asks the network for `work` for a reader."""
+
+    work: str
+    reader_ref: str
+    service_type: str = "Loan"
+    needed_by: date | None = None
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TakeAction(Command[Summary]):
+    """One ISO 18626 action (domain/ill_actions.py) by the caller's library."""
+
+    request_id: UUID
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+    client_request_id: str | None = None
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True)
+class ExpireAnswer(Command[Summary]):
+    """A wait passed its deadline (the timers)."""
+
+    request_id: UUID
+    now: datetime
+
+
+@dataclass(frozen=True)
+class MarkOverdue(Command[Summary]):
+    request_id: UUID
+    today: date
+
+
+@dataclass(frozen=True)
+class Remind(Command[Summary]):
+    request_id: UUID
+    today: date
+
+
+# -- shipments and partners ---------------------------------------------------------------
+@dataclass(frozen=True)
+class RecordCarrierEvents(Command[list[dict[str, str]]]):
+    """A batch of carrier updates from the partner's signed webhook."""
+
+    partner: str
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RegisterPartner(Command[tuple[PostalPartner, bool]]):
+    code: str
+    name: str
+    subsidy_percent: int
+    monthly_cap: str
+
+
+@dataclass(frozen=True)
+class AddPartnerSecret(Command[tuple[str, str]]):
+    partner: str
+
+
+@dataclass(frozen=True)
+class RetirePartnerSecret(Command[None]):
+    partner: str
+    secret_id: str
+
+
+# -- accounts -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OpenAccount(Command[tuple[Summary, bool]]):
+    username: str
+    display_name: str
+    library: str | None = None
+    partner: str | None = None
+    roles: tuple[str, ...] = ()
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class GrantRole(Command[Summary]):
+    username: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class RevokeRole(Command[Summary]):
+    username: str
+    role: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DisableAccount(Command[Summary]):
+    username: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class EnableAccount(Command[Summary]):
+    username: str
+
+
+@dataclass(frozen=True)
+class SetPassword(Command[Summary]):
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class IssueApiKey(Command[tuple[str, str]]):
+    username: str
+    label: str
+
+
+@dataclass(frozen=True)
+class RevokeApiKey(Command[Summary]):
+    username: str
+    key_id: str

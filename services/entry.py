@@ -1,0 +1,291 @@
+"""The one way in for commands: `act(caller, command)`. Every face calls it (the API, the
+web UI, the CLI, the partners' webhook, the timers, the demo loader), so they cannot
+disagree: it finds the resource a command touches, authorises the caller on it through
+the policy (domain/access.py), takes who acts from that decision and hands the command,
+with its actor, to the service of its capability. Idempotent commands (a client request
+id) are answered once by the requests service (services/idempotency.py), whose key is
+saved in the transaction of the command's events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar, cast
+from uuid import UUID
+
+from domain.access import (
+    Caller,
+    Forbidden,
+    Permission,
+    Principal,
+    authorise,
+    authorise_grant,
+)
+from domain.account import check_role
+from domain.errors import InvalidInput, NotFound
+from services.accounts import AccountsService
+from services.catalogue import CatalogueService
+from services.commands import (
+    AddPartnerSecret,
+    Command,
+    DisableAccount,
+    EnableAccount,
+    ExpireAnswer,
+    GrantRole,
+    IssueApiKey,
+    MarkOverdue,
+    OpenAccount,
+    RecordCarrierEvents,
+    RegisterHolding,
+    RegisterLibrary,
+    RegisterPartner,
+    RegisterWork,
+    Remind,
+    RenameLibrary,
+    RequestItem,
+    RetirePartnerSecret,
+    RevokeApiKey,
+    RevokeRole,
+    SetPassword,
+    SetPolicy,
+    TakeAction,
+)
+from services.partners import PartnersService
+from services.requests import RequestsService
+from services.shipments import ShipmentsService
+
+R = TypeVar("R")
+Handler = Callable[[Caller, Any], Any]
+
+
+def unseen_request(request_id: UUID) -> str:
+    """What a caller hears of a request that is not theirs to see (as of none at all)."""
+    return f"request {request_id} is not among the requests you may see"
+
+
+def unseen_account(username: str) -> str:
+    return f"no account {username!r} that you may see"
+
+
+class Entry:
+    def __init__(
+        self,
+        *,
+        catalogue: CatalogueService,
+        requests: RequestsService,
+        shipments: ShipmentsService,
+        partners: PartnersService,
+        accounts: AccountsService,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.catalogue = catalogue
+        self.requests = requests
+        self.shipments = shipments
+        self.partners = partners
+        self.accounts = accounts
+        self.clock = clock
+        self.handlers: dict[type[Command[Any]], Handler] = {
+            RegisterLibrary: self._register_library,
+            RenameLibrary: self._rename_library,
+            SetPolicy: self._set_policy,
+            RegisterWork: self._register_work,
+            RegisterHolding: self._register_holding,
+            RequestItem: self._request_item,
+            TakeAction: self._take_action,
+            ExpireAnswer: self._expire_answer,
+            MarkOverdue: self._mark_overdue,
+            Remind: self._remind,
+            RecordCarrierEvents: self._record_carrier_events,
+            RegisterPartner: self._register_partner,
+            AddPartnerSecret: self._add_partner_secret,
+            RetirePartnerSecret: self._retire_partner_secret,
+            OpenAccount: self._open_account,
+            GrantRole: self._grant_role,
+            RevokeRole: self._revoke_role,
+            DisableAccount: self._disable_account,
+            EnableAccount: self._enable_account,
+            SetPassword: self._set_password,
+            IssueApiKey: self._issue_api_key,
+            RevokeApiKey: self._revoke_api_key,
+        }
+
+    def act(self, caller: Caller, command: Command[R]) -> R:
+        """Authorise `caller` for `command`, and run it recording who acted."""
+        handler = self.handlers.get(type(command))
+        if handler is None:
+            raise InvalidInput(f"no such command: {type(command).__name__}")
+        return cast(R, handler(caller, command))
+
+    # -- catalogue and policies -----------------------------------------------------------
+    def _register_library(self, caller: Caller, c: RegisterLibrary) -> Any:
+        actor = authorise(caller, Permission.LIBRARIES_MANAGE)
+        return self.catalogue.register_library(actor, c.code, c.name, c.kind, c.locality)
+
+    def _rename_library(self, caller: Caller, c: RenameLibrary) -> Any:
+        actor = authorise(caller, Permission.LIBRARIES_MANAGE)
+        return self.catalogue.rename_library(actor, c.code, c.name, c.reason)
+
+    def _set_policy(self, caller: Caller, c: SetPolicy) -> Any:
+        actor = authorise(caller, Permission.POLICY_SET, library=c.library.strip().upper())
+        return self.catalogue.set_policy(actor, c.library, c.policy)
+
+    def _register_work(self, caller: Caller, c: RegisterWork) -> Any:
+        actor = authorise(caller, Permission.CATALOGUE_MANAGE)
+        return self.catalogue.register_work(
+            actor,
+            code=c.code,
+            title=c.title,
+            kind=c.kind,
+            creator=c.creator,
+            language=c.language,
+            shipping=c.shipping,
+            digital=c.digital,
+            visible_to=list(c.visible_to),
+        )
+
+    def _register_holding(self, caller: Caller, c: RegisterHolding) -> Any:
+        actor = authorise(caller, Permission.CATALOGUE_MANAGE)
+        return self.catalogue.register_holding(
+            actor, c.work, c.library, c.copies, c.digital_lendable
+        )
+
+    # -- requests -------------------------------------------------------------------------
+    def _request_item(self, caller: Caller, c: RequestItem) -> Any:
+        actor = authorise(caller, Permission.REQUEST_CREATE, library=_library_of(caller))
+        return self.requests.request_item(
+            actor,
+            requester=_own_library(caller),
+            work=c.work,
+            reader_ref=c.reader_ref,
+            service_type=c.service_type,
+            needed_by=c.needed_by,
+            client_request_id=c.client_request_id,
+            now=self.clock(),
+        )
+
+    def _take_action(self, caller: Caller, c: TakeAction) -> Any:
+        # The write side knows every party at once (the read model may lag behind).
+        involved = self.requests.request_parties(c.request_id)
+        authorise(
+            caller, Permission.REQUEST_ACT, library=involved, secret=unseen_request(c.request_id)
+        )
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.REQUEST_ACT, library=library)
+        return self.requests.take_action(
+            actor,
+            c.request_id,
+            library=library,
+            action=c.action,
+            params=c.params,
+            client_request_id=c.client_request_id,
+            expected_version=c.expected_version,
+            now=self.clock(),
+        )
+
+    def _expire_answer(self, caller: Caller, c: ExpireAnswer) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.requests.expire_answer(actor, c.request_id, c.now)
+
+    def _mark_overdue(self, caller: Caller, c: MarkOverdue) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.requests.mark_overdue(actor, c.request_id, c.today)
+
+    def _remind(self, caller: Caller, c: Remind) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.requests.remind(actor, c.request_id, c.today)
+
+    # -- shipments and partners -----------------------------------------------------------
+    def _record_carrier_events(self, caller: Caller, c: RecordCarrierEvents) -> Any:
+        actor = authorise(caller, Permission.SHIPMENT_EVENTS, partner=c.partner)
+        return self.shipments.record_carrier_events(actor, c.partner, c.items)
+
+    def _register_partner(self, caller: Caller, c: RegisterPartner) -> Any:
+        actor = authorise(caller, Permission.PARTNERS_MANAGE)
+        return self.partners.register_partner(
+            actor, c.code, c.name, c.subsidy_percent, c.monthly_cap
+        )
+
+    def _add_partner_secret(self, caller: Caller, c: AddPartnerSecret) -> Any:
+        actor = authorise(caller, Permission.PARTNERS_MANAGE)
+        return self.partners.add_partner_secret(actor, c.partner)
+
+    def _retire_partner_secret(self, caller: Caller, c: RetirePartnerSecret) -> Any:
+        actor = authorise(caller, Permission.PARTNERS_MANAGE)
+        self.partners.retire_partner_secret(actor, c.partner, c.secret_id)
+
+    # -- accounts -------------------------------------------------------------------------
+    def _open_account(self, caller: Caller, c: OpenAccount) -> Any:
+        library = c.library.strip().upper() if c.library else None
+        actor = authorise(caller, Permission.ACCOUNTS_MANAGE, library=library)
+        for role in c.roles:
+            authorise_grant(caller, check_role(role), library)
+        return self.accounts.open_account(
+            actor,
+            c.username,
+            c.display_name,
+            library=library,
+            partner=c.partner,
+            roles=list(c.roles),
+            password=c.password,
+        )
+
+    def _account_library(self, caller: Caller, username: str) -> str | None:
+        """The library of the account `username`, once `caller` may manage it (NotFound
+        otherwise, so that a library administrator cannot probe other libraries'
+        usernames)."""
+        try:
+            library = self.accounts.get_account(username).library
+        except (NotFound, InvalidInput):
+            raise NotFound(unseen_account(username)) from None
+        authorise(
+            caller, Permission.ACCOUNTS_MANAGE, library=library, secret=unseen_account(username)
+        )
+        return library
+
+    def _managing(self, caller: Caller, username: str) -> dict[str, Any]:
+        """Who acts on the account `username`, once `caller` may manage it."""
+        library = self._account_library(caller, username)
+        return authorise(caller, Permission.ACCOUNTS_MANAGE, library=library)
+
+    def _grant_role(self, caller: Caller, c: GrantRole) -> Any:
+        library = self._account_library(caller, c.username)
+        actor = authorise_grant(caller, c.role, library)
+        return self.accounts.grant_role(actor, c.username, c.role.value)
+
+    def _revoke_role(self, caller: Caller, c: RevokeRole) -> Any:
+        library = self._account_library(caller, c.username)
+        actor = authorise_grant(caller, check_role(c.role), library)
+        return self.accounts.revoke_role(actor, c.username, c.role, c.reason)
+
+    def _disable_account(self, caller: Caller, c: DisableAccount) -> Any:
+        actor = self._managing(caller, c.username)
+        return self.accounts.disable_account(actor, c.username, c.reason)
+
+    def _enable_account(self, caller: Caller, c: EnableAccount) -> Any:
+        actor = self._managing(caller, c.username)
+        return self.accounts.enable_account(actor, c.username)
+
+    def _set_password(self, caller: Caller, c: SetPassword) -> Any:
+        actor = self._managing(caller, c.username)
+        return self.accounts.set_password(actor, c.username, c.password)
+
+    def _issue_api_key(self, caller: Caller, c: IssueApiKey) -> Any:
+        actor = self._managing(caller, c.username)
+        return self.accounts.issue_api_key(actor, c.username, c.label)
+
+    def _revoke_api_key(self, caller: Caller, c: RevokeApiKey) -> Any:
+        actor = self._managing(caller, c.username)
+        return self.accounts.revoke_api_key(actor, c.username, c.key_id)
+
+
+def _library_of(caller: Caller) -> str | None:
+    return caller.library if isinstance(caller, Principal) else None
+
+
+def _own_library(caller: Caller) -> str:
+    """The library a librarian acts for (the policy grants library commands only to the
+    accounts of a library)."""
+    library = _library_of(caller)
+    if library is None:
+        raise Forbidden("only the accounts of a library act for one")
+    return library

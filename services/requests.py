@@ -1,0 +1,230 @@
+"""Interlibrary loan requests: create one with its rota, take an ISO 18626 action on one,
+and what the timers do when a wait ends. Each command may carry a client request id: a
+retry returns the first result and records nothing new (services/idempotency.py). Two
+librarians acting on one request at once: one wins, the other gets a Conflict naming the
+current state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from domain.access import Actor
+from domain.errors import Conflict, NotFound
+from domain.ill_request import IllRequest
+from domain.iso_actions import iso_action
+from domain.lending_policy import LendingPolicy
+from domain.routing import Candidate, WorkFacts, build_rota
+from infra.network_app import NetworkApp
+from services import aggregates
+from services.idempotency import Idempotency, Planned, command_fingerprint
+from services.shipments import new_shipment
+
+
+class CandidateFinder(Protocol):
+    """The libraries that hold a work, for its rota: the catalogue read model
+    (projections/catalogue.py) in the composition root, or a test's fixed list."""
+
+    def __call__(self, work: str) -> list[Candidate]: ...
+
+
+def request_summary(req: IllRequest) -> dict[str, Any]:
+    return {
+        "id": str(req.id),
+        "version": req.version,
+        "status": req.status.value,
+        "requester": req.requester,
+        "supplier": req.supplier,
+        "service_type": req.service_type.value,
+        "due_date": req.due_date.isoformat() if req.due_date else None,
+        "rota": req.rota,
+    }
+
+
+class RequestsService:
+    def __init__(
+        self, store: NetworkApp, candidates: CandidateFinder, idempotency: Idempotency
+    ) -> None:
+        self.store = store
+        self.candidates = candidates
+        self.idempotency = idempotency
+
+    def get_request(self, request_id: UUID) -> IllRequest:
+        return aggregates.request(self.store, request_id)
+
+    def request_parties(self, request_id: UUID) -> set[str]:
+        """Every library party to a request (requester, every library on its rota); empty
+        if there is no such request."""
+        try:
+            req = self.get_request(request_id)
+        except NotFound:
+            return set()
+        return {req.requester, *(entry["library"] for entry in req.rota)}
+
+    def answer_hours_of(self, libraries: list[str]) -> dict[str, int]:
+        """Each library's answer time-out, from its lending policy."""
+        return {
+            code: aggregates.library(self.store, code).policy.answer_timeout_hours
+            for code in libraries
+        }
+
+    def request_item(
+        self,
+        actor: Actor,
+        *,
+        requester: str,
+        work: str,
+        reader_ref: str,
+        service_type: str = "Loan",
+        needed_by: date | None = None,
+        client_request_id: str | None = None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """A librarian of `requester` asks for `work` for a reader: route and send."""
+        req_lib = aggregates.library(self.store, requester)
+        the_work = aggregates.work(self.store, work)
+        if not the_work.visible_to_kind(req_lib.kind.value):
+            raise NotFound(f"work {work} is not in the union catalogue")  # its existence is secret
+        facts = WorkFacts(
+            the_work.code, the_work.kind.value, the_work.shipping.value, tuple(the_work.visible_to)
+        )
+        # Holders outside a restricted work's scope are excluded with the reason, like
+        # any other: the requester is inside the scope (it sees the work and its holders).
+        candidates = self.candidates(the_work.code)
+        rota = build_rota(requester, req_lib.locality, facts, service_type, candidates)
+        key = f"{requester}:{client_request_id}" if client_request_id else None
+        fingerprint = command_fingerprint(
+            "request_item",
+            work=the_work.code,
+            reader_ref=reader_ref.strip(),
+            service_type=service_type,
+            needed_by=needed_by,
+        )
+        request_id = (
+            uuid.uuid5(uuid.NAMESPACE_URL, f"libshare:request:{key}") if key else uuid.uuid4()
+        )
+
+        def plan() -> Planned:
+            req = IllRequest.request(
+                request_id=request_id,
+                requester=requester,
+                work=the_work.code,
+                reader_ref=reader_ref,
+                service_type=service_type,
+                needed_by=needed_by,
+                rota=rota.entries,
+                excluded=rota.excluded,
+                now=now,
+                answer_hours=self.answer_hours_of([e["library"] for e in rota.entries[:1]]),
+            )
+            return [req], request_summary(req)
+
+        return self.idempotency.run(actor, key, fingerprint, plan)
+
+    def take_action(
+        self,
+        actor: Actor,
+        request_id: UUID,
+        *,
+        library: str,
+        action: str,
+        params: dict[str, Any],
+        client_request_id: str | None = None,
+        expected_version: int | None = None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """One ISO 18626 action on a request by a librarian of `library`."""
+        key = f"{library}:{client_request_id}" if client_request_id else None
+        fingerprint = command_fingerprint(
+            "act", request_id=request_id, action=action, params=params
+        )
+
+        def plan() -> Planned:
+            req = self.get_request(request_id)
+            if expected_version is not None and req.version != expected_version:
+                raise Conflict(
+                    f"the request is at version {req.version} ({req.status.value}), "
+                    f"not {expected_version}; reload it",
+                    current=request_summary(req),
+                )
+            others = self._apply_action(req, library, action, params, now)
+            return [req, *others], request_summary(req)
+
+        return self.idempotency.run(
+            actor, key, fingerprint, plan, lambda: request_summary(self.get_request(request_id))
+        )
+
+    def _apply_action(
+        self,
+        req: IllRequest,
+        library: str,
+        action: str,
+        p: dict[str, Any],
+        now: datetime,
+    ) -> list[Aggregate]:
+        """Apply the action (domain/iso_actions.py's table); return other aggregates it
+        changed or created, saved in the same transaction: a forwarded request, a
+        shipment."""
+        if action in ("Loaned", "ShippedReturn") and p.get("shipment"):
+            purpose = "loan" if action == "Loaned" else "return"
+            shipment = new_shipment(self.store, req, library, purpose, dict(p["shipment"]))
+            rest = {k: v for k, v in p.items() if k != "shipment"}
+            others = self._apply_action(req, library, action, rest, now)
+            return [*others, shipment]
+        changed = iso_action(action).run(req, library, p, _Policies(self, req, library, now))
+        return [changed] if changed is not None else []
+
+    # -- when a wait ends (the timers) ----------------------------------------------------
+    def expire_answer(self, actor: Actor, request_id: UUID, now: datetime) -> dict[str, Any]:
+        """A wait passed its deadline: the party is reminded, or the wait ends."""
+        req = self.get_request(request_id)
+        current = [req.supplier] if req.supplier else []
+        upcoming = [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
+        req.time_out(now, self.answer_hours_of([*current, *upcoming]))
+        self.store.record(req, actor=actor)
+        return request_summary(req)
+
+    def mark_overdue(self, actor: Actor, request_id: UUID, today: date) -> dict[str, Any]:
+        req = self.get_request(request_id)
+        req.mark_overdue(today)
+        if req.last_reminder is None or req.last_reminder < today:  # (recalled, overdue again)
+            req.remind(today)
+        self.store.record(req, actor=actor)
+        return request_summary(req)
+
+    def remind(self, actor: Actor, request_id: UUID, today: date) -> dict[str, Any]:
+        req = self.get_request(request_id)
+        req.remind(today)
+        self.store.record(req, actor=actor)
+        return request_summary(req)
+
+
+class _Policies:
+    """An action's context (domain/iso_actions.py): the time, and the policies of the
+    libraries it concerns, each loaded only if the action needs it."""
+
+    def __init__(self, service: RequestsService, req: IllRequest, library: str, now: datetime):
+        self.service, self.req, self.library, self._now = service, req, library, now
+
+    @property
+    def now(self) -> datetime:
+        return self._now
+
+    def answer_hours(self) -> dict[str, int]:
+        return self.service.answer_hours_of([self.req.supplier or self.library])
+
+    def upcoming_hours(self) -> dict[str, int]:
+        req = self.req
+        return self.service.answer_hours_of(
+            [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
+        )
+
+    def supplier_policy(self) -> LendingPolicy:
+        return aggregates.library(self.service.store, self.req.supplier or self.library).policy
+
+    def request(self, request_id: UUID) -> IllRequest:
+        return self.service.get_request(request_id)
