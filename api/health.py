@@ -52,7 +52,11 @@ def _exists(conn: Any, table: str) -> bool:
     return bool(row and row[0])
 
 
-@router.get("/health", summary="Database, Kafka and projection lag")
+@router.get(
+    "/health",
+    summary="Database, Kafka and projection lag",
+    responses={503: {"description": "Degraded: the same body, saying which part is down"}},
+)
 def health(sys: Annotated[System, Depends(system)]) -> JSONResponse:
     db_ok = sys.db.ping()
     body: dict[str, Any] = {
