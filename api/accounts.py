@@ -68,7 +68,35 @@ def token(
     return {"access_token": access, "token_type": "bearer", "expires_in": ttl}
 
 
-@router.get("/me", summary="Who I am: my account, roles and library")
+class Me(BaseModel):
+    username: str
+    roles: list[Role]
+    library: str | None
+    library_kind: str | None
+    partner: str | None
+    permissions: list[Permission]
+
+
+class ApiKey(BaseModel):
+    key_id: str
+    label: str
+    revoked: bool
+
+
+class AccountAnswer(BaseModel):
+    """An account as a command left it."""
+
+    username: str
+    display_name: str
+    library: str | None
+    partner: str | None
+    roles: list[Role]
+    disabled: bool
+    api_keys: list[ApiKey]
+    version: int = Field(description="The account's version after the command")
+
+
+@router.get("/me", response_model=Me, summary="Who I am: my account, roles and library")
 def me(caller: SignedIn) -> dict[str, Any]:
     return {
         "username": caller.account,
@@ -109,7 +137,12 @@ class KeyLabel(BaseModel):
     label: str = line(max_length=100, examples=["VNPOST routing system"])
 
 
-@router.post("/accounts", status_code=201, summary="Open an account (idempotent by username)")
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountAnswer,
+    summary="Open an account (idempotent by username)",
+)
 def open_account(
     body: NewAccount,
     response: Response,
@@ -197,7 +230,9 @@ def account(
     return found
 
 
-@router.post("/accounts/{username}/roles", summary="Grant a role (idempotent)")
+@router.post(
+    "/accounts/{username}/roles", response_model=AccountAnswer, summary="Grant a role (idempotent)"
+)
 def grant(
     username: str,
     body: Grant,
@@ -210,7 +245,11 @@ def grant(
         return _wrote(writes, me, sys.app.grant_role(username, body.role.value))
 
 
-@router.delete("/accounts/{username}/roles/{role}", summary="Revoke a role (idempotent)")
+@router.delete(
+    "/accounts/{username}/roles/{role}",
+    response_model=AccountAnswer,
+    summary="Revoke a role (idempotent)",
+)
 def revoke(
     username: str,
     role: Role,
@@ -224,7 +263,11 @@ def revoke(
         return _wrote(writes, me, sys.app.revoke_role(username, role.value, reason))
 
 
-@router.post("/accounts/{username}/disable", summary="Disable: every credential stops working")
+@router.post(
+    "/accounts/{username}/disable",
+    response_model=AccountAnswer,
+    summary="Disable: every credential stops working",
+)
 def disable(
     username: str,
     body: Reason,
@@ -236,7 +279,9 @@ def disable(
         return _wrote(writes, me, sys.app.disable_account(username, body.reason))
 
 
-@router.post("/accounts/{username}/enable", summary="Enable a disabled account")
+@router.post(
+    "/accounts/{username}/enable", response_model=AccountAnswer, summary="Enable a disabled account"
+)
 def enable(
     username: str, sys: Annotated[System, Depends(system)], me: Manager, writes: Writes
 ) -> dict[str, Any]:
@@ -244,7 +289,11 @@ def enable(
         return _wrote(writes, me, sys.app.enable_account(username))
 
 
-@router.put("/accounts/{username}/password", summary="Set an account's password")
+@router.put(
+    "/accounts/{username}/password",
+    response_model=AccountAnswer,
+    summary="Set an account's password",
+)
 def set_password(
     username: str,
     body: Password,
@@ -275,7 +324,11 @@ def issue_key(
     return {"key_id": key_id, "api_key": key, "version": acc.version}
 
 
-@router.delete("/accounts/{username}/api-keys/{key_id}", summary="Revoke an API key")
+@router.delete(
+    "/accounts/{username}/api-keys/{key_id}",
+    response_model=AccountAnswer,
+    summary="Revoke an API key",
+)
 def revoke_key(
     username: str,
     key_id: str,

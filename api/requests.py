@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Authorize, acting
 from api.deps import Writes, system
@@ -81,7 +81,30 @@ class Action(BaseModel):
     )
 
 
-@router.post("", status_code=201, summary="Ask the network for a work, for a reader")
+class RequestAnswer(BaseModel):
+    """What a command on a request answers: the request as the command left it (with
+    `replayed: true` when it is the first answer to a retried client_request_id)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: UUID
+    version: int = Field(
+        description="The request's version after the command (read it back with `min_version`)"
+    )
+    status: Status
+    requester: str
+    supplier: str | None
+    service_type: Literal["Loan", "Copy"]
+    due_date: date | None
+    rota: list[dict[str, Any]]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=RequestAnswer,
+    summary="Ask the network for a work, for a reader",
+)
 def create(
     body: NewRequest,
     response: Response,
@@ -178,7 +201,11 @@ def _unseen(request_id: UUID) -> str:
     return f"request {request_id} is not among the requests you may see"
 
 
-@router.post("/{request_id}/actions", summary="Act on a request (ISO 18626 actions)")
+@router.post(
+    "/{request_id}/actions",
+    response_model=RequestAnswer,
+    summary="Act on a request (ISO 18626 actions)",
+)
 def act(
     request_id: UUID,
     body: Action,
