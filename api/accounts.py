@@ -13,11 +13,15 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.auth import Authorize, SignedIn
-from api.deps import system
+from api.deps import Writes, system
+from api.fields import USERNAME, LibraryCode, PartnerCode, line
+from api.read_your_writes import MinVersion, RecentWrites, caught_up, version_in
 from composition.bootstrap import System
 from domain.access import Permission, Principal, decide, may
+from domain.account import USERNAME as USERNAME_SHAPE
 from domain.account import Role
 from domain.errors import InvalidInput, NotFound
+from domain.text import LINE_PATTERN
 from projections.accounts import account_detail, list_accounts
 from services.commands import (
     DisableAccount,
@@ -44,6 +48,10 @@ class LoginThrottled(Exception):
 def sign_in(sys: System, username: str, password: str) -> str:
     """A token for these credentials: 401 if they are wrong, 429 after repeated failures."""
     username = username.strip().lower()
+    if not USERNAME_SHAPE.match(username):  # no such account can exist: ask nobody
+        raise HTTPException(
+            401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"}
+        )
     creds = sys.credentials
     window = timedelta(seconds=sys.settings.login_window_seconds)
     failures, wait = creds.recent_failures(username, window)
@@ -68,7 +76,35 @@ def token(
     return {"access_token": access, "token_type": "bearer", "expires_in": ttl}
 
 
-@router.get("/me", summary="Who I am: my account, roles and library")
+class Me(BaseModel):
+    username: str
+    roles: list[Role]
+    library: str | None
+    library_kind: str | None
+    partner: str | None
+    permissions: list[Permission]
+
+
+class ApiKey(BaseModel):
+    key_id: str
+    label: str
+    revoked: bool
+
+
+class AccountAnswer(BaseModel):
+    """An account as a command left it."""
+
+    username: str
+    display_name: str
+    library: str | None
+    partner: str | None
+    roles: list[Role]
+    disabled: bool
+    api_keys: list[ApiKey]
+    version: int = Field(description="The account's version after the command")
+
+
+@router.get("/me", response_model=Me, summary="Who I am: my account, roles and library")
 def me(caller: SignedIn) -> dict[str, Any]:
     return {
         "username": caller.account,
@@ -85,11 +121,11 @@ def _holds(caller: Principal, permission: Permission) -> bool:
 
 
 class NewAccount(BaseModel):
-    username: str = Field(min_length=3, max_length=64, examples=["thuthu.kb"])
-    display_name: str = Field(min_length=1, max_length=200, examples=["Nguyễn Thị Lan"])
-    library: str | None = Field(default=None, max_length=32, examples=["HNM-KB"])
-    partner: str | None = Field(default=None, max_length=31)
-    roles: list[Role] = Field(default=[], max_length=6)
+    username: str = Field(min_length=3, max_length=64, pattern=USERNAME, examples=["thuthu.kb"])
+    display_name: str = line(max_length=200, examples=["Nguyễn Thị Lan"])
+    library: LibraryCode | None = Field(default=None, examples=["HNM-KB"])
+    partner: PartnerCode | None = None
+    roles: list[Role] = Field(default=[], max_length=len(Role))
     password: str | None = Field(default=None, min_length=10, max_length=200)
 
 
@@ -98,7 +134,7 @@ class Grant(BaseModel):
 
 
 class Reason(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = line(max_length=500)
 
 
 class Password(BaseModel):
@@ -106,12 +142,21 @@ class Password(BaseModel):
 
 
 class KeyLabel(BaseModel):
-    label: str = Field(min_length=1, max_length=100, examples=["VNPOST routing system"])
+    label: str = line(max_length=100, examples=["VNPOST routing system"])
 
 
-@router.post("/accounts", status_code=201, summary="Open an account (idempotent by username)")
+@router.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountAnswer,
+    summary="Open an account (idempotent by username)",
+)
 def open_account(
-    body: NewAccount, response: Response, sys: Annotated[System, Depends(system)], me: Manager
+    body: NewAccount,
+    response: Response,
+    sys: Annotated[System, Depends(system)],
+    me: Manager,
+    writes: Writes,
 ) -> dict[str, Any]:
     command = OpenAccount(
         body.username,
@@ -125,7 +170,13 @@ def open_account(
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/accounts/{found['username']}"
-    return found
+    return _wrote(writes, me, found)
+
+
+def _wrote(writes: RecentWrites, me: Principal, answer: dict[str, Any]) -> dict[str, Any]:
+    """Remember the account version a command produced, for `me`'s next read of it."""
+    writes.wrote(me, f"account:{answer['username']}", answer["version"])
+    return answer
 
 
 @router.get("/accounts", summary="Accounts: all (network admin, auditor) or my library's staff")
@@ -155,50 +206,92 @@ def _target(sys: System, me: Principal, username: str, permission: Permission) -
 
 
 @router.get("/accounts/{username}", summary="One account with its API keys and its history")
-def account(username: str, sys: Annotated[System, Depends(system)], me: Reader) -> dict[str, Any]:
+def account(
+    username: str,
+    sys: Annotated[System, Depends(system)],
+    me: Reader,
+    writes: Writes,
+    min_version: MinVersion = None,
+) -> dict[str, Any]:
     _target(sys, me, username, Permission.ACCOUNTS_READ)
-    with sys.db.transaction() as conn:
-        found = account_detail(conn, username.strip().lower())
+    name = username.strip().lower()
+
+    def read() -> dict[str, Any] | None:
+        with sys.db.transaction() as conn:
+            return account_detail(conn, name)
+
+    found = caught_up(read, version_in, writes.wanted(me, f"account:{name}", min_version))
     if found is None:
         raise HTTPException(404, f"account {username} is not in the read model yet")
     return found
 
 
-@router.post("/accounts/{username}/roles", summary="Grant a role (idempotent)")
+@router.post(
+    "/accounts/{username}/roles", response_model=AccountAnswer, summary="Grant a role (idempotent)"
+)
 def grant(
-    username: str, body: Grant, sys: Annotated[System, Depends(system)], me: Manager
-) -> dict[str, Any]:
-    return sys.entry.act(me, GrantRole(username, body.role))
-
-
-@router.delete("/accounts/{username}/roles/{role}", summary="Revoke a role (idempotent)")
-def revoke(
     username: str,
-    role: str,
+    body: Grant,
     sys: Annotated[System, Depends(system)],
     me: Manager,
-    reason: Annotated[str, Query(min_length=1, max_length=500)] = "revoked",
+    writes: Writes,
 ) -> dict[str, Any]:
-    return sys.entry.act(me, RevokeRole(username, role, reason))
+    return _wrote(writes, me, sys.entry.act(me, GrantRole(username, body.role)))
 
 
-@router.post("/accounts/{username}/disable", summary="Disable: every credential stops working")
+@router.delete(
+    "/accounts/{username}/roles/{role}",
+    response_model=AccountAnswer,
+    summary="Revoke a role (idempotent)",
+)
+def revoke(
+    username: str,
+    role: Role,
+    sys: Annotated[System, Depends(system)],
+    me: Manager,
+    writes: Writes,
+    reason: Annotated[str, Query(min_length=1, max_length=500, pattern=LINE_PATTERN)] = "revoked",
+) -> dict[str, Any]:
+    return _wrote(writes, me, sys.entry.act(me, RevokeRole(username, role, reason)))
+
+
+@router.post(
+    "/accounts/{username}/disable",
+    response_model=AccountAnswer,
+    summary="Disable: every credential stops working",
+)
 def disable(
-    username: str, body: Reason, sys: Annotated[System, Depends(system)], me: Manager
+    username: str,
+    body: Reason,
+    sys: Annotated[System, Depends(system)],
+    me: Manager,
+    writes: Writes,
 ) -> dict[str, Any]:
-    return sys.entry.act(me, DisableAccount(username, body.reason))
+    return _wrote(writes, me, sys.entry.act(me, DisableAccount(username, body.reason)))
 
 
-@router.post("/accounts/{username}/enable", summary="Enable a disabled account")
-def enable(username: str, sys: Annotated[System, Depends(system)], me: Manager) -> dict[str, Any]:
-    return sys.entry.act(me, EnableAccount(username))
+@router.post(
+    "/accounts/{username}/enable", response_model=AccountAnswer, summary="Enable a disabled account"
+)
+def enable(
+    username: str, sys: Annotated[System, Depends(system)], me: Manager, writes: Writes
+) -> dict[str, Any]:
+    return _wrote(writes, me, sys.entry.act(me, EnableAccount(username)))
 
 
-@router.put("/accounts/{username}/password", summary="Set an account's password")
+@router.put(
+    "/accounts/{username}/password",
+    response_model=AccountAnswer,
+    summary="Set an account's password",
+)
 def set_password(
-    username: str, body: Password, sys: Annotated[System, Depends(system)], me: Manager
+    username: str,
+    body: Password,
+    sys: Annotated[System, Depends(system)],
+    me: Manager,
+    writes: Writes,
 ) -> dict[str, Any]:
-    return sys.entry.act(me, SetPassword(username, body.password))
+    return _wrote(writes, me, sys.entry.act(me, SetPassword(username, body.password)))
 
 
 @router.post(
@@ -207,17 +300,31 @@ def set_password(
     summary="Issue an API key for a system or partner: shown only in this answer",
 )
 def issue_key(
-    username: str, body: KeyLabel, sys: Annotated[System, Depends(system)], me: Manager
-) -> dict[str, str]:
-    key_id, key = sys.entry.act(me, IssueApiKey(username, body.label))
-    return {"key_id": key_id, "api_key": key}
-
-
-@router.delete("/accounts/{username}/api-keys/{key_id}", summary="Revoke an API key")
-def revoke_key(
-    username: str, key_id: str, sys: Annotated[System, Depends(system)], me: Manager
+    username: str,
+    body: KeyLabel,
+    sys: Annotated[System, Depends(system)],
+    me: Manager,
+    writes: Writes,
 ) -> dict[str, Any]:
-    return sys.entry.act(me, RevokeApiKey(username, key_id))
+    key_id, key = sys.entry.act(me, IssueApiKey(username, body.label))
+    acc = sys.accounts.get_account(username)
+    writes.wrote(me, f"account:{acc.username}", acc.version)
+    return {"key_id": key_id, "api_key": key, "version": acc.version}
+
+
+@router.delete(
+    "/accounts/{username}/api-keys/{key_id}",
+    response_model=AccountAnswer,
+    summary="Revoke an API key",
+)
+def revoke_key(
+    username: str,
+    key_id: str,
+    sys: Annotated[System, Depends(system)],
+    me: Manager,
+    writes: Writes,
+) -> dict[str, Any]:
+    return _wrote(writes, me, sys.entry.act(me, RevokeApiKey(username, key_id)))
 
 
 def install(app: Any) -> None:

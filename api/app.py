@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import accounts, context, problems
+from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
 from api.catalogue import router as catalogue_router
 from api.health import router as health_router
@@ -18,6 +18,7 @@ from api.partner_admin import router as partner_admin_router
 from api.partners import install as install_partners
 from api.partners import router as partners_router
 from api.projections import router as projections_router
+from api.read_your_writes import RecentWrites
 from api.requests import router as requests_router
 from api.shipments import router as shipments_router
 from api.statistics import router as statistics_router
@@ -61,8 +62,10 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
         # FastAPI's built-in spans per dependency and its metrics cost ~1 ms a request.
         telemetry={"tracing": False, "metrics": False, "operation_spans": False, "logs": False},
     )
+    app.state.recent_writes = RecentWrites()
     problems.install(app)
     accounts.install(app)
+    url_text.install(app)
     context.install(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
@@ -76,4 +79,5 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(shipments_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
+    openapi.install(app)
     return app

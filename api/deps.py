@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from api.read_your_writes import RecentWrites
 from composition.bootstrap import System
 
 
@@ -12,3 +15,12 @@ async def system(request: Request) -> System:
     handing it to a worker thread (a thread switch per request for one attribute)."""
     s: System = request.app.state.system
     return s
+
+
+async def recent_writes(request: Request) -> RecentWrites:
+    """The versions this process's callers wrote lately (api/read_your_writes.py)."""
+    w: RecentWrites = request.app.state.recent_writes
+    return w
+
+
+Writes = Annotated[RecentWrites, Depends(recent_writes)]

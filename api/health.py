@@ -29,7 +29,11 @@ def report(sys: System) -> LogHealth:
     )
 
 
-@router.get("/health", summary="Database, Kafka, the relay's backlog, projections and workers")
+@router.get(
+    "/health",
+    summary="Database, Kafka, the relay's backlog, projections and workers",
+    responses={503: {"description": "The database does not answer: the same body, saying so"}},
+)
 def health(sys: Annotated[System, Depends(system)]) -> JSONResponse:
     db_ok = sys.db.ping()
     body: dict[str, Any] = {

@@ -9,7 +9,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Authorize
-from api.deps import system
+from api.deps import Writes, system
+from api.fields import LIBRARY_CODE, line
+from api.read_your_writes import EVERYONE, MinVersion, caught_up
 from composition.bootstrap import System
 from domain.access import Permission, Principal
 from domain.catalogue import ItemKind
@@ -32,21 +34,28 @@ class LibraryOut(BaseModel):
 
 
 class RegisterLibrary(BaseModel):
-    code: str = Field(min_length=1, max_length=32, examples=["HNM-S-NEW"])
-    name: str = Field(min_length=1, max_length=200)
+    # The pattern is the domain's to enforce (invalid-input, with what a code looks like).
+    code: str = Field(
+        min_length=1,
+        max_length=32,
+        examples=["HNM-S-NEW"],
+        json_schema_extra={"pattern": LIBRARY_CODE},
+    )
+    name: str = line(max_length=200)
     kind: LibraryKind
-    locality: str = Field(min_length=1, max_length=100)
+    locality: str = line(max_length=100)
 
 
 class RenameLibrary(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=500, examples=["Sáp nhập tỉnh 2025"])
+    name: str = line(max_length=200)
+    reason: str = line(max_length=500, examples=["Sáp nhập tỉnh 2025"])
 
 
 class Registered(BaseModel):
     code: str
     id: str
     created: bool
+    version: int = Field(description="The library's version after the command")
 
 
 @router.get("", response_model=list[LibraryOut], summary="The network's member libraries")
@@ -60,9 +69,21 @@ def libraries(
 
 
 @router.get("/{code}", response_model=LibraryOut, summary="One library")
-def library(code: str, sys: Annotated[System, Depends(system)]) -> dict[str, object]:
-    with sys.db.transaction() as conn:
-        found = get_library(conn, code.upper())
+def library(
+    code: str,
+    sys: Annotated[System, Depends(system)],
+    writes: Writes,
+    min_version: MinVersion = None,
+) -> dict[str, object]:
+    code = code.strip().upper()
+
+    def read() -> dict[str, object] | None:
+        with sys.db.transaction() as conn:
+            return get_library(conn, code)
+
+    # The read model keeps no version of a library: a read waits only for it to be there.
+    wanted = writes.wanted(EVERYONE, f"library:{code}", min_version)
+    found = caught_up(read, lambda _: wanted, wanted)
     if found is None:
         raise HTTPException(404, f"library {code} is not in the read model")
     return found
@@ -80,13 +101,16 @@ def register(
     response: Response,
     sys: Annotated[System, Depends(system)],
     me: NetworkAdmin,
+    writes: Writes,
 ) -> Registered:
     command = commands.RegisterLibrary(body.code, body.name, body.kind.value, body.locality)
     lib, created = sys.entry.act(me, command)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/libraries/{lib.code}"
-    return Registered(code=lib.code, id=str(lib.id), created=created)
+    # Whether a library exists is no secret: any reader waits for a new one to show.
+    writes.wrote(EVERYONE, f"library:{lib.code}", lib.version)
+    return Registered(code=lib.code, id=str(lib.id), created=created, version=lib.version)
 
 
 @router.post("/{code}/rename", response_model=Registered, summary="Rename a library")
@@ -94,7 +118,7 @@ def rename(
     code: str, body: RenameLibrary, sys: Annotated[System, Depends(system)], me: NetworkAdmin
 ) -> Registered:
     lib = sys.entry.act(me, commands.RenameLibrary(code, body.name, body.reason))
-    return Registered(code=lib.code, id=str(lib.id), created=False)
+    return Registered(code=lib.code, id=str(lib.id), created=False, version=lib.version)
 
 
 class PolicyIn(BaseModel):
@@ -122,4 +146,4 @@ def set_policy(
         body.answer_timeout_hours,
     )
     lib = sys.entry.act(me, commands.SetPolicy(code, policy))
-    return lib.policy.as_dict()
+    return {**lib.policy.as_dict(), "version": lib.version}

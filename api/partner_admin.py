@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.auth import Authorize
 from api.deps import system
+from api.fields import Amount, PartnerCode, line
 from composition.bootstrap import System
 from domain.access import Permission, Principal
 from services.commands import AddPartnerSecret, RegisterPartner, RetirePartnerSecret
@@ -20,10 +21,10 @@ Admin = Annotated[Principal, Depends(Authorize(Permission.PARTNERS_MANAGE))]
 
 
 class NewPartner(BaseModel):
-    code: str = Field(min_length=2, max_length=31, examples=["VNPOST"])
-    name: str = Field(min_length=1, max_length=200)
+    code: PartnerCode = Field(examples=["VNPOST"])
+    name: str = line(max_length=200)
     subsidy_percent: int = Field(ge=0, le=100, description="The province's share of postage")
-    monthly_cap_per_library: str = Field(
+    monthly_cap_per_library: Amount = Field(
         examples=["500000"], description="VND of subsidy per library per month, at most"
     )
 
@@ -38,7 +39,12 @@ def register_partner(
     partner, created = sys.entry.act(me, command)
     if not created:
         response.status_code = 200
-    return {"code": partner.code, "created": created, "secret_ids": partner.secret_ids}
+    return {
+        "code": partner.code,
+        "created": created,
+        "secret_ids": partner.secret_ids,
+        "version": partner.version,
+    }
 
 
 @router.post(

@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.auth import Authorize
 from api.deps import system
+from api.fields import MONTH
 from composition.bootstrap import System
 from domain.access import Permission, Principal, decide, may
 from infra.clock import utc_now
@@ -19,7 +20,13 @@ from projections.shipments import as_csv, in_transit, statement
 router = APIRouter(tags=["postal shipments"])
 Shipments = Annotated[Principal, Depends(Authorize(Permission.SHIPMENTS_READ))]
 Postage = Annotated[Principal, Depends(Authorize(Permission.POSTAGE_READ))]
-Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+
+
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"
+
+
+Month = Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM")]
 
 
 @router.get("/shipments", summary="My library's shipments in transit; stuck ones flagged")
@@ -69,7 +76,7 @@ def _statement_scope(me: Principal, library: str | None) -> str | None:
 
 
 @router.get(
-    "/postage/statements.csv", response_class=PlainTextResponse, summary="The same statement as CSV"
+    "/postage/statements.csv", response_class=CsvResponse, summary="The same statement as CSV"
 )
 def postage_statements_csv(
     sys: Annotated[System, Depends(system)],
@@ -77,8 +84,8 @@ def postage_statements_csv(
     month: Month = None,
     library: str | None = None,
     partner: str | None = None,
-) -> PlainTextResponse:
+) -> CsvResponse:
     library = _statement_scope(me, library)
     with sys.db.transaction() as conn:
         rows = statement(conn, _month(month), library, partner)
-    return PlainTextResponse(as_csv(rows), media_type="text/csv; charset=utf-8")
+    return CsvResponse(as_csv(rows))

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import Authorize
 from api.deps import system
+from api.fields import MONTH
 from composition.bootstrap import System
 from domain.access import Permission, Principal
 from infra.clock import utc_now
@@ -23,7 +24,7 @@ def monthly_statistics(
     _: Annotated[Principal, Depends(Authorize(Permission.STATISTICS_READ))],
     month: Annotated[
         str | None,
-        Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; this month by default"),
+        Query(pattern=MONTH, description="YYYY-MM; this month by default"),
     ] = None,
 ) -> dict[str, Any]:
     first = date.fromisoformat(f"{month}-01") if month else utc_now().date().replace(day=1)

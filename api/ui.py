@@ -5,7 +5,6 @@ as the API, decided by the same policy; the session is a signed token in a cooki
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -19,6 +18,7 @@ from api.accounts import LoginThrottled, sign_in
 from api.auth import UI_COOKIE, ui_principal
 from api.deps import system
 from api.i18n import TEXT, iso_label, language
+from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
@@ -163,19 +163,16 @@ def one_request(
 
 FormField = Annotated[str | None, Form()]
 
-# After a command, the page it leads to waits this long for the read model to catch up
-# with the command's own version (read your writes), instead of showing an older state.
-CATCH_UP_SECONDS = 3.0
-
 
 def _read_own_write(sys: System, request_id: UUID, version: int) -> dict[str, Any] | None:
-    deadline = time.monotonic() + CATCH_UP_SECONDS
-    while True:
+    """After a command, the page it leads to waits briefly for the read model to reach the
+    command's own version (read your writes), as the API does, instead of an older state."""
+
+    def read() -> dict[str, Any] | None:
         with sys.db.transaction() as conn:
-            found = detail(conn, request_id)
-        if (found and found["version"] >= version) or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+            return detail(conn, request_id)
+
+    return caught_up(read, version_in, version)
 
 
 @router.post("/ui/requests/{request_id}/act")

@@ -13,6 +13,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput, NotFound
+from domain.text import one_line
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 KEY_ID = re.compile(r"^k-[0-9a-f]{12}$")
@@ -82,9 +83,7 @@ class Account(Aggregate):
                 f"username {username!r} must be 3 to 64 lower-case letters, digits, '.', "
                 "'_' or '-', starting with a letter or digit"
             )
-        display_name = display_name.strip()
-        if not display_name or len(display_name) > 200:
-            raise InvalidInput("display name must be 1 to 200 characters")
+        display_name = one_line(display_name, "display name", 200)
         if library and partner:
             raise InvalidInput("an account belongs to a library or to a partner, not both")
         return cls._create(

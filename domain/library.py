@@ -10,6 +10,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.lending_policy import DEFAULT_POLICY, LendingPolicy
+from domain.text import one_line
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)*$")
 
@@ -67,9 +68,7 @@ class Library(Aggregate):
         if kind not in _KINDS:
             allowed = ", ".join(k.value for k in LibraryKind)
             raise InvalidInput(f"library kind {kind!r} is not one of: {allowed}")
-        locality = locality.strip()
-        if not locality or len(locality) > 100:
-            raise InvalidInput("library locality must be 1 to 100 characters")
+        locality = one_line(locality, "library locality", 100)
         return cls._create(
             cls.Registered,
             id=cls.id_for(code),
@@ -84,6 +83,7 @@ class Library(Aggregate):
         reason = reason.strip()
         if not reason or len(reason) > 500:
             raise InvalidInput("a renaming needs a reason of 1 to 500 characters")
+        reason = one_line(reason, "a renaming's reason", 500)
         if name == self.name:
             return  # already so named: nothing happens, so a retry is harmless
         self.trigger_event(self.Renamed, name=name, reason=reason)
@@ -126,7 +126,4 @@ class Library(Aggregate):
 
 
 def _valid_name(name: str) -> str:
-    name = name.strip()
-    if not name or len(name) > 200:
-        raise InvalidInput("library name must be 1 to 200 characters")
-    return name
+    return one_line(name, "library name", 200)

@@ -6,12 +6,13 @@ published for ever); only the fact that a secret was added or retired does."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
+from domain.text import one_line
 
 PARTNER_CODE = re.compile(r"^[A-Z][A-Z0-9-]{1,30}$")
 
@@ -47,10 +48,16 @@ class PostalPartner(Aggregate):
             raise InvalidInput(f"partner code {code!r} must be upper-case letters and digits")
         if not name.strip():
             raise InvalidInput("a partner needs a name")
+        name = one_line(name, "a partner's name", 200)
         if not 0 <= subsidy_percent <= 100:
             raise InvalidInput("subsidy_percent must be 0..100")
-        cap = Decimal(monthly_cap_per_library)
-        if cap < 0:
+        try:
+            cap = Decimal(monthly_cap_per_library)
+        except InvalidOperation:
+            raise InvalidInput(
+                f"monthly_cap_per_library {monthly_cap_per_library!r} is not a number"
+            ) from None
+        if not cap.is_finite() or cap < 0:
             raise InvalidInput("monthly_cap_per_library must not be negative")
         return cls._create(
             cls.Registered,

@@ -77,3 +77,16 @@ def test_renaming_without_a_reason_is_refused() -> None:
     lib = Library.register("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
     with pytest.raises(InvalidInput, match="reason"):
         lib.rename("Tên mới", " ")
+
+
+@pytest.mark.parametrize("bad", ["Thư viện\x00", "Thư\nviện", "Thư viện\x1b[31m", "A\u0085B"])
+def test_names_localities_and_reasons_with_control_characters_are_refused(bad: str) -> None:
+    with pytest.raises(InvalidInput, match="control characters"):
+        Library.register("HNM-A", bad, "school", "Phủ Lý")
+    with pytest.raises(InvalidInput, match="control characters"):
+        Library.register("HNM-A", "Thư viện", "school", bad)
+    lib = Library.register("HNM-A", "Thư viện", "school", "Phủ Lý")
+    with pytest.raises(InvalidInput, match="control characters"):
+        lib.rename(bad, "Sáp nhập")
+    with pytest.raises(InvalidInput, match="control characters"):
+        lib.rename("Thư viện mới", bad)
