@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-unit test-integration test-e2e lint format bench kafka-start kafka-stop events-doc clean
+.PHONY: run test test-unit test-integration test-e2e test-faults lint format bench kafka-start kafka-stop events-doc clean
 
 # Create the virtual environment and install (again only when pyproject.toml changes).
 $(STAMP): pyproject.toml
@@ -20,10 +20,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/libshare serve
 
-# Start PostgreSQL (embedded, by the test session) and Kafka (a real broker on
-# 127.0.0.1:19092), run the whole suite, stop them.
-test: $(STAMP)
-	infra/with-kafka.sh $(BIN)/pytest -q tests
+# Lint and type-check first (a lint or type error fails the build), then start PostgreSQL
+# (embedded, by the test session) and Kafka (a real broker on 127.0.0.1:19092), run the
+# whole suite, the fast parts first and the fault suite (tests/faults/) last, stop them.
+test: lint
+	infra/with-kafka.sh $(BIN)/pytest -q tests/unit tests/integration tests/e2e tests/faults
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
@@ -34,10 +35,15 @@ test-integration: $(STAMP)
 test-e2e: $(STAMP)
 	infra/with-kafka.sh $(BIN)/pytest -q tests/e2e
 
+TYPED := domain infra projections services workers composition api bench
+
+test-faults: $(STAMP)
+	infra/with-kafka.sh $(BIN)/pytest -q -s tests/faults
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict domain
+	$(BIN)/mypy --strict $(TYPED)
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -327,7 +327,7 @@ def revoke_key(
     return _wrote(writes, me, sys.entry.act(me, RevokeApiKey(username, key_id)))
 
 
-def install(app: Any) -> None:
+def install(app: FastAPI) -> None:
     from api.problems import problem
 
     @app.exception_handler(LoginThrottled)

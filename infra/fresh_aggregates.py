@@ -32,7 +32,7 @@ class FreshAggregates:
             newer = self.app.repository.event_store.get(aggregate_id, gt=cached.version, limit=1)
             if next(iter(newer), None) is None:
                 return cached
-        current = self.app.repository.get(aggregate_id)
+        current: Any = self.app.repository.get(aggregate_id)
         with self._lock:
             held = self._items.get(aggregate_id)
             if held is None or held.version <= current.version:

@@ -5,14 +5,14 @@ from events to statements; the runner executes them, batching runs of the same s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import psycopg
 
 from infra.envelope import Envelope
 
-Statement = tuple[str, Sequence[Any]]
+Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]  # positional or named parameters
 
 # A plain one-row INSERT ... VALUES (%s, ...), optionally ON CONFLICT DO NOTHING: a run of
 # these is the same as one INSERT of all their rows, which the runner sends as one
@@ -54,7 +54,7 @@ class Projection:
         """Apply events in order. Consecutive uses of one statement go together: one-row
         INSERTs as multi-row INSERTs, anything else as one executemany."""
         run_sql: str | None = None
-        run: list[Sequence[Any]] = []
+        run: list[Sequence[Any] | Mapping[str, Any]] = []
         with conn.cursor() as cur:
             for event in events:
                 for sql, params in self.statements(event):
@@ -67,7 +67,9 @@ class Projection:
                 execute_run(cur, run_sql or "", run)
 
 
-def execute_run(cur: psycopg.Cursor[Any], sql: str, rows: list[Sequence[Any]]) -> None:
+def execute_run(
+    cur: psycopg.Cursor[Any], sql: str, rows: list[Sequence[Any] | Mapping[str, Any]]
+) -> None:
     """Execute `sql` once per row of parameters, in order, in as few statements as is safe."""
     multi = _as_unnest(cur.connection, sql) if len(rows) > 1 else None
     if multi is None:

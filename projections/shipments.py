@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
 
 from infra.envelope import Envelope
 from projections.projection import Projection, Statement
@@ -114,7 +115,7 @@ class ShipmentsProjection(Projection):
                 "recipient": d["recipient"],
                 "partner": d["partner"],
                 "waybill": d["waybill"],
-                "parcels": psycopg.types.json.Jsonb(d["parcels"]),
+                "parcels": Jsonb(d["parcels"]),
                 "cost": d["declared_postage"],
                 "at": event.time,
                 "month": month,

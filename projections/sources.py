@@ -30,7 +30,7 @@ class LogSource:
     """Reads the notification log with the gap-aware reader; woken by LISTEN/NOTIFY."""
 
     name = "log"
-    kafka_ok = None
+    kafka_ok: bool | None = None  # the log source does not use Kafka
 
     def __init__(self, db: Database, reader: NotificationLogReader, batch_size: int = 2000):
         self.db = db

@@ -28,10 +28,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from workers.bootstrap import System
-from workers.demo_network import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo, load_demo_accounts
 
 from api.app import create_app
+from composition.bootstrap import System
+from composition.demo_network import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo, load_demo_accounts
 from tests.e2e.callers import network_admin
 from tests.integration.support import eventually
 
@@ -58,8 +58,8 @@ def _free_port() -> int:
 def server(system: System) -> Iterator[tuple[str, dict[str, dict[str, str]]]]:
     """The app served over HTTP by uvicorn, with the demo network and its accounts; the
     Authorization header of each role's demo account (and none for anonymous)."""
-    load_demo(system.app)
-    printed = load_demo_accounts(system.app)
+    load_demo(system)
+    printed = load_demo_accounts(system)
     system.start_projector()
     port = _free_port()
     config = uvicorn.Config(create_app(system=system), port=port, log_level="warning")

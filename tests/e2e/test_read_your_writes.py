@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from workers.bootstrap import System
-from workers.demo_network import load_demo
 
 from api.app import create_app
+from composition.bootstrap import System
+from composition.demo_network import load_demo
 from projections.runner import lock_projections
 from tests.e2e.callers import headers_for, network_admin
 from tests.integration.support import eventually
@@ -24,7 +24,7 @@ HELD_SECONDS = 0.8
 
 @pytest.fixture
 def client(system: System) -> Iterator[TestClient]:
-    load_demo(system.app)
+    load_demo(system)
     system.start_projector()
     with TestClient(create_app(system=system)) as c:
         eventually(lambda: len(c.get("/libraries").json()) == 16, what="demo libraries")
