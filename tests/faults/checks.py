@@ -13,7 +13,7 @@ from kafka import KafkaConsumer, TopicPartition
 from composition.bootstrap import PROJECTIONS, System, projection_named
 from infra.kafka_log import all_topics
 from infra.log_reader import LogPosition
-from tests.faults.layout import Layout
+from tests.faults.layout import Layout, Load, phase
 
 
 def stored_ids(system: System) -> dict[str, tuple[str, int]]:
@@ -109,3 +109,21 @@ def caught_up(system: System) -> bool:
     assert row is not None
     total, seen, unpublished = row
     return bool(unpublished == 0 and seen == total)
+
+
+def assert_nothing_lost(
+    system: System, layout: Layout, load: Load, *, answers_503: bool = False
+) -> int:
+    """What every fault test ends with: no command answered a 5xx (or only 503s, where
+    the database was the fault), every process of the layout still running, every stored
+    event on Kafka in order, every read model equal to a rebuild. Returns the number of
+    republished copies on Kafka."""
+    failures = [f for f in load.failures if not (answers_503 and f.startswith("503"))]
+    assert not failures, failures[:5]
+    for name, p in layout.processes.items():
+        assert p.alive(), f"{name} exited:\n{p.log_tail()}"
+    copies = assert_every_event_on_kafka_in_order(system, layout)
+    phase(f"every event on Kafka ({copies} republished copies)")
+    assert_read_models_equal_a_rebuild(system)
+    phase("every read model equals a rebuild")
+    return copies

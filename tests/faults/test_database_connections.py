@@ -17,8 +17,7 @@ from psycopg.conninfo import conninfo_to_dict
 from composition.bootstrap import System
 from infra.database import with_dbname
 from tests.faults.checks import (
-    assert_every_event_on_kafka_in_order,
-    assert_read_models_equal_a_rebuild,
+    assert_nothing_lost,
     caught_up,
 )
 from tests.faults.conftest import record_recovery
@@ -93,15 +92,11 @@ def test_terminated_connections_answer_503_and_nothing_is_half_written(
             assert content_type == "application/problem+json" and retry_after
     phase(f"answers: {sorted({s for s, _, _ in answers})}")
     assert all(s < 500 or s == 503 for s, _, _ in answers)
-    assert all(f.startswith("503") for f in load.failures), load.failures[:5]
     wait_until(lambda: caught_up(checker), 60, "the workers carrying on")
-    record_recovery("connections terminated 4 times", time.monotonic() - finished)
-    for p in layout.processes.values():
-        assert p.alive(), p.log_tail()
+    record_recovery("database connections cut and refused", time.monotonic() - finished)
     with checker.db.transaction() as conn:
         (made,) = conn.execute(
             "SELECT count(*) FROM ill_requests WHERE reader_ref = 'BD-PG'"
         ).fetchone() or (0,)
     assert made == len(ids), f"{made} requests for {len(ids)} client request ids"
-    assert_every_event_on_kafka_in_order(checker, layout)
-    assert_read_models_equal_a_rebuild(checker)
+    assert_nothing_lost(checker, layout, load, answers_503=True)
