@@ -26,6 +26,7 @@ from domain.ill_status import (
     ServiceType,
     Status,
 )
+from domain.text import note_text, one_line
 
 
 class IllRequest(Aggregate):
@@ -97,9 +98,7 @@ class IllRequest(Aggregate):
     ) -> IllRequest:
         """Create a request with its rota (each entry: library and why it was chosen) and
         send it to the first supplier; with an empty rota it ends Unfilled at once."""
-        reader_ref = reader_ref.strip()
-        if not reader_ref or len(reader_ref) > 64:
-            raise InvalidInput("reader_ref must be 1 to 64 characters")
+        reader_ref = one_line(reader_ref, "reader_ref", 64)
         if service_type not in {s.value for s in ServiceType}:
             raise InvalidInput(f"service_type must be Loan or Copy, not {service_type!r}")
         if needed_by is not None and needed_by < now.date():
@@ -217,7 +216,7 @@ class IllRequest(Aggregate):
         self._as_supplier(library, "answer ExpectToSupply")
         self._guard("ExpectToSupply", {Status.REQUEST_RECEIVED})
         self._expects_to_supply(
-            supplier=library, note=note, answer_due=self._deadline(now, answer_hours)
+            supplier=library, note=note_text(note), answer_due=self._deadline(now, answer_hours)
         )
 
     @event("ExpectsToSupply")
@@ -238,7 +237,9 @@ class IllRequest(Aggregate):
         """A commitment: the supplier is reminded to ship each answer time-out after."""
         self._as_supplier(library, "answer WillSupply")
         self._guard("WillSupply", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY})
-        self._will_supply(supplier=library, note=note, answer_due=self._deadline(now, answer_hours))
+        self._will_supply(
+            supplier=library, note=note_text(note), answer_due=self._deadline(now, answer_hours)
+        )
 
     @event("WillSupply")
     def _will_supply(self, supplier: str, note: str, answer_due: datetime | None = None) -> None:
@@ -270,7 +271,7 @@ class IllRequest(Aggregate):
         conditions: dict[str, Any] = {
             "kind": kind,
             "reason_retry": REASON_RETRY[kind],
-            "note": note,
+            "note": note_text(note),
         }
         if cost:
             conditions["cost"] = cost
@@ -386,7 +387,7 @@ class IllRequest(Aggregate):
         self._guard(
             "CopyCompleted", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
         )
-        self._copy_delivered(supplier=library, note=note, delivered_at=now)
+        self._copy_delivered(supplier=library, note=note_text(note), delivered_at=now)
 
     @event("CopyDelivered")
     def _copy_delivered(self, supplier: str, note: str, delivered_at: datetime) -> None:
@@ -671,8 +672,8 @@ class IllRequest(Aggregate):
             )
         if self.status in TERMINAL:
             raise IllegalTransition("Notification", self.status.value)
-        note = note.strip()
-        if not note or len(note) > 2000:
+        note = note_text(note.strip())
+        if not note:
             raise InvalidInput("a note must be 1 to 2000 characters")
         self._note_added(library=library, party=party, note=note)
 
