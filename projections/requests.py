@@ -171,7 +171,9 @@ class RequestsProjection(Projection):
                 *new_deadline,
             ],
             "AnswerReminderSent": [("answer_due = %s", d.get("answer_due"))],
-            "Cancelled": [("status_before_cancel = NULL", None)],
+            # A finished request waits on no one: no deadline shows (as in the aggregate).
+            "Cancelled": [("status_before_cancel = NULL", None), ("answer_due = %s", None)],
+            "CopyDelivered": [("answer_due = %s", None)],
             "RotaExhausted": [("supplier = %s", None), ("answer_due = %s", None)],
             "Loaned": [
                 ("due_date = %s", d.get("due_date")),
@@ -213,8 +215,11 @@ class RequestsProjection(Projection):
             sets.append("status = CASE WHEN %s THEN 'Cancelled' ELSE status_before_cancel END")
             params.append(d["accepted"])
             sets.append("status_before_cancel = NULL")
-            sets.append(new_deadline[0][0])
-            params.append(d.get("answer_due"))
+            if d["accepted"]:
+                sets.append("answer_due = NULL")
+            else:
+                sets.append(new_deadline[0][0])
+                params.append(d.get("answer_due"))
         if name == "RenewAnswered":
             sets.append("renew_pending = false")
             if d["accepted"]:
