@@ -98,8 +98,17 @@ class KafkaSource:
 
     name = "kafka"
 
-    def __init__(self, bootstrap: str, topics: list[str], group_id: str, client_id: str):
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: list[str],
+        group_id: str,
+        client_id: str,
+        *,
+        commit_interval: float = OFFSET_COMMIT_INTERVAL,
+    ):
         self.topics = topics
+        self.commit_interval = commit_interval  # seconds between advisory offset commits
         self.consumer = make_consumer(bootstrap, group_id, client_id)
         self._runner: ProjectionRunner | None = None
         self._applied: dict[str, int] = {}  # per stream: the last offset applied, not told
@@ -143,14 +152,14 @@ class KafkaSource:
         return out
 
     def committed(self, deliveries: Sequence[Delivery]) -> None:
-        """Tell Kafka the offsets applied, at most once per OFFSET_COMMIT_INTERVAL: they
+        """Tell Kafka the offsets applied, at most once per `commit_interval`: they
         are advisory (our positions live in PostgreSQL, with the read models), and each
         commit is a request to the group coordinator, costly at one batch per event."""
         for d in deliveries:
             if d.position[1] >= self._applied.get(d.stream, -1):
                 self._applied[d.stream] = d.position[1]
         now = time.monotonic()
-        if now - self._last_commit >= OFFSET_COMMIT_INTERVAL:
+        if now - self._last_commit >= self.commit_interval:
             self._last_commit = now
             self._commit_offsets()
 

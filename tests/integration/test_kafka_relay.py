@@ -7,6 +7,8 @@ from collections import defaultdict
 
 import pytest
 
+from infra.kafka_log import all_topics
+from projections.sources import KafkaSource
 from tests.integration.kafka_read import read_all
 from tests.integration.support import (
     eventually,
@@ -202,14 +204,11 @@ def test_health_reports_kafka_when_it_is_configured(kafka_system: System) -> Non
     assert body["projection_source"] == "kafka"
 
 
-def test_kafka_tools_see_the_projector_caught_up_once_it_stops(
-    kafka_system: System, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_kafka_tools_see_the_projector_caught_up_once_it_stops(kafka_system: System) -> None:
     """The offsets told to Kafka (advisory, at most once per interval while running, and
     once more on closing) reach what the projector applied, so tools show no lag."""
     from kafka import KafkaAdminClient, KafkaConsumer
 
-    monkeypatch.setattr("projections.sources.OFFSET_COMMIT_INTERVAL", 3600.0)
     system = kafka_system
     register_many(system, 12)
     assert relay_all(system) == 12
@@ -218,9 +217,16 @@ def test_kafka_tools_see_the_projector_caught_up_once_it_stops(
     group = f"{prefix}-offsets"
     runner = system.make_runner()
     stop = threading.Event()
-    worker = threading.Thread(
-        target=runner.run, args=(system.make_kafka_source(group_id=group), stop), daemon=True
+    # An interval longer than the test: what is applied after the first commit is told
+    # to Kafka only on closing.
+    source = KafkaSource(
+        bootstrap,
+        all_topics(prefix),
+        group,
+        system.settings.kafka_client_id,
+        commit_interval=3600.0,
     )
+    worker = threading.Thread(target=runner.run, args=(source, stop), daemon=True)
     worker.start()
     try:
         eventually(lambda: runner.delivered == 12, what="12 events applied")
