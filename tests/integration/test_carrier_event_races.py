@@ -9,8 +9,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
-
 from domain.shipment import Shipment
 from tests.integration.support import eventually
 from workers.bootstrap import System
@@ -60,44 +58,72 @@ def recorded(system: System) -> set[str]:
     return set(shipment.carrier_events)
 
 
-def stale_first(system: System, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The next load of the shipment returns it as it is now, as if another update were
-    saved between that load and its save."""
-    stale = system.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
-    fresh = system.app._partner_shipment
-    loads: list[str] = []
+def from_the_same_load(
+    *senders: tuple[System, list[dict[str, Any]]],
+) -> list[list[dict[str, str]]]:
+    """Each instance records its updates, all from the same loaded shipment: writes to the
+    event table wait on a lock (loads still read it) until every sender has loaded the
+    shipment and waits to save; then the lock goes. One save wins; the others fail on the
+    shipment's version and go on from a reload. Returns each sender's results."""
+    (first, _), results = senders[0], [[] for _ in senders]
 
-    def load(partner: str, waybill: str) -> Shipment:
-        loads.append(waybill)
-        return stale if len(loads) == 1 else fresh(partner, waybill)
+    def send(i: int, system: System, items: list[dict[str, Any]]) -> None:
+        results[i] = system.app.record_carrier_events("VNPOST", items)
 
-    monkeypatch.setattr(system.app, "_partner_shipment", load)
+    threads = [
+        threading.Thread(target=send, args=(i, system, items))
+        for i, (system, items) in enumerate(senders)
+    ]
+    with first.db.connect() as lock:  # one transaction, holding the lock until it ends
+        lock.execute("LOCK TABLE libshare_events IN SHARE ROW EXCLUSIVE MODE")
+        for t in threads:
+            t.start()
+        eventually(lambda: waiting_to_save(first) == len(senders), what="every sender to wait")
+    for t in threads:
+        t.join(20)
+    return results
+
+
+def waiting_to_save(system: System) -> int:
+    with system.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks "
+            "WHERE NOT granted AND relation = 'libshare_events'::regclass"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def shipment_now(system: System) -> Shipment:
+    found: Shipment = system.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
+    return found
 
 
 def test_a_different_update_that_loses_the_race_is_recorded_not_reported_duplicate(
-    make_system: Callable[..., System], monkeypatch: pytest.MonkeyPatch
+    make_system: Callable[..., System],
 ) -> None:
     ours, theirs = make_system(), make_system()
     shipped_by_post(ours)
-    stale_first(ours, monkeypatch)
-    assert theirs.app.record_carrier_events("VNPOST", [update("c1", "accepted", 9)]) == [
-        {"carrier_event_id": "c1", "result": "accepted"}
+    results = from_the_same_load(
+        (theirs, [update("c1", "accepted", 9)]), (ours, [update("c2", "in_transit", 14)])
+    )
+    assert results == [
+        [{"carrier_event_id": "c1", "result": "accepted"}],
+        [{"carrier_event_id": "c2", "result": "accepted"}],
     ]
-    results = ours.app.record_carrier_events("VNPOST", [update("c2", "in_transit", 14)])
-    assert results == [{"carrier_event_id": "c2", "result": "accepted"}]
     assert recorded(ours) == {"c1", "c2"}
+    assert shipment_now(ours).version == 3  # both on top of the one they loaded
 
 
 def test_the_same_update_that_loses_the_race_is_a_duplicate_recorded_once(
-    make_system: Callable[..., System], monkeypatch: pytest.MonkeyPatch
+    make_system: Callable[..., System],
 ) -> None:
     ours, theirs = make_system(), make_system()
     shipped_by_post(ours)
-    stale_first(ours, monkeypatch)
-    theirs.app.record_carrier_events("VNPOST", [update("c1", "accepted", 9)])
-    results = ours.app.record_carrier_events("VNPOST", [update("c1", "accepted", 9)])
-    assert results == [{"carrier_event_id": "c1", "result": "duplicate"}]
-    shipment: Shipment = ours.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
+    results = from_the_same_load(
+        (theirs, [update("c1", "accepted", 9)]), (ours, [update("c1", "accepted", 9)])
+    )
+    assert sorted(r["result"] for (r,) in results) == ["accepted", "duplicate"]
+    shipment = shipment_now(ours)
     assert set(shipment.carrier_events) == {"c1"} and shipment.version == 2
 
 
