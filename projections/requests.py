@@ -195,6 +195,7 @@ class RequestsProjection(Projection):
             "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
             "ReturnShipped": [("renew_pending = %s", False)],
             "CompletedWithoutReturn": [("renew_pending = %s", False)],
+            "ShippedForward": [("renew_pending = %s", False)],  # the loan ends here
             # The delivery policy recorded the carrier's delivery of a loan's parcel: the
             # request shows it arrived, for the librarian to confirm receipt.
             "ParcelDelivered": [

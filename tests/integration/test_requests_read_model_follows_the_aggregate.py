@@ -256,3 +256,23 @@ def test_the_requests_read_model_shows_each_request_as_its_aggregate_has_it(
         )
     finally:
         source.close()
+
+
+def test_an_item_shipped_forward_with_a_renewal_pending_shows_none_pending(
+    system: System,
+) -> None:
+    """A sequence the state machine found (the read model kept the renewal pending)."""
+    runner = system.make_runner()
+    source = system.make_log_source()
+    source.start(runner)
+    try:
+        machine = ReadModelFollows(system, runner, source)
+        machine.start("Loan", suppliers=1)
+        for party, action in (("supplier", "Loaned"), ("requester", "Received")):
+            machine._offered_action(party, action)
+        machine._offered_action("requester", "Renew")
+        assert machine.req.renew_pending
+        machine.the_item_goes_forward()  # compares after each step
+        assert machine.req.status.value == "ShippedForward" and not machine.req.renew_pending
+    finally:
+        source.close()
