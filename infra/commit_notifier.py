@@ -7,8 +7,8 @@ behind the others' and group commit is lost. Here writers only mark "something
 committed"; one thread per process sends a NOTIFY (a transaction with no xid and nothing
 to flush) whenever the mark is set, clearing it first, so a commit that ends after the
 clear is covered by the next NOTIFY and no wake-up is lost. Notifications coalesce under
-load, and at most one is sent per NOTIFY_MIN_GAP. If this process dies between a commit
-and its NOTIFY, followers still wake on their idle time-out."""
+load, and at most one is sent per `min_gap` (NOTIFY_MIN_GAP unless told). If this process
+dies between a commit and its NOTIFY, followers still wake on their idle time-out."""
 
 from __future__ import annotations
 
@@ -27,8 +27,14 @@ NOTIFY_MIN_GAP = 0.001  # seconds from one NOTIFY to the next, at least (ADR 000
 
 
 class CommitNotifier:
-    def __init__(self, connect: Callable[[], psycopg.Connection[Any]], channel: str) -> None:
+    def __init__(
+        self,
+        connect: Callable[[], psycopg.Connection[Any]],
+        channel: str,
+        min_gap: float = NOTIFY_MIN_GAP,
+    ) -> None:
         self._connect = connect
+        self.min_gap = min_gap  # seconds from one NOTIFY to the next, at least
         self._notify = SQL("NOTIFY {}").format(Identifier(channel))
         self._pending = threading.Event()
         self._closed = False
@@ -77,7 +83,7 @@ class CommitNotifier:
                     continue
                 # Commits within the gap share the next NOTIFY: at full speed a writer
                 # commits every few hundred µs, and a NOTIFY each cost it ~12% (measured).
-                time.sleep(NOTIFY_MIN_GAP)
+                time.sleep(self.min_gap)
         finally:
             if conn is not None:
                 conn.close()

@@ -171,7 +171,9 @@ class RequestsProjection(Projection):
                 *new_deadline,
             ],
             "AnswerReminderSent": [("answer_due = %s", d.get("answer_due"))],
-            "Cancelled": [("status_before_cancel = NULL", None)],
+            # A finished request waits on no one: no deadline shows (as in the aggregate).
+            "Cancelled": [("status_before_cancel = NULL", None), ("answer_due = %s", None)],
+            "CopyDelivered": [("answer_due = %s", None)],
             "RotaExhausted": [("supplier = %s", None), ("answer_due = %s", None)],
             "Loaned": [
                 ("due_date = %s", d.get("due_date")),
@@ -193,6 +195,7 @@ class RequestsProjection(Projection):
             "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
             "ReturnShipped": [("renew_pending = %s", False)],
             "CompletedWithoutReturn": [("renew_pending = %s", False)],
+            "ShippedForward": [("renew_pending = %s", False)],  # the loan ends here
             # The delivery policy recorded the carrier's delivery of a loan's parcel: the
             # request shows it arrived, for the librarian to confirm receipt.
             "ParcelDelivered": [
@@ -213,8 +216,11 @@ class RequestsProjection(Projection):
             sets.append("status = CASE WHEN %s THEN 'Cancelled' ELSE status_before_cancel END")
             params.append(d["accepted"])
             sets.append("status_before_cancel = NULL")
-            sets.append(new_deadline[0][0])
-            params.append(d.get("answer_due"))
+            if d["accepted"]:
+                sets.append("answer_due = NULL")
+            else:
+                sets.append(new_deadline[0][0])
+                params.append(d.get("answer_due"))
         if name == "RenewAnswered":
             sets.append("renew_pending = false")
             if d["accepted"]:

@@ -121,6 +121,8 @@ class KafkaSource:
         client_id: str,
         stuck_after: float = 20.0,
         partitions: int = 6,
+        *,
+        commit_interval: float = OFFSET_COMMIT_INTERVAL,
     ):
         self.bootstrap = bootstrap
         self.partitions = partitions
@@ -129,6 +131,7 @@ class KafkaSource:
         self.group_id = group_id
         self.client_id = client_id
         self.stuck_after = stuck_after
+        self.commit_interval = commit_interval  # seconds between advisory offset commits
         self.consumer: KafkaConsumer | None = None
         self.kafka_ok: bool | None = None
         self.clients_rebuilt = 0
@@ -221,14 +224,14 @@ class KafkaSource:
         log.warning("projector waits for Kafka", reason=behind)
 
     def committed(self, deliveries: Sequence[Delivery]) -> None:
-        """Tell Kafka the offsets applied, at most once per OFFSET_COMMIT_INTERVAL: they
+        """Tell Kafka the offsets applied, at most once per `commit_interval`: they
         are advisory (our positions live in PostgreSQL, with the read models), and each
         commit is a request to the group coordinator, costly at one batch per event."""
         for d in deliveries:
             if d.position[1] >= self._applied.get(d.stream, -1):
                 self._applied[d.stream] = d.position[1]
         now = time.monotonic()
-        if now - self._last_commit >= OFFSET_COMMIT_INTERVAL:
+        if now - self._last_commit >= self.commit_interval:
             self._last_commit = now
             self._commit_offsets()
 

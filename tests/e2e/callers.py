@@ -1,5 +1,6 @@
 """Who calls the API in end-to-end tests: accounts opened through the application's
-commands, each with an API key (fast: no password hashing per test)."""
+commands, each with an API key (fast: no password hashing per test), and a librarian of
+one library calling it."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from typing import Any
 from fastapi.testclient import TestClient
 
 from composition.bootstrap import System
+from tests.integration.support import eventually
+
+# What the `network` fixture (tests/e2e/conftest.py) gives: the client and the system served.
+Network = tuple[TestClient, System]
 
 TEST_ADMIN = {"account": "test-setup", "role": "network_admin"}
 
@@ -30,8 +35,11 @@ def api_key_for(
 
 def headers_for(client: TestClient, role: str, **scope: Any) -> dict[str, str]:
     """Authorization headers for `role` (and library= or partner=), cached per app."""
-    system: System = client.app.state.system  # type: ignore[attr-defined]
-    cache: dict[tuple[str, str], dict[str, str]] = system.__dict__.setdefault("_test_callers", {})
+    state = client.app.state  # type: ignore[attr-defined]
+    system: System = state.system
+    if not hasattr(state, "test_callers"):  # app.state holds what its owner puts there
+        state.test_callers = {}
+    cache: dict[tuple[str, str], dict[str, str]] = state.test_callers
     where = str(scope.get("library") or scope.get("partner") or "")
     if (role, where) not in cache:
         username = f"t-{role}-{where}".lower().replace("_", "-").rstrip("-")
@@ -47,3 +55,43 @@ def auditor(client: TestClient) -> dict[str, str]:
 
 def network_admin(client: TestClient) -> dict[str, str]:
     return headers_for(client, "network_admin")
+
+
+class Librarian:
+    """A librarian of one library, calling the API with its account's key."""
+
+    def __init__(self, client: TestClient, library: str) -> None:
+        self.client, self.library = client, library
+        self.headers = headers_for(client, "librarian", library=library)
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers, **kw)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        return self.client.post(path, json=body, headers=self.headers)
+
+    def request(self, work: str, **kw: Any) -> dict[str, Any]:
+        r = self.post("/requests", {"work": work, "reader_ref": "BD-0042", **kw})
+        assert r.status_code in (200, 201), r.text
+        return dict(r.json())
+
+    def act(self, request_id: str, action: str, **kw: Any) -> Any:
+        return self.post(f"/requests/{request_id}/actions", {"action": action, **kw})
+
+    def ok(self, request_id: str, action: str, **kw: Any) -> dict[str, Any]:
+        r = self.act(request_id, action, **kw)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+
+def seen(lib: Librarian, request_id: str, status: str) -> dict[str, Any]:
+    """Wait until the read model shows the request in `status`; return its detail."""
+    holder: dict[str, Any] = {}
+
+    def check() -> bool:
+        r = lib.get(f"/requests/{request_id}")
+        holder.update(r.json() if r.status_code == 200 else {})
+        return r.status_code == 200 and holder.get("status") == status
+
+    eventually(check, what=f"request {request_id} to show {status}")
+    return holder

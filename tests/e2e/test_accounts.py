@@ -4,7 +4,7 @@ accounts stop at once, repeated failed sign-ins wait, and grants are on the reco
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,21 +12,16 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from composition.bootstrap import System
-from composition.demo_network import load_demo
 from tests.actors import TESTER
-from tests.e2e.callers import api_key_for, network_admin
+from tests.e2e.callers import Network, api_key_for, network_admin
 from tests.integration.support import eventually
 
 PASSWORD = "mat-khau-thu-thu-1"
 
 
 @pytest.fixture
-def api(make_system: Callable[..., System]) -> Iterator[tuple[TestClient, System]]:
-    system = make_system(token_ttl_seconds=30, login_max_failures=3, login_window_seconds=60)
-    load_demo(system)
-    system.start_projector()
-    with TestClient(create_app(system=system)) as client:
-        yield client, system
+def api(serve_network: Callable[..., Network]) -> Network:
+    return serve_network(token_ttl_seconds=30, login_max_failures=3, login_window_seconds=60)
 
 
 def bearer(token: str) -> dict[str, str]:

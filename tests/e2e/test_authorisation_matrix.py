@@ -4,19 +4,15 @@ below is written by hand from the issue's roles; an endpoint missing from it fai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.auth import UI_COOKIE, Authorize
-from composition.bootstrap import System
-from composition.demo_network import load_demo
 from tests.actors import TESTER
-from tests.e2e.callers import api_key_for, network_admin
+from tests.e2e.callers import Network, api_key_for, network_admin
 from tests.integration.support import eventually
 
 ROLES = (
@@ -300,61 +296,55 @@ def declared_permissions(dependant: Any) -> list[Any]:
 
 
 @pytest.fixture
-def world(system: System) -> Iterator[tuple[TestClient, dict[str, Any]]]:
-    load_demo(system)
-    system.start_projector()
-    with TestClient(create_app(system=system)) as client:
-        eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo network")
-        callers = {
-            "anonymous": None,
-            "librarian": api_key_for(system, "m-librarian", "librarian", library="HNM-KB"),
-            "library_admin": api_key_for(system, "m-admin", "library_admin", library="HNM-KB"),
-            "postal_partner": api_key_for(system, "m-carrier", "postal_partner", partner="VNPOST"),
-            "auditor": api_key_for(system, "m-auditor", "auditor"),
-            "department": api_key_for(system, "m-department", "department"),
-            "network_admin": api_key_for(system, "m-network", "network_admin"),
-        }
-        admin = network_admin(client)
-        assert client.post(
-            "/partners",
-            json={"code": "GHN", "name": "G", "subsidy_percent": 0, "monthly_cap_per_library": "0"},
+def world(network: Network) -> tuple[TestClient, dict[str, Any]]:
+    client, system = network
+    callers = {
+        "anonymous": None,
+        "librarian": api_key_for(system, "m-librarian", "librarian", library="HNM-KB"),
+        "library_admin": api_key_for(system, "m-admin", "library_admin", library="HNM-KB"),
+        "postal_partner": api_key_for(system, "m-carrier", "postal_partner", partner="VNPOST"),
+        "auditor": api_key_for(system, "m-auditor", "auditor"),
+        "department": api_key_for(system, "m-department", "department"),
+        "network_admin": api_key_for(system, "m-network", "network_admin"),
+    }
+    admin = network_admin(client)
+    assert client.post(
+        "/partners",
+        json={"code": "GHN", "name": "G", "subsidy_percent": 0, "monthly_cap_per_library": "0"},
+        headers=admin,
+    ).status_code in (200, 201)
+    for username, library in (("staff.kb", "HNM-KB"), ("staff.dt", "HNM-DT")):
+        client.post(
+            "/accounts",
+            json={"username": username, "display_name": username, "library": library},
             headers=admin,
-        ).status_code in (200, 201)
-        for username, library in (("staff.kb", "HNM-KB"), ("staff.dt", "HNM-DT")):
-            client.post(
-                "/accounts",
-                json={"username": username, "display_name": username, "library": library},
-                headers=admin,
-            )
-        w: dict[str, Any] = {
-            "key_kb": system.accounts.issue_api_key(TESTER, "staff.kb", "to revoke")[0],
-            "key_dt": system.accounts.issue_api_key(TESTER, "staff.dt", "to revoke")[0],
-            "callers": callers,
-        }
-        system.accounts.open_account(
-            TESTER, "t-password", "T", roles=["auditor"], password=PASSWORD
         )
-        kb = {"Authorization": f"Bearer {callers['librarian']}"}
-        apl = {
-            "Authorization": "Bearer "
-            + api_key_for(system, "m-apl", "librarian", library="HNM-S-APL")
-        }
-        w["own_request"] = client.post(
-            "/requests", json={"work": "W-CHIPHEO", "reader_ref": "1"}, headers=kb
-        ).json()["id"]
-        w["other_request"] = client.post(
-            "/requests", json={"work": "W-SODO", "reader_ref": "2"}, headers=apl
-        ).json()["id"]
-        from uuid import UUID
+    w: dict[str, Any] = {
+        "key_kb": system.accounts.issue_api_key(TESTER, "staff.kb", "to revoke")[0],
+        "key_dt": system.accounts.issue_api_key(TESTER, "staff.dt", "to revoke")[0],
+        "callers": callers,
+    }
+    system.accounts.open_account(TESTER, "t-password", "T", roles=["auditor"], password=PASSWORD)
+    kb = {"Authorization": f"Bearer {callers['librarian']}"}
+    apl = {
+        "Authorization": "Bearer " + api_key_for(system, "m-apl", "librarian", library="HNM-S-APL")
+    }
+    w["own_request"] = client.post(
+        "/requests", json={"work": "W-CHIPHEO", "reader_ref": "1"}, headers=kb
+    ).json()["id"]
+    w["other_request"] = client.post(
+        "/requests", json={"work": "W-SODO", "reader_ref": "2"}, headers=apl
+    ).json()["id"]
+    from uuid import UUID
 
-        assert "HNM-KB" not in system.requests.request_parties(UUID(w["other_request"]))
-        eventually(
-            lambda: all(
-                p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()
-            ),
-            what="the read models",
-        )
-        yield client, w
+    assert "HNM-KB" not in system.requests.request_parties(UUID(w["other_request"]))
+    eventually(
+        lambda: all(
+            p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()
+        ),
+        what="the read models",
+    )
+    return client, w
 
 
 def call(client: TestClient, method: str, case: Case, which: str, credential: str | None) -> Any:

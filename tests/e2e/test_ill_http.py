@@ -1,86 +1,25 @@
 """Interlibrary loans end to end over HTTP: the real event store, the demo network loaded
-through commands, the embedded projector keeping the read models, the timers."""
+through commands, the embedded projector keeping the read models (tests/e2e/conftest.py),
+the timers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from composition.bootstrap import PROJECTIONS, System
-from composition.demo_network import load_demo
+from composition.bootstrap import System
 from infra.clock import utc_now
-from tests.e2e.callers import auditor, headers_for
+from tests.e2e.callers import Librarian, auditor, headers_for, seen
 from tests.integration.support import eventually
-
-
-class Librarian:
-    """A librarian of one library, calling the API with its account's key."""
-
-    def __init__(self, client: TestClient, library: str) -> None:
-        self.client, self.library = client, library
-        self.headers = headers_for(client, "librarian", library=library)
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get(path, headers=self.headers, **kw)
-
-    def post(self, path: str, body: dict[str, Any]) -> Any:
-        return self.client.post(path, json=body, headers=self.headers)
-
-    def request(self, work: str, **kw: Any) -> dict[str, Any]:
-        r = self.post("/requests", {"work": work, "reader_ref": "BD-0042", **kw})
-        assert r.status_code in (200, 201), r.text
-        return dict(r.json())
-
-    def act(self, request_id: str, action: str, **kw: Any) -> Any:
-        return self.post(f"/requests/{request_id}/actions", {"action": action, **kw})
-
-    def ok(self, request_id: str, action: str, **kw: Any) -> dict[str, Any]:
-        r = self.act(request_id, action, **kw)
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-
-@pytest.fixture
-def network(system: System) -> Iterator[tuple[TestClient, System]]:
-    load_demo(system)
-    system.start_projector()
-    with TestClient(create_app(system=system)) as client:
-        eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo libraries")
-        yield client, system
-        # Whatever the test did, every event applied to every read model.
-        eventually(
-            lambda: all(
-                p["lag"] == 0
-                for p in client.get("/projections", headers=auditor(client)).json().values()
-            ),
-            what="the projections to catch up",
-        )
-        projections = client.get("/projections", headers=auditor(client)).json()
-        parked = {n: p["parked"] for n, p in projections.items()}
-        assert parked == dict.fromkeys(PROJECTIONS, 0)
 
 
 @pytest.fixture
 def librarian(network: tuple[TestClient, System]) -> Callable[[str], Librarian]:
     return lambda code: Librarian(network[0], code)
-
-
-def seen(lib: Librarian, request_id: str, status: str) -> dict[str, Any]:
-    """Wait until the read model shows the request in `status`; return its detail."""
-    holder: dict[str, Any] = {}
-
-    def check() -> bool:
-        r = lib.get(f"/requests/{request_id}")
-        holder.update(r.json() if r.status_code == 200 else {})
-        return r.status_code == 200 and holder.get("status") == status
-
-    eventually(check, what=f"request {request_id} to show {status}")
-    return holder
 
 
 def test_a_loan_from_request_to_completion(librarian: Callable[[str], Librarian]) -> None:

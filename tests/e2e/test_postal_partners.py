@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -13,15 +13,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.partners import sign
-from composition.bootstrap import PROJECTIONS, System
-from composition.demo_network import load_demo
+from composition.bootstrap import System
 from domain.shipment import Shipment
 from infra.clock import utc_now
 from tests.actors import TESTER
-from tests.e2e.callers import auditor, headers_for, network_admin
-from tests.e2e.test_ill_http import Librarian, seen
+from tests.e2e.callers import Librarian, Network, headers_for, network_admin, seen
 from tests.integration.support import eventually
 
 
@@ -60,24 +57,10 @@ class Carrier:
 
 
 @pytest.fixture
-def world(make_system: Callable[..., System]) -> Iterator[tuple[TestClient, System, Carrier]]:
-    system = make_system(webhook_burst=5, webhook_rate_per_second=0.5)
-    load_demo(system)
+def world(serve_network: Callable[..., Network]) -> tuple[TestClient, System, Carrier]:
+    client, system = serve_network(webhook_burst=5, webhook_rate_per_second=0.5)
     _, secret = system.partners.add_partner_secret(TESTER, "VNPOST")
-    system.start_projector()
-    with TestClient(create_app(system=system)) as client:
-        eventually(lambda: len(client.get("/libraries").json()) == 16, what="demo network")
-        yield client, system, Carrier(client, "VNPOST", secret)
-        eventually(
-            lambda: all(
-                p["lag"] == 0
-                for p in client.get("/projections", headers=auditor(client)).json().values()
-            ),
-            what="the projections to catch up",
-        )
-        projections = client.get("/projections", headers=auditor(client)).json()
-        parked = {n: p["parked"] for n, p in projections.items()}
-        assert parked == dict.fromkeys(PROJECTIONS, 0)
+    return client, system, Carrier(client, "VNPOST", secret)
 
 
 def shipped_loan(

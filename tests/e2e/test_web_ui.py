@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from composition.bootstrap import System
-from composition.demo_network import load_demo
+from tests.e2e.callers import Network
 from tests.integration.support import eventually
 
 PASSWORD = "mat-khau-thu-nghiem"
 
 
 @pytest.fixture
-def browser(system: System) -> Iterator[TestClient]:
-    load_demo(system)
-    system.start_projector()
-    with TestClient(create_app(system=system)) as client:
-        eventually(lambda: "HNM-TVT" in client.get("/").text, what="the demo network")
-        yield client
+def browser(network: Network) -> TestClient:
+    client, _ = network
+    eventually(lambda: "HNM-TVT" in client.get("/").text, what="the demo network")
+    return client
 
 
 LIBRARIANS = {"HNM-S-ADT": "thuthu.adt", "HNM-KB": "thuthu.kb", "HNM-DT": "thuthu.dt"}

@@ -4,6 +4,7 @@ columns, upserts) row by row."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -73,8 +74,8 @@ def placed(n: int) -> list[Envelope]:
             time=datetime(2026, 11, 25, 9, i % 60, tzinfo=UTC),
             notification_id=i + 1,
             xid=1,
+            encoded=json.dumps(data, ensure_ascii=False).encode(),  # as from Kafka
         )
-        ev.__dict__["data"] = data
         events.append(ev)
     return events
 

@@ -12,7 +12,6 @@ from typing import Any
 from composition.bootstrap import System
 from composition.demo_network import load_demo
 from domain.shipment import Shipment
-from services.shipments import ShipmentsService, StoredWaybills
 from tests.actors import TESTER
 from tests.integration.support import eventually
 
@@ -61,24 +60,44 @@ def recorded(system: System) -> set[str]:
     return set(shipment.carrier_events)
 
 
-class StaleFirst:
-    """Waybills whose first load of the shipment returns it as it is now, as if another
-    update were saved between that load and its save."""
+def from_the_same_load(
+    *senders: tuple[System, list[dict[str, Any]]],
+) -> list[list[dict[str, str]]]:
+    """Each instance records its updates, all from the same loaded shipment: writes to the
+    event table wait on a lock (loads still read it) until every sender has loaded the
+    shipment and waits to save; then the lock goes. One save wins; the others fail on the
+    shipment's version and go on from a reload. Returns each sender's results."""
+    (first, _), results = senders[0], [[] for _ in senders]
 
-    def __init__(self, system: System) -> None:
-        self.stale = system.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
-        self.stored = StoredWaybills(system.app)
-        self.loads = 0
+    def send(i: int, system: System, items: list[dict[str, Any]]) -> None:
+        results[i] = system.shipments.record_carrier_events(TESTER, "VNPOST", items)
 
-    def shipment(self, partner: str, waybill: str) -> Shipment:
-        self.loads += 1
-        return self.stale if self.loads == 1 else self.stored.shipment(partner, waybill)
+    threads = [
+        threading.Thread(target=send, args=(i, system, items))
+        for i, (system, items) in enumerate(senders)
+    ]
+    with first.db.connect() as lock:  # one transaction, holding the lock until it ends
+        lock.execute("LOCK TABLE libshare_events IN SHARE ROW EXCLUSIVE MODE")
+        for t in threads:
+            t.start()
+        eventually(lambda: waiting_to_save(first) == len(senders), what="every sender to wait")
+    for t in threads:
+        t.join(20)
+    return results
 
 
-def stale_first(system: System) -> ShipmentsService:
-    """The shipments service of `system`, built as the composition root builds it, but
-    on waybills that hand out a stale copy first."""
-    return ShipmentsService(system.app, StaleFirst(system))
+def waiting_to_save(system: System) -> int:
+    with system.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks "
+            "WHERE NOT granted AND relation = 'libshare_events'::regclass"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def shipment_now(system: System) -> Shipment:
+    found: Shipment = system.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
+    return found
 
 
 def test_a_different_update_that_loses_the_race_is_recorded_not_reported_duplicate(
@@ -86,13 +105,15 @@ def test_a_different_update_that_loses_the_race_is_recorded_not_reported_duplica
 ) -> None:
     ours, theirs = make_system(), make_system()
     shipped_by_post(ours)
-    ours_late = stale_first(ours)
-    assert theirs.shipments.record_carrier_events(
-        TESTER, "VNPOST", [update("c1", "accepted", 9)]
-    ) == [{"carrier_event_id": "c1", "result": "accepted"}]
-    results = ours_late.record_carrier_events(TESTER, "VNPOST", [update("c2", "in_transit", 14)])
-    assert results == [{"carrier_event_id": "c2", "result": "accepted"}]
+    results = from_the_same_load(
+        (theirs, [update("c1", "accepted", 9)]), (ours, [update("c2", "in_transit", 14)])
+    )
+    assert results == [
+        [{"carrier_event_id": "c1", "result": "accepted"}],
+        [{"carrier_event_id": "c2", "result": "accepted"}],
+    ]
     assert recorded(ours) == {"c1", "c2"}
+    assert shipment_now(ours).version == 3  # both on top of the one they loaded
 
 
 def test_the_same_update_that_loses_the_race_is_a_duplicate_recorded_once(
@@ -100,11 +121,11 @@ def test_the_same_update_that_loses_the_race_is_a_duplicate_recorded_once(
 ) -> None:
     ours, theirs = make_system(), make_system()
     shipped_by_post(ours)
-    ours_late = stale_first(ours)
-    theirs.shipments.record_carrier_events(TESTER, "VNPOST", [update("c1", "accepted", 9)])
-    results = ours_late.record_carrier_events(TESTER, "VNPOST", [update("c1", "accepted", 9)])
-    assert results == [{"carrier_event_id": "c1", "result": "duplicate"}]
-    shipment: Shipment = ours.app.repository.get(Shipment.id_for("VNPOST", WAYBILL))
+    results = from_the_same_load(
+        (theirs, [update("c1", "accepted", 9)]), (ours, [update("c1", "accepted", 9)])
+    )
+    assert sorted(r["result"] for (r,) in results) == ["accepted", "duplicate"]
+    shipment = shipment_now(ours)
     assert set(shipment.carrier_events) == {"c1"} and shipment.version == 2
 
 
