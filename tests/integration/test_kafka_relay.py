@@ -9,7 +9,6 @@ import pytest
 
 from composition.bootstrap import PROJECTIONS, System
 from composition.demo_network import load_demo
-from infra.kafka_log import all_topics
 from projections.sources import KafkaSource
 from tests.actors import TESTER
 from tests.integration.kafka_read import read_all
@@ -83,7 +82,7 @@ def test_a_kafka_projection_builds_the_same_read_model_as_the_log(kafka_system: 
     """Every read model the projector builds from Kafka equals, row for row, the one built
     from the notification log (a rebuild reads the log from its start)."""
     system = kafka_system
-    load_demo(system.app)  # libraries, works, holdings, partners, accounts
+    load_demo(system)  # libraries, works, holdings, partners, accounts
     codes = register_many(system, 12)
     system.catalogue.rename_library(TESTER, codes[0], "Thư viện đổi tên", "sáp nhập")
     system.start_relay()
@@ -224,7 +223,7 @@ def test_kafka_tools_see_the_projector_caught_up_once_it_stops(kafka_system: Sys
     # to Kafka only on closing.
     source = KafkaSource(
         bootstrap,
-        all_topics(prefix),
+        prefix,
         group,
         system.settings.kafka_client_id,
         commit_interval=3600.0,
