@@ -16,9 +16,9 @@ from psycopg.sql import SQL, Identifier
 from infra.database import Database
 from infra.envelope import Envelope
 from infra.log_reader import LogPosition, NotificationLogReader
+from projections.bookkeeping import LOG_STREAM, lock_projections
 from projections.projection import Projection
-from projections.runner import ProjectionRunner, lock_projections
-from projections.sources import LOG_STREAM
+from projections.runner import ProjectionRunner
 
 Progress = Callable[[int, int], None]
 

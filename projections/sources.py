@@ -17,11 +17,12 @@ from infra.envelope import from_kafka
 from infra.event_store import EVENTS_CHANNEL
 from infra.kafka_log import all_topics, broker_answers, create_topics, new_consumer
 from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
-from projections.runner import LOG_STREAM, Delivery, ProjectionRunner
+from projections.bookkeeping import LOG_STREAM, Delivery
+from projections.runner import ProjectionRunner
 
 log = structlog.get_logger("libshare.projections")
 
-__all__ = ["LOG_STREAM", "KafkaClientStuck", "KafkaSource", "LogSource"]
+__all__ = ["KafkaClientStuck", "KafkaSource", "LogSource"]
 
 OFFSET_COMMIT_INTERVAL = 1.0  # seconds between advisory offset commits to Kafka
 
