@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterable
 
@@ -14,6 +13,7 @@ from projections.projection import Statement
 from projections.runner import ProjectionRunner
 from tests.actors import TESTER
 from tests.integration.support import eventually, libraries, register_many
+from workers.supervisor import Supervised
 
 
 def drain(system: System, runner: ProjectionRunner, timeout: float = 20.0) -> int:
@@ -115,4 +115,4 @@ def test_the_embedded_projector_thread_follows_new_events(system: System) -> Non
     eventually(lambda: len(libraries(system)) == 3, what="3 libraries in the read model")
     system.catalogue.register_library(TESTER, "HNM-X", "Thư viện X", "school", "Kim Bảng")
     eventually(lambda: len(libraries(system)) == 4, what="the 4th library")
-    assert isinstance(system.threads[0], threading.Thread) and system.threads[0].is_alive()
+    assert isinstance(system.threads[0], Supervised) and system.threads[0].is_alive()
