@@ -21,15 +21,32 @@ LOG_STREAM = "log"  # the stream name of the notification-log source
 BOOKKEEPING_DDL = """
 CREATE TABLE IF NOT EXISTS projection_positions (
     projection text NOT NULL,
-    stream text NOT NULL,            -- 'log', or 'topic:partition' for Kafka
-    xid bigint NOT NULL DEFAULT 0,   -- log: transaction id; Kafka: 0
-    position bigint NOT NULL,        -- log: notification id; Kafka: offset
+    stream text NOT NULL,               -- 'log', or 'topic:partition' for Kafka
+    kafka_offset bigint,                -- Kafka: the last record's offset; log: NULL
+    log_xid bigint NOT NULL DEFAULT 0,  -- the log place (xid, notification id) of the
+    log_nid bigint NOT NULL DEFAULT 0,  -- last event taken from the stream
     updated_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (projection, stream)
 );
--- Kafka: the log place (xid, notification id) of the last event applied from the stream.
+-- Tables of before ADR 0012's addendum: (xid, position) was (xid, notification id) for the
+-- log and (0, offset) for Kafka, and log_xid/log_nid were kept only for Kafka streams.
+ALTER TABLE projection_positions ADD COLUMN IF NOT EXISTS kafka_offset bigint;
 ALTER TABLE projection_positions ADD COLUMN IF NOT EXISTS log_xid bigint NOT NULL DEFAULT 0;
 ALTER TABLE projection_positions ADD COLUMN IF NOT EXISTS log_nid bigint NOT NULL DEFAULT 0;
+DO $$
+BEGIN
+    IF EXISTS (
+        SELECT FROM pg_attribute WHERE attrelid = 'projection_positions'::regclass
+        AND attname = 'position' AND NOT attisdropped
+    ) THEN
+        UPDATE projection_positions SET
+            kafka_offset = CASE WHEN stream = 'log' THEN NULL ELSE position END,
+            log_xid = CASE WHEN stream = 'log' THEN xid ELSE log_xid END,
+            log_nid = CASE WHEN stream = 'log' THEN position ELSE log_nid END;
+        ALTER TABLE projection_positions DROP COLUMN IF EXISTS xid, DROP COLUMN position;
+    END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS projection_state (
     projection text PRIMARY KEY,
     seen bigint NOT NULL DEFAULT 0,  -- distinct events passed through (for lag)
@@ -47,13 +64,43 @@ CREATE TABLE IF NOT EXISTS projection_versions (
 """
 
 
+LogMark = tuple[int, int]  # (xid, notification id): an event's place in the log
+
+
 @dataclass(frozen=True)
 class Delivery:
-    """An event as a source delivered it: the stream it came from and its place there."""
+    """An event as a source delivered it: the stream it came from and, from Kafka, the
+    record's offset (its place in the log is the event's own xid and notification id)."""
 
     event: Envelope
     stream: str
-    position: tuple[int, int]
+    kafka_offset: int | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """A projection's place in one stream: the log place of the last event it took from
+    the stream and, for a Kafka stream, that record's offset."""
+
+    log: LogMark
+    kafka_offset: int | None = None
+
+
+NOWHERE = Position((0, 0))  # a stream nothing was taken from yet
+
+
+def read_positions(
+    conn: psycopg.Connection[Any], names: Sequence[str]
+) -> dict[str, dict[str, Position]]:
+    """Each named projection's position in each stream it has taken events from."""
+    out: dict[str, dict[str, Position]] = {name: {} for name in names}
+    for name, stream, kafka_offset, log_xid, log_nid in conn.execute(
+        "SELECT projection, stream, kafka_offset, log_xid, log_nid FROM projection_positions "
+        "WHERE projection = ANY(%s)",
+        (list(names),),
+    ).fetchall():
+        out[name][stream] = Position((log_xid, log_nid), kafka_offset)
+    return out
 
 
 def lock_projections(conn: psycopg.Connection[Any], names: Sequence[str]) -> None:
@@ -72,14 +119,12 @@ def lock_projections(conn: psycopg.Connection[Any], names: Sequence[str]) -> Non
     )
 
 
-LogMark = tuple[int, int]  # (xid, notification id): an event's place in the log
-
-
 class Marks:
     """What a batch's projections have already seen, read in one go and saved in one go.
 
-    Each stream's stored position (the log's (xid, notification id), or a Kafka offset),
-    and the log place of the last event applied from that stream. The relay publishes in
+    Each stream's stored position: the log place of the last event taken from it and, for
+    a Kafka stream, that record's offset; a record at or below the offset was taken
+    already (redelivered after a rebalance or a restart). The relay publishes in
     log order, so within one stream the log places only grow: an event at or below the
     stream's mark is a copy republished after a relay crash (same event, new offset) and
     is dropped, whatever its type, which keeps `seen` exact. A rebuild sets a floor:
@@ -87,11 +132,11 @@ class Marks:
     applies are also checked against their aggregate's last applied version."""
 
     def __init__(self) -> None:
-        self.streams: dict[tuple[str, str], tuple[int, LogMark]] = {}
+        self.streams: dict[tuple[str, str], Position] = {}
         self.floors: dict[str, LogMark] = {}
         self.versions: dict[tuple[str, UUID], int] = {}
         self.changed: dict[tuple[str, UUID], int] = {}
-        self.moved: dict[tuple[str, str], tuple[int, LogMark]] = {}
+        self.moved: dict[tuple[str, str], Position] = {}
         self.new: dict[str, int] = {}
 
     @classmethod
@@ -101,18 +146,16 @@ class Marks:
         marks = cls()
         lock_projections(conn, names)
         # Each projection's floor, and its positions (none yet: one row of NULLs).
-        for name, floor_xid, floor_nid, stream, xid, position, log_xid, log_nid in conn.execute(
+        for name, floor_xid, floor_nid, stream, offset, log_xid, log_nid in conn.execute(
             "SELECT s.projection, s.floor_xid, s.floor_nid, "
-            "p.stream, p.xid, p.position, p.log_xid, p.log_nid FROM projection_state s "
+            "p.stream, p.kafka_offset, p.log_xid, p.log_nid FROM projection_state s "
             "LEFT JOIN projection_positions p ON p.projection = s.projection "
             "WHERE s.projection = ANY(%s)",
             (names,),
         ).fetchall():
             marks.floors[name] = (floor_xid, floor_nid)
-            if stream == LOG_STREAM:  # the position is the log place itself
-                marks.streams[(name, stream)] = (-1, (xid, position))
-            elif stream is not None:
-                marks.streams[(name, stream)] = (position, (log_xid, log_nid))
+            if stream is not None:
+                marks.streams[(name, stream)] = Position((log_xid, log_nid), offset)
         ids = list({d.event.aggregate_id for d in deliveries})
         for name, aggregate_id, version in conn.execute(
             "SELECT projection, aggregate_id, version FROM projection_versions "
@@ -127,12 +170,13 @@ class Marks:
         ev = d.event
         place = (ev.xid, ev.notification_id)
         key = (name, d.stream)
-        offset, mark = self.moved.get(key) or self.streams.get(key) or (-1, (0, 0))
-        if d.stream != LOG_STREAM and d.position[1] <= offset:
+        last = self.moved.get(key) or self.streams.get(key) or NOWHERE
+        offset, taken = d.kafka_offset, last.kafka_offset
+        if offset is not None and taken is not None and offset <= taken:
             return False
-        if place <= mark or place <= self.floors.get(name, (0, 0)):
+        if place <= last.log or place <= self.floors.get(name, (0, 0)):
             return False
-        self.moved[key] = (d.position[1], place)
+        self.moved[key] = Position(place, d.kafka_offset)
         self.new[name] = self.new.get(name, 0) + 1
         return True
 
@@ -173,8 +217,8 @@ class Marks:
         nothing changed)."""
         versions = [(name, aggregate, v) for (name, aggregate), v in self.changed.items()]
         positions = [
-            (name, stream, *(mark if stream == LOG_STREAM else (0, offset)), *mark)
-            for (name, stream), (offset, mark) in self.moved.items()
+            (name, stream, position.kafka_offset, *position.log)
+            for (name, stream), position in self.moved.items()
         ]
         if not (versions or positions or self.new):
             return
@@ -183,17 +227,17 @@ class Marks:
             "SELECT * FROM unnest(%b::text[], %b::uuid[], %b::bigint[]) "
             "ON CONFLICT (projection, aggregate_id) DO UPDATE SET version = EXCLUDED.version), "
             "p AS (INSERT INTO projection_positions "
-            "(projection, stream, xid, position, log_xid, log_nid) "
+            "(projection, stream, kafka_offset, log_xid, log_nid) "
             "SELECT * FROM unnest(%b::text[], %b::text[], %b::bigint[], %b::bigint[], "
-            "%b::bigint[], %b::bigint[]) ON CONFLICT (projection, stream) DO UPDATE "
-            "SET xid = EXCLUDED.xid, position = EXCLUDED.position, "
+            "%b::bigint[]) ON CONFLICT (projection, stream) DO UPDATE "
+            "SET kafka_offset = EXCLUDED.kafka_offset, "
             "log_xid = EXCLUDED.log_xid, log_nid = EXCLUDED.log_nid, updated_at = now()) "
             "UPDATE projection_state s SET seen = s.seen + n.new, updated_at = now() "
             "FROM unnest(%b::text[], %b::bigint[]) AS n(projection, new) "
             "WHERE s.projection = n.projection",
             (
                 *_columns(versions, 3),
-                *_columns(positions, 6),
+                *_columns(positions, 5),
                 list(self.new),
                 list(self.new.values()),
             ),

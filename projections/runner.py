@@ -22,7 +22,7 @@ from infra.envelope import Envelope
 from infra.heartbeats import Heartbeat
 from infra.heartbeats import ensure_table as ensure_heartbeats
 from infra.tracing import tracer
-from projections.bookkeeping import BOOKKEEPING_DDL, Delivery, Marks
+from projections.bookkeeping import BOOKKEEPING_DDL, Delivery, Marks, Position, read_positions
 from projections.dead_letters import DEAD_LETTERS_DDL, park
 from projections.projection import Projection
 
@@ -71,16 +71,12 @@ class ProjectionRunner:
                 )
         ensure_heartbeats(self.db)
 
-    def positions(self, conn: psycopg.Connection[Any], name: str) -> dict[str, tuple[int, int]]:
-        rows = conn.execute(
-            "SELECT stream, xid, position FROM projection_positions WHERE projection = %s",
-            (name,),
-        ).fetchall()
-        return {stream: (xid, pos) for stream, xid, pos in rows}
+    def positions(self, conn: psycopg.Connection[Any], name: str) -> dict[str, Position]:
+        return read_positions(conn, [name])[name]
 
-    def stored_positions(self) -> dict[str, dict[str, tuple[int, int]]]:
+    def stored_positions(self) -> dict[str, dict[str, Position]]:
         with self.db.transaction() as conn:
-            return {p.name: self.positions(conn, p.name) for p in self.projections}
+            return read_positions(conn, [p.name for p in self.projections])
 
     def apply_batch(self, deliveries: Sequence[Delivery]) -> int:
         """Apply a batch to every projection in one transaction. Returns events applied."""

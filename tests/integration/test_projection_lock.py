@@ -45,7 +45,7 @@ def test_events_committed_while_a_projection_batch_is_open_are_readable_at_once(
         (first,) = system.reader.read(conn, LogPosition())
     worker = threading.Thread(
         target=runner.apply_batch,
-        args=([Delivery(first, LOG_STREAM, (first.xid, first.notification_id))],),
+        args=([Delivery(first, LOG_STREAM)],),
     )
     worker.start()
     try:
