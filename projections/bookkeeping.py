@@ -1,9 +1,10 @@
 """The projections' bookkeeping: what each projection has seen and applied, stored in the
-same transaction as its read-model rows (ADR 0012). Per projection and stream, the place
-of the last event taken from it; per projection, the floor a rebuild set and the count of
-distinct events seen; per projection and aggregate, the last version applied. The tables,
-the lock that serialises the appliers of a projection (ADR 0013), and the marks a batch
-reads and saves in one statement each."""
+same transaction as its read-model rows (ADR 0012). Per projection and stream, the log
+place of the last event taken from it and, for a Kafka stream, that record's offset (in
+columns of their own: ADR 0012's addendum); per projection, the floor a rebuild set and
+the count of distinct events seen; per projection and aggregate, the last version
+applied. The tables, the lock that serialises the appliers of a projection (ADR 0013),
+and the marks a batch reads and saves in one statement each."""
 
 from __future__ import annotations
 
