@@ -24,7 +24,7 @@ from kafka.errors import KafkaError
 from bench.processes import start_projectors
 from composition.bootstrap import System
 from infra.settings import Settings
-from projections.runner import lock_projections
+from projections.bookkeeping import lock_projections
 
 
 @contextmanager

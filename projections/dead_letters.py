@@ -1,5 +1,6 @@
-"""Events that failed to apply, parked with their error: listed, and replayed once the
-projection is fixed (through the API or `libshare projections replay`)."""
+"""Events that failed to apply, parked with their error by the runner (`park`, inside the
+batch's transaction): listed, and replayed once the projection is fixed (through the API
+or `libshare projections replay`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import psycopg
 import structlog
 
 from infra.database import Database
@@ -15,6 +17,24 @@ from infra.envelope import Envelope
 from projections.projection import Projection
 
 log = structlog.get_logger("libshare.projections")
+
+DEAD_LETTERS_DDL = """
+CREATE TABLE IF NOT EXISTS projection_dead_letters (
+    id bigserial PRIMARY KEY,
+    projection text NOT NULL,
+    event_id text NOT NULL,
+    event_type text NOT NULL,
+    aggregate_id uuid NOT NULL,
+    version bigint NOT NULL,
+    notification_id bigint NOT NULL,
+    xid bigint NOT NULL,
+    event_time timestamptz NOT NULL,
+    payload bytea NOT NULL,
+    error text NOT NULL,
+    parked_at timestamptz NOT NULL DEFAULT now(),
+    replayed_at timestamptz
+);
+"""
 
 _COLUMNS = (
     "id, projection, event_id, event_type, aggregate_id, version, notification_id, xid, "
@@ -40,6 +60,37 @@ def parked(
         )
         cols = [c.name for c in cur.description or []]
         return [_row(cols, r) for r in cur.fetchall()]
+
+
+def park(conn: psycopg.Connection[Any], projection: str, ev: Envelope, exc: Exception) -> None:
+    """Keep the event that `projection` failed to apply, with its error, in the caller's
+    transaction: the batch goes on without it."""
+    log.error(
+        "event parked",
+        projection=projection,
+        event_id=ev.id,
+        event_type=ev.type,
+        aggregate_id=str(ev.aggregate_id),
+        version=ev.version,
+        error=repr(exc),
+    )
+    conn.execute(
+        "INSERT INTO projection_dead_letters (projection, event_id, event_type, "
+        "aggregate_id, version, notification_id, xid, event_time, payload, error) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            projection,
+            ev.id,
+            ev.type,
+            ev.aggregate_id,
+            ev.version,
+            ev.notification_id,
+            ev.xid,
+            ev.time,
+            ev.payload,
+            f"{type(exc).__name__}: {exc}",
+        ),
+    )
 
 
 def _envelope(row: dict[str, Any]) -> Envelope:

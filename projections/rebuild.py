@@ -16,9 +16,9 @@ from psycopg.sql import SQL, Identifier
 from infra.database import Database
 from infra.envelope import Envelope
 from infra.log_reader import LogPosition, NotificationLogReader
+from projections.bookkeeping import LOG_STREAM, lock_projections
 from projections.projection import Projection
-from projections.runner import ProjectionRunner, lock_projections
-from projections.sources import LOG_STREAM
+from projections.runner import ProjectionRunner
 
 Progress = Callable[[int, int], None]
 
@@ -118,9 +118,9 @@ class Rebuild:
         )
         # The log source resumes after the rebuilt position.
         conn.execute(
-            "INSERT INTO projection_positions (projection, stream, xid, position) "
+            "INSERT INTO projection_positions (projection, stream, log_xid, log_nid) "
             "VALUES (%s, %s, %s, %s) ON CONFLICT (projection, stream) DO UPDATE "
-            "SET xid = EXCLUDED.xid, position = EXCLUDED.position, updated_at = now()",
+            "SET log_xid = EXCLUDED.log_xid, log_nid = EXCLUDED.log_nid, updated_at = now()",
             (name, LOG_STREAM, position.xid, position.notification_id),
         )
         # A Kafka source keeps its offsets: what it holds at or below the floor is in the

@@ -17,11 +17,12 @@ from infra.envelope import from_kafka
 from infra.event_store import EVENTS_CHANNEL
 from infra.kafka_log import all_topics, broker_answers, create_topics, new_consumer
 from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
-from projections.runner import LOG_STREAM, Delivery, ProjectionRunner
+from projections.bookkeeping import LOG_STREAM, NOWHERE, Delivery, Position
+from projections.runner import ProjectionRunner
 
 log = structlog.get_logger("libshare.projections")
 
-__all__ = ["LOG_STREAM", "KafkaClientStuck", "KafkaSource", "LogSource"]
+__all__ = ["KafkaClientStuck", "KafkaSource", "LogSource"]
 
 OFFSET_COMMIT_INTERVAL = 1.0  # seconds between advisory offset commits to Kafka
 
@@ -41,7 +42,7 @@ class LogSource:
 
     def start(self, runner: ProjectionRunner) -> None:
         stored = runner.stored_positions()
-        starts = [LogPosition(*pos.get(LOG_STREAM, (0, 0))) for pos in stored.values()]
+        starts = [LogPosition(*pos.get(LOG_STREAM, NOWHERE).log) for pos in stored.values()]
         self.position = min(starts, default=LogPosition())
         self.close()
         self._conn = self.db.connect(autocommit=True)
@@ -66,7 +67,7 @@ class LogSource:
         if events:
             last = events[-1]
             self.position = LogPosition(last.xid, last.notification_id)
-        return [Delivery(e, LOG_STREAM, (e.xid, e.notification_id)) for e in events]
+        return [Delivery(e, LOG_STREAM) for e in events]
 
     def committed(self, deliveries: Sequence[Delivery]) -> None:
         pass
@@ -91,6 +92,13 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
     def on_partitions_assigned(self, assigned: Any) -> None:
         log.info("kafka partitions assigned", partitions=_names(assigned))
         self.source.seek_to_stored(assigned)
+
+
+def _next_offset(position: Position | None) -> int:
+    """The offset to read next after `position` (0: the partition's first record)."""
+    if position is None or position.kafka_offset is None:
+        return 0
+    return position.kafka_offset + 1
 
 
 def _names(partitions: Any) -> list[str]:
@@ -168,8 +176,7 @@ class KafkaSource:
         stored = self._runner.stored_positions()
         for tp in partitions:
             stream = f"{tp.topic}:{tp.partition}"
-            offsets = [pos[stream][1] + 1 if stream in pos else 0 for pos in stored.values()]
-            offset = min(offsets, default=0)
+            offset = min((_next_offset(pos.get(stream)) for pos in stored.values()), default=0)
             if offset == 0:
                 self.consumer.seek_to_beginning(tp)
             else:
@@ -186,7 +193,7 @@ class KafkaSource:
         for tp, messages in records.items():
             stream = f"{tp.topic}:{tp.partition}"
             for m in messages:
-                out.append(Delivery(from_kafka(m.headers, m.value), stream, (0, m.offset)))
+                out.append(Delivery(from_kafka(m.headers, m.value), stream, m.offset))
         now = time.monotonic()
         if out:
             self._last_records = now
@@ -228,8 +235,8 @@ class KafkaSource:
         are advisory (our positions live in PostgreSQL, with the read models), and each
         commit is a request to the group coordinator, costly at one batch per event."""
         for d in deliveries:
-            if d.position[1] >= self._applied.get(d.stream, -1):
-                self._applied[d.stream] = d.position[1]
+            if d.kafka_offset is not None and d.kafka_offset >= self._applied.get(d.stream, -1):
+                self._applied[d.stream] = d.kafka_offset
         now = time.monotonic()
         if now - self._last_commit >= self.commit_interval:
             self._last_commit = now

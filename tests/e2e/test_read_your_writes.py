@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from composition.bootstrap import System
 from composition.demo_network import load_demo
-from projections.runner import lock_projections
+from projections.bookkeeping import lock_projections
 from tests.e2e.callers import headers_for, network_admin
 from tests.integration.support import eventually
 

@@ -10,9 +10,10 @@ from collections.abc import Callable, Iterable
 from composition.bootstrap import System
 from infra.envelope import Envelope
 from infra.log_reader import LogPosition, position_of
+from projections.bookkeeping import LOG_STREAM, Delivery, lock_projections
 from projections.libraries import LibrariesProjection
 from projections.projection import Statement
-from projections.runner import LOG_STREAM, Delivery, ProjectionRunner, lock_projections
+from projections.runner import ProjectionRunner
 from tests.actors import TESTER
 from tests.integration.support import libraries
 
@@ -44,7 +45,7 @@ def test_events_committed_while_a_projection_batch_is_open_are_readable_at_once(
         (first,) = system.reader.read(conn, LogPosition())
     worker = threading.Thread(
         target=runner.apply_batch,
-        args=([Delivery(first, LOG_STREAM, (first.xid, first.notification_id))],),
+        args=([Delivery(first, LOG_STREAM)],),
     )
     worker.start()
     try:

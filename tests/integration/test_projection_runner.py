@@ -13,6 +13,7 @@ from projections.projection import Statement
 from projections.runner import ProjectionRunner
 from tests.actors import TESTER
 from tests.integration.support import eventually, libraries, register_many
+from workers.supervisor import Supervised
 
 
 def drain(system: System, runner: ProjectionRunner, timeout: float = 20.0) -> int:
@@ -114,4 +115,4 @@ def test_the_embedded_projector_thread_follows_new_events(system: System) -> Non
     eventually(lambda: len(libraries(system)) == 3, what="3 libraries in the read model")
     system.catalogue.register_library(TESTER, "HNM-X", "Thư viện X", "school", "Kim Bảng")
     eventually(lambda: len(libraries(system)) == 4, what="the 4th library")
-    assert system.threads[0].is_alive()  # the supervised projector thread runs on
+    assert isinstance(system.threads[0], Supervised) and system.threads[0].is_alive()
