@@ -1,7 +1,7 @@
 """How healthy the shared log is, as an operator needs to see it: whether Kafka answers,
 how many stored events the relay has not yet published and how old the oldest is, each
 projection's lag and whether it is moving, and which workers are beating. One report for
-/health, /metrics and `libshare projections list` (ADR 0030)."""
+/health, /metrics and `libshare projections list` (ADR 0019)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Read your own writes (ADR 0020). The read models follow the event store a moment later,
+"""Read your own writes (ADR 0017). The read models follow the event store a moment later,
 so a read right after a command may find the state before it. A command's answer carries
 the version it produced; a read waits briefly for the read model to reach that version:
 the version the caller names (`min_version`), or the one this process remembers the same

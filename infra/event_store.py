@@ -206,7 +206,7 @@ def event_store_env(database_url: str, *, db_functions: bool = True) -> dict[str
         "POSTGRES_MAX_OVERFLOW": "12",
         # Also how long a caller waits for a pooled connection. eventsourcing tries each
         # read ten times, so while the server refuses connections a command answers 503
-        # within about 20 s, not 50 (ADR 0030).
+        # within about 20 s, not 50 (ADR 0019).
         "POSTGRES_CONNECT_TIMEOUT": "2",
         # On: one pipelined round trip, no table lock. Off: writers serialise on LOCK TABLE
         # (eventsourcing's default). Metadata is recorded and readers are gap-aware either

@@ -1,6 +1,6 @@
 """Workers' heartbeats: each relay and projector writes a row every few seconds saying
 that it is alive, whether it can reach Kafka, and how far it has got. A frozen or dead
-worker stops beating, which /health and `libshare projections list` show (ADR 0030)."""
+worker stops beating, which /health and `libshare projections list` show (ADR 0019)."""
 
 from __future__ import annotations
 

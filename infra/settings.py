@@ -47,11 +47,11 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=6, ge=1, le=64)  # ADR 0015
     kafka_client_id: str = "libshare"
     # A relay or projector whose Kafka client makes no progress this long, while the
-    # broker answers a fresh client, throws the client away and makes a new one (ADR 0030).
+    # broker answers a fresh client, throws the client away and makes a new one (ADR 0019).
     kafka_stuck_seconds: float = Field(default=20.0, ge=2)
     # /health says "degraded" when the relay's oldest unpublished event is older than this,
     # a projection with lag has not moved for this long, or a worker has not beaten for
-    # `health_heartbeat_seconds` (ADR 0030).
+    # `health_heartbeat_seconds` (ADR 0019).
     health_backlog_seconds: float = Field(default=30.0, gt=0)
     health_heartbeat_seconds: float = Field(default=15.0, gt=0)
     projection_source: ProjectionSource = ProjectionSource.AUTO

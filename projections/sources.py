@@ -117,7 +117,7 @@ class KafkaSource:
     waits in the runner's back-off instead of failing. Every `stuck_after` seconds
     without a record, the source asks whether it should have had some: nothing assigned,
     or records on the broker beyond its position; if so, and the broker answers a fresh
-    client, it raises KafkaClientStuck and the runner makes it a new consumer (ADR 0030)."""
+    client, it raises KafkaClientStuck and the runner makes it a new consumer (ADR 0019)."""
 
     name = "kafka"
 

@@ -268,7 +268,7 @@ class Relay:
         self.retries += 1
         if failing_for >= self.stuck_after and broker_answers(self.bootstrap):
             # The broker answers a fresh client, but ours still makes no progress: throw
-            # everything away and start again from the stored position (ADR 0030).
+            # everything away and start again from the stored position (ADR 0019).
             log.error(
                 "relay's Kafka client is stuck; rebuilding it",
                 relay=self.name,

@@ -3,7 +3,7 @@ ILL request aggregates, into the real event store, through the notification log 
 projection runner into the read models in PostgreSQL; after every step each request's
 row shows what its aggregate holds. The projection works a request's status out in SQL
 from the events (projections/requests.py); this is what checks that it works it out as
-the aggregate does (ADR 0025).
+the aggregate does (ADR 0018).
 
 The state machine follows the unit tests' (tests/unit/test_ill_request_lifecycle.py), but
 walks the lifecycle's paths rather than its refusals: the parties take the actions the UI
