@@ -79,7 +79,7 @@ class Relay:
         self.stuck_after = stuck_after
         self.heartbeat = heartbeat
         self.clients_rebuilt = 0  # producers thrown away because they made no progress
-        self.kafka_ok: bool | None = None  # the last publish's outcome (None: none yet)
+        self.kafka_ok: bool | None = None  # the last publish's outcome (None: none lately)
         self._failing_since: float | None = None
         self._topics_ready = False
         self._conn: psycopg.Connection[Any] | None = None
@@ -193,14 +193,15 @@ class Relay:
         self._failing_since = None
         if published:
             self.kafka_ok = True
+        elif self.kafka_ok is False:
+            self.kafka_ok = None  # nothing to publish: not known, and nothing waits on it
         self._beat()
 
-    def _beat(self, force: bool = False) -> None:
+    def _beat(self) -> None:
         if self.heartbeat is not None:
             self.heartbeat.beat(
                 progress=self.relayed,
                 kafka_ok=self.kafka_ok,
-                force=force,
                 relay=self.name,
                 retries=self.retries,
                 clients_rebuilt=self.clients_rebuilt,
