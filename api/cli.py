@@ -48,13 +48,13 @@ def _worker_system(settings: Settings, stop: threading.Event) -> System | None:
     """The composition root for a worker process: while PostgreSQL is not there yet, wait
     (logged, at most 10 s between attempts) for as long as it takes, not a minute and out.
     None if stopped meanwhile."""
-    from tenacity import Retrying, retry_if_exception_type, stop_when_event_set
+    from tenacity import Retrying, retry_if_exception, stop_when_event_set
     from tenacity import wait_exponential_jitter as jitter
 
     from composition.bootstrap import bootstrap
 
     for attempt in Retrying(
-        retry=retry_if_exception_type(Exception),
+        retry=retry_if_exception(_database_away),
         wait=jitter(multiplier=0.5, max=10),
         stop=stop_when_event_set(stop),
         before_sleep=lambda s: log.warning(
@@ -67,6 +67,19 @@ def _worker_system(settings: Settings, stop: threading.Event) -> System | None:
         with attempt:
             return bootstrap(settings)
     return None
+
+
+def _database_away(exc: BaseException) -> bool:
+    """A connection that failed because the server is not there (yet): worth waiting for.
+    A wrong password, a missing database or a bad setting is not: the process exits."""
+    import eventsourcing.persistence as es
+    import psycopg
+
+    away = (psycopg.OperationalError, psycopg.InterfaceError, es.OperationalError, OSError)
+    if not isinstance(exc, away):
+        return False
+    text = str(exc).lower()
+    return not any(p in text for p in ("authentication failed", "does not exist", "invalid"))
 
 
 @cli.command()
@@ -146,10 +159,11 @@ def timers(
     interval: Annotated[float, typer.Option(help="Seconds between rounds.")] = 60.0,
 ) -> None:
     """Run the timers (answer time-outs, overdue loans, reminders) until stopped."""
-    from composition.bootstrap import bootstrap
 
-    system = bootstrap(Settings())
     stop = _wait_for_signal()
+    system = _worker_system(Settings(), stop)
+    if system is None:
+        return
     try:
         system.timers().run(stop, interval)
     finally:

@@ -4,6 +4,7 @@ otherwise 200, with `status` "degraded" and the reasons when the log is not heal
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -17,13 +18,27 @@ from infra.kafka_log import broker_answers
 router = APIRouter(tags=["meta"])
 
 
+_KAFKA_SEEN: dict[str, tuple[float, bool]] = {}  # bootstrap -> (when asked, answered)
+KAFKA_ASK_EVERY = 5.0  # seconds: probes and scrapes share one answer, not a client each
+
+
+def kafka_answers(bootstrap: str) -> bool:
+    """Whether a fresh client reaches Kafka, asked at most every KAFKA_ASK_EVERY seconds
+    (an outage makes each question take seconds)."""
+    asked, answered = _KAFKA_SEEN.get(bootstrap, (0.0, False))
+    if time.monotonic() - asked >= KAFKA_ASK_EVERY:
+        answered = broker_answers(bootstrap)
+        _KAFKA_SEEN[bootstrap] = (time.monotonic(), answered)
+    return answered
+
+
 def report(sys: System) -> LogHealth:
     s = sys.settings
     kafka = s.kafka_bootstrap_servers
     return log_health(
         sys.db,
         kafka_configured=bool(kafka),
-        kafka_ok=broker_answers(kafka) if kafka else None,
+        kafka_ok=kafka_answers(kafka) if kafka else None,
         backlog_seconds=s.health_backlog_seconds,
         heartbeat_seconds=s.health_heartbeat_seconds,
     )

@@ -81,8 +81,12 @@ def library(
         with sys.db.transaction() as conn:
             return get_library(conn, code)
 
-    # The read model keeps no version of a library: a read waits only for it to be there.
+    # The read model keeps no version of a library: a read waits only for it to be there,
+    # and only if the write side has it (anyone may ask: a wait for a library that does
+    # not exist would tie up a thread for nothing).
     wanted = writes.wanted(EVERYONE, f"library:{code}", min_version)
+    if wanted and not sys.catalogue.exists(code):
+        wanted = 0
     found = caught_up(read, lambda _: wanted, wanted)
     if found is None:
         raise HTTPException(404, f"library {code} is not in the read model")

@@ -11,7 +11,7 @@ from typing import Any
 import psycopg
 
 from infra.database import Database
-from infra.heartbeats import STALE_AFTER
+from infra.heartbeats import FORGET_AFTER, STALE_AFTER
 
 
 @dataclass
@@ -134,7 +134,9 @@ def _workers(conn: psycopg.Connection[Any], stale_seconds: float) -> list[dict[s
         return []
     rows = conn.execute(
         "SELECT worker, kind, extract(epoch FROM now() - beat_at), kafka_ok, progress, detail "
-        "FROM worker_heartbeats ORDER BY kind, worker"
+        "FROM worker_heartbeats WHERE beat_at > now() - %s * interval '1 s' "
+        "ORDER BY kind, worker",
+        (FORGET_AFTER,),
     ).fetchall()
     return [
         {

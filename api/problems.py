@@ -25,6 +25,7 @@ from domain.errors import (
     NotFound,
     NotYourTurn,
 )
+from infra.database import connection_lost
 
 log = structlog.get_logger("libshare.api")
 
@@ -87,8 +88,9 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
     "unavailable": (
         503,
         "Temporarily unavailable",
-        "The database did not answer (restarting, or our connection to it was cut); nothing "
-        "was written. Retry after Retry-After seconds, with the same client_request_id.",
+        "The database could not take the command (restarting, our connection to it cut, or "
+        "too busy). It may or may not have been written: retry after Retry-After seconds "
+        "with the same client_request_id, which returns the first result if it was.",
     ),
 }
 
@@ -172,10 +174,13 @@ def install(app: FastAPI) -> None:
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         log.warning("database unavailable", path=request.url.path, error=repr(exc))
         system = getattr(request.app.state, "system", None)
-        if system is not None:  # drop every dead connection now, not one per caller
+        lost = connection_lost(exc) or connection_lost(exc.__cause__ or exc)
+        if system is not None and lost:  # drop every dead connection now, not one per caller
             await run_in_threadpool(system.purge_broken_connections)
         response = problem(
-            "unavailable", "The database did not answer; nothing was written.", request=request
+            "unavailable",
+            "The database could not take the command; retry with the same client_request_id.",
+            request=request,
         )
         response.headers["Retry-After"] = str(RETRY_AFTER_S)
         return response

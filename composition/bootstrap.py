@@ -219,62 +219,72 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         embedded = EmbeddedPostgres(settings.data_dir)
         url = embedded.url
     db = Database(url, settings.db_pool_size)
-    db.open()
     app: NetworkApp | None = None
-    for attempt in Retrying(
-        retry=retry_if_exception_type(Exception),
-        wait=wait_exponential_jitter(multiplier=0.2, max=5),
-        stop=stop_after_delay(settings.startup_retry_seconds),
-        before_sleep=lambda s: log.warning(
-            "event store not ready, retrying", attempt=s.attempt_number
-        ),
-        reraise=True,
-    ):
-        with attempt:
-            app = NetworkApp(
-                env=event_store_env(url, db_functions=settings.event_store_db_functions)
-            )
-    if app is None:  # (the Retrying loop either built it or raised)
-        raise RuntimeError("the event store application was not built")
+    try:
+        db.open()
+        for attempt in Retrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential_jitter(multiplier=0.2, max=5),
+            stop=stop_after_delay(settings.startup_retry_seconds),
+            before_sleep=lambda s: log.warning(
+                "event store not ready, retrying", attempt=s.attempt_number
+            ),
+            reraise=True,
+        ):
+            with attempt:
+                app = NetworkApp(
+                    env=event_store_env(url, db_functions=settings.event_store_db_functions)
+                )
+        if app is None:  # (the Retrying loop either built it or raised)
+            raise RuntimeError("the event store application was not built")
 
-    def candidates(work: str) -> list[Candidate]:
-        with db.transaction() as conn:
-            return find_candidates(conn, work)
+        def candidates(work: str) -> list[Candidate]:
+            with db.transaction() as conn:
+                return find_candidates(conn, work)
 
-    partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
-    partner_secrets.setup()
-    credentials = Credentials(db)
-    credentials.setup()
-    catalogue = CatalogueService(app)
-    requests = RequestsService(app, candidates, Idempotency(app))
-    shipments = ShipmentsService(app, StoredWaybills(app))
-    partners = PartnersService(app, partner_secrets)
-    accounts = AccountsService(app, credentials)
-    tokens = Tokens(
-        load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
-    )
-    system = System(
-        settings=settings,
-        db=db,
-        app=app,
-        embedded=embedded,
-        projections=all_projections(),
-        reader=NotificationLogReader(app.mapper),
-        tokens=tokens,
-        credentials=credentials,
-        candidate_finder=candidates,
-        catalogue=catalogue,
-        requests=requests,
-        shipments=shipments,
-        partners=partners,
-        accounts=accounts,
-        entry=Entry(
+        partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
+        partner_secrets.setup()
+        credentials = Credentials(db)
+        credentials.setup()
+        catalogue = CatalogueService(app)
+        requests = RequestsService(app, candidates, Idempotency(app))
+        shipments = ShipmentsService(app, StoredWaybills(app))
+        partners = PartnersService(app, partner_secrets)
+        accounts = AccountsService(app, credentials)
+        tokens = Tokens(
+            load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
+        )
+        system = System(
+            settings=settings,
+            db=db,
+            app=app,
+            embedded=embedded,
+            projections=all_projections(),
+            reader=NotificationLogReader(app.mapper),
+            tokens=tokens,
+            credentials=credentials,
+            candidate_finder=candidates,
             catalogue=catalogue,
             requests=requests,
             shipments=shipments,
             partners=partners,
             accounts=accounts,
-            clock=utc_now,
-        ),
-    )
-    return system
+            entry=Entry(
+                catalogue=catalogue,
+                requests=requests,
+                shipments=shipments,
+                partners=partners,
+                accounts=accounts,
+                clock=utc_now,
+            ),
+        )
+        return system
+    except BaseException:
+        # A half-built system holds pools, threads and perhaps a server: close them, so
+        # that a worker waiting for the database does not pile them up attempt by attempt.
+        if app is not None:
+            app.close()
+        db.close()
+        if embedded is not None:
+            embedded.stop()
+        raise

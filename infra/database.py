@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from infra.retry import transient
 
@@ -36,6 +36,15 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         self._server.cleanup()
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """The server went away or cut our session (not a busy pool, a deadlock or a time-out):
+    the other idle connections of the pool are most likely dead too."""
+    if isinstance(exc, PoolTimeout) or not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def purge_pool(pool: ConnectionPool[Any]) -> None:
@@ -117,8 +126,9 @@ class Database:
                 if not durable:
                     conn.execute("SET LOCAL synchronous_commit TO off")
                 yield conn
-        except psycopg.OperationalError:
-            self.purge_broken()
+        except psycopg.OperationalError as exc:
+            if connection_lost(exc):
+                self.purge_broken()
             raise
 
     def purge_broken(self) -> None:

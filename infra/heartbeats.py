@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS worker_heartbeats (
 
 BEAT_INTERVAL = 2.0  # seconds between a worker's beats
 STALE_AFTER = 15.0  # seconds without a beat before a worker counts as frozen or gone
-FORGET_AFTER = 3600.0  # seconds after which a silent worker's row is deleted
+FORGET_AFTER = 600.0  # seconds after which a silent worker is no longer reported, then deleted
 
 
 def ensure_table(db: Database) -> None:

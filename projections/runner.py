@@ -41,8 +41,9 @@ class Source(Protocol):
 
     def committed(self, deliveries: Sequence[Delivery]) -> None: ...
 
-    def reset(self) -> None:
-        """Throw the client away after a failure; `start` makes a fresh one."""
+    def failed(self, exc: Exception) -> None:
+        """Told of a failure: throws its client away if the failure was the client's
+        (`start` then makes a fresh one); either way `start` seeks the stored positions."""
         ...
 
     def close(self) -> None: ...
@@ -176,9 +177,8 @@ class ProjectionRunner:
                         error=repr(exc),
                         sleep_s=round(wait, 2),
                     )
-                    if not isinstance(exc, (psycopg.OperationalError, psycopg.InterfaceError)):
-                        source.reset()  # a fresh Kafka client, from the stored positions
-                    started = False  # and in any case, start again from them
+                    source.failed(exc)
+                    started = False  # start again from the stored positions
                     stop.wait(wait)
                 if heartbeat is not None:
                     heartbeat.beat(

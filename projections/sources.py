@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 import structlog
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from infra.database import Database
 from infra.envelope import from_kafka
@@ -72,8 +73,8 @@ class LogSource:
     def committed(self, deliveries: Sequence[Delivery]) -> None:
         pass
 
-    def reset(self) -> None:
-        self.close()
+    def failed(self, exc: Exception) -> None:
+        self.close()  # `start` connects again
 
     def close(self) -> None:
         if self._conn is not None:
@@ -193,7 +194,17 @@ class KafkaSource:
         for tp, messages in records.items():
             stream = f"{tp.topic}:{tp.partition}"
             for m in messages:
-                out.append(Delivery(from_kafka(m.headers, m.value), stream, m.offset))
+                try:
+                    event = from_kafka(m.headers, m.value)
+                except Exception as exc:  # not one of ours: the relay writes every header
+                    log.error(
+                        "record skipped: not a libshare event",
+                        stream=stream,
+                        offset=m.offset,
+                        error=repr(exc),
+                    )
+                    continue
+                out.append(Delivery(event, stream, m.offset))
         now = time.monotonic()
         if out:
             self._last_records = now
@@ -263,6 +274,12 @@ class KafkaSource:
                 self.consumer.commit(offsets, timeout_ms=timeout_ms)
         except Exception as exc:  # advisory only: our positions live in PostgreSQL
             log.debug("kafka offset commit failed", error=repr(exc))
+
+    def failed(self, exc: Exception) -> None:
+        """A Kafka failure (or a stuck client) costs the consumer; any other failure (the
+        database, a bug) keeps it, and `start` seeks the stored positions again."""
+        if isinstance(exc, (KafkaError, KafkaClientStuck, OSError)):
+            self.reset()
 
     def reset(self) -> None:
         """Leave the group and drop the consumer; `start` makes a new one. Offsets not yet

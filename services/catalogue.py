@@ -10,7 +10,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.access import Actor
 from domain.catalogue import Holding, Work
-from domain.errors import AlreadyExists
+from domain.errors import AlreadyExists, InvalidInput, NotFound
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
 from infra.network_app import NetworkApp
@@ -59,6 +59,14 @@ class CatalogueService:
 
     def get_library(self, code: str) -> Library:
         return aggregates.library(self.store, code)
+
+    def exists(self, code: str) -> bool:
+        """Whether a library of this code is registered (on the write side)."""
+        try:
+            aggregates.current_library(self.store, code)
+        except (NotFound, InvalidInput):
+            return False
+        return True
 
     def current_library(self, code: str) -> Library:
         """The library as it is now, for reading only (never change the object)."""

@@ -82,6 +82,7 @@ class Relay:
         self.kafka_ok: bool | None = None  # the last publish's outcome (None: none lately)
         self._failing_since: float | None = None
         self._topics_ready = False
+        self._publish_failed = False  # the failures since the last progress were Kafka's
         self._conn: psycopg.Connection[Any] | None = None
 
     def setup(self) -> None:
@@ -108,14 +109,18 @@ class Relay:
         process waits here as a standby), listen for commits and load the stored position."""
         self.release()
         conn = self.db.connect(autocommit=True)
-        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"libshare-relay:{self.name}",))
-        # A lost position (crash before the WAL flush) only republishes: consumers drop
-        # the copies. So the position's commits do not wait for the flush (ADR 0012).
-        conn.execute("SET synchronous_commit TO off")
-        conn.execute(f'LISTEN "{EVENTS_CHANNEL}"')
-        row = conn.execute(
-            "SELECT xid, notification_id FROM relay_positions WHERE relay = %s", (self.name,)
-        ).fetchone()
+        try:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"libshare-relay:{self.name}",))
+            # A lost position (crash before the WAL flush) only republishes: consumers drop
+            # the copies. So the position's commits do not wait for the flush (ADR 0012).
+            conn.execute("SET synchronous_commit TO off")
+            conn.execute(f'LISTEN "{EVENTS_CHANNEL}"')
+            row = conn.execute(
+                "SELECT xid, notification_id FROM relay_positions WHERE relay = %s", (self.name,)
+            ).fetchone()
+        except BaseException:
+            conn.close()  # and the session's lock with it
+            raise
         self.position = LogPosition(*row) if row else LogPosition()
         self._conn = conn
 
@@ -183,6 +188,7 @@ class Relay:
             self.publish(events)
         except Exception:
             self.kafka_ok = False
+            self._publish_failed = True
             self._drop_producer()
             raise
         self.commit(events)
@@ -191,6 +197,7 @@ class Relay:
 
     def _progressed(self, *, published: bool) -> None:
         self._failing_since = None
+        self._publish_failed = False
         if published:
             self.kafka_ok = True
         elif self.kafka_ok is False:
@@ -267,7 +274,8 @@ class Relay:
             error=repr(state.outcome.exception()) if state.outcome else None,
         )
         self.retries += 1
-        if failing_for >= self.stuck_after and broker_answers(self.bootstrap):
+        stuck = self._publish_failed and failing_for >= self.stuck_after
+        if stuck and broker_answers(self.bootstrap):
             # The broker answers a fresh client, but ours still makes no progress: throw
             # everything away and start again from the stored position (ADR 0019).
             log.error(

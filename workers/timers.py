@@ -15,7 +15,7 @@ from uuid import UUID
 
 import structlog
 
-from domain.access import TIMERS
+from domain.access import TIMERS, Forbidden
 from domain.errors import DomainError
 from infra.database import Database
 from projections.requests import due_for_timers
@@ -47,6 +47,8 @@ class Timers:
                 try:
                     self.entry.act(TIMERS, command(request_id))
                     done[counter] += 1
+                except Forbidden as exc:  # the policy refuses the timers: a bug, not a race
+                    log.error("timer refused", kind=kind, request=str(request_id), why=str(exc))
                 except DomainError as exc:  # the read model lagged, or a librarian was first
                     log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
         if any(done.values()):

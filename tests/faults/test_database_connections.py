@@ -64,7 +64,8 @@ def test_terminated_connections_answer_503_and_nothing_is_half_written(
                 answer = create(client_id)
             answers.append((answer.status_code, answer.headers["content-type"], None))
             assert answer.status_code in (200, 201), answer.text
-        # The server refuses every connection for 4 s, as while it restarts.
+        # The server refuses every connection, as while it restarts: for as long as the
+        # command caught takes to answer (eventsourcing retries its reads, ~20 s), 4 s at least.
         allow_connections(database_url, False)
         phase(f"refusing connections; terminated {terminate_all(database_url)}")
         refused_at = time.monotonic()
