@@ -63,7 +63,7 @@ def health(sys: Annotated[System, Depends(system)]) -> JSONResponse:
         return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
     r = report(sys)
     if kafka:
-        body["kafka"] = {"ok": "Kafka is unreachable" not in r.reasons, "bootstrap_servers": kafka}
+        body["kafka"] = {"ok": bool(r.kafka_ok), "bootstrap_servers": kafka}
         body["relay"] = r.relay
     else:
         body["kafka"] = {"configured": False}
@@ -80,7 +80,7 @@ def metrics(sys: Annotated[System, Depends(system)]) -> str:
     out = Metrics()
     out.gauge("libshare_degraded", "1 when /health says degraded.", [({}, int(bool(r.reasons)))])
     if r.relay is not None:
-        kafka_up = int("Kafka is unreachable" not in r.reasons)
+        kafka_up = int(bool(r.kafka_ok))
         out.gauge("libshare_kafka_up", "1 when a fresh client reaches Kafka.", [({}, kafka_up)])
         out.gauge(
             "libshare_relay_unpublished_events",

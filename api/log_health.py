@@ -16,6 +16,7 @@ from infra.heartbeats import FORGET_AFTER, STALE_AFTER
 
 @dataclass
 class LogHealth:
+    kafka_ok: bool | None = None  # None: no Kafka configured
     relay: dict[str, Any] | None = None  # None: no Kafka configured
     projections: dict[str, dict[str, Any]] = field(default_factory=dict)
     workers: list[dict[str, Any]] = field(default_factory=list)
@@ -37,7 +38,7 @@ def log_health(
     """`backlog_seconds`: the relay is behind when its oldest unpublished event is older,
     and a projection with lag has stalled when it has not moved for as long;
     `heartbeat_seconds`: a worker that has not beaten for as long is frozen or gone."""
-    report = LogHealth()
+    report = LogHealth(kafka_ok=kafka_ok if kafka_configured else None)
     if kafka_configured and kafka_ok is False:
         report.reasons.append("Kafka is unreachable")
     with db.transaction() as conn:

@@ -3,6 +3,8 @@ id, ...), with the NotFound each answers when there is none."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -15,62 +17,57 @@ from domain.library import Library
 from domain.postal_partner import PostalPartner
 from infra.network_app import NetworkApp
 
+A = TypeVar("A")
+
+
+def _load(get: Callable[[UUID], Any], aggregate_id: UUID, kind: type[A], missing: str) -> A:
+    """The aggregate of `kind` with this id, or NotFound(`missing`)."""
+    try:
+        found = get(aggregate_id)
+    except AggregateNotFoundError:
+        raise NotFound(missing) from None
+    if not isinstance(found, kind):
+        raise NotFound(missing)
+    return found
+
 
 def library(store: NetworkApp, code: str) -> Library:
-    try:
-        found: Library = store.repository.get(Library.id_for(code.strip().upper()))
-    except AggregateNotFoundError:
-        raise NotFound(f"library {code} is not registered") from None
-    return found
+    key = Library.id_for(code.strip().upper())
+    return _load(store.repository.get, key, Library, f"library {code} is not registered")
 
 
 def current_library(store: NetworkApp, code: str) -> Library:
     """The library as it is now, for reading only (never change the object)."""
-    try:
-        found: Library = store.fresh.get(Library.id_for(code.strip().upper()))
-    except AggregateNotFoundError:
-        raise NotFound(f"library {code} is not registered") from None
-    return found
+    key = Library.id_for(code.strip().upper())
+    return _load(store.fresh.get, key, Library, f"library {code} is not registered")
 
 
 def work(store: NetworkApp, code: str) -> Work:
-    try:
-        found: Work = store.repository.get(Work.id_for(code.strip().upper()))
-    except AggregateNotFoundError:
-        raise NotFound(f"work {code} is not in the union catalogue") from None
-    return found
+    key = Work.id_for(code.strip().upper())
+    return _load(store.repository.get, key, Work, f"work {code} is not in the union catalogue")
 
 
 def request(store: NetworkApp, request_id: UUID) -> IllRequest:
-    try:
-        found: object = store.repository.get(request_id)
-    except AggregateNotFoundError:
-        raise NotFound(f"request {request_id} does not exist") from None
-    if not isinstance(found, IllRequest):
-        raise NotFound(f"request {request_id} does not exist")
-    return found
+    return _load(
+        store.repository.get, request_id, IllRequest, f"request {request_id} does not exist"
+    )
 
 
 def partner(store: NetworkApp, code: str) -> PostalPartner:
-    try:
-        found: PostalPartner = store.repository.get(PostalPartner.id_for(code.upper()))
-    except AggregateNotFoundError:
-        raise NotFound(f"postal partner {code} is not registered") from None
-    return found
+    return _load(
+        store.repository.get,
+        PostalPartner.id_for(code.upper()),
+        PostalPartner,
+        f"postal partner {code} is not registered",
+    )
 
 
 def account(store: NetworkApp, username: str) -> Account:
-    try:
-        found: Account = store.repository.get(Account.id_for(username.strip().lower()))
-    except AggregateNotFoundError:
-        raise NotFound(f"no account {username!r}") from None
-    return found
+    name = username.strip().lower()
+    return _load(store.repository.get, Account.id_for(name), Account, f"no account {username!r}")
 
 
 def current_account(store: NetworkApp, username: str) -> Account:
     """The account as it is now, for reading only (never change the object)."""
-    try:
-        found: Account = store.fresh.get(Account.id_for(username.strip().lower()))
-    except AggregateNotFoundError:
-        raise NotFound(f"no account {username!r}") from None
-    return found
+    name = username.strip().lower()
+    return _load(store.fresh.get, Account.id_for(name), Account, f"no account {username!r}")

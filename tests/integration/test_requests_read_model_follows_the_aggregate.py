@@ -45,6 +45,7 @@ from tests.unit.test_ill_request_lifecycle import (
     T0,
     TRIAL_PARAMS,
     TrialContext,
+    another_request_for,
     new_request,
 )
 
@@ -203,17 +204,7 @@ class ReadModelFollows(RuleBasedStateMachine):
     def the_item_goes_forward(self) -> None:
         """To another library that asked the same supplier for the same work: that request
         is stored too, and becomes Loaned."""
-        other = IllRequest.request(
-            request_id=uuid.uuid4(),
-            requester="OTHER",
-            work=self.req.work,
-            reader_ref="reader-99",
-            service_type=self.req.service_type.value,
-            needed_by=None,
-            rota=[{"library": self.req.supplier or "SUP-A", "reason": "test"}],
-            now=self.now,
-            answer_hours=HOURS,
-        )
+        other = another_request_for(self.req, self.now)
         self._do(lambda: self.req.ship_forward(self.req.requester, other, self.now, 28), other)
 
     @invariant()

@@ -43,6 +43,22 @@ def new_request(service_type: str = "Loan", rota: list[dict[str, str]] | None = 
     )
 
 
+def another_request_for(req: IllRequest, now: datetime) -> IllRequest:
+    """Another library's request for the same work from the same supplier (the target of
+    ShippedForward)."""
+    return IllRequest.request(
+        request_id=uuid.uuid4(),
+        requester="OTHER",
+        work=req.work,
+        reader_ref="reader-99",
+        service_type=req.service_type.value,
+        needed_by=None,
+        rota=[{"library": req.supplier or "SUP-A", "reason": "test"}],
+        now=now,
+        answer_hours=HOURS,
+    )
+
+
 def replay(req: IllRequest) -> IllRequest:
     app = NetworkApp(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})  # in memory
     app.save(req)
@@ -379,17 +395,7 @@ class Lifecycle(RuleBasedStateMachine):
     @rule(lib=st.sampled_from(LIBS))
     def ship_forward(self, lib: str) -> None:
         """Pass the item on to another library's request for the same work."""
-        other = IllRequest.request(
-            request_id=uuid.uuid4(),
-            requester="OTHER",
-            work=self.req.work,
-            reader_ref="reader-99",
-            service_type=self.req.service_type.value,
-            needed_by=None,
-            rota=[{"library": self.req.supplier or "SUP-A", "reason": "test"}],
-            now=self.now,
-            answer_hours=HOURS,
-        )
+        other = another_request_for(self.req, self.now)
         other.collect_events()
         self._do("ship_forward", lib, other, self.now, 28)
         if self.req.status is Status.SHIPPED_FORWARD and other.pending_events:
