@@ -39,11 +39,14 @@ from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.copies import CopiesService
 from services.entry import Entry
 from services.idempotency import Idempotency
 from services.partners import PartnersService
 from services.requests import CandidateFinder, RequestsService
+from services.rotations import RotationsService
 from services.shipments import ShipmentsService, StoredWaybills
+from services.transfers import TransfersService
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -91,6 +94,9 @@ class System:
     shipments: ShipmentsService
     partners: PartnersService
     accounts: AccountsService
+    copies: CopiesService
+    transfers: TransfersService
+    rotations: RotationsService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -247,8 +253,12 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         credentials = Credentials(db)
         credentials.setup()
         catalogue = CatalogueService(app)
-        requests = RequestsService(app, candidates, Idempotency(app))
-        shipments = ShipmentsService(app, StoredWaybills(app))
+        idempotency = Idempotency(app)
+        copies = CopiesService(app)
+        transfers = TransfersService(app, idempotency, settings.transfer_network_approval_above)
+        rotations = RotationsService(app, idempotency, transfers)
+        requests = RequestsService(app, candidates, idempotency, copies)
+        shipments = ShipmentsService(app, StoredWaybills(app), transfers)
         partners = PartnersService(app, partner_secrets)
         accounts = AccountsService(app, credentials)
         tokens = Tokens(
@@ -269,8 +279,14 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             shipments=shipments,
             partners=partners,
             accounts=accounts,
+            copies=copies,
+            transfers=transfers,
+            rotations=rotations,
             entry=Entry(
                 catalogue=catalogue,
+                copies=copies,
+                transfers=transfers,
+                rotations=rotations,
                 requests=requests,
                 shipments=shipments,
                 partners=partners,

@@ -50,6 +50,14 @@ class Permission(StrEnum):
     ACCOUNTS_MANAGE = "accounts.manage"
     PARTNERS_MANAGE = "partners.manage"
     PARTNER_PICKUPS = "partners.pickups"
+    COPIES_REGISTER = "copies.register"
+    COPIES_CIRCULATE = "copies.circulate"
+    COPIES_WITHDRAW = "copies.withdraw"
+    TRANSFERS_READ = "transfers.read"
+    TRANSFERS_PROPOSE = "transfers.propose"
+    TRANSFERS_ACT = "transfers.act"
+    TRANSFERS_APPROVE_NETWORK = "transfers.approve_network"
+    ROTATIONS_MANAGE = "rotations.manage"
     # Held by no account's role, only by the platform's own processes (below).
     CATALOGUE_MANAGE = "catalogue.manage"
     SHIPMENT_EVENTS = "partners.shipment_events"
@@ -80,6 +88,20 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.ACCOUNTS_MANAGE: {R.NETWORK_ADMIN: A, R.LIBRARY_ADMIN: L},
     Permission.PARTNERS_MANAGE: {R.NETWORK_ADMIN: A},
     Permission.PARTNER_PICKUPS: {R.POSTAL_PARTNER: P},
+    Permission.COPIES_REGISTER: {R.LIBRARY_ADMIN: L},
+    Permission.COPIES_CIRCULATE: {R.LIBRARIAN: L},
+    Permission.COPIES_WITHDRAW: {R.LIBRARY_ADMIN: L},
+    Permission.TRANSFERS_READ: {
+        R.LIBRARIAN: L,
+        R.LIBRARY_ADMIN: L,
+        R.AUDITOR: A,
+        R.DEPARTMENT: A,
+        R.NETWORK_ADMIN: A,
+    },
+    Permission.TRANSFERS_PROPOSE: {R.LIBRARIAN: L},
+    Permission.TRANSFERS_ACT: {R.LIBRARIAN: L},
+    Permission.TRANSFERS_APPROVE_NETWORK: {R.NETWORK_ADMIN: A},
+    Permission.ROTATIONS_MANAGE: {R.LIBRARIAN: L},
     Permission.CATALOGUE_MANAGE: {},
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
@@ -141,6 +163,7 @@ DEMO_LOADER = Platform(
             Permission.LIBRARIES_MANAGE,
             Permission.POLICY_SET,
             Permission.CATALOGUE_MANAGE,
+            Permission.COPIES_REGISTER,
             Permission.PARTNERS_MANAGE,
             Permission.ACCOUNTS_MANAGE,
         }

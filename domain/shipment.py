@@ -49,7 +49,9 @@ class Shipment(Aggregate):
     class Dispatched(Aggregate.Created):
         """A library handed the parcels to a postal partner."""
 
-        purpose: str  # "loan" (supplier -> requester) or "return" (requester -> supplier)
+        # "loan" (supplier -> requester), "return" (requester -> supplier), or "transfer"
+        # (stock sent on a transfer: request_id is then the transfer's id)
+        purpose: str
         request_id: str
         sender: str
         recipient: str
@@ -97,8 +99,8 @@ class Shipment(Aggregate):
         parcels: list[dict[str, Any]],
         declared_postage: str,
     ) -> Shipment:
-        if purpose not in ("loan", "return"):
-            raise InvalidInput("purpose must be 'loan' or 'return'")
+        if purpose not in ("loan", "return", "transfer"):
+            raise InvalidInput("purpose must be 'loan', 'return' or 'transfer'")
         if sender == recipient:
             raise InvalidInput("a shipment goes from one library to another")
         waybill = waybill.strip().upper()

@@ -50,6 +50,8 @@ REASONS = {
     "manual": "Điều chuyển tài liệu theo yêu cầu",
     "return_home": "Trả tài liệu về thư viện gốc",
     "deposit": "Gửi tài liệu có thời hạn",
+    "recall": "Thu hồi tài liệu trước hạn",
+    "reorganisation": "Sắp xếp lại tổ chức thư viện",
 }
 VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving: a fixed offset is exact
 PRODUCER = "libshare handover_pdf 1"

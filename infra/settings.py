@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     webhook_rate_per_second: float = Field(default=20.0, gt=0)
     webhook_burst: int = Field(default=40, ge=1)
     stuck_after_days: int = Field(default=5, ge=1)
+    # A transfer of more copies than this needs the network administrator's approval too.
+    transfer_network_approval_above: int = Field(default=100, ge=0)
     timer_interval_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)

@@ -11,10 +11,13 @@ from eventsourcing.application import AggregateNotFoundError
 
 from domain.account import Account
 from domain.catalogue import Work
+from domain.copy import Copy, barcode_of
 from domain.errors import NotFound
 from domain.ill_request import IllRequest
 from domain.library import Library
 from domain.postal_partner import PostalPartner
+from domain.rotation import Rotation
+from domain.transfer import Transfer
 from infra.network_app import NetworkApp
 
 A = TypeVar("A")
@@ -71,3 +74,20 @@ def current_account(store: NetworkApp, username: str) -> Account:
     """The account as it is now, for reading only (never change the object)."""
     name = username.strip().lower()
     return _load(store.fresh.get, Account.id_for(name), Account, f"no account {username!r}")
+
+
+def copy(store: NetworkApp, barcode: str) -> Copy:
+    code = barcode_of(barcode)
+    return _load(store.repository.get, Copy.id_for(code), Copy, f"no copy {code} is registered")
+
+
+def transfer(store: NetworkApp, transfer_id: UUID) -> Transfer:
+    return _load(
+        store.repository.get, transfer_id, Transfer, f"transfer {transfer_id} does not exist"
+    )
+
+
+def rotation(store: NetworkApp, rotation_id: UUID) -> Rotation:
+    return _load(
+        store.repository.get, rotation_id, Rotation, f"rotation {rotation_id} does not exist"
+    )

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.account import Role
 from domain.catalogue import Holding, Work
+from domain.copy import Copy
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
 from domain.postal_partner import PostalPartner
@@ -62,6 +63,79 @@ class RegisterHolding(Command[Holding]):
     library: str
     copies: int
     digital_lendable: int = 0
+
+
+# -- copies, transfers and rotations ------------------------------------------------------
+@dataclass(frozen=True)
+class RegisterCopy(Command[tuple[Copy, bool]]):
+    barcode: str
+    work: str
+    library: str
+
+
+@dataclass(frozen=True)
+class CheckOutCopy(Command[Copy]):
+    """The caller's library lends a copy it holds to one of its readers."""
+
+    barcode: str
+    reader_ref: str
+
+
+@dataclass(frozen=True)
+class CheckInCopy(Command[Copy]):
+    """A copy is back at the caller's library's desk."""
+
+    barcode: str
+
+
+@dataclass(frozen=True)
+class WithdrawCopy(Command[Copy]):
+    barcode: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ProposeTransfer(Command[Summary]):
+    """The caller's library proposes to send copies, or to have them sent to it."""
+
+    sender: str
+    receiver: str
+    reason: str
+    copies: tuple[str, ...]
+    due_date: date | None = None
+    note: str = ""
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferStep(Command[Summary]):
+    """approve, reject, cancel, pick, drop, dispatch, receive, close, found."""
+
+    transfer_id: UUID
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanRotation(Command[Summary]):
+    """The caller's library plans a rotating collection (or a deposit: one stage)."""
+
+    name: str
+    copies: tuple[str, ...]
+    stages: tuple[tuple[str, int], ...]  # (library, days)
+    cyclical: bool = False
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RotationStep(Command[Summary]):
+    """advance, recall, extend."""
+
+    rotation_id: UUID
+    action: str
+    params: dict[str, Any] = field(default_factory=dict)
+    client_request_id: str | None = None
 
 
 # -- requests -----------------------------------------------------------------------------

@@ -23,10 +23,13 @@ from domain.access import (
 )
 from domain.account import check_role
 from domain.errors import InvalidInput, NotFound
+from domain.transfer import NETWORK
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.commands import (
     AddPartnerSecret,
+    CheckInCopy,
+    CheckOutCopy,
     Command,
     DisableAccount,
     EnableAccount,
@@ -35,7 +38,10 @@ from services.commands import (
     IssueApiKey,
     MarkOverdue,
     OpenAccount,
+    PlanRotation,
+    ProposeTransfer,
     RecordCarrierEvents,
+    RegisterCopy,
     RegisterHolding,
     RegisterLibrary,
     RegisterPartner,
@@ -46,13 +52,19 @@ from services.commands import (
     RetirePartnerSecret,
     RevokeApiKey,
     RevokeRole,
+    RotationStep,
     SetPassword,
     SetPolicy,
     TakeAction,
+    TransferStep,
+    WithdrawCopy,
 )
+from services.copies import CopiesService
 from services.partners import PartnersService
 from services.requests import RequestsService
+from services.rotations import RotationsService
 from services.shipments import ShipmentsService
+from services.transfers import TransfersService
 
 R = TypeVar("R")
 Handler = Callable[[Caller, Any], Any]
@@ -67,11 +79,22 @@ def unseen_account(username: str) -> str:
     return f"no account {username!r} that you may see"
 
 
+def unseen_transfer(transfer_id: UUID) -> str:
+    return f"transfer {transfer_id} is not among the transfers you may see"
+
+
+def unseen_rotation(rotation_id: UUID) -> str:
+    return f"rotation {rotation_id} is not among the rotations you may see"
+
+
 class Entry:
     def __init__(
         self,
         *,
         catalogue: CatalogueService,
+        copies: CopiesService,
+        transfers: TransfersService,
+        rotations: RotationsService,
         requests: RequestsService,
         shipments: ShipmentsService,
         partners: PartnersService,
@@ -79,6 +102,9 @@ class Entry:
         clock: Callable[[], datetime],
     ) -> None:
         self.catalogue = catalogue
+        self.copies = copies
+        self.transfers = transfers
+        self.rotations = rotations
         self.requests = requests
         self.shipments = shipments
         self.partners = partners
@@ -90,6 +116,14 @@ class Entry:
             SetPolicy: self._set_policy,
             RegisterWork: self._register_work,
             RegisterHolding: self._register_holding,
+            RegisterCopy: self._register_copy,
+            CheckOutCopy: self._check_out,
+            CheckInCopy: self._check_in,
+            WithdrawCopy: self._withdraw,
+            ProposeTransfer: self._propose_transfer,
+            TransferStep: self._transfer_step,
+            PlanRotation: self._plan_rotation,
+            RotationStep: self._rotation_step,
             RequestItem: self._request_item,
             TakeAction: self._take_action,
             ExpireAnswer: self._expire_answer,
@@ -145,8 +179,88 @@ class Entry:
 
     def _register_holding(self, caller: Caller, c: RegisterHolding) -> Any:
         actor = authorise(caller, Permission.CATALOGUE_MANAGE)
-        return self.catalogue.register_holding(
+        holding = self.catalogue.register_holding(
             actor, c.work, c.library, c.copies, c.digital_lendable
+        )
+        # The copies a holding counts, each registered (numbered barcodes).
+        self.copies.register_counted(actor, holding.work, holding.library, c.copies)
+        return holding
+
+    # -- copies, transfers and rotations ----------------------------------------------------
+    def _register_copy(self, caller: Caller, c: RegisterCopy) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.COPIES_REGISTER, library=library)
+        return self.copies.register(actor, c.barcode, c.work, library)
+
+    def _check_out(self, caller: Caller, c: CheckOutCopy) -> Any:
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.COPIES_CIRCULATE, library=library)
+        return self.copies.check_out(actor, library, c.barcode, c.reader_ref)
+
+    def _check_in(self, caller: Caller, c: CheckInCopy) -> Any:
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.COPIES_CIRCULATE, library=library)
+        return self.copies.check_in(actor, library, c.barcode)
+
+    def _withdraw(self, caller: Caller, c: WithdrawCopy) -> Any:
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.COPIES_WITHDRAW, library=library)
+        return self.copies.withdraw(actor, library, c.barcode, c.reason)
+
+    def _propose_transfer(self, caller: Caller, c: ProposeTransfer) -> Any:
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.TRANSFERS_PROPOSE, library=library)
+        return self.transfers.propose(
+            actor,
+            library,
+            sender=c.sender,
+            receiver=c.receiver,
+            reason=c.reason,
+            copies=list(c.copies),
+            due_date=c.due_date,
+            note=c.note,
+            client_request_id=c.client_request_id,
+            now=self.clock(),
+        )
+
+    def _transfer_step(self, caller: Caller, c: TransferStep) -> Any:
+        secret = unseen_transfer(c.transfer_id)
+        if _library_of(caller) is None and c.action in ("approve", "reject"):
+            # The network administrator approves big transfers (domain/transfer.py).
+            actor = authorise(caller, Permission.TRANSFERS_APPROVE_NETWORK, secret=secret)
+            if not self.transfers.parties(c.transfer_id):
+                raise NotFound(secret)
+            party = NETWORK
+        else:
+            involved = self.transfers.parties(c.transfer_id)
+            authorise(caller, Permission.TRANSFERS_ACT, library=involved, secret=secret)
+            party = _own_library(caller)
+            actor = authorise(caller, Permission.TRANSFERS_ACT, library=party)
+        return self.transfers.act(
+            actor, c.transfer_id, party, c.action, c.params, c.client_request_id, self.clock()
+        )
+
+    def _plan_rotation(self, caller: Caller, c: PlanRotation) -> Any:
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.ROTATIONS_MANAGE, library=library)
+        return self.rotations.plan(
+            actor,
+            library,
+            name=c.name,
+            copies=list(c.copies),
+            stages=[{"library": lib, "days": days} for lib, days in c.stages],
+            cyclical=c.cyclical,
+            client_request_id=c.client_request_id,
+        )
+
+    def _rotation_step(self, caller: Caller, c: RotationStep) -> Any:
+        involved = self.rotations.parties(c.rotation_id)
+        secret = unseen_rotation(c.rotation_id)
+        authorise(caller, Permission.ROTATIONS_MANAGE, library=involved, secret=secret)
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.ROTATIONS_MANAGE, library=library)
+        return self.rotations.act(
+            actor, c.rotation_id, library, c.action, c.params, c.client_request_id, self.clock()
         )
 
     # -- requests -------------------------------------------------------------------------

@@ -14,13 +14,14 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
-from domain.errors import Conflict, NotFound
+from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ill_request import IllRequest
 from domain.iso_actions import iso_action
 from domain.lending_policy import LendingPolicy
 from domain.routing import Candidate, WorkFacts, build_rota
 from infra.network_app import NetworkApp
 from services import aggregates
+from services.copies import CopiesService
 from services.idempotency import Idempotency, Planned, command_fingerprint
 from services.shipments import new_shipment
 
@@ -47,9 +48,14 @@ def request_summary(req: IllRequest) -> dict[str, Any]:
 
 class RequestsService:
     def __init__(
-        self, store: NetworkApp, candidates: CandidateFinder, idempotency: Idempotency
+        self,
+        store: NetworkApp,
+        candidates: CandidateFinder,
+        idempotency: Idempotency,
+        copies: CopiesService,
     ) -> None:
         self.store = store
+        self.copies = copies
         self.candidates = candidates
         self.idempotency = idempotency
 
@@ -176,7 +182,41 @@ class RequestsService:
             others = self._apply_action(req, library, action, rest, now)
             return [*others, shipment]
         changed = iso_action(action).run(req, library, p, _Policies(self, req, library, now))
-        return [changed] if changed is not None else []
+        others = [changed] if changed is not None else []
+        return [*others, *self._copy_follows(req, action, library, changed, p)]
+
+    def _copy_follows(
+        self,
+        req: IllRequest,
+        action: str,
+        library: str,
+        target: Aggregate | None,
+        p: dict[str, Any],
+    ) -> list[Aggregate]:
+        """The copy a loan names moves with it (domain/copy.py): Loaned lends a copy the
+        supplier holds; it comes back with LoanCompleted, goes missing with
+        CompletedWithoutReturn, and on with ShippedForward. A copy that went elsewhere in
+        the meantime (checked in at another library) is not moved back silently."""
+        if req.item_id is None or action not in _COPY_ACTIONS:
+            return []
+        if action == "Loaned":
+            copy = self.copies.for_ill(req.item_id)
+            copy.lend_on_ill(library, str(req.id), req.requester, req.work)
+            return [copy]
+        try:
+            copy = self.copies.get(req.item_id)
+        except (NotFound, InvalidInput):
+            return []  # lent before copies were registered one by one
+        if copy.loan is None or copy.loan.get("request") != str(req.id):
+            return []
+        if action == "ShippedForward":
+            assert isinstance(target, IllRequest)
+            copy.forward_loan(str(req.id), str(target.id), target.requester)
+        elif action == "LoanCompleted":
+            copy.end_ill_loan(str(req.id))
+        else:
+            copy.lose_on_loan(str(req.id), str(p.get("reason") or "CompletedWithoutReturn"))
+        return [copy]
 
     # -- when a wait ends (the timers) ----------------------------------------------------
     def expire_answer(self, actor: Actor, request_id: UUID, now: datetime) -> dict[str, Any]:
@@ -201,6 +241,9 @@ class RequestsService:
         req.remind(today)
         self.store.record(req, actor=actor)
         return request_summary(req)
+
+
+_COPY_ACTIONS = frozenset({"Loaned", "ShippedForward", "LoanCompleted", "CompletedWithoutReturn"})
 
 
 class _Policies:

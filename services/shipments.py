@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Actor
@@ -19,6 +20,7 @@ from domain.ill_request import IllRequest
 from domain.shipment import Shipment
 from infra.network_app import NetworkApp
 from services import aggregates
+from services.transfers import TransfersService
 
 # How often one carrier event is recorded again after losing a race to another update of
 # the same shipment, before the partner is told to send it again.
@@ -63,9 +65,10 @@ def new_shipment(
 
 
 class ShipmentsService:
-    def __init__(self, store: NetworkApp, waybills: Waybills) -> None:
+    def __init__(self, store: NetworkApp, waybills: Waybills, transfers: TransfersService) -> None:
         self.store = store
         self.waybills = waybills
+        self.transfers = transfers
 
     def record_carrier_events(
         self, actor: Actor, partner_code: str, items: list[dict[str, Any]]
@@ -113,10 +116,12 @@ class ShipmentsService:
             "reason": "the shipment kept changing while this event was recorded; send it again",
         }
 
-    def _delivery_policy(self, shipment: Shipment) -> list[IllRequest]:
+    def _delivery_policy(self, shipment: Shipment) -> list[Aggregate]:
         """Once the carrier says a parcel was delivered, its request records the arrival,
         in the same transaction: the partner's update never changes a request by itself,
         this policy of ours does, and only so far (the librarian confirms receipt)."""
+        if shipment.purpose == "transfer":
+            return self.transfers.parcel_delivered(shipment)
         delivered = shipment.delivered
         if delivered is None:
             return []
