@@ -11,16 +11,22 @@ from eventsourcing.domain import Aggregate
 
 from domain.account import Account
 from domain.catalogue import Holding, Work
+from domain.copy import Copy
 from domain.ill_request import IllRequest
 from domain.library import Library
 from domain.postal_partner import PostalPartner
+from domain.rotation import Rotation
 from domain.shipment import Shipment
+from domain.transfer import Transfer
 
 AGGREGATES: tuple[type[Aggregate], ...] = (
     Library,
     Work,
     Holding,
+    Copy,
     IllRequest,
+    Transfer,
+    Rotation,
     Shipment,
     PostalPartner,
     Account,
@@ -30,7 +36,8 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
 ENVELOPE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "originator_id_type"}
 )
-BASE_EVENT_NAMES = frozenset({"Event", "Created"})
+# (and Copy.Changed, the base of every copy event after the first: never triggered itself)
+BASE_EVENT_NAMES = frozenset({"Event", "Created", "Changed"})
 
 
 @dataclass(frozen=True)
