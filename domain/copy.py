@@ -301,10 +301,12 @@ class Copy(Aggregate):
         self._trigger(self.CheckedOut, status=CopyStatus.ON_LOAN.value, reader_ref=reader)
 
     def check_in(self, library: str) -> None:
-        """The copy is back at `library`'s desk. Its own local loan ends quietly; anything
-        else (in transit elsewhere, lent on ILL, held by another library, missing) is
-        recorded as a check-in at the wrong library: it is shelved here, and the event
-        says where it was expected."""
+        """The copy is back at `library`'s desk. Its own local loan ends quietly; a
+        missing copy is found; a copy on an ILL loan or in transit to this library is
+        refused (its request, its transfer bring it back). Anything else (in transit
+        elsewhere, lent by another library, on another library's shelf) is a check-in at
+        the wrong library: it is shelved here, and the event says where it was expected
+        and what it was doing. Nothing is rewritten silently."""
         local = self.loan is not None and self.loan["kind"] == "local"
         if local and self.holder == library:
             self._trigger(self.CheckedIn, status=self._shelf_status(library), at_library=library)
@@ -313,9 +315,16 @@ class Copy(Aggregate):
             raise self._refuse("CheckIn", "withdrawn")
         if self.status in SHELVED and self.holder == library:
             raise self._refuse("CheckIn", f"already on the shelf at {library}")
-        expected = self.in_transit_to or (self.loan or {}).get("with") or self.holder
-        if self.loan is not None and self.loan["kind"] == "ill":
-            expected = self.holder  # an ILL loan goes back to its supplier
+        ill = self.loan is not None and self.loan["kind"] == "ill"
+        if ill and library in (self.holder, (self.loan or {}).get("with")):
+            request = (self.loan or {}).get("request")
+            raise self._refuse("CheckIn", f"on ILL loan: its request {request} brings it back")
+        if self.status is CopyStatus.IN_TRANSIT and library == self.in_transit_to:
+            raise self._refuse("CheckIn", f"receive it on transfer {self.reserved_for}")
+        if self.status is CopyStatus.MISSING:
+            self.found(library)
+            return
+        expected = self.holder if ill else self.in_transit_to or self.holder
         self._trigger(
             self.CheckedInAtWrongLibrary,
             status=self._shelf_status(library),

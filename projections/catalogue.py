@@ -1,6 +1,7 @@
-"""The union catalogue read model: works and every library's holdings, with how many
-copies are out on interlibrary loan or lost; and the queries routing and search use.
-Visibility-scoped works are filtered inside the queries."""
+"""The union catalogue read model: works, every library's holdings, and every copy with
+its owner, its holder and what it is doing (domain/copy.py); and the queries routing and
+search use. Counts come from the copies: a copy in transit or picked for a transfer is
+nobody's to lend. Visibility-scoped works are filtered inside the queries."""
 
 from __future__ import annotations
 
@@ -16,6 +17,28 @@ from infra.envelope import Envelope
 from projections.projection import Projection, Statement
 
 OUT_STATUSES = ("Loaned", "Received", "Overdue", "Recalled", "ShippedReturn")
+# A copy may be lent when it is on a shelf (its owner's, or on deposit) and not picked.
+SHELVED = ("on_shelf", "on_deposit")
+
+
+COPY_EVENTS = (
+    "Registered",
+    "LentOnIll",
+    "LoanForwarded",
+    "IllLoanEnded",
+    "CheckedOut",
+    "CheckedIn",
+    "CheckedInAtWrongLibrary",
+    "TransferQueued",
+    "TransferLeft",
+    "Picked",
+    "Dispatched",
+    "ReceivedOnTransfer",
+    "MissingInTransit",
+    "LostOnLoan",
+    "Found",
+    "Withdrawn",
+)
 
 
 class CatalogueProjection(Projection):
@@ -25,14 +48,10 @@ class CatalogueProjection(Projection):
             "libshare.work.Registered.v1",
             "libshare.holding.Registered.v1",
             "libshare.holding.CopiesChanged.v1",
-            "libshare.ill-request.Requested.v1",
-            "libshare.ill-request.Loaned.v1",
-            "libshare.ill-request.LoanCompleted.v1",
-            "libshare.ill-request.CompletedWithoutReturn.v1",
-            "libshare.ill-request.ShippedForward.v1",
+            *(f"libshare.copy.{name}.v1" for name in COPY_EVENTS),
         }
     )
-    tables = ("catalogue_works", "catalogue_holdings", "catalogue_request_works")
+    tables = ("catalogue_works", "catalogue_holdings", "catalogue_copies")
     ddl = """
     CREATE TABLE IF NOT EXISTS {schema}.catalogue_works (
         code text PRIMARY KEY,
@@ -49,24 +68,29 @@ class CatalogueProjection(Projection):
         id uuid PRIMARY KEY,
         work text NOT NULL,
         library text NOT NULL,
-        copies int NOT NULL,
         digital_lendable int NOT NULL,
-        on_loan int NOT NULL DEFAULT 0,
-        lost int NOT NULL DEFAULT 0,
         UNIQUE (work, library)
     );
-    CREATE TABLE IF NOT EXISTS {schema}.catalogue_request_works (
-        request_id uuid PRIMARY KEY,
-        work text NOT NULL
+    -- Holdings were counts until copies were registered one by one (ADR 0020): the
+    -- counts now come from the copies.
+    ALTER TABLE {schema}.catalogue_holdings DROP COLUMN IF EXISTS copies,
+        DROP COLUMN IF EXISTS on_loan, DROP COLUMN IF EXISTS lost;
+    DROP TABLE IF EXISTS {schema}.catalogue_request_works;
+    CREATE TABLE IF NOT EXISTS {schema}.catalogue_copies (
+        id uuid PRIMARY KEY,
+        barcode text NOT NULL UNIQUE,
+        work text NOT NULL,
+        owner text NOT NULL,
+        holder text NOT NULL,
+        status text NOT NULL,
+        picked boolean NOT NULL DEFAULT false
     );
+    CREATE INDEX IF NOT EXISTS catalogue_copies_work ON {schema}.catalogue_copies (work, holder);
     """
 
     def statements(self, event: Envelope) -> Iterable[Statement]:
         d, kind = event.data, event.type.split(".")[2]
-        holdings, req_works = (
-            self.table("catalogue_holdings"),
-            self.table("catalogue_request_works"),
-        )
+        holdings, copies = self.table("catalogue_holdings"), self.table("catalogue_copies")
         if event.aggregate_type == "work":
             yield (
                 f"INSERT INTO {self.table('catalogue_works')} (code, id, title, creator, kind, "
@@ -83,35 +107,56 @@ class CatalogueProjection(Projection):
                     d["visible_to"],
                 ),
             )
-        elif kind == "Registered":  # a holding
+        elif event.aggregate_type == "holding" and kind == "Registered":
             yield (
-                f"INSERT INTO {holdings} (id, work, library, copies, digital_lendable) "
-                "VALUES (%s, %s, %s, %s, %s)",
-                (event.aggregate_id, d["work"], d["library"], d["copies"], d["digital_lendable"]),
+                f"INSERT INTO {holdings} (id, work, library, digital_lendable) "
+                "VALUES (%s, %s, %s, %s)",
+                (event.aggregate_id, d["work"], d["library"], d["digital_lendable"]),
             )
-        elif kind == "CopiesChanged":
+        elif event.aggregate_type == "holding":  # CopiesChanged
             yield (
-                f"UPDATE {holdings} SET copies = %s, digital_lendable = %s WHERE id = %s",
-                (d["copies"], d["digital_lendable"], event.aggregate_id),
+                f"UPDATE {holdings} SET digital_lendable = %s WHERE id = %s",
+                (d["digital_lendable"], event.aggregate_id),
             )
-        elif kind == "Requested":
+        elif kind == "Registered":  # a copy
             yield (
-                f"INSERT INTO {req_works} (request_id, work) VALUES (%s, %s)",
-                (event.aggregate_id, d["work"]),
+                f"INSERT INTO {copies} (id, barcode, work, owner, holder, status) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                (event.aggregate_id, d["barcode"], d["work"], d["owner"], d["holder"], d["status"]),
             )
-        else:
-            change = {
-                "Loaned": "on_loan = on_loan + 1",
-                "LoanCompleted": "on_loan = on_loan - 1",
-                "CompletedWithoutReturn": "on_loan = on_loan - 1, lost = lost + 1",
-                # the forwarded request's own Loaned counts the copy again
-                "ShippedForward": "on_loan = on_loan - 1",
-            }[kind]
+        else:  # every later copy event carries the copy's resulting state
+            picked = {"Picked": "true", "TransferQueued": "picked"}.get(kind, "false")
             yield (
-                f"UPDATE {holdings} SET {change} WHERE library = %s AND work = "
-                f"(SELECT work FROM {req_works} WHERE request_id = %s)",
-                (d["supplier"], event.aggregate_id),
+                f"UPDATE {copies} SET status = %s, holder = %s, owner = %s, picked = {picked} "
+                "WHERE id = %s",
+                (d["status"], d["holder"], d["owner"], event.aggregate_id),
             )
+
+
+_LENDABLE = "c.status IN ('on_shelf', 'on_deposit') AND NOT c.picked"
+
+# Per library: the copies it holds (not withdrawn) and what they are doing, with the
+# digital loans its holding allows; a library whose copies all left still shows (0).
+_HOLDINGS = f"""
+SELECT lib AS library,
+       count(c.id) FILTER (WHERE c.holder = lib AND c.status <> 'withdrawn')::int AS copies,
+       coalesce(max(h.digital_lendable), 0)::int AS digital_lendable,
+       count(c.id) FILTER (WHERE c.holder = lib AND c.status = 'on_loan')::int AS on_loan,
+       count(c.id) FILTER (WHERE c.holder = lib AND c.status = 'in_transit')::int
+         AS in_transit,
+       count(c.id) FILTER (WHERE c.holder = lib AND c.status = 'missing')::int AS lost,
+       count(c.id) FILTER (WHERE c.holder = lib AND c.status = 'on_deposit')::int
+         AS on_deposit_here,
+       count(c.id) FILTER (WHERE c.owner = lib AND c.holder <> lib
+                           AND c.status <> 'withdrawn')::int AS owned_elsewhere,
+       count(c.id) FILTER (WHERE c.holder = lib AND {_LENDABLE})::int AS available
+FROM (SELECT holder AS lib FROM catalogue_copies WHERE work = %(work)s
+      UNION SELECT owner FROM catalogue_copies WHERE work = %(work)s
+      UNION SELECT library FROM catalogue_holdings WHERE work = %(work)s) libs
+LEFT JOIN catalogue_copies c ON c.work = %(work)s AND (c.holder = lib OR c.owner = lib)
+LEFT JOIN catalogue_holdings h ON h.work = %(work)s AND h.library = lib
+GROUP BY lib ORDER BY lib
+"""
 
 
 def _visible_clause(alias: str) -> str:
@@ -128,9 +173,9 @@ def search_works(
     copies available network-wide. Scoped works are filtered inside the query."""
     sql = (
         "SELECT w.code, w.title, w.creator, w.kind, w.language, w.shipping, w.digital, "
-        "coalesce(sum(h.copies - h.on_loan - h.lost), 0)::int AS available, "
-        "count(h.library)::int AS holders "
-        "FROM catalogue_works w LEFT JOIN catalogue_holdings h ON h.work = w.code "
+        f"count(c.id) FILTER (WHERE {_LENDABLE})::int AS available, "
+        "count(DISTINCT c.holder) FILTER (WHERE c.status <> 'withdrawn')::int AS holders "
+        "FROM catalogue_works w LEFT JOIN catalogue_copies c ON c.work = w.code "
         f"WHERE {_visible_clause('w')} "
         "AND (%(q)s::text IS NULL OR w.title ILIKE '%%' || %(q)s || '%%' "
         "OR w.creator ILIKE '%%' || %(q)s || '%%' OR w.code = upper(%(q)s)) "
@@ -151,10 +196,11 @@ def get_work(
         ).fetchone()
         if work is None:
             return None
-        work["holdings"] = cur.execute(
-            "SELECT library, copies, digital_lendable, on_loan, lost, "
-            "copies - on_loan - lost AS available FROM catalogue_holdings WHERE work = %s "
-            "ORDER BY library",
+        work["holdings"] = cur.execute(_HOLDINGS, {"work": work["code"]}).fetchall()
+        work["deposits"] = cur.execute(
+            "SELECT holder AS at, owner AS owned_by, count(*)::int AS copies "
+            "FROM catalogue_copies WHERE work = %s AND status = 'on_deposit' "
+            "GROUP BY holder, owner ORDER BY holder, owner",
             (work["code"],),
         ).fetchall()
     return work
@@ -164,12 +210,15 @@ def find_candidates(conn: psycopg.Connection[Any], work: str) -> list[Candidate]
     """The holders of `work` with the facts routing needs: kind, locality, availability,
     active interlibrary loans and lending policy."""
     rows = conn.execute(
-        "SELECT h.library, l.kind, l.locality, h.copies - h.on_loan - h.lost, "
-        "(SELECT count(*) FROM ill_requests r WHERE r.supplier = h.library "
+        "SELECT h.holder, l.kind, l.locality, h.available, "
+        "(SELECT count(*) FROM ill_requests r WHERE r.supplier = h.holder "
         " AND r.status = ANY(%s)), "
         "p.max_active_loans, p.lends_kinds "
-        "FROM catalogue_holdings h JOIN libraries l ON l.code = h.library "
-        "LEFT JOIN lending_policies p ON p.library = h.library WHERE h.work = %s",
+        f"FROM (SELECT c.holder, count(*) FILTER (WHERE {_LENDABLE}) AS available "
+        "      FROM catalogue_copies c WHERE c.work = %s AND c.status <> 'withdrawn' "
+        "      GROUP BY c.holder) h "
+        "JOIN libraries l ON l.code = h.holder "
+        "LEFT JOIN lending_policies p ON p.library = h.holder",
         (list(OUT_STATUSES), work),
     ).fetchall()
     return [

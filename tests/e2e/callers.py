@@ -83,6 +83,17 @@ class Librarian:
         assert r.status_code == 200, r.text
         return dict(r.json())
 
+    def lend(self, request_id: str, work: str, **kw: Any) -> dict[str, Any]:
+        """ISO Loaned with the first of this library's numbered copies of `work` that is
+        on its shelf (the demo's copies: services/copies.py numbered_barcode)."""
+        for n in range(1, 21):
+            r = self.act(request_id, "Loaned", item_id=f"{self.library}-{work}-{n}", **kw)
+            if r.status_code == 200:
+                return dict(r.json())
+            if "not on a shelf" not in r.text:
+                break
+        raise AssertionError(f"{self.library} lent no copy of {work}: {r.text}")
+
 
 def seen(lib: Librarian, request_id: str, status: str) -> dict[str, Any]:
     """Wait until the read model shows the request in `status`; return its detail."""

@@ -46,7 +46,7 @@ def test_a_loan_from_request_to_completion(librarian: Callable[[str], Librarian]
     assert auditor_view["actions"] == []
 
     district.ok(rid, "WillSupply")
-    loaned = district.ok(rid, "Loaned", item_id="TL-000123")
+    loaned = district.lend(rid, "W-DEMEN")
     assert loaned["due_date"] == (utc_now().date() + timedelta(days=28)).isoformat()
     eventually(
         lambda: school.get("/catalogue/works/W-DEMEN").json()["holdings"][0]["available"] == 1,
@@ -97,7 +97,7 @@ def test_a_cancel_accepted_and_a_cancel_refused(librarian: Callable[[str], Libra
     requester.ok(first["id"], "Cancel", reason="bạn đọc đã mua sách")
     refused = supplier.ok(first["id"], "CancelResponse", answer="N", reason="đã gửi đi")
     assert refused["status"] == "RequestReceived"
-    supplier.ok(first["id"], "Loaned", item_id="KB-1")
+    supplier.lend(first["id"], "W-TATDEN")
     late = requester.act(first["id"], "Cancel")
     assert late.status_code == 409
     assert late.json()["type"] == "/problems/illegal-transition"
@@ -113,7 +113,7 @@ def test_a_cancel_accepted_and_a_cancel_refused(librarian: Callable[[str], Libra
 def test_a_renewal_extends_the_due_date(librarian: Callable[[str], Librarian]) -> None:
     requester, supplier = librarian("HNM-S-BLY"), librarian("HNM-LN")
     rid = requester.request("W-LAOHAC")["id"]
-    due = date.fromisoformat(supplier.ok(rid, "Loaned", item_id="LN-7")["due_date"])
+    due = date.fromisoformat(supplier.lend(rid, "W-LAOHAC")["due_date"])
     requester.ok(rid, "Received")
     requester.ok(rid, "Renew")
     renewed = supplier.ok(rid, "RenewResponse", answer="Y")
@@ -130,7 +130,7 @@ def test_an_overdue_loan_is_marked_and_reminded_by_the_timer(
     _, system = network
     requester, supplier = librarian("HNM-PL"), librarian("HNM-TVT")
     rid = requester.request("W-DOITHUA")["id"]
-    due = date.fromisoformat(supplier.ok(rid, "Loaned", item_id="TVT-9")["due_date"])
+    due = date.fromisoformat(supplier.lend(rid, "W-DOITHUA")["due_date"])
     requester.ok(rid, "Received")
     seen(requester, rid, "Received")
     later = utc_now() + (due - utc_now().date()) + timedelta(days=1)
@@ -241,7 +241,7 @@ def test_an_item_shipped_forward_skips_the_return_trip(
     kim_bang, duy_tien, provincial = (librarian(c) for c in ("HNM-KB", "HNM-DT", "HNM-TVT"))
     first = kim_bang.request("W-CHIPHEO")
     assert first["supplier"] == "HNM-TVT"
-    provincial.ok(first["id"], "Loaned", item_id="TVT-CP-2")
+    provincial.lend(first["id"], "W-CHIPHEO")
     kim_bang.ok(first["id"], "Received")
     second = duy_tien.request("W-CHIPHEO")
     assert second["supplier"] == "HNM-TVT"
@@ -266,7 +266,7 @@ def test_read_models_rebuilt_from_zero_equal_the_live_ones(
     for work in ("W-KIEU", "W-CHIPHEO", "W-DEMEN"):
         created = requester.request(work)
         supplier = librarian(created["supplier"])
-        supplier.ok(created["id"], "Loaned", item_id=f"{work}-1")
+        supplier.lend(created["id"], work)
         requester.ok(created["id"], "Received")
     requester.ok(created["id"], "Renew")
     client = requester.client
@@ -303,7 +303,7 @@ def test_monthly_statistics_count_requests_fills_and_turnaround(
 ) -> None:
     school = librarian("HNM-S-ADT")
     filled = school.request("W-KIEU")
-    librarian(filled["supplier"]).ok(filled["id"], "Loaned", item_id="K-1")
+    librarian(filled["supplier"]).lend(filled["id"], "W-KIEU")
     school.request("W-THANTICH")  # a loan of a never-shipped work: Unfilled at once
     cancelled = school.request("W-CHIPHEO")
     school.ok(cancelled["id"], "Cancel")

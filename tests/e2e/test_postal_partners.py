@@ -69,10 +69,9 @@ def shipped_loan(
     school, provincial = Librarian(client, "HNM-S-BH"), Librarian(client, "HNM-TVT")
     created = school.request("W-KIEU")  # the provincial library holds 5 copies
     assert created["supplier"] == "HNM-TVT"
-    provincial.ok(
+    provincial.lend(
         created["id"],
-        "Loaned",
-        item_id="TVT-DT-1",
+        "W-KIEU",
         shipment={
             "partner": "VNPOST",
             "waybill": waybill,

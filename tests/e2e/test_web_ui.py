@@ -68,7 +68,11 @@ def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: Tes
     assert version
     r = browser.post(
         f"{request_path}/act",
-        data={"action": "Loaned", "item_id": "DT-77", "expected_version": version.group(1)},
+        data={
+            "action": "Loaned",
+            "item_id": "HNM-DT-W-KIEU-1",
+            "expected_version": version.group(1),
+        },
     )
     assert "Đã thực hiện" in r.text
     eventually(lambda: "Đã gửi đi (Loaned)" in browser.get(request_path).text, what="Loaned")

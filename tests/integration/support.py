@@ -10,7 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from composition.bootstrap import System, projection_named
+from domain.errors import IllegalTransition
 from projections.libraries import list_libraries
+from services.copies import numbered_barcode
 from tests.actors import TESTER
 
 
@@ -74,14 +76,35 @@ def ship_loan(
     )
     supplier = created["supplier"]
     assert supplier, f"no supplier for {work}: {created}"
-    return system.requests.take_action(
-        TESTER,
+    return lend(
+        system,
         UUID(str(created["id"])),
-        library=supplier,
-        action="Loaned",
-        params={"item_id": f"{waybill}-ITEM", "shipment": shipment(waybill, postage, partner)},
-        now=now,
+        supplier,
+        work,
+        now,
+        shipment=shipment(waybill, postage, partner),
     )
+
+
+def lend(
+    system: System, rid: UUID, supplier: str, work: str, now: datetime, **params: Any
+) -> dict[str, Any]:
+    """ISO Loaned with the first of the supplier's numbered copies of `work` that is on
+    its shelf (the demo's copies: services/copies.py numbered_barcode)."""
+    for n in range(1, 21):
+        try:
+            return system.requests.take_action(
+                TESTER,
+                rid,
+                library=supplier,
+                action="Loaned",
+                params={"item_id": numbered_barcode(supplier, work, n), **params},
+                now=now,
+            )
+        except IllegalTransition as exc:
+            if "not on a shelf" not in exc.detail:
+                raise
+    raise AssertionError(f"{supplier} has no copy of {work} on its shelf")
 
 
 def ship_return(

@@ -34,7 +34,7 @@ def shipped_by_post(system: System) -> None:
         library="HNM-TVT",
         action="Loaned",
         params={
-            "item_id": "TVT-DT-1",
+            "item_id": "HNM-TVT-W-KIEU-1",
             "shipment": {
                 "partner": "VNPOST",
                 "waybill": WAYBILL,

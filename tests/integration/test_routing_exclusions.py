@@ -10,8 +10,10 @@ import pytest
 
 from composition.bootstrap import System
 from composition.demo_network import load_demo
+from domain.access import DEMO_LOADER
 from domain.errors import NotFound
 from domain.ill_request import IllRequest
+from services.commands import RegisterHolding
 from tests.actors import TESTER
 from tests.integration.support import eventually
 
@@ -22,9 +24,8 @@ def test_a_holder_outside_the_scope_of_a_restricted_work_is_excluded_with_the_re
     system: System,
 ) -> None:
     load_demo(system)
-    system.catalogue.register_holding(
-        TESTER, "W-QS-TAILIEU", "HNM-S-BH", 1
-    )  # a school holds a copy too
+    # a school holds a copy too
+    system.entry.act(DEMO_LOADER, RegisterHolding("W-QS-TAILIEU", "HNM-S-BH", 1))
     system.start_projector()
     eventually(lambda: len(system.candidate_finder("W-QS-TAILIEU")) == 3, what="the catalogue")
     created = system.requests.request_item(

@@ -65,7 +65,7 @@ def test_a_loan_never_confirmed_received_goes_overdue_and_renews_back_to_loaned(
     network: System,
 ) -> None:
     rid = requested(network)
-    act(network, rid, SUPPLIER, "Loaned", item_id="TVT-DT-1")
+    act(network, rid, SUPPLIER, "Loaned", item_id="HNM-TVT-W-KIEU-1")
     due = shown(network, rid, status="Loaned")["due_date"]
     later = NOW + (due - NOW.date()) + timedelta(days=1)
     assert network.timers().run_once(later)["overdue"] == 1
@@ -82,7 +82,7 @@ def test_a_late_receipt_of_an_overdue_loan_is_recorded_and_it_stays_overdue(
     network: System,
 ) -> None:
     rid = requested(network)
-    act(network, rid, SUPPLIER, "Loaned", item_id="TVT-DT-1")
+    act(network, rid, SUPPLIER, "Loaned", item_id="HNM-TVT-W-KIEU-1")
     due = shown(network, rid, status="Loaned")["due_date"]
     network.timers().run_once(NOW + (due - NOW.date()) + timedelta(days=1))
     shown(network, rid, status="Overdue", awaiting_receipt=True)
@@ -95,7 +95,7 @@ def test_a_lagging_read_model_never_causes_a_second_reminder_on_one_day(
     network: System,
 ) -> None:
     rid = requested(network)
-    act(network, rid, SUPPLIER, "Loaned", item_id="TVT-DT-1")
+    act(network, rid, SUPPLIER, "Loaned", item_id="HNM-TVT-W-KIEU-1")
     act(network, rid, REQUESTER, "Received")
     due = shown(network, rid, status="Received")["due_date"]
     first_day = NOW + (due - NOW.date()) + timedelta(days=1)
