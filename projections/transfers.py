@@ -494,6 +494,9 @@ def rotations_of(
         "OR r.stages @> jsonb_build_array(jsonb_build_object('library', %(library)s::text)))",
     }[side]
     if overdue_only:
+        # Overdue is the business of the box's home and of the library holding it.
+        if side == "both":
+            where = "(r.home = %(library)s OR r.at_library = %(library)s)"
         where += " AND r.status <> 'completed' AND r.due_date < %(today)s"
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
