@@ -197,7 +197,7 @@ def test_a_permanent_transfer_in_two_shipments_with_discrepancies_moves_ownershi
         tid,
         "receive",
         damaged=[{"copy": books[2], "note": "hư hỏng: ướt bìa"}],
-        extras=["HNM-TVT-W-CHIPHEO-1"],
+        extras=["HNM-TVT-W-CHIPHEO-1", "KHONG-RO-1"],  # the second is no registered copy
     )
     closed = district.do(tid, "close")
     assert closed["status"] == "closed" and closed["missing"] == [books[3]]
@@ -209,11 +209,12 @@ def test_a_permanent_transfer_in_two_shipments_with_discrepancies_moves_ownershi
         books[2]: ("damaged", "hư hỏng: ướt bìa"),
         books[3]: ("missing", ""),
         "HNM-TVT-W-CHIPHEO-1": ("extra", ""),
+        "KHONG-RO-1": ("extra", ""),
     }
     assert (detail["received"], detail["damaged"], detail["extras"], detail["missing"]) == (
         3,
         1,
-        1,
+        2,
         1,
     )
     assert detail["timeline"][0]["actor"]["library"] == "HNM-DT"
