@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
 from api.catalogue import router as catalogue_router
+from api.copies import router as copies_router
 from api.health import router as health_router
 from api.libraries import router as libraries_router
 from api.partner_admin import router as partner_admin_router
@@ -20,8 +21,10 @@ from api.partners import router as partners_router
 from api.projections import router as projections_router
 from api.read_your_writes import RecentWrites
 from api.requests import router as requests_router
+from api.rotations import router as rotations_router
 from api.shipments import router as shipments_router
 from api.statistics import router as statistics_router
+from api.transfers import router as transfers_router
 from api.ui import router as ui_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
@@ -77,6 +80,9 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(partners_router)
     app.include_router(partner_admin_router)
     app.include_router(shipments_router)
+    app.include_router(copies_router)
+    app.include_router(transfers_router)
+    app.include_router(rotations_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     openapi.install(app)

@@ -37,6 +37,7 @@ from projections.runner import ProjectionRunner
 from projections.shipments import ShipmentsProjection
 from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
+from projections.transfers import TransfersProjection
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.copies import CopiesService
@@ -63,6 +64,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         StatisticsProjection,
         ShipmentsProjection,
         AccountsProjection,
+        TransfersProjection,
     )
 }
 

@@ -294,7 +294,12 @@ class TransfersService:
         titles: dict[str, str] = {}
 
         def title(barcode: str, work: str) -> str:
-            code = work or aggregates.copy(self.store, barcode).work
+            if not work:
+                try:
+                    work = aggregates.copy(self.store, barcode).work
+                except NotFound:  # an extra in the box that is no registered copy
+                    return "(không có trong danh mục)"
+            code = work
             if code not in titles:
                 titles[code] = aggregates.work(self.store, code).title
             return titles[code]

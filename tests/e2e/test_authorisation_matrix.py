@@ -58,6 +58,8 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
     admin = {"network_admin": BOTH}
     admins = {"network_admin": BOTH, "library_admin": ONLY_OWN}
     token_form = {"data": {"username": "t-password", "password": PASSWORD}}
+    own_tr, other_tr = w["own_transfer"], w["other_transfer"]
+    readers = {"auditor": BOTH, "department": BOTH, "network_admin": BOTH}
 
     def pair(own: str, other: str, **kw: Any) -> dict[str, Any]:
         return {"own": (own, kw), "other": (other, kw)}
@@ -207,6 +209,103 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             *same("/statistics/monthly"),
             allow={"department": BOTH, "auditor": BOTH, "network_admin": BOTH},
         ),
+        "GET /statistics/rotations": Case(
+            *same("/statistics/rotations"),
+            allow={"department": BOTH, "auditor": BOTH, "network_admin": BOTH},
+        ),
+        # -- copies, transfers, rotations --------------------------------------------------------
+        "POST /copies": Case(
+            own=("/copies", json({"barcode": "KB-M-1", "work": "W-KIEU", "library": "HNM-KB"})),
+            other=("/copies", json({"barcode": "DT-M-1", "work": "W-KIEU", "library": "HNM-DT"})),
+            allow={"library_admin": ONLY_OWN},
+        ),
+        "GET /copies/{barcode}": Case(
+            **pair(f"/copies/{w['own_copy']}", f"/copies/{w['other_copy']}"),
+            allow={**readers, "librarian": BOTH, "library_admin": BOTH},
+        ),
+        # Desk commands act for the caller's own library only: there is no "other" to try.
+        "POST /copies/{barcode}/check-out": Case(
+            *same(f"/copies/{w['own_copy']}/check-out", json={"reader_ref": "BD-1"}),
+            allow={"librarian": BOTH},
+        ),
+        "POST /copies/{barcode}/check-in": Case(
+            *same(f"/copies/{w['own_copy']}/check-in"), allow={"librarian": BOTH}
+        ),
+        "POST /copies/{barcode}/withdraw": Case(
+            *same(f"/copies/{w['own_copy']}/withdraw", json={"reason": "test"}),
+            allow={"library_admin": BOTH},
+        ),
+        "POST /transfers": Case(
+            *same(
+                "/transfers",
+                json={
+                    "sender": "HNM-KB",
+                    "receiver": "HNM-BL",
+                    "reason": "manual",
+                    "copies": [w["own_transfer_copy"]],
+                },
+            ),
+            allow={"librarian": BOTH},
+        ),
+        "GET /transfers": Case(
+            **pair("/transfers?library=HNM-KB", "/transfers?library=HNM-DT"),
+            allow={**readers, "librarian": ONLY_OWN, "library_admin": ONLY_OWN},
+        ),
+        "GET /transfers/{transfer_id}": Case(
+            **pair(f"/transfers/{own_tr}", f"/transfers/{other_tr}"),
+            allow={**readers, "librarian": ONLY_OWN, "library_admin": ONLY_OWN},
+        ),
+        "POST /transfers/{transfer_id}/actions": Case(
+            **pair(
+                f"/transfers/{own_tr}/actions",
+                f"/transfers/{other_tr}/actions",
+                json={"action": "pick", "copies": [w["own_transfer_copy"]]},
+            ),
+            allow={"librarian": ONLY_OWN},
+        ),
+        "POST /transfers/{transfer_id}/network-approval": Case(
+            **pair(
+                f"/transfers/{own_tr}/network-approval",
+                f"/transfers/{other_tr}/network-approval",
+                json={"decision": "approve"},
+            ),
+            # (both in transit: the approval is refused by the transfer's state, 409)
+            allow={"network_admin": BOTH},
+        ),
+        "GET /transfers/{transfer_id}/handover/{stage}.pdf": Case(
+            **pair(
+                f"/transfers/{own_tr}/handover/dispatch.pdf",
+                f"/transfers/{other_tr}/handover/dispatch.pdf",
+            ),
+            allow={**readers, "librarian": ONLY_OWN, "library_admin": ONLY_OWN},
+        ),
+        "POST /rotations": Case(
+            *same(
+                "/rotations",
+                json={
+                    "name": "Tủ sách",
+                    "copies": [w["own_copy"]],
+                    "stages": [{"library": "HNM-S-AKB", "days": 30}],
+                },
+            ),
+            allow={"librarian": BOTH},
+        ),
+        "GET /rotations": Case(
+            **pair("/rotations?library=HNM-KB", "/rotations?library=HNM-DT"),
+            allow={**readers, "librarian": ONLY_OWN, "library_admin": ONLY_OWN},
+        ),
+        "GET /rotations/{rotation_id}": Case(
+            **pair(f"/rotations/{w['own_rotation']}", f"/rotations/{w['other_rotation']}"),
+            allow={**readers, "librarian": ONLY_OWN, "library_admin": ONLY_OWN},
+        ),
+        "POST /rotations/{rotation_id}/actions": Case(
+            **pair(
+                f"/rotations/{w['own_rotation']}/actions",
+                f"/rotations/{w['other_rotation']}/actions",
+                json={"action": "extend"},
+            ),
+            allow={"librarian": ONLY_OWN},
+        ),
         # -- projections -----------------------------------------------------------------------
         "GET /projections": Case(*same("/projections"), allow={"auditor": BOTH, **admin}),
         "GET /projections/{name}/parked": Case(
@@ -338,6 +437,7 @@ def world(network: Network) -> tuple[TestClient, dict[str, Any]]:
     from uuid import UUID
 
     assert "HNM-KB" not in system.requests.request_parties(UUID(w["other_request"]))
+    w.update(transfers_world(system))
     eventually(
         lambda: all(
             p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()
@@ -345,6 +445,64 @@ def world(network: Network) -> tuple[TestClient, dict[str, Any]]:
         what="the read models",
     )
     return client, w
+
+
+def transfers_world(system: Any) -> dict[str, Any]:
+    """A transfer of the caller's library (HNM-KB to HNM-DT) and one between two others
+    (HNM-DT to HNM-BL), both dispatched (so that their handover records exist); a
+    rotation planned by each of HNM-KB and HNM-DT; a copy of each."""
+    from uuid import UUID
+
+    from infra.clock import utc_now
+
+    now = utc_now()
+
+    def dispatched(sender: str, receiver: str, copy: str, waybill: str) -> str:
+        t = system.transfers.propose(
+            TESTER,
+            sender,
+            sender=sender,
+            receiver=receiver,
+            reason="manual",
+            copies=[copy],
+            due_date=None,
+            note="",
+            client_request_id=None,
+            now=now,
+        )
+        tid = UUID(t["id"])
+        system.transfers.act(TESTER, tid, receiver, "approve", {}, None, now)
+        system.transfers.act(TESTER, tid, sender, "pick", {"copies": [copy]}, None, now)
+        shipment = {
+            "partner": "VNPOST",
+            "waybill": waybill,
+            "parcels": [{"weight_grams": 400, "contents": [copy]}],
+            "declared_postage": "20000",
+        }
+        system.transfers.act(TESTER, tid, sender, "dispatch", {"shipments": [shipment]}, None, now)
+        return str(tid)
+
+    def rotation(home: str, copy: str, stage: str) -> str:
+        r = system.rotations.plan(
+            TESTER,
+            home,
+            name="Tủ sách",
+            copies=[copy],
+            stages=[{"library": stage, "days": 30}],
+            cyclical=False,
+            client_request_id=None,
+        )
+        return str(r["id"])
+
+    return {
+        "own_copy": "HNM-KB-W-KIEU-1",
+        "other_copy": "HNM-DT-W-KIEU-1",
+        "own_transfer_copy": "HNM-KB-W-TATDEN-1",
+        "own_transfer": dispatched("HNM-KB", "HNM-DT", "HNM-KB-W-TATDEN-1", "EB900000001VN"),
+        "other_transfer": dispatched("HNM-DT", "HNM-BL", "HNM-DT-W-KIEU-2", "EB900000002VN"),
+        "own_rotation": rotation("HNM-KB", "HNM-KB-W-KIEU-1", "HNM-S-AKB"),
+        "other_rotation": rotation("HNM-DT", "HNM-DT-W-KIEU-1", "HNM-S-ADT"),
+    }
 
 
 def call(client: TestClient, method: str, case: Case, which: str, credential: str | None) -> Any:
