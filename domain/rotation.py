@@ -53,6 +53,7 @@ class Rotation(Aggregate):
         self.status = RotationStatus.PLANNED
         self.stage: int | None = None  # the stage the box is at (or was last at)
         self.moving_stage: int | None = None  # the stage it is going to
+        self.moving_due: date | None = None  # its transfer's due date, until it arrives
         self.at: str = home  # where the box is (or comes from, while it moves)
         self.transfer_id: str | None = None  # the open transfer of the box
         self.going_to: str | None = None  # where that transfer takes it
@@ -156,7 +157,7 @@ class Rotation(Aggregate):
         self.going_to = to_library
         self.returning = stage is None
         self.moving_stage = stage
-        self.due_date = due_date
+        self.moving_due = due_date  # the stage's due date keeps running until it arrives
 
     def stage_days(self) -> int:
         assert self.moving_stage is not None
@@ -208,6 +209,7 @@ class Rotation(Aggregate):
     def _move_cancelled(self, transfer_id: str) -> None:
         self.transfer_id = None
         self.going_to = None
+        self.moving_due = None
         self.returning = False
         self.status = RotationStatus.PLANNED if self.at == self.home else RotationStatus.AT_STAGE
 
@@ -223,6 +225,21 @@ class Rotation(Aggregate):
     @event("StageExtended")
     def _extended(self, due_date: date, reason: str) -> None:
         self.due_date = due_date
+
+    def copy_found(self, barcode: str, library: str) -> None:
+        """A copy lost on a move of the box turned up at `library`: it goes back into
+        the box if the box is there; otherwise it waits there, on deposit, to be sent
+        home (the event says which)."""
+        if barcode not in self.lost:
+            return
+        rejoined = self.status is RotationStatus.AT_STAGE and self.at == library
+        self._copy_found(barcode=barcode, library=library, rejoined=rejoined)
+
+    @event("CopyFound")
+    def _copy_found(self, barcode: str, library: str, rejoined: bool) -> None:
+        self.lost = [b for b in self.lost if b != barcode]
+        if rejoined:
+            self.copies = [*self.copies, barcode]
 
     def overdue(self, today: date) -> bool:
         return (

@@ -31,6 +31,7 @@ class RotationsService:
         self.idempotency = idempotency
         self.transfers = transfers
         transfers.on_ended.append(self._transfer_ended)
+        transfers.on_found.append(self.copy_found)
 
     def get(self, rotation_id: UUID) -> Rotation:
         return aggregates.rotation(self.store, rotation_id)
@@ -150,7 +151,7 @@ class RotationsService:
             copies=rotation.copies,
             proposed_by=rotation.home,
             now=now,
-            due_date=rotation.due_date,
+            due_date=rotation.moving_due,
             rotation_id=str(rotation.id),
             note=rotation.name,
         )
@@ -163,6 +164,17 @@ class RotationsService:
         if t.status is TransferStatus.CLOSED:
             assert t.closed_at is not None
             rotation.arrived(str(t.id), t.receiver, t.closed_at.date(), list(t.missing))
+            if rotation.due_date and t.due_date and rotation.due_date > t.due_date:
+                # The stage runs from the day of receipt: the deposit's record says so too.
+                t.extend(rotation.due_date, "the stage runs from the day of receipt")
         else:
             rotation.cancel_move(str(t.id))
+        return [rotation]
+
+    def copy_found(self, t: Transfer, barcode: str) -> list[Aggregate]:
+        """A copy missing on a transfer of a box was found at its receiver."""
+        if not t.rotation_id:
+            return []
+        rotation = self.get(UUID(t.rotation_id))
+        rotation.copy_found(barcode, t.receiver)
         return [rotation]

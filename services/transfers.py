@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
 from domain.copy import Copy, CopyStatus
-from domain.errors import InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput, NotFound
 from domain.shipment import Shipment
 from domain.transfer import Transfer
 from infra import handover_pdf
@@ -40,6 +40,7 @@ class TransfersService:
         self.idempotency = idempotency
         self.network_approval_above = network_approval_above
         self.on_ended: list[TransferHook] = []
+        self.on_found: list[Callable[[Transfer, str], Sequence[Aggregate]]] = []
 
     def get(self, transfer_id: UUID) -> Transfer:
         return aggregates.transfer(self.store, transfer_id)
@@ -249,11 +250,26 @@ class TransfersService:
     ) -> list[Aggregate]:
         received = {str(b): "" for b in p.get("copies") or []}
         received.update({str(d["copy"]): str(d["note"]) for d in p.get("damaged") or []})
+        known_extras = set(t.extras)
         got = t.receive(party, received, list(p.get("extras") or []), now)
         copies = self._copies(list(got))
         for copy in copies:
             copy.receive(str(t.id), t.receiver, t.permanent, got[copy.barcode])
-        return list(copies)
+        return [*copies, *self._extras_arrived(t, [b for b in t.extras if b not in known_extras])]
+
+    def _extras_arrived(self, t: Transfer, barcodes: list[str]) -> list[Aggregate]:
+        """A registered copy that came in the box unlisted is at the receiver now: its
+        own record says so (a check-in at the wrong library, domain/copy.py), unless
+        its state forbids that (on an ILL loan...): then only the transfer records it."""
+        arrived: list[Aggregate] = []
+        for barcode in barcodes:
+            try:
+                copy = aggregates.copy(self.store, barcode)
+                copy.check_in(t.receiver)
+            except DomainError:
+                continue
+            arrived.append(copy)
+        return arrived
 
     def _close(self, t: Transfer, party: str, p: dict[str, Any], now: datetime) -> list[Aggregate]:
         outstanding = self._copies(t.outstanding)
@@ -277,7 +293,7 @@ class TransfersService:
         t.missing_found(party, barcode, now)
         copy = aggregates.copy(self.store, barcode)
         copy.found(t.receiver, str(t.id), owner=t.receiver if t.permanent else None)
-        return [copy]
+        return [copy, *(changed for hook in self.on_found for changed in hook(t, copy.barcode))]
 
     def _ended(self, t: Transfer) -> list[Aggregate]:
         return [changed for hook in self.on_ended for changed in hook(t)]

@@ -269,6 +269,18 @@ class CopyMachine(RuleBasedStateMachine):
             assert picked or travelling, (c.barcode, t.status, c.status)
 
     @invariant()
+    def transfers_queue_on_a_copy_in_the_order_proposed(self) -> None:
+        before_dispatch = (TransferStatus.PROPOSED, TransferStatus.APPROVED)
+        for c in self.world.copies.values():
+            expected = [
+                tid
+                for tid, t in self.world.transfers.items()  # in the order proposed
+                if (t.status in before_dispatch and c.barcode in t.to_send)
+                or (t.status is TransferStatus.IN_TRANSIT and c.barcode in t.outstanding)
+            ]
+            assert c.transfers == expected, c.barcode
+
+    @invariant()
     def never_requestable_in_transit(self) -> None:
         for c in self.world.copies.values():
             if c.status is CopyStatus.IN_TRANSIT:
