@@ -171,6 +171,14 @@ DEMO_LOADER = Platform(
 )
 
 
+# Upgrades of the store through commands (composition/copies_migration.py).
+MIGRATIONS = Platform(
+    "migrations",
+    {"account": "libshare-migrations", "role": "system"},
+    frozenset({Permission.CATALOGUE_MANAGE}),
+)
+
+
 def carrier_webhook(partner: str) -> Platform:
     """A postal partner's carrier updates, proven by the webhook's signature: the carrier
     acts on that partner's shipments only."""

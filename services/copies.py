@@ -68,6 +68,17 @@ class CopiesService:
             new += int(created)
         return new
 
+    def registered_of(self, work: str, library: str, count: int) -> int:
+        """How many of a holding's first `count` numbered copies are registered."""
+        found = 0
+        for n in range(1, count + 1):
+            try:
+                self.get(numbered_barcode(library, work, n))
+            except NotFound:
+                continue
+            found += 1
+        return found
+
     def check_out(self, actor: Actor, library: str, barcode: str, reader_ref: str) -> Copy:
         copy = self.get(barcode)
         copy.check_out(library, reader_ref)
