@@ -13,11 +13,13 @@ from domain.account import Account
 from domain.catalogue import Holding, Work
 from domain.ill_request import IllRequest
 from domain.library import Library
+from domain.library_code import LibraryCode
 from domain.postal_partner import PostalPartner
 from domain.shipment import Shipment
 
 AGGREGATES: tuple[type[Aggregate], ...] = (
     Library,
+    LibraryCode,
     Work,
     Holding,
     IllRequest,

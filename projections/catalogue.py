@@ -162,14 +162,19 @@ def get_work(
 
 def find_candidates(conn: psycopg.Connection[Any], work: str) -> list[Candidate]:
     """The holders of `work` with the facts routing needs: kind, locality, availability,
-    active interlibrary loans and lending policy."""
+    active interlibrary loans and lending policy; each under the code its library has now
+    (a holding registered under a code it had before is still its holding), and closed,
+    with the reason, when it was merged into another library (ADR 0021)."""
     rows = conn.execute(
-        "SELECT h.library, l.kind, l.locality, h.copies - h.on_loan - h.lost, "
-        "(SELECT count(*) FROM ill_requests r WHERE r.supplier = h.library "
+        "SELECT l.code, l.kind, l.locality, h.copies - h.on_loan - h.lost, "
+        "(SELECT count(*) FROM ill_requests r WHERE r.supplier = l.code "
         " AND r.status = ANY(%s)), "
-        "p.max_active_loans, p.lends_kinds "
-        "FROM catalogue_holdings h JOIN libraries l ON l.code = h.library "
-        "LEFT JOIN lending_policies p ON p.library = h.library WHERE h.work = %s",
+        "p.max_active_loans, p.lends_kinds, "
+        "CASE WHEN l.merged_on <= current_date THEN 'merged into ' || l.merged_into || "
+        "' on ' || l.merged_on ELSE '' END "
+        "FROM catalogue_holdings h JOIN library_codes c ON c.code = h.library "
+        "JOIN libraries l ON l.id = c.library_id "
+        "LEFT JOIN lending_policies p ON p.library = l.code WHERE h.work = %s",
         (list(OUT_STATUSES), work),
     ).fetchall()
     return [
@@ -181,6 +186,7 @@ def find_candidates(conn: psycopg.Connection[Any], work: str) -> list[Candidate]
             active_loans=int(active),
             max_active_loans=DEFAULT_POLICY.max_active_loans if max_active is None else max_active,
             lends_kinds=tuple(lends) if lends is not None else DEFAULT_POLICY.lends_kinds,
+            closed=closed,
         )
-        for lib, kind, locality, available, active, max_active, lends in rows
+        for lib, kind, locality, available, active, max_active, lends, closed in rows
     ]
