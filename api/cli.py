@@ -205,6 +205,9 @@ def demo_reorganise() -> None:
         missing = [c for c in codes if not system.catalogue.exists(c)]
         if missing:
             raise typer.BadParameter("load the demo network first: libshare demo load")
+        # The merge finds open requests and staff in the read models (kept by `serve` or
+        # `libshare projector`); their tables exist even if no projector ran yet.
+        system.make_runner()
         result = reorganise_demo(system, codes)
         shown = [*codes, NINH_BINH.code]
         typer.echo(f"Trước ({BEFORE.isoformat()}), GET /libraries?as_of={BEFORE.isoformat()}:")
