@@ -52,7 +52,10 @@ def test_a_merge_a_rename_a_recode_and_the_registry_as_of_a_day(network: Network
         libs = client.get("/libraries", params={"as_of": day}).json()
         return {lib["name"]: lib for lib in libs}
 
-    eventually(lambda: "Thư viện Phủ Lý" in as_of("2025-07-01"), what="the registry")
+    eventually(  # the last change, re-parenting, is in the registry
+        lambda: as_of("2025-07-01").get("Thư viện tỉnh Hà Nam", {}).get("province") == "Ninh Bình",
+        what="the registry",
+    )
     before, after = as_of("2025-06-30"), as_of("2025-07-01")
     assert before["Thư viện huyện Thanh Liêm"]["status"] == "active"
     assert before["Thư viện thành phố Phủ Lý"]["code"] == "HNM-PL"
