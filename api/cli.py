@@ -185,6 +185,44 @@ def demo_load() -> None:
         system.close()
 
 
+@demo_cli.command("reorganise")
+def demo_reorganise() -> None:
+    """The 2025 reorganisation on the demo network: Hà Nam moves into Ninh Bình and two
+    district libraries merge (idempotent); prints the registry before and after."""
+    from composition.bootstrap import bootstrap
+    from composition.demo_network import demo_network
+    from composition.demo_reorganisation import (
+        AFTER,
+        BEFORE,
+        NINH_BINH,
+        registry_lines,
+        reorganise_demo,
+    )
+
+    system = bootstrap(Settings())
+    try:
+        codes = [lib["code"] for lib in demo_network()["libraries"]]
+        missing = [c for c in codes if not system.catalogue.exists(c)]
+        if missing:
+            raise typer.BadParameter("load the demo network first: libshare demo load")
+        # The merge finds open requests and staff in the read models (kept by `serve` or
+        # `libshare projector`); their tables exist even if no projector ran yet.
+        system.make_runner()
+        result = reorganise_demo(system, codes)
+        shown = [*codes, NINH_BINH.code]
+        typer.echo(f"Trước ({BEFORE.isoformat()}), GET /libraries?as_of={BEFORE.isoformat()}:")
+        typer.echo("\n".join(registry_lines(system, shown, BEFORE)))
+        typer.echo(f"Sau ({AFTER.isoformat()}), GET /libraries?as_of={AFTER.isoformat()}:")
+        typer.echo("\n".join(registry_lines(system, shown, AFTER)))
+        moved = result["moved"]
+        typer.echo(
+            f"{result['code']} -> {result['merged_into']}: moved {moved.get('requests', 0)} "
+            f"open requests, {moved.get('accounts', 0)} accounts (0 on a repeat)"
+        )
+    finally:
+        system.close()
+
+
 @events_cli.command("doc")
 def events_doc(
     output: Annotated[Path, typer.Option(help="Where to write the Markdown.")] = Path(

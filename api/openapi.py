@@ -31,9 +31,9 @@ DESCRIPTIONS = {
     403: "Signed in, but no role of the account may do this here (`forbidden`, `not-party`)",
     404: "No such resource, or not one you may see (`not-found`)",
     409: "Refused in the resource's current state (`conflict`, `already-exists`, "
-    "`illegal-transition`, `domain-error`)",
+    "`illegal-transition`, `domain-error`, `library-merged`, `code-in-use`)",
     422: "The request breaks the schema (`validation-error`) or a rule of the domain "
-    "(`invalid-input`, `idempotency-key-reused`)",
+    "(`invalid-input`, `idempotency-key-reused`, `bad-legal-act`, `merge-into-itself`)",
     429: "Too many requests; Retry-After says when to retry (`rate-limited`, `login-throttled`)",
     503: "A part of the system is down",
 }

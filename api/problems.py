@@ -67,6 +67,31 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "This client_request_id already named another command of your library (another "
         "request, action or data); nothing was done. Use a new id for a new command.",
     ),
+    "bad-legal-act": (
+        422,
+        "The legal act is not valid",
+        "A reorganisation names its legal act: kind and number (e.g. 'Nghị quyết "
+        "202/2025/QH15'), the day it was made (of the year its number says) and an "
+        "effective day not before that.",
+    ),
+    "merge-into-itself": (
+        422,
+        "A library cannot be merged into itself",
+        "Name another library to merge into.",
+    ),
+    "library-merged": (
+        409,
+        "The library was merged into another",
+        "The library was merged into another (the detail says which, from when, by which "
+        "act): it takes no new requests and no other reorganisation; ask the library it "
+        "became part of.",
+    ),
+    "code-in-use": (
+        409,
+        "The library code is in use",
+        "Another library has or had this code (codes are never reused: old events name "
+        "libraries by them).",
+    ),
     "rate-limited": (429, "Too many requests", "Slow down; Retry-After says when to retry."),
     "unauthenticated": (
         401,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
@@ -26,13 +27,13 @@ from infra.partner_secrets import PartnerSecrets, load_key
 from infra.settings import ProjectionSource, Settings
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
-from projections.accounts import AccountsProjection
+from projections.accounts import AccountsProjection, usernames_of
 from projections.catalogue import CatalogueProjection, find_candidates
 from projections.dead_letters import replay_parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Projection
 from projections.rebuild import Progress, Rebuild, RebuildReport
-from projections.requests import RequestsProjection
+from projections.requests import RequestsProjection, open_requests_naming
 from projections.runner import ProjectionRunner
 from projections.shipments import ShipmentsProjection
 from projections.sources import KafkaSource, LogSource
@@ -44,6 +45,7 @@ from services.copies import CopiesService
 from services.entry import Entry
 from services.idempotency import Idempotency
 from services.partners import PartnersService
+from services.reorganisation import Mover, ReorganisationService
 from services.requests import CandidateFinder, RequestsService
 from services.rotations import RotationsService
 from services.shipments import ShipmentsService, StoredWaybills
@@ -99,6 +101,7 @@ class System:
     copies: CopiesService
     transfers: TransfersService
     rotations: RotationsService
+    reorganisation: ReorganisationService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -263,6 +266,19 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         shipments = ShipmentsService(app, StoredWaybills(app), transfers)
         partners = PartnersService(app, partner_secrets)
         accounts = AccountsService(app, credentials)
+
+        def open_requests_of(library: str) -> list[UUID]:
+            with db.transaction() as conn:
+                return open_requests_naming(conn, library)
+
+        def staff_of(library: str) -> list[str]:
+            with db.transaction() as conn:
+                return usernames_of(conn, library)
+
+        # What else moves when a library is merged or re-coded (ADR 0021): the copies and
+        # open transfers of issue 13's parts 1-3 join here as one more Mover.
+        movers: list[Mover] = []
+        reorganisation = ReorganisationService(app, open_requests_of, staff_of, movers)
         tokens = Tokens(
             load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
         )
@@ -284,6 +300,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             copies=copies,
             transfers=transfers,
             rotations=rotations,
+            reorganisation=reorganisation,
             entry=Entry(
                 catalogue=catalogue,
                 copies=copies,
@@ -293,6 +310,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 shipments=shipments,
                 partners=partners,
                 accounts=accounts,
+                reorganisation=reorganisation,
                 clock=utc_now,
             ),
         )

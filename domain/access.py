@@ -43,6 +43,7 @@ class Permission(StrEnum):
     POSTAGE_READ = "postage.read"
     STATISTICS_READ = "statistics.read"
     LIBRARIES_MANAGE = "libraries.manage"
+    LIBRARIES_REORGANISE = "libraries.reorganise"  # rename, re-code, re-parent, merge
     POLICY_SET = "libraries.policy"
     PROJECTIONS_READ = "projections.read"
     PROJECTIONS_REPLAY = "projections.replay"
@@ -81,6 +82,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.POSTAGE_READ: {R.LIBRARY_ADMIN: L, R.DEPARTMENT: A, R.AUDITOR: A},
     Permission.STATISTICS_READ: {R.DEPARTMENT: A, R.AUDITOR: A, R.NETWORK_ADMIN: A},
     Permission.LIBRARIES_MANAGE: {R.NETWORK_ADMIN: A},
+    Permission.LIBRARIES_REORGANISE: {R.NETWORK_ADMIN: A},
     Permission.POLICY_SET: {R.LIBRARY_ADMIN: L},
     Permission.PROJECTIONS_READ: {R.AUDITOR: A, R.NETWORK_ADMIN: A},
     Permission.PROJECTIONS_REPLAY: {R.NETWORK_ADMIN: A},
@@ -161,6 +163,7 @@ DEMO_LOADER = Platform(
     frozenset(
         {
             Permission.LIBRARIES_MANAGE,
+            Permission.LIBRARIES_REORGANISE,
             Permission.POLICY_SET,
             Permission.CATALOGUE_MANAGE,
             Permission.COPIES_REGISTER,

@@ -134,6 +134,19 @@ class Account(Aggregate):
     def _role_revoked(self, role: str, reason: str) -> None:
         self.roles.discard(Role(role))
 
+    def move_to(self, library: str, why: str) -> bool:
+        """The account's library became `library` (a merge, a re-code, ADR 0021): its staff
+        work for it from now. False if it is there already or is no library's account."""
+        library = library.strip().upper()
+        if self.library is None or self.library == library:
+            return False
+        self._moved(old=self.library, library=library, why=_reason(why))
+        return True
+
+    @event("MovedToLibrary")
+    def _moved(self, old: str, library: str, why: str) -> None:
+        self.library = library
+
     # -- sign-in -------------------------------------------------------------------------------
     def disable(self, reason: str) -> None:
         if not self.disabled:

@@ -14,6 +14,7 @@ from domain.catalogue import Holding, Work
 from domain.copy import Copy
 from domain.ill_request import IllRequest
 from domain.library import Library
+from domain.library_code import LibraryCode
 from domain.postal_partner import PostalPartner
 from domain.rotation import Rotation
 from domain.shipment import Shipment
@@ -21,6 +22,7 @@ from domain.transfer import Transfer
 
 AGGREGATES: tuple[type[Aggregate], ...] = (
     Library,
+    LibraryCode,
     Work,
     Holding,
     Copy,

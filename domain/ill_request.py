@@ -661,6 +661,52 @@ class IllRequest(Aggregate):
     def _status_requested(self, by: str, status: str) -> None:
         pass
 
+    # -- reorganisation (ADR 0021) ---------------------------------------------------------
+    def replace_library(self, old: str, new: str, why: str) -> bool:
+        """Library `old` became `new` (a merge, a re-code): the request continues under
+        `new` as requester, supplier and in the rota, its history kept. Rota entries not yet
+        asked that would ask `new` twice, or ask the requester, are dropped. False (nothing
+        recorded) if the request names `old` nowhere it matters or has ended."""
+        if self.status in TERMINAL or old == new:
+            return False
+        names_old = old in (self.requester, self.supplier) or any(
+            e["library"] == old for e in self.rota[self.rota_index + 1 :]
+        )
+        if not names_old:
+            return False
+        requester = new if self.requester == old else self.requester
+        rota: list[dict[str, str]] = []
+        for i, entry in enumerate(self.rota):
+            if entry["library"] == old:
+                entry = {"library": new, "reason": f"{entry['reason']}; {why}"}
+            later = i > self.rota_index
+            if later and (
+                entry["library"] == requester or any(e["library"] == entry["library"] for e in rota)
+            ):
+                continue  # not asked yet, and would be asked twice or ask the requester
+            rota.append(entry)
+        self._library_replaced(
+            old=old,
+            new=new,
+            why=why,
+            requester=requester,
+            supplier=new if self.supplier == old else self.supplier,
+            rota=rota,
+        )
+        return True
+
+    @event("LibraryReplaced")
+    def _library_replaced(
+        self,
+        old: str,
+        new: str,
+        why: str,
+        requester: str,
+        supplier: str | None,
+        rota: list[dict[str, str]],
+    ) -> None:
+        self.requester, self.supplier, self.rota = requester, supplier, rota
+
     # -- either side, and the timers ------------------------------------------------------
     def add_note(self, library: str, note: str) -> None:
         """ISO Notification, from either party, in any open state."""

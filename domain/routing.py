@@ -23,6 +23,7 @@ class Candidate:
     active_loans: int  # interlibrary loans it has out now
     max_active_loans: int
     lends_kinds: tuple[str, ...] = field(default=("book", "local_studies"))
+    closed: str = ""  # why it takes no new work (merged into another library), if it does not
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ def build_rota(
 def _exclusion(requester: str, work: WorkFacts, service_type: str, c: Candidate) -> str | None:
     if c.library == requester:
         return "is the requester"
+    if c.closed:
+        return c.closed
     if not visible(work, c.kind):
         return f"outside the work's visibility scope ({', '.join(work.visible_to)})"
     if c.available <= 0:

@@ -29,6 +29,7 @@ class AccountsProjection(Projection):
             "PasswordSet",
             "ApiKeyIssued",
             "ApiKeyRevoked",
+            "MovedToLibrary",
         )
     )
     tables = ("accounts", "account_keys", "account_history")
@@ -92,6 +93,8 @@ class AccountsProjection(Projection):
                 f"INSERT INTO {keys} (key_id, account, label, issued_at) VALUES (%s, %s, %s, %s)",
                 (d["key_id"], aid, d["label"], event.time),
             )
+        elif kind == "MovedToLibrary":
+            yield (f"UPDATE {accounts} SET library = %s WHERE id = %s", (d["library"], aid))
         elif kind == "ApiKeyRevoked":
             yield (f"UPDATE {keys} SET revoked = true WHERE key_id = %s", (d["key_id"],))
         yield (
@@ -125,6 +128,14 @@ def list_accounts(
     for r in rows:
         r["roles"] = sorted(r["roles"])
     return rows
+
+
+def usernames_of(conn: psycopg.Connection[Any], library: str) -> list[str]:
+    """The accounts of a library (what a merge or a re-code moves)."""
+    rows = conn.execute(
+        "SELECT username FROM accounts WHERE library = %s ORDER BY username", (library,)
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def account_detail(conn: psycopg.Connection[Any], username: str) -> dict[str, Any] | None:

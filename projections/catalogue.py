@@ -208,17 +208,21 @@ def get_work(
 
 def find_candidates(conn: psycopg.Connection[Any], work: str) -> list[Candidate]:
     """The holders of `work` with the facts routing needs: kind, locality, availability,
-    active interlibrary loans and lending policy."""
+    active interlibrary loans and lending policy; each under the code its library has now
+    (a holding registered under a code it had before is still its holding), and closed,
+    with the reason, when it was merged into another library (ADR 0021)."""
     rows = conn.execute(
-        "SELECT h.holder, l.kind, l.locality, h.available, "
-        "(SELECT count(*) FROM ill_requests r WHERE r.supplier = h.holder "
+        "SELECT l.code, l.kind, l.locality, h.available, "
+        "(SELECT count(*) FROM ill_requests r WHERE r.supplier = l.code "
         " AND r.status = ANY(%s)), "
-        "p.max_active_loans, p.lends_kinds "
-        f"FROM (SELECT c.holder, count(*) FILTER (WHERE {_LENDABLE}) AS available "
-        "      FROM catalogue_copies c WHERE c.work = %s AND c.status <> 'withdrawn' "
-        "      GROUP BY c.holder) h "
-        "JOIN libraries l ON l.code = h.holder "
-        "LEFT JOIN lending_policies p ON p.library = h.holder",
+        "p.max_active_loans, p.lends_kinds, "
+        "CASE WHEN l.merged_on <= current_date THEN 'merged into ' || l.merged_into || "
+        "' on ' || l.merged_on ELSE '' END "
+        f"FROM (SELECT lc.library_id, count(*) FILTER (WHERE {_LENDABLE}) AS available "
+        "      FROM catalogue_copies c JOIN library_codes lc ON lc.code = c.holder "
+        "      WHERE c.work = %s AND c.status <> 'withdrawn' GROUP BY lc.library_id) h "
+        "JOIN libraries l ON l.id = h.library_id "
+        "LEFT JOIN lending_policies p ON p.library = l.code",
         (list(OUT_STATUSES), work),
     ).fetchall()
     return [
@@ -230,6 +234,7 @@ def find_candidates(conn: psycopg.Connection[Any], work: str) -> list[Candidate]
             active_loans=int(active),
             max_active_loans=DEFAULT_POLICY.max_active_loans if max_active is None else max_active,
             lends_kinds=tuple(lends) if lends is not None else DEFAULT_POLICY.lends_kinds,
+            closed=closed,
         )
-        for lib, kind, locality, available, active, max_active, lends in rows
+        for lib, kind, locality, available, active, max_active, lends, closed in rows
     ]

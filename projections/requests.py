@@ -11,6 +11,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
+from domain.ill_status import TERMINAL
 from infra.envelope import Envelope
 from projections.projection import Projection, Statement
 
@@ -66,6 +67,7 @@ class RequestsProjection(Projection):
             "ShippedForward",
             "StatusRequested",
             "ParcelDelivered",
+            "LibraryReplaced",
         ]
     )
     tables = ("ill_requests", "ill_request_timeline", "ill_request_shipments")
@@ -206,6 +208,9 @@ class RequestsProjection(Projection):
                 ),
             ],
         }
+        if name == "LibraryReplaced":  # a merge or a re-code (ADR 0021)
+            sets += ["requester = %s", "supplier = %s", "rota = %s"]
+            params += [d["requester"], d["supplier"], json.dumps(d["rota"], ensure_ascii=False)]
         for clause, value in extra.get(name, []):
             sets.append(clause)
             if name == "ParcelDelivered":
@@ -300,6 +305,22 @@ def parties(conn: psycopg.Connection[Any], request_id: UUID) -> set[str]:
     if row is None:
         return set()
     return {row[0], *(entry["library"] for entry in row[1])}
+
+
+def open_requests_naming(conn: psycopg.Connection[Any], library: str) -> list[UUID]:
+    """Requests not ended that name `library` as requester, supplier or on the rota (what
+    a merge or a re-code moves; the aggregate decides, so a lagging row does no harm)."""
+    rows = conn.execute(
+        "SELECT id FROM ill_requests WHERE status <> ALL(%s) AND (requester = %s "
+        "OR supplier = %s OR rota @> %s::jsonb) ORDER BY requested_at, id",
+        (
+            sorted(s.value for s in TERMINAL),
+            library,
+            library,
+            json.dumps([{"library": library}]),
+        ),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def due_for_timers(conn: psycopg.Connection[Any], now: Any) -> dict[str, list[UUID]]:

@@ -16,6 +16,7 @@ from psycopg.rows import dict_row
 
 from domain.shipment import FINAL
 from infra.envelope import Envelope
+from projections.libraries import structure_as_of
 from projections.projection import Projection, Statement
 
 COUNTERS = ("requested", "filled", "unfilled", "cancelled", "supplied", "turnaround_n")
@@ -122,12 +123,16 @@ def monthly(
     month: date,
     stuck_after_days: int | None = None,
     now: datetime | None = None,
+    structure: date | None = None,
 ) -> dict[str, Any]:
     """One month: a row per library and the network's totals, with fill rate, the average
     turnaround in hours and the postage. With `stuck_after_days`, also `stuck`: how many
     of the shipments a library sent that month are, at `now` (the current time by
     default), neither delivered, returned nor lost and without carrier news (or, with
-    none, dispatched) for that many days."""
+    none, dispatched) for that many days. With `structure`, the rows are grouped by the
+    network as it was on that day (ADR 0021): each under the library its code belonged to
+    then (a library merged by then counts for the one it became part of), with its name,
+    parent and province of that day."""
     with conn.cursor(row_factory=dict_row) as cur:
         rows = cur.execute(
             "SELECT library, requested, filled, unfilled, cancelled, supplied, "
@@ -143,6 +148,8 @@ def monthly(
         rows.sort(key=lambda r: r["library"])
         for r in rows:
             r["stuck"] = stuck.get(r["library"], 0)
+    if structure is not None:
+        rows = _regrouped(rows, structure_as_of(conn, structure))
     total: dict[str, Any] = {c: sum(r[c] for r in rows) for c in COUNTERS}
     total["turnaround_hours"] = sum(r["turnaround_hours"] for r in rows)
     total["postage"] = sum((r["postage"] for r in rows), start=Decimal("0.00"))
@@ -169,6 +176,30 @@ def stuck_shipments(
         (start, end, sorted(s.value for s in FINAL), now - timedelta(days=stuck_after_days)),
     ).fetchall()
     return {sender: int(n) for sender, n in rows}
+
+
+def _regrouped(
+    rows: list[dict[str, Any]], structure: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows summed per library of `structure` (code -> that library then); a code the
+    registry does not know stays as it is."""
+    grouped: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        then = structure.get(r["library"], {"code": r["library"]})
+        into = grouped.setdefault(
+            then["code"],
+            {
+                "library": then["code"],
+                "name": then.get("name"),
+                "parent": then.get("parent"),
+                "province": then.get("province"),
+                **{k: 0 for k in r if k != "library"},
+            },
+        )
+        for k, v in r.items():
+            if k != "library":
+                into[k] += v
+    return sorted(grouped.values(), key=lambda g: g["library"])
 
 
 def _rates(r: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 
 from domain.account import Account
 from domain.catalogue import Work
@@ -15,6 +16,7 @@ from domain.copy import Copy, barcode_of
 from domain.errors import NotFound
 from domain.ill_request import IllRequest
 from domain.library import Library
+from domain.library_code import LibraryCode
 from domain.postal_partner import PostalPartner
 from domain.rotation import Rotation
 from domain.transfer import Transfer
@@ -34,15 +36,35 @@ def _load(get: Callable[[UUID], Any], aggregate_id: UUID, kind: type[A], missing
     return found
 
 
+def _library(get: Callable[[UUID], Any], code: str) -> Library:
+    """The library that has or had `code`: registered with it, or given it by a re-code
+    (a LibraryCode holds the code, ADR 0021)."""
+    missing = f"library {code} is not registered"
+    found: Any = _load(get, Library.id_for(code.strip().upper()), Aggregate, missing)
+    if isinstance(found, LibraryCode):
+        found = _load(get, found.library_id, Library, missing)
+    if not isinstance(found, Library):
+        raise NotFound(missing)
+    return found
+
+
 def library(store: NetworkApp, code: str) -> Library:
-    key = Library.id_for(code.strip().upper())
-    return _load(store.repository.get, key, Library, f"library {code} is not registered")
+    return _library(store.repository.get, code)
 
 
 def current_library(store: NetworkApp, code: str) -> Library:
     """The library as it is now, for reading only (never change the object)."""
-    key = Library.id_for(code.strip().upper())
-    return _load(store.fresh.get, key, Library, f"library {code} is not registered")
+    return _library(store.fresh.get, code)
+
+
+def code_holder(store: NetworkApp, code: str) -> Library | LibraryCode | None:
+    """What holds `code`: the library registered with it, the LibraryCode a re-code
+    made, or nothing (the code is free)."""
+    try:
+        found: Any = store.repository.get(Library.id_for(code))
+    except AggregateNotFoundError:
+        return None
+    return found if isinstance(found, Library | LibraryCode) else None
 
 
 def work(store: NetworkApp, code: str) -> Work:

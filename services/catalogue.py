@@ -43,14 +43,6 @@ class CatalogueService:
                     f"library {library.code} is already registered with other data"
                 ) from None
 
-    def rename_library(self, actor: Actor, code: str, name: str, reason: str) -> Library:
-        """Rename a library. Renaming to its current name changes nothing (safe to retry)."""
-        with _tracer.start_as_current_span("rename_library"):
-            library = self.get_library(code)
-            library.rename(name, reason)
-            self.store.record(library, actor=actor)
-            return library
-
     def set_policy(self, actor: Actor, library: str, policy: LendingPolicy) -> Library:
         lib = self.get_library(library)
         lib.set_policy(policy)

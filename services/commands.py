@@ -11,6 +11,7 @@ from uuid import UUID
 from domain.account import Role
 from domain.catalogue import Holding, Work
 from domain.copy import Copy
+from domain.legal_act import LegalAct
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
 from domain.postal_partner import PostalPartner
@@ -32,11 +33,40 @@ class RegisterLibrary(Command[tuple[Library, bool]]):
     locality: str
 
 
+# -- reorganising the network (ADR 0021): each answers with the library's summary ----------
 @dataclass(frozen=True)
-class RenameLibrary(Command[Library]):
+class RenameLibrary(Command[Summary]):
     code: str
     name: str
     reason: str
+    act: LegalAct
+
+
+@dataclass(frozen=True)
+class RecodeLibrary(Command[Summary]):
+    code: str
+    new_code: str
+    act: LegalAct
+
+
+@dataclass(frozen=True)
+class ReparentLibrary(Command[Summary]):
+    """The library above `code` (None: none) and its province (None: none)."""
+
+    code: str
+    parent: str | None
+    province: str | None
+    act: LegalAct
+
+
+@dataclass(frozen=True)
+class MergeLibrary(Command[Summary]):
+    """Library `code` becomes part of `into` from the act's effective day."""
+
+    code: str
+    into: str
+    reason: str
+    act: LegalAct
 
 
 @dataclass(frozen=True)

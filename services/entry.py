@@ -37,9 +37,11 @@ from services.commands import (
     GrantRole,
     IssueApiKey,
     MarkOverdue,
+    MergeLibrary,
     OpenAccount,
     PlanRotation,
     ProposeTransfer,
+    RecodeLibrary,
     RecordCarrierEvents,
     RegisterCopy,
     RegisterHolding,
@@ -48,6 +50,7 @@ from services.commands import (
     RegisterWork,
     Remind,
     RenameLibrary,
+    ReparentLibrary,
     RequestItem,
     RetirePartnerSecret,
     RevokeApiKey,
@@ -61,6 +64,7 @@ from services.commands import (
 )
 from services.copies import CopiesService
 from services.partners import PartnersService
+from services.reorganisation import ReorganisationService
 from services.requests import RequestsService
 from services.rotations import RotationsService
 from services.shipments import ShipmentsService
@@ -99,6 +103,7 @@ class Entry:
         shipments: ShipmentsService,
         partners: PartnersService,
         accounts: AccountsService,
+        reorganisation: ReorganisationService,
         clock: Callable[[], datetime],
     ) -> None:
         self.catalogue = catalogue
@@ -109,10 +114,14 @@ class Entry:
         self.shipments = shipments
         self.partners = partners
         self.accounts = accounts
+        self.reorganisation = reorganisation
         self.clock = clock
         self.handlers: dict[type[Command[Any]], Handler] = {
             RegisterLibrary: self._register_library,
             RenameLibrary: self._rename_library,
+            RecodeLibrary: self._recode_library,
+            ReparentLibrary: self._reparent_library,
+            MergeLibrary: self._merge_library,
             SetPolicy: self._set_policy,
             RegisterWork: self._register_work,
             RegisterHolding: self._register_holding,
@@ -155,9 +164,23 @@ class Entry:
         actor = authorise(caller, Permission.LIBRARIES_MANAGE)
         return self.catalogue.register_library(actor, c.code, c.name, c.kind, c.locality)
 
+    # -- reorganising the network (ADR 0021) ---------------------------------------------
     def _rename_library(self, caller: Caller, c: RenameLibrary) -> Any:
-        actor = authorise(caller, Permission.LIBRARIES_MANAGE)
-        return self.catalogue.rename_library(actor, c.code, c.name, c.reason)
+        actor = authorise(caller, Permission.LIBRARIES_REORGANISE)
+        return self.reorganisation.rename(actor, c.code, c.name, c.reason, c.act)
+
+    def _recode_library(self, caller: Caller, c: RecodeLibrary) -> Any:
+        actor = authorise(caller, Permission.LIBRARIES_REORGANISE)
+        return self.reorganisation.recode(actor, c.code, c.new_code, c.act)
+
+    def _reparent_library(self, caller: Caller, c: ReparentLibrary) -> Any:
+        actor = authorise(caller, Permission.LIBRARIES_REORGANISE)
+        return self.reorganisation.reparent(actor, c.code, c.parent, c.province, c.act)
+
+    def _merge_library(self, caller: Caller, c: MergeLibrary) -> Any:
+        actor = authorise(caller, Permission.LIBRARIES_REORGANISE)
+        today = self.clock().date()
+        return self.reorganisation.merge(actor, c.code, c.into, c.reason, c.act, today)
 
     def _set_policy(self, caller: Caller, c: SetPolicy) -> Any:
         actor = authorise(caller, Permission.POLICY_SET, library=c.library.strip().upper())

@@ -18,7 +18,7 @@ from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ill_request import IllRequest
 from domain.iso_actions import iso_action
 from domain.lending_policy import LendingPolicy
-from domain.routing import Candidate, WorkFacts, build_rota
+from domain.routing import Candidate, Rota, WorkFacts, build_rota
 from infra.network_app import NetworkApp
 from services import aggregates
 from services.copies import CopiesService
@@ -92,6 +92,7 @@ class RequestsService:
     ) -> dict[str, Any]:
         """A librarian of `requester` asks for `work` for a reader: route and send."""
         req_lib = aggregates.library(self.store, requester)
+        req_lib.refuse_work(now.date(), "requester")
         the_work = aggregates.work(self.store, work)
         if not the_work.visible_to_kind(req_lib.kind.value):
             raise NotFound(f"work {work} is not in the union catalogue")  # its existence is secret
@@ -101,7 +102,11 @@ class RequestsService:
         # Holders outside a restricted work's scope are excluded with the reason, like
         # any other: the requester is inside the scope (it sees the work and its holders).
         candidates = self.candidates(the_work.code)
-        rota = build_rota(requester, req_lib.locality, facts, service_type, candidates)
+        rota = self._open_rota(
+            build_rota(requester, req_lib.locality, facts, service_type, candidates),
+            requester,
+            now.date(),
+        )
         key = f"{requester}:{client_request_id}" if client_request_id else None
         fingerprint = command_fingerprint(
             "request_item",
@@ -130,6 +135,20 @@ class RequestsService:
             return [req], request_summary(req)
 
         return self.idempotency.run(actor, key, fingerprint, plan)
+
+    def _open_rota(self, rota: Rota, requester: str, today: date) -> Rota:
+        """The rota as the write side knows the libraries now (the read model may lag a
+        reorganisation, ADR 0021): a library merged by today is excluded with the reason,
+        a re-coded one is asked under its code of now."""
+        entries: list[dict[str, str]] = []
+        excluded = list(rota.excluded)
+        for entry in rota.entries:
+            lib = aggregates.current_library(self.store, entry["library"])
+            if lib.merged_on(today):
+                excluded.append({"library": lib.code, "reason": f"merged into {lib.merged_into}"})
+            elif lib.code != requester and not any(e["library"] == lib.code for e in entries):
+                entries.append({**entry, "library": lib.code})
+        return Rota(entries, excluded)
 
     def take_action(
         self,

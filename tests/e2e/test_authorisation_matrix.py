@@ -25,6 +25,7 @@ ROLES = (
     "network_admin",
 )
 OWN, OTHER = "own", "other"
+ACT = {"act": "Nghị quyết 202/2025/QH15", "act_date": "2025-06-12", "effective": "2025-07-01"}
 BOTH = frozenset({OWN, OTHER})
 ONLY_OWN = frozenset({OWN})
 PASSWORD = "mat-khau-ma-tran"
@@ -156,7 +157,33 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             **pair(
                 "/libraries/HNM-KB/rename",
                 "/libraries/HNM-DT/rename",
-                json={"name": "Thư viện", "reason": "test"},
+                json={"name": "Thư viện", "reason": "test", "act": ACT},
+            ),
+            allow=admin,
+        ),
+        # Reorganising (ADR 0021): the network administrator only, on every library. The
+        # merges are of libraries no other row needs (a retry answers 200 again).
+        "POST /libraries/{code}/recode": Case(
+            **pair(
+                "/libraries/HNM-LN/recode",
+                "/libraries/HNM-BL/recode",
+                json={"code": "NBH-X1", "act": ACT},
+            ),
+            allow=admin,
+        ),
+        "POST /libraries/{code}/reparent": Case(
+            **pair(
+                "/libraries/HNM-KB/reparent",
+                "/libraries/HNM-DT/reparent",
+                json={"parent": "HNM-TVT", "province": "Ninh Bình", "act": ACT},
+            ),
+            allow=admin,
+        ),
+        "POST /libraries/{code}/merge": Case(
+            **pair(
+                "/libraries/HNM-S-ATL/merge",
+                "/libraries/HNM-S-ABL/merge",
+                json={"into": "HNM-S-BLY", "reason": "test", "act": ACT},
             ),
             allow=admin,
         ),

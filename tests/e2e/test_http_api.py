@@ -81,8 +81,10 @@ def test_a_renamed_library_shows_its_new_name(client: TestClient) -> None:
             "locality": "Phủ Lý",
         },
     )
+    act = {"act": "Nghị quyết 202/2025/QH15", "act_date": "2025-06-12", "effective": "2025-07-01"}
     r = client.post(
-        "/libraries/HNM-PL/rename", json={"name": "Thư viện Phủ Lý", "reason": "Sáp nhập tỉnh 2025"}
+        "/libraries/HNM-PL/rename",
+        json={"name": "Thư viện Phủ Lý", "reason": "Sáp nhập tỉnh 2025", "act": act},
     )
     assert r.status_code == 200, r.text
     eventually(
@@ -141,7 +143,12 @@ def test_the_web_ui_is_vietnamese_first_with_english_available(client: TestClien
 
 def test_projections_and_their_parked_events_are_visible(client: TestClient) -> None:
     body = client.get("/projections").json()
-    assert body["libraries"]["tables"] == ["libraries", "lending_policies"]
+    assert body["libraries"]["tables"] == [
+        "libraries",
+        "lending_policies",
+        "library_codes",
+        "library_changes",
+    ]
     assert set(body) == set(PROJECTIONS)
     assert "libshare.library.Registered.v1" in body["libraries"]["handles"]
     assert client.get("/projections/libraries/parked").json() == []

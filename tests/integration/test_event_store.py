@@ -8,7 +8,7 @@ import pytest
 from composition.bootstrap import System
 from domain.errors import AlreadyExists, NotFound
 from infra.commit_notifier import CommitNotifier
-from tests.actors import TESTER
+from tests.actors import ACT_2025, TESTER
 
 
 def test_registering_stores_one_event_with_its_transaction_id_and_actor(system: System) -> None:
@@ -53,7 +53,7 @@ def test_registering_a_taken_code_with_other_data_is_a_conflict(system: System) 
 
 def test_renaming_an_unknown_library_is_not_found(system: System) -> None:
     with pytest.raises(NotFound):
-        system.catalogue.rename_library(TESTER, "HNM-NONE", "x", "y")
+        system.reorganisation.rename(TESTER, "HNM-NONE", "x", "y", ACT_2025)
 
 
 def test_with_db_functions_the_actor_is_still_recorded_and_conflicts_still_detected(

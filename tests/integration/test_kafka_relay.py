@@ -10,7 +10,7 @@ import pytest
 from composition.bootstrap import PROJECTIONS, System
 from composition.demo_network import load_demo
 from projections.sources import KafkaSource
-from tests.actors import TESTER
+from tests.actors import ACT_2025, TESTER
 from tests.integration.kafka_read import read_all
 from tests.integration.support import (
     eventually,
@@ -51,8 +51,8 @@ def test_the_relay_publishes_exactly_the_stored_events_in_order_per_aggregate(
     system = kafka_system
     codes = register_many(system, 20)
     for code in codes[:5]:
-        system.catalogue.rename_library(TESTER, code, f"Tên mới {code}", "lần 1")
-        system.catalogue.rename_library(TESTER, code, f"Tên mới hơn {code}", "lần 2")
+        system.reorganisation.rename(TESTER, code, f"Tên mới {code}", "lần 1", ACT_2025)
+        system.reorganisation.rename(TESTER, code, f"Tên mới hơn {code}", "lần 2", ACT_2025)
     assert relay_all(system) == 30
 
     records = read_all(
@@ -84,7 +84,7 @@ def test_a_kafka_projection_builds_the_same_read_model_as_the_log(kafka_system: 
     system = kafka_system
     load_demo(system)  # libraries, works, holdings, partners, accounts
     codes = register_many(system, 12)
-    system.catalogue.rename_library(TESTER, codes[0], "Thư viện đổi tên", "sáp nhập")
+    system.reorganisation.rename(TESTER, codes[0], "Thư viện đổi tên", "sáp nhập", ACT_2025)
     system.start_relay()
     system.start_projector()  # KAFKA_BOOTSTRAP_SERVERS is set: the source is Kafka
     eventually(
@@ -124,7 +124,7 @@ def test_after_a_relay_crash_between_publishing_and_storing_nothing_is_lost_or_a
     crashed.release()
     crashed._drop_producer()
 
-    system.catalogue.rename_library(TESTER, codes[1], "Tên sau sự cố", "kiểm thử")
+    system.reorganisation.rename(TESTER, codes[1], "Tên sau sự cố", "kiểm thử", ACT_2025)
     assert relay_all(system) == 9  # the restarted relay republishes the 8, then the rename
     prefix = system.settings.kafka_topic_prefix
     assert len(read_all(system.settings.kafka_bootstrap_servers or "", prefix, 17)) == 17
@@ -153,7 +153,9 @@ def test_a_kafka_projector_behind_a_rebuild_skips_what_the_rebuild_holds(
 ) -> None:
     system = kafka_system
     codes = register_many(system, 5)
-    system.catalogue.rename_library(TESTER, codes[0], "Đổi tên trước khi dựng lại", "kiểm thử")
+    system.reorganisation.rename(
+        TESTER, codes[0], "Đổi tên trước khi dựng lại", "kiểm thử", ACT_2025
+    )
     assert relay_all(system) == 6
     report = system.rebuild("libraries")  # from the log; the Kafka projector has seen nothing
     assert (report.events, report.applied) == (6, 6)

@@ -18,7 +18,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from composition.bootstrap import System
 from infra.envelope import event_id
 from infra.kafka_log import topic_for
-from tests.actors import TESTER
+from tests.actors import ACT_2025, TESTER
 from tests.integration.test_kafka_relay import relay_all
 
 pytestmark = pytest.mark.kafka
@@ -53,9 +53,10 @@ def test_kcat_reads_a_topic_with_cloudevents_headers(kafka_system: System) -> No
             TESTER, "HNM-TVT", "Thư viện tỉnh Hà Nam", "provincial", "Phủ Lý"
         )
     with traced(renaming):
-        renamed = system.catalogue.rename_library(
-            TESTER, "HNM-TVT", "Thư viện tỉnh Ninh Bình (cơ sở Hà Nam)", "sáp nhập 2025"
+        system.reorganisation.rename(
+            TESTER, "HNM-TVT", "Thư viện tỉnh Ninh Bình (cơ sở Hà Nam)", "sáp nhập 2025", ACT_2025
         )
+    renamed = system.catalogue.get_library("HNM-TVT")
     assert relay_all(system) == 2
     topic = topic_for(system.settings.kafka_topic_prefix, "library")
     out = subprocess.run(
@@ -93,7 +94,7 @@ def test_kcat_reads_a_topic_with_cloudevents_headers(kafka_system: System) -> No
     assert "ce_notificationid" in headers
     assert json.loads(first["payload"])["name"] == "Thư viện tỉnh Hà Nam"
     second_headers = dict(zip(second["headers"][::2], second["headers"][1::2], strict=True))
-    assert second_headers["ce_type"] == "libshare.library.Renamed.v1"
+    assert second_headers["ce_type"] == "libshare.library.Renamed.v2"
     assert second_headers["ce_aggregateversion"] == "2"
     assert second_headers["ce_source"] == "urn:libshare:network"
     assert datetime.fromisoformat(second_headers["ce_time"]) == renamed.modified_on

@@ -11,7 +11,7 @@ from projections.dead_letters import parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Statement
 from projections.runner import ProjectionRunner
-from tests.actors import TESTER
+from tests.actors import ACT_2025, TESTER
 from tests.integration.support import eventually, libraries, register_many
 from workers.supervisor import Supervised
 
@@ -44,7 +44,7 @@ def caught_up(system: System, runner: ProjectionRunner) -> bool:
 
 def test_the_read_model_shows_every_registered_library(system: System) -> None:
     codes = register_many(system, 25)
-    system.catalogue.rename_library(TESTER, codes[3], "Tên mới", "kiểm thử")
+    system.reorganisation.rename(TESTER, codes[3], "Tên mới", "kiểm thử", ACT_2025)
     runner = system.make_runner()
     assert drain(system, runner) == 26
     rows = libraries(system)

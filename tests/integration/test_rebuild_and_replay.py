@@ -15,7 +15,7 @@ from projections.libraries import LibrariesProjection
 from projections.projection import Statement
 from projections.runner import ProjectionRunner
 from projections.statistics import month_of, monthly
-from tests.actors import TESTER
+from tests.actors import ACT_2025, TESTER
 from tests.integration.support import (
     carrier_update,
     libraries,
@@ -34,7 +34,7 @@ def all_rows(system: System) -> list[tuple[Any, ...]]:
 def test_a_rebuild_gives_tables_identical_row_for_row_to_the_live_ones(system: System) -> None:
     codes = register_many(system, 40)
     for code in codes[::7]:
-        system.catalogue.rename_library(TESTER, code, f"Tên mới {code}", "kiểm thử")
+        system.reorganisation.rename(TESTER, code, f"Tên mới {code}", "kiểm thử", ACT_2025)
     runner = system.make_runner()
     drain(system, runner)
     live = all_rows(system)

@@ -23,6 +23,7 @@ from domain.access import (
 )
 from domain.account import Role
 from services.entry import Entry
+from tests.actors import ACT_2025
 
 
 def entry() -> Entry:
@@ -36,6 +37,7 @@ def entry() -> Entry:
         shipments=nothing,
         partners=nothing,
         accounts=nothing,
+        reorganisation=nothing,
         clock=lambda: datetime.now(UTC),
     )
 
@@ -57,7 +59,7 @@ def test_the_timers_may_run_timers_and_nothing_else() -> None:
     with pytest.raises(Forbidden):
         authorise(TIMERS, Permission.REQUEST_ACT, library="HNM-KB")
     with pytest.raises(Forbidden):
-        entry().act(TIMERS, commands.RenameLibrary("HNM-KB", "x", "y"))
+        entry().act(TIMERS, commands.RenameLibrary("HNM-KB", "x", "y", ACT_2025))
 
 
 def test_a_partners_webhook_acts_on_that_partners_shipments_only() -> None:

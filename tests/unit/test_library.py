@@ -4,6 +4,7 @@ import pytest
 
 from domain.errors import InvalidInput
 from domain.library import Library, LibraryKind
+from tests.actors import ACT_2025
 
 
 def test_registering_a_library_records_one_event_with_its_data() -> None:
@@ -65,8 +66,8 @@ def test_replaying_the_events_rebuilds_the_same_library() -> None:
 
 def test_renaming_records_the_new_name_and_a_repeat_changes_nothing() -> None:
     lib = Library.register("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
-    lib.rename("Thư viện Phủ Lý (Ninh Bình)", "Sáp nhập tỉnh 2025")
-    lib.rename("Thư viện Phủ Lý (Ninh Bình)", "Sáp nhập tỉnh 2025")
+    lib.rename("Thư viện Phủ Lý (Ninh Bình)", "Sáp nhập tỉnh 2025", ACT_2025)
+    lib.rename("Thư viện Phủ Lý (Ninh Bình)", "Sáp nhập tỉnh 2025", ACT_2025)
     events = lib.collect_events()
     assert [type(e).__name__ for e in events] == ["Registered", "Renamed"]
     assert lib.name == "Thư viện Phủ Lý (Ninh Bình)"
@@ -76,7 +77,7 @@ def test_renaming_records_the_new_name_and_a_repeat_changes_nothing() -> None:
 def test_renaming_without_a_reason_is_refused() -> None:
     lib = Library.register("HNM-PL", "Thư viện thành phố Phủ Lý", "district", "Phủ Lý")
     with pytest.raises(InvalidInput, match="reason"):
-        lib.rename("Tên mới", " ")
+        lib.rename("Tên mới", " ", ACT_2025)
 
 
 @pytest.mark.parametrize("bad", ["Thư viện\x00", "Thư\nviện", "Thư viện\x1b[31m", "A\u0085B"])
@@ -87,6 +88,6 @@ def test_names_localities_and_reasons_with_control_characters_are_refused(bad: s
         Library.register("HNM-A", "Thư viện", "school", bad)
     lib = Library.register("HNM-A", "Thư viện", "school", "Phủ Lý")
     with pytest.raises(InvalidInput, match="control characters"):
-        lib.rename(bad, "Sáp nhập")
+        lib.rename(bad, "Sáp nhập", ACT_2025)
     with pytest.raises(InvalidInput, match="control characters"):
-        lib.rename("Thư viện mới", bad)
+        lib.rename("Thư viện mới", bad, ACT_2025)
