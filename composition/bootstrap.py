@@ -28,7 +28,7 @@ from infra.settings import ProjectionSource, Settings
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
 from projections.accounts import AccountsProjection, usernames_of
-from projections.catalogue import CatalogueProjection, find_candidates
+from projections.catalogue import CatalogueProjection, copies_naming, find_candidates
 from projections.dead_letters import replay_parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Projection
@@ -39,6 +39,7 @@ from projections.shipments import ShipmentsProjection
 from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
 from projections.transfers import TransfersProjection
+from projections.transfers import naming as transfers_naming
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.copies import CopiesService
@@ -49,6 +50,7 @@ from services.reorganisation import Mover, ReorganisationService
 from services.requests import CandidateFinder, RequestsService
 from services.rotations import RotationsService
 from services.shipments import ShipmentsService, StoredWaybills
+from services.stock_moves import StockMover
 from services.transfers import TransfersService
 from workers.relay import Relay
 from workers.supervisor import Supervised
@@ -275,9 +277,13 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             with db.transaction() as conn:
                 return usernames_of(conn, library)
 
-        # What else moves when a library is merged or re-coded (ADR 0021): the copies and
-        # open transfers of issue 13's parts 1-3 join here as one more Mover.
-        movers: list[Mover] = []
+        def stock_naming(library: str) -> tuple[list[str], list[UUID], list[UUID]]:
+            with db.transaction() as conn:
+                return (copies_naming(conn, library), *transfers_naming(conn, library))
+
+        # What else moves when a library is merged or re-coded (ADR 0021): its copies, its
+        # open transfers and its rotations (services/stock_moves.py).
+        movers: list[Mover] = [StockMover(app, stock_naming)]
         reorganisation = ReorganisationService(app, open_requests_of, staff_of, movers)
         tokens = Tokens(
             load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds

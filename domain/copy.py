@@ -187,6 +187,21 @@ class Copy(Aggregate):
     class Withdrawn(Changed):
         reason: str
 
+    class LibraryReplaced(Changed):
+        """Library `old` became `new` (a merge, a re-code: ADR 0021): wherever the copy
+        named it (owner, holder, the library it is lent to or travels to) it names `new`."""
+
+        old: str
+        new: str
+        why: str
+
+        def change(self, copy: Copy) -> None:
+            if copy.loan is not None and copy.loan.get("with") == self.old:
+                copy.loan = {**copy.loan, "with": self.new}
+            if copy.in_transit_to == self.old:
+                copy.in_transit_to = self.new
+            copy.queue = [{**q, "to": self.new} if q["to"] == self.old else q for q in copy.queue]
+
     def __init__(self, barcode: str, work: str, owner: str, holder: str, status: str) -> None:
         self.barcode = barcode
         self.work = work
@@ -424,6 +439,26 @@ class Copy(Aggregate):
             at_library=library,
             transfer_id=transfer_id,
         )
+
+    def replace_library(self, old: str, new: str, why: str) -> bool:
+        """`old` became `new`; False (nothing recorded) if the copy names `old` nowhere."""
+        named = old in (
+            self.owner,
+            self.holder,
+            self.in_transit_to,
+            (self.loan or {}).get("with"),
+        ) or any(q["to"] == old for q in self.queue)
+        if not named or old == new:
+            return False
+        self._trigger(
+            self.LibraryReplaced,
+            holder=new if self.holder == old else self.holder,
+            owner=new if self.owner == old else self.owner,
+            old=old,
+            new=new,
+            why=why,
+        )
+        return True
 
     def withdraw(self, library: str, reason: str) -> None:
         if library != self.owner:

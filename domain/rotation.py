@@ -241,6 +241,28 @@ class Rotation(Aggregate):
         if rejoined:
             self.copies = [*self.copies, barcode]
 
+    def replace_library(self, old: str, new: str, why: str) -> bool:
+        """Library `old` became `new` (ADR 0021): the plan and the box go on under `new`."""
+        named = old in (self.home, self.at, self.going_to) or any(
+            s["library"] == old for s in self.stages
+        )
+        if self.status is RotationStatus.COMPLETED or old == new or not named:
+            return False
+        self._library_replaced(
+            old=old,
+            new=new,
+            why=why,
+            stages=[{**s, "library": new} if s["library"] == old else s for s in self.stages],
+        )
+        return True
+
+    @event("LibraryReplaced")
+    def _library_replaced(self, old: str, new: str, why: str, stages: list[dict[str, Any]]) -> None:
+        self.stages = stages
+        self.home = new if self.home == old else self.home
+        self.at = new if self.at == old else self.at
+        self.going_to = new if self.going_to == old else self.going_to
+
     def overdue(self, today: date) -> bool:
         return (
             self.status is RotationStatus.AT_STAGE

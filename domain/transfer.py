@@ -397,6 +397,48 @@ class Transfer(Aggregate):
     def _extended(self, due_date: date, reason: str) -> None:
         self.due_date = due_date
 
+    # -- reorganisation ---------------------------------------------------------------------
+    def replace_library(self, old: str, new: str, why: str) -> bool:
+        """Library `old` became `new` (ADR 0021): the transfer goes on under `new`.
+        False (nothing recorded) if it names `old` nowhere or has ended."""
+        if self.status not in OPEN or old == new or old not in self.parties:
+            return False
+
+        def swap(code: str) -> str:
+            return new if code == old else code
+
+        self._library_replaced(
+            old=old,
+            new=new,
+            why=why,
+            sender=swap(self.sender),
+            receiver=swap(self.receiver),
+            proposed_by=swap(self.proposed_by),
+            approvals_needed=list(dict.fromkeys(swap(p) for p in self.approvals_needed)),
+            approved_by=list(dict.fromkeys(swap(p) for p in self.approved_by)),
+        )
+        return True
+
+    @event("LibraryReplaced")
+    def _library_replaced(
+        self,
+        old: str,
+        new: str,
+        why: str,
+        sender: str,
+        receiver: str,
+        proposed_by: str,
+        approvals_needed: list[str],
+        approved_by: list[str],
+    ) -> None:
+        self.sender, self.receiver, self.proposed_by = sender, receiver, proposed_by
+        self.approvals_needed, self.approved_by = approvals_needed, approved_by
+
+    @property
+    def pointless(self) -> bool:
+        """Sender and receiver became one library before anything was sent."""
+        return self.sender == self.receiver and self.status in BEFORE_DISPATCH
+
     def summary(self) -> dict[str, Any]:
         return {
             "id": str(self.id),

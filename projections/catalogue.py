@@ -38,6 +38,7 @@ COPY_EVENTS = (
     "LostOnLoan",
     "Found",
     "Withdrawn",
+    "LibraryReplaced",
 )
 
 
@@ -83,7 +84,8 @@ class CatalogueProjection(Projection):
         owner text NOT NULL,
         holder text NOT NULL,
         status text NOT NULL,
-        picked boolean NOT NULL DEFAULT false
+        picked_for text,  -- the transfer it is picked for
+        lent_to text  -- the library a copy on ILL loan is with
     );
     CREATE INDEX IF NOT EXISTS catalogue_copies_work ON {schema}.catalogue_copies (work, holder);
     """
@@ -125,15 +127,42 @@ class CatalogueProjection(Projection):
                 (event.aggregate_id, d["barcode"], d["work"], d["owner"], d["holder"], d["status"]),
             )
         else:  # every later copy event carries the copy's resulting state
-            picked = {"Picked": "true", "TransferQueued": "picked"}.get(kind, "false")
+            picked = _PICKED_FOR.get(kind, "picked_for")
+            picks = (d["transfer_id"],) if "%s" in picked else ()
+            lent_to = _LENT_TO.get(kind, "lent_to")
+            lent: tuple[str, ...] = ()
+            if kind == "LibraryReplaced":
+                lent = (d["old"], d["new"])
+            elif kind in ("LentOnIll", "LoanForwarded"):
+                lent = (d["requester"],)
             yield (
-                f"UPDATE {copies} SET status = %s, holder = %s, owner = %s, picked = {picked} "
-                "WHERE id = %s",
-                (d["status"], d["holder"], d["owner"], event.aggregate_id),
+                f"UPDATE {copies} SET status = %s, holder = %s, owner = %s, "
+                f"picked_for = {picked}, lent_to = {lent_to} WHERE id = %s",
+                (d["status"], d["holder"], d["owner"], *picks, *lent, event.aggregate_id),
             )
 
 
-_LENDABLE = "c.status IN ('on_shelf', 'on_deposit') AND NOT c.picked"
+# How each copy event changes `picked_for` (%s: the event's transfer id), as the copy's
+# `reserved_for` changes (domain/copy.py); other events leave it.
+_PICKED_FOR = {
+    "Picked": "%s",
+    "TransferLeft": "CASE WHEN picked_for = %s THEN NULL ELSE picked_for END",
+    "ReceivedOnTransfer": "NULL",
+    "MissingInTransit": "NULL",
+    "CheckedInAtWrongLibrary": "NULL",
+}
+# How each copy event changes `lent_to` (%s: the requester; or the old and new codes of a
+# LibraryReplaced); other events leave it.
+_LENT_TO = {
+    "LentOnIll": "%s",
+    "LoanForwarded": "%s",
+    "IllLoanEnded": "NULL",
+    "LostOnLoan": "NULL",
+    "CheckedInAtWrongLibrary": "NULL",
+    "LibraryReplaced": "CASE WHEN lent_to = %s THEN %s ELSE lent_to END",
+}
+
+_LENDABLE = "c.status IN ('on_shelf', 'on_deposit') AND c.picked_for IS NULL"
 
 # Per library: the copies it holds (not withdrawn) and what they are doing, with the
 # digital loans its holding allows; a library whose copies all left still shows (0).
@@ -238,3 +267,14 @@ def find_candidates(conn: psycopg.Connection[Any], work: str) -> list[Candidate]
         )
         for lib, kind, locality, available, active, max_active, lends, closed in rows
     ]
+
+
+def copies_naming(conn: psycopg.Connection[Any], library: str) -> list[str]:
+    """The barcodes of the copies a library owns, holds or has on ILL loan: what a merge
+    or a re-code moves on (ADR 0021)."""
+    rows = conn.execute(
+        "SELECT barcode FROM catalogue_copies WHERE %s IN (owner, holder, lent_to) "
+        "ORDER BY barcode",
+        (library,),
+    ).fetchall()
+    return [r[0] for r in rows]

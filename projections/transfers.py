@@ -51,6 +51,7 @@ TRANSFER_EVENTS = (
     "Closed",
     "MissingCopyFound",
     "DueDateExtended",
+    "LibraryReplaced",
 )
 ROTATION_EVENTS = (
     "Planned",
@@ -59,6 +60,7 @@ ROTATION_EVENTS = (
     "Completed",
     "MoveCancelled",
     "StageExtended",
+    "LibraryReplaced",
 )
 OPEN_STATUSES = ("proposed", "approved", "in_transit")
 NETWORK = "network"
@@ -276,6 +278,12 @@ class TransfersProjection(Projection):
         elif name == "DueDateExtended":
             sets.append("due_date = %s")
             params.append(d["due_date"])
+        elif name == "LibraryReplaced":  # a merge or a re-code (ADR 0021)
+            waiting = [p for p in d["approvals_needed"] if p not in d["approved_by"]]
+            sets += ["sender = %s", "receiver = %s", "proposed_by = %s"]
+            sets += ["approvals_needed = %s", "waiting_for = %s"]
+            params += [d["sender"], d["receiver"], d["proposed_by"]]
+            params += [d["approvals_needed"], waiting]
         sets += ["updated_at = %s", "version = %s"]
         params += [event.time, event.version]
         yield (f"UPDATE {t} SET {', '.join(sets)} WHERE id = %s", (*params, tid))
@@ -372,6 +380,15 @@ class TransfersProjection(Projection):
         elif name == "StageExtended":
             sets.append("due_date = %s")
             params.append(d["due_date"])
+        elif name == "LibraryReplaced":  # a merge or a re-code (ADR 0021)
+            old, new = d["old"], d["new"]
+            sets += [
+                "home = CASE WHEN home = %s THEN %s ELSE home END",
+                "at_library = CASE WHEN at_library = %s THEN %s ELSE at_library END",
+                "going_to = CASE WHEN going_to = %s THEN %s ELSE going_to END",
+                "stages = %s",
+            ]
+            params += [old, new, old, new, old, new, json.dumps(d["stages"], ensure_ascii=False)]
         sets += ["updated_at = %s", "version = %s"]
         params += [event.time, event.version]
         yield (f"UPDATE {r} SET {', '.join(sets)} WHERE id = %s", (*params, rid))
@@ -578,3 +595,19 @@ def rotation_statistics(conn: psycopg.Connection[Any], month: date, today: date)
             "copy_days": sum(r["copy_days"] for r in rows),
         },
     }
+
+
+def naming(conn: psycopg.Connection[Any], library: str) -> tuple[list[UUID], list[UUID]]:
+    """The open transfers and the rotations not completed that name `library` (as a
+    party, a home, a stage or where the box is): what a merge or a re-code moves on."""
+    transfers = conn.execute(
+        "SELECT id FROM transfers WHERE status = ANY(%s) "
+        "AND %s IN (sender, receiver, proposed_by) ORDER BY proposed_at",
+        (list(OPEN_STATUSES), library),
+    ).fetchall()
+    rotations = conn.execute(
+        "SELECT id FROM rotations WHERE status <> 'completed' AND (%s IN (home, at_library) "
+        "OR going_to = %s OR stages @> %s::jsonb) ORDER BY planned_at",
+        (library, library, json.dumps([{"library": library}])),
+    ).fetchall()
+    return [r[0] for r in transfers], [r[0] for r in rotations]

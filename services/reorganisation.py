@@ -42,8 +42,9 @@ class StaffOf(Protocol):
 
 
 # What else moves from library `from_code` to `into_code` by `act` (a merge or a re-code):
-# the aggregates it changed, to be saved in the merge's transaction. `actor` is who acts.
-Mover = Callable[[Actor, str, str, LegalAct], list[Aggregate]]
+# the aggregates it changed, to be saved in the merge's transaction. `actor` is who acts;
+# the last argument says why, for the events.
+Mover = Callable[[Actor, str, str, LegalAct, str], list[Aggregate]]
 
 
 def library_summary(lib: Library, moved: dict[str, int] | None = None) -> dict[str, Any]:
@@ -169,7 +170,7 @@ class ReorganisationService:
                 continue
             if acc.move_to(new, why):
                 accounts.append(acc)
-        others = [a for mover in self.movers for a in mover(actor, old, new, act)]
+        others = [a for mover in self.movers for a in mover(actor, old, new, act, why)]
         counts = {"requests": len(requests), "accounts": len(accounts), "others": len(others)}
         return [*requests, *accounts, *others], counts
 
