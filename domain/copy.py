@@ -450,10 +450,16 @@ class Copy(Aggregate):
         ) or any(q["to"] == old for q in self.queue)
         if not named or old == new:
             return False
+        holder = new if self.holder == old else self.holder
+        owner = new if self.owner == old else self.owner
+        status = self.status.value
+        if self.status in SHELVED:  # a deposit with its owner merged into its holder ends
+            status = (CopyStatus.ON_SHELF if holder == owner else CopyStatus.ON_DEPOSIT).value
         self._trigger(
             self.LibraryReplaced,
-            holder=new if self.holder == old else self.holder,
-            owner=new if self.owner == old else self.owner,
+            status=status,
+            holder=holder,
+            owner=owner,
             old=old,
             new=new,
             why=why,

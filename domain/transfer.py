@@ -108,6 +108,7 @@ class Transfer(Aggregate):
         self.elsewhere: dict[str, str] = {}  # barcode -> the library it turned up at
         self.found: dict[str, str] = {}
         self.handovers: dict[str, str] = {}  # stage -> "sha256:..."
+        self.handover_content: dict[str, dict[str, Any]] = {}  # stage -> what it says
         self.dispatched_at: datetime | None = None
         self.closed_at: datetime | None = None
 
@@ -260,8 +261,15 @@ class Transfer(Aggregate):
         self.picked = [b for b in self.picked if b != barcode]
 
     def dispatch(
-        self, library: str, shipments: list[str], handover_sha256: str, now: datetime
+        self,
+        library: str,
+        shipments: list[str],
+        handover_sha256: str,
+        now: datetime,
+        handover: dict[str, Any] | None = None,
     ) -> None:
+        """`handover`: the content of the signed record (what it says), kept with its
+        hash so that it renders again the same whatever changes later."""
         self._as(library, "sender", "dispatch")
         _transition("Dispatch", self.status, frozenset({TransferStatus.APPROVED}))
         if self.unpicked:
@@ -276,17 +284,24 @@ class Transfer(Aggregate):
             copies=self.to_send,
             shipments=shipments,
             handover_sha256=handover_sha256,
+            handover=handover or {},
             dispatched_at=now,
         )
 
     @event("Dispatched")
     def _dispatched(
-        self, copies: list[str], shipments: list[str], handover_sha256: str, dispatched_at: datetime
+        self,
+        copies: list[str],
+        shipments: list[str],
+        handover_sha256: str,
+        handover: dict[str, Any],
+        dispatched_at: datetime,
     ) -> None:
         self.status = TransferStatus.IN_TRANSIT
         self.sent = list(copies)
         self.shipments = list(shipments)
         self.handovers = {**self.handovers, "dispatch": handover_sha256}
+        self.handover_content = {**self.handover_content, "dispatch": handover}
         self.dispatched_at = dispatched_at
 
     def parcel_delivered(self, shipment_id: str, delivered_at: datetime, signer: str) -> bool:
@@ -341,7 +356,12 @@ class Transfer(Aggregate):
         return [b for b in self.sent if b not in self.received]
 
     def close(
-        self, library: str, handover_sha256: str, elsewhere: dict[str, str], now: datetime
+        self,
+        library: str,
+        handover_sha256: str,
+        elsewhere: dict[str, str],
+        now: datetime,
+        handover: dict[str, Any] | None = None,
     ) -> None:
         """The receiver signs the receipt: copies not received are missing in transit,
         except those that turned up at another library (`elsewhere`)."""
@@ -353,6 +373,7 @@ class Transfer(Aggregate):
             missing=missing,
             elsewhere={b: elsewhere[b] for b in self.outstanding if b in elsewhere},
             handover_sha256=handover_sha256,
+            handover=handover or {},
             closed_at=now,
         )
 
@@ -362,12 +383,14 @@ class Transfer(Aggregate):
         missing: list[str],
         elsewhere: dict[str, str],
         handover_sha256: str,
+        handover: dict[str, Any],
         closed_at: datetime,
     ) -> None:
         self.status = TransferStatus.CLOSED
         self.missing = list(missing)
         self.elsewhere = dict(elsewhere)
         self.handovers = {**self.handovers, "receipt": handover_sha256}
+        self.handover_content = {**self.handover_content, "receipt": handover}
         self.closed_at = closed_at
 
     def missing_found(self, library: str, barcode: str, now: datetime) -> None:

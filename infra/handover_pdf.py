@@ -36,6 +36,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import cache
 from importlib import metadata, resources
 from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableCellFillMode, XPos, YPos
@@ -100,6 +101,39 @@ def render(record: HandoverRecord) -> bytes:
     _copies(pdf, record.copies)
     _closing(pdf, record)
     return bytes(pdf.output())
+
+
+def as_content(record: HandoverRecord) -> dict[str, Any]:
+    """The record's content as JSON-friendly data, for the event that signs it: rendered
+    again from this (from_content), it gives the same bytes, whatever changed since."""
+    return {
+        "transfer_id": record.transfer_id,
+        "stage": record.stage,
+        "at": record.at.isoformat(),
+        "sender": [record.sender_code, record.sender_name],
+        "receiver": [record.receiver_code, record.receiver_name],
+        "reason": record.reason,
+        "due_date": record.due_date.isoformat() if record.due_date else None,
+        "copies": [[c.barcode, c.title, c.note] for c in record.copies],
+        "signed_by": record.signed_by,
+    }
+
+
+def from_content(content: dict[str, Any]) -> HandoverRecord:
+    due = content.get("due_date")
+    return HandoverRecord(
+        transfer_id=str(content["transfer_id"]),
+        stage=str(content["stage"]),
+        at=datetime.fromisoformat(str(content["at"])),
+        sender_code=str(content["sender"][0]),
+        sender_name=str(content["sender"][1]),
+        receiver_code=str(content["receiver"][0]),
+        receiver_name=str(content["receiver"][1]),
+        reason=str(content["reason"]),
+        due_date=date.fromisoformat(str(due)) if due else None,
+        copies=tuple(HandoverCopy(str(b), str(t), str(n)) for b, t, n in content["copies"]),
+        signed_by=str(content.get("signed_by", "")),
+    )
 
 
 def digest(pdf: bytes) -> str:

@@ -227,7 +227,9 @@ class TransfersService:
         shipments = [self._shipment(t, party, s) for s in given]
         copies = self._copies(t.to_send)
         record = self.handover(t, "dispatch", now, [(c.barcode, c.work, "") for c in copies])
-        t.dispatch(party, [str(s.id) for s in shipments], handover_pdf.digest(record), now)
+        pdf = handover_pdf.render(record)
+        content = handover_pdf.as_content(record)
+        t.dispatch(party, [str(s.id) for s in shipments], handover_pdf.digest(pdf), now, content)
         for copy in copies:
             copy.dispatch(str(t.id), t.receiver)
         return [*copies, *shipments]
@@ -280,7 +282,9 @@ class TransfersService:
         lines += [(c.barcode, c.work, "thiếu") for c in outstanding]
         lines += [(b, "", "thừa") for b in t.extras]
         record = self.handover(t, "receipt", now, lines)
-        t.close(party, handover_pdf.digest(record), elsewhere, now)
+        pdf = handover_pdf.render(record)
+        content = handover_pdf.as_content(record)
+        t.close(party, handover_pdf.digest(pdf), elsewhere, now, content)
         for copy in outstanding:
             if copy.barcode in elsewhere:
                 copy.leave_transfer(str(t.id), f"turned up at {elsewhere[copy.barcode]}")
@@ -304,7 +308,7 @@ class TransfersService:
 
     def handover(
         self, t: Transfer, stage: str, at: datetime, lines: list[tuple[str, str, str]]
-    ) -> bytes:
+    ) -> handover_pdf.HandoverRecord:
         """The handover record of a dispatch or a receipt: each line a barcode, its work
         (looked up if empty) and what was noted."""
         titles: dict[str, str] = {}
@@ -322,41 +326,31 @@ class TransfersService:
 
         sender = aggregates.library(self.store, t.sender)
         receiver = aggregates.library(self.store, t.receiver)
-        return handover_pdf.render(
-            handover_pdf.HandoverRecord(
-                transfer_id=str(t.id),
-                stage=stage,
-                at=at,
-                sender_code=sender.code,
-                sender_name=sender.name,
-                receiver_code=receiver.code,
-                receiver_name=receiver.name,
-                reason=t.reason.value,
-                due_date=t.due_date,
-                copies=tuple(
-                    handover_pdf.HandoverCopy(barcode=b, title=title(b, w), note=note)
-                    for b, w, note in lines
-                ),
-            )
+        return handover_pdf.HandoverRecord(
+            transfer_id=str(t.id),
+            stage=stage,
+            at=at,
+            sender_code=sender.code,
+            sender_name=sender.name,
+            receiver_code=receiver.code,
+            receiver_name=receiver.name,
+            reason=t.reason.value,
+            due_date=t.due_date,
+            copies=tuple(
+                handover_pdf.HandoverCopy(barcode=b, title=title(b, w), note=note)
+                for b, w, note in lines
+            ),
         )
 
     def handover_record(self, transfer_id: UUID, stage: str) -> tuple[bytes, bool]:
-        """The handover record rendered again from the events, and whether its hash is
-        the one recorded."""
+        """The handover record rendered again from what its event says, and whether it
+        is byte for byte the record whose hash the event recorded."""
         t = self.get(transfer_id)
-        if stage not in t.handovers:
-            raise NotFound(f"transfer {transfer_id} has no {stage} record yet")
-        if stage == "dispatch":
-            lines = [(b, "", "") for b in t.sent]
-            at = t.dispatched_at
-        else:
-            lines = [(b, "", cond) for b, cond in t.received.items()]
-            lines += [(b, "", "thiếu") for b in t.outstanding]
-            lines += [(b, "", "thừa") for b in t.extras]
-            at = t.closed_at
-        assert at is not None
-        record = self.handover(t, stage, at, lines)
-        return record, handover_pdf.digest(record) == t.handovers[stage]
+        content = t.handover_content.get(stage)
+        if stage not in t.handovers or not content:
+            raise NotFound(f"transfer {transfer_id} has no {stage} record")
+        pdf = handover_pdf.render(handover_pdf.from_content(content))
+        return pdf, handover_pdf.digest(pdf) == t.handovers[stage]
 
     # -- the carrier ---------------------------------------------------------------------------
     def parcel_delivered(self, shipment: Shipment) -> list[Aggregate]:

@@ -30,6 +30,7 @@ class World:
             f"BC-{n}": Copy.register(f"BC-{n}", "W-KIEU", LIBRARIES[n % 2]) for n in range(4)
         }
         self.transfers: dict[str, Transfer] = {}
+        self.merged: set[str] = set()
         self.history: dict[Any, list[Any]] = {}
         self.now = T0
 
@@ -68,6 +69,8 @@ class CopyMachine(RuleBasedStateMachine):
         reason=st.sampled_from(["manual", "return_home", "reorganisation"]),
     )
     def propose(self, data: st.DataObject, receiver: str, reason: str) -> None:
+        if receiver in self.world.merged:
+            return  # a merged library takes no new work
         barcodes = data.draw(st.lists(st.sampled_from(sorted(self.world.copies)), min_size=1))
         barcodes = list(dict.fromkeys(barcodes))
 
@@ -208,9 +211,41 @@ class CopyMachine(RuleBasedStateMachine):
         else:
             self.close(data)
 
+    @precondition(lambda self: not self.world.merged)
+    @rule(old=st.sampled_from(LIBRARIES), new=st.sampled_from(LIBRARIES))
+    def merge(self, old: str, new: str) -> None:
+        """`old` is merged into `new`: its stock goes on under `new` (services/stock_moves.py
+        does the same on the store), and a transfer between the two is cancelled."""
+
+        def step(w: World) -> None:
+            for c in w.copies.values():
+                c.replace_library(old, new, "merged")
+            for t in w.transfers.values():
+                if t.replace_library(old, new, "merged") and t.pointless:
+                    t.cancel(t.sender, "merged: one library now")
+                    for b in t.copies:
+                        w.copies[b].leave_transfer(str(t.id), "cancelled by the merge")
+            w.merged.add(old)
+
+        if old != new:
+            self.command(step)
+
+    @invariant()
+    def nothing_names_a_merged_library(self) -> None:
+        for old in self.world.merged:
+            for c in self.world.copies.values():
+                assert old not in (c.owner, c.holder, (c.loan or {}).get("with"))
+                assert all(q["to"] != old for q in c.queue)
+            for t in self.world.transfers.values():
+                if t.status in (TransferStatus.PROPOSED, TransferStatus.APPROVED):
+                    assert old not in (t.sender, t.receiver)
+
     # -- loans and the desk -----------------------------------------------------------------
     @rule(barcode=st.sampled_from([f"BC-{n}" for n in range(4)]), to=st.sampled_from(LIBRARIES))
     def lend_on_ill(self, barcode: str, to: str) -> None:
+        if to in self.world.merged:
+            return
+
         def step(w: World) -> None:
             c = w.copies[barcode]
             c.lend_on_ill(c.holder, f"req-{w.now.isoformat()}", to, "W-KIEU")
@@ -231,12 +266,16 @@ class CopyMachine(RuleBasedStateMachine):
 
     @rule(barcode=st.sampled_from([f"BC-{n}" for n in range(4)]), at=st.sampled_from(LIBRARIES))
     def check_out_then_in_somewhere(self, barcode: str, at: str) -> None:
+        if at in self.world.merged:
+            return
         self.command(lambda w: w.copies[barcode].check_out(w.copies[barcode].holder, "BD-1"))
         self.command(lambda w: w.copies[barcode].check_in(at))
 
     @rule(barcode=st.sampled_from([f"BC-{n}" for n in range(4)]), at=st.sampled_from(LIBRARIES))
     def turns_up_at(self, barcode: str, at: str) -> None:
         """Whatever the copy is doing, someone checks it in at `at`."""
+        if at in self.world.merged:
+            return
         self.command(lambda w: w.copies[barcode].check_in(at))
 
     # -- what must always hold ---------------------------------------------------------------
