@@ -259,7 +259,9 @@ class Copy(Aggregate):
         self.trigger_event(cls, status=status or self.status.value, **kw)
 
     def _refuse(self, command: str, why: str) -> IllegalTransition:
-        return IllegalTransition(command, f"{self.status.value} (copy {self.barcode}: {why})")
+        return IllegalTransition(
+            command, f"{self.status.value} ({why})", what=f"copy {self.barcode}"
+        )
 
     def _check_lendable(self, library: str, command: str) -> None:
         if self.holder != library:

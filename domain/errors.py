@@ -41,9 +41,11 @@ class IllegalTransition(DomainError):
     slug = "illegal-transition"
     title = "Not allowed in this state"
 
-    def __init__(self, command: str, state: str, allowed: list[str] | None = None) -> None:
+    def __init__(
+        self, command: str, state: str, allowed: list[str] | None = None, what: str = "request"
+    ) -> None:
         hint = f"; allowed now: {', '.join(sorted(allowed))}" if allowed else ""
-        super().__init__(f"{command} is not allowed when the request is {state}{hint}")
+        super().__init__(f"{command} is not allowed when the {what} is {state}{hint}")
         self.command = command
         self.state = state
         self.allowed = sorted(allowed or [])

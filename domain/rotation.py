@@ -101,7 +101,7 @@ class Rotation(Aggregate):
     def next_destination(self) -> tuple[int | None, str]:
         """The next stage's index and library, or (None, home) to go back."""
         if self.status is RotationStatus.COMPLETED:
-            raise IllegalTransition("Advance", "completed (a rotation)")
+            raise IllegalTransition("Advance", "completed", what="rotation")
         following = 0 if self.stage is None else self.stage + 1
         if following >= len(self.stages):
             if not self.cyclical:
@@ -111,7 +111,7 @@ class Rotation(Aggregate):
 
     def _check_movable(self, command: str) -> None:
         if self.status not in (RotationStatus.PLANNED, RotationStatus.AT_STAGE):
-            raise IllegalTransition(command, f"{self.status.value} (a rotation)")
+            raise IllegalTransition(command, self.status.value, what="rotation")
 
     def move(self, transfer_id: str, due_date: date | None) -> None:
         """The box leaves for its next destination on `transfer_id`."""
@@ -131,7 +131,7 @@ class Rotation(Aggregate):
         if library != self.home:
             raise NotYourTurn(f"only the home library {self.home} recalls its box")
         if self.status is not RotationStatus.AT_STAGE:
-            raise IllegalTransition("Recall", f"{self.status.value} (a rotation)")
+            raise IllegalTransition("Recall", self.status.value, what="rotation")
         one_line(reason, "a recall's reason", 500)
         self._moving(
             transfer_id=transfer_id,
@@ -167,7 +167,7 @@ class Rotation(Aggregate):
         """The transfer of the box closed at `library`: the stage runs from `on`, or the
         box is home and the rotation completed."""
         if self.status is not RotationStatus.MOVING or transfer_id != self.transfer_id:
-            raise IllegalTransition("Arrived", f"{self.status.value} (a rotation)")
+            raise IllegalTransition("Arrived", self.status.value, what="rotation")
         if self.returning:
             self._completed(transfer_id=transfer_id, lost=lost, returned_on=on)
         else:
@@ -217,7 +217,7 @@ class Rotation(Aggregate):
         if library != self.home:
             raise NotYourTurn(f"only the home library {self.home} extends a stage")
         if self.status is not RotationStatus.AT_STAGE or self.due_date is None:
-            raise IllegalTransition("Extend", f"{self.status.value} (a rotation)")
+            raise IllegalTransition("Extend", self.status.value, what="rotation")
         if due_date <= self.due_date:
             raise InvalidInput(f"the new due date must be after {self.due_date}")
         self._extended(due_date=due_date, reason=one_line(reason, "an extension's reason", 500))

@@ -54,7 +54,7 @@ NETWORK = "network"  # the network administrator, as an approving party
 
 def _transition(command: str, status: TransferStatus, allowed: frozenset[TransferStatus]) -> None:
     if status not in allowed:
-        raise IllegalTransition(command, f"{status.value} (a transfer)", [s.value for s in allowed])
+        raise IllegalTransition(command, status.value, [s.value for s in allowed], "transfer")
 
 
 class Transfer(Aggregate):
@@ -411,7 +411,7 @@ class Transfer(Aggregate):
         if self.reason not in TEMPORARY or self.due_date is None:
             raise InvalidInput("only a rotation or a deposit has a due date to extend")
         if self.status not in (*OPEN, TransferStatus.CLOSED):
-            raise IllegalTransition("Extend", f"{self.status.value} (a transfer)")
+            raise IllegalTransition("Extend", self.status.value, what="transfer")
         if due_date <= self.due_date:
             raise InvalidInput(f"the new due date must be after {self.due_date}")
         self._extended(due_date=due_date, reason=one_line(reason, "an extension's reason", 500))

@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
 from domain.copy import barcode_of
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, NotFound
 from domain.rotation import Rotation
 from domain.transfer import Reason, Transfer, TransferStatus
 from infra.network_app import NetworkApp
@@ -39,7 +39,7 @@ class RotationsService:
     def parties(self, rotation_id: UUID) -> set[str]:
         try:
             rotation = self.get(rotation_id)
-        except Exception:
+        except NotFound:
             return set()
         return {rotation.home, *(s["library"] for s in rotation.stages)}
 
