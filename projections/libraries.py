@@ -174,6 +174,14 @@ class LibrariesProjection(Projection):
 COLUMNS = "code, name, kind, locality, registered_at"
 
 
+def merges_due(conn: psycopg.Connection[Any], today: date) -> list[str]:
+    """The libraries merged into another by `today` (the timers complete their merges)."""
+    rows = conn.execute(
+        "SELECT code FROM libraries WHERE merged_on <= %s ORDER BY merged_on, code", (today,)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def list_libraries(
     conn: psycopg.Connection[Any], *, kind: str | None = None, locality: str | None = None
 ) -> list[dict[str, Any]]:

@@ -70,6 +70,15 @@ class MergeLibrary(Command[Summary]):
 
 
 @dataclass(frozen=True)
+class CompleteMerge(Command[Summary]):
+    """A merge's effective day has come (the timers): what is still open under the merged
+    library moves on."""
+
+    code: str
+    today: date
+
+
+@dataclass(frozen=True)
 class SetPolicy(Command[Library]):
     library: str
     policy: LendingPolicy

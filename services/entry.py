@@ -31,6 +31,7 @@ from services.commands import (
     CheckInCopy,
     CheckOutCopy,
     Command,
+    CompleteMerge,
     DisableAccount,
     EnableAccount,
     ExpireAnswer,
@@ -122,6 +123,7 @@ class Entry:
             RecodeLibrary: self._recode_library,
             ReparentLibrary: self._reparent_library,
             MergeLibrary: self._merge_library,
+            CompleteMerge: self._complete_merge,
             SetPolicy: self._set_policy,
             RegisterWork: self._register_work,
             RegisterHolding: self._register_holding,
@@ -176,6 +178,10 @@ class Entry:
     def _reparent_library(self, caller: Caller, c: ReparentLibrary) -> Any:
         actor = authorise(caller, Permission.LIBRARIES_REORGANISE)
         return self.reorganisation.reparent(actor, c.code, c.parent, c.province, c.act)
+
+    def _complete_merge(self, caller: Caller, c: CompleteMerge) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.reorganisation.complete_merge(actor, c.code, c.today)
 
     def _merge_library(self, caller: Caller, c: MergeLibrary) -> Any:
         actor = authorise(caller, Permission.LIBRARIES_REORGANISE)

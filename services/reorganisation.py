@@ -128,6 +128,15 @@ class ReorganisationService:
                 raise CodeInUse(f"library code {new_code} was taken meanwhile") from None
             return library_summary(lib, counts)
 
+    def complete_merge(self, actor: Actor, code: str, today: date) -> dict[str, Any]:
+        """The timers, once a merge's effective day has come: move on what is still open
+        under the merged library (nothing is recorded when nothing is)."""
+        lib = aggregates.library(self.store, code)
+        if lib.merged_into is None or lib.merge_act is None or not lib.merged_on(today):
+            return library_summary(lib)
+        reason = "the merge's effective day has come"
+        return self.merge(actor, code, lib.merged_into, reason, lib.merge_act, today)
+
     def merge(
         self, actor: Actor, code: str, into: str, reason: str, act: LegalAct, today: date
     ) -> dict[str, Any]:

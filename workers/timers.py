@@ -2,7 +2,8 @@
 after their policy's time-out; the other waits (ExpectToSupply, WillSupply, conditions
 awaiting the requester, a Cancel awaiting the supplier) remind their party once and then
 end (ADR 0005); loans past their due date are marked overdue, received or not, and
-overdue loans get one reminder a day. Each is an event, so the history shows it. The
+overdue loans get one reminder a day; a merge whose effective day has come moves on what
+is still open under the merged library. Each is an event, so the history shows it. The
 aggregate refuses what is no longer due, so a lagging read model does no harm."""
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import structlog
 from domain.access import TIMERS, Forbidden
 from domain.errors import DomainError
 from infra.database import Database
+from projections.libraries import merges_due
 from projections.requests import due_for_timers
-from services.commands import Command, ExpireAnswer, MarkOverdue, Remind
+from services.commands import Command, CompleteMerge, ExpireAnswer, MarkOverdue, Remind
 from services.entry import Entry
 
 log = structlog.get_logger("libshare.timers")
@@ -51,9 +53,28 @@ class Timers:
                     log.error("timer refused", kind=kind, request=str(request_id), why=str(exc))
                 except DomainError as exc:  # the read model lagged, or a librarian was first
                     log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
+        done["merges"] = self._complete_merges(now)
         if any(done.values()):
             log.info("timers ran", **done)
         return done
+
+    def _complete_merges(self, now: datetime) -> int:
+        """Merges whose effective day has come move on what is still open under the
+        merged library (ADR 0021); how many moved something."""
+        with self.db.transaction() as conn:
+            due = merges_due(conn, now.date())
+        moved = 0
+        for code in due:
+            try:
+                result = self.entry.act(TIMERS, CompleteMerge(code, now.date()))
+            except Forbidden as exc:
+                log.error("timer refused", kind="merge", library=code, why=str(exc))
+                continue
+            except DomainError as exc:
+                log.info("timer skipped", kind="merge", library=code, why=str(exc))
+                continue
+            moved += int(any(result.get("moved", {}).values()))
+        return moved
 
     def run(self, stop: threading.Event, interval: float = 60.0) -> None:
         log.info("timers started", interval_s=interval)
