@@ -65,6 +65,8 @@ from services.commands import (
 )
 from services.copies import CopiesService
 from services.partners import PartnersService
+from services.reader_entry import ReaderHandlers
+from services.readers import ReadersService
 from services.reorganisation import ReorganisationService
 from services.requests import RequestsService
 from services.rotations import RotationsService
@@ -105,6 +107,7 @@ class Entry:
         partners: PartnersService,
         accounts: AccountsService,
         reorganisation: ReorganisationService,
+        readers: ReadersService,
         clock: Callable[[], datetime],
     ) -> None:
         self.catalogue = catalogue
@@ -152,6 +155,7 @@ class Entry:
             SetPassword: self._set_password,
             IssueApiKey: self._issue_api_key,
             RevokeApiKey: self._revoke_api_key,
+            **ReaderHandlers(readers, clock).table(),
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:
@@ -224,7 +228,7 @@ class Entry:
     def _check_out(self, caller: Caller, c: CheckOutCopy) -> Any:
         library = _own_library(caller)
         actor = authorise(caller, Permission.COPIES_CIRCULATE, library=library)
-        return self.copies.check_out(actor, library, c.barcode, c.reader_ref)
+        return self.copies.check_out(actor, library, c.barcode, c.reader_ref, self.clock().date())
 
     def _check_in(self, caller: Caller, c: CheckInCopy) -> Any:
         library = _own_library(caller)

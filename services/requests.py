@@ -93,6 +93,7 @@ class RequestsService:
         """A librarian of `requester` asks for `work` for a reader: route and send."""
         req_lib = aggregates.library(self.store, requester)
         req_lib.refuse_work(now.date(), "requester")
+        aggregates.check_card(self.store, reader_ref, now.date())  # valid network-wide
         the_work = aggregates.work(self.store, work)
         if not the_work.visible_to_kind(req_lib.kind.value):
             raise NotFound(f"work {work} is not in the union catalogue")  # its existence is secret
