@@ -270,7 +270,8 @@ class Reader(Aggregate):
             raise InvalidInput(
                 f"reader {self.reader_ref} is a minor: a guardian must consent first"
             )
-        self._check_fee(fee_paid)
+        if method != "library_policy":  # activated online: the fee is owed at the desk
+            self._check_fee(fee_paid)
         expires = today + timedelta(days=CARD_TERMS[self.card_type][1])
         self.trigger_event(
             self.Activated, library=library, method=method, fee_paid=fee_paid, expires=expires

@@ -110,7 +110,7 @@ class ReadersService:
                 today=today,
             )
             if home in self.instant_activation and not (reader.minor and not guardian):
-                reader.activate(home, "library_policy", reader.fee, today)
+                reader.activate(home, "library_policy", 0, today)
             return [reader], card_summary(reader)
 
         result = self.idempotency.run(actor, key, fingerprint, plan)

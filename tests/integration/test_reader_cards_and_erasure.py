@@ -1,7 +1,9 @@
-"""After erasure, a full replay and every read model work, and the reader's name, date of
-birth and contact appear nowhere we store: every table of the database, every Kafka topic
-and the log output are searched for them. Statistics are unchanged. Before erasure too,
-they are nowhere in clear: the events carry them sealed with the reader's own key."""
+"""Cards valid network-wide: a suspended card borrows at no library; a library's policy
+may activate online cards at once. After erasure, a full replay and every read model
+work, and the reader's name, date of birth and contact appear nowhere we store: every
+table of the database, every Kafka topic and the log output are searched for them.
+Statistics are unchanged. Before erasure too, they are nowhere in clear: the events
+carry them sealed with the reader's own key."""
 
 from __future__ import annotations
 
@@ -210,3 +212,16 @@ def test_after_erasure_nothing_personal_is_stored_and_everything_replays(
     assert leaks(every_topic(system, total)) == []
     out, err = capfd.readouterr()
     assert leaks(out + err + caplog.text) == []
+
+
+def test_a_library_whose_policy_allows_it_activates_online_cards_at_once(
+    make_system: Any,
+) -> None:
+    system = make_system(readers_instant_activation=["hnm-kb"])
+    world(system)
+    adult = RegisterReader("HNM-KB", NAME, BORN, CONTACT)
+    assert system.entry.act(ONLINE_REGISTRATION, adult)["status"] == "active"
+    elsewhere = RegisterReader("HNM-DT", NAME, BORN, CONTACT)
+    assert system.entry.act(ONLINE_REGISTRATION, elsewhere)["status"] == "pending"
+    minor = RegisterReader("HNM-KB", "Trần Gia Bảo", date(2014, 6, 9), "bao@example.vn")
+    assert system.entry.act(ONLINE_REGISTRATION, minor)["status"] == "pending"
