@@ -38,7 +38,7 @@ class Registration(BaseModel):
 
 class ReaderProof(BaseModel):
     reader_ref: str = Field(pattern=CARD)
-    access_key: str = Field(min_length=8, max_length=64)
+    access_key: str = Field(min_length=8, max_length=64, pattern=r"^[A-Za-z0-9_=-]+$")
 
 
 class CardStepIn(BaseModel):
@@ -80,11 +80,20 @@ def register(
     return result
 
 
-@router.post("/me/card", summary="My card's QR code (SVG)")
+class SvgResponse(Response):
+    media_type = "image/svg+xml"
+
+
+@router.post(
+    "/me/card",
+    response_class=SvgResponse,
+    summary="My card's QR code (SVG)",
+    responses={200: {"content": {"image/svg+xml": {}}}},
+)
 def my_card(body: ReaderProof, sys: Annotated[System, Depends(system)]) -> Response:
     ref = _proven(sys, body)
     sys.readers.get(ref)
-    return Response(card_svg(ref), media_type="image/svg+xml")
+    return SvgResponse(card_svg(ref))
 
 
 @router.post("/me/data", summary="Everything held about me (the right of access)")

@@ -80,7 +80,8 @@ class ReadersService:
         return base64.urlsafe_b64encode(mac.digest()[:24]).decode("ascii")
 
     def proves(self, reader_ref: str, access_key: str) -> bool:
-        return hmac.compare_digest(self.access_key(reader_ref_of(reader_ref)), access_key)
+        expected = self.access_key(reader_ref_of(reader_ref)).encode()
+        return hmac.compare_digest(expected, access_key.encode("utf-8", "replace"))
 
     def register(
         self,
