@@ -200,7 +200,7 @@ class System:
         return runner
 
     def timers(self) -> Timers:
-        return Timers(self.db, self.entry, utc_now)
+        return Timers(self.db, self.entry, utc_now, self.settings.reading_history_days)
 
     def start_timers(self) -> None:
         timers = self.timers()

@@ -240,6 +240,10 @@ class Reader(Aggregate):
         self.suspended_by: str | None = None
         self.erasure_requested = False
 
+    def __repr__(self) -> str:
+        """Never the personal data (a repr ends up in tracebacks and logs)."""
+        return f"Reader({self.reader_ref}, {self.status.value}, version={self.version})"
+
     # -- what others ask ------------------------------------------------------------------
     @property
     def name(self) -> str:

@@ -342,3 +342,12 @@ class ExportReaderData(Command[Summary]):
 @dataclass(frozen=True)
 class EraseReader(Command[Summary]):
     reader_ref: str
+
+
+@dataclass(frozen=True)
+class ForgetReader(Command[Summary]):
+    """The timers: an ended request forgets its reader after the retention period."""
+
+    request_id: UUID
+    today: date
+    keep_days: int

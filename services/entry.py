@@ -35,6 +35,7 @@ from services.commands import (
     DisableAccount,
     EnableAccount,
     ExpireAnswer,
+    ForgetReader,
     GrantRole,
     IssueApiKey,
     MarkOverdue,
@@ -143,6 +144,7 @@ class Entry:
             ExpireAnswer: self._expire_answer,
             MarkOverdue: self._mark_overdue,
             Remind: self._remind,
+            ForgetReader: self._forget_reader,
             RecordCarrierEvents: self._record_carrier_events,
             RegisterPartner: self._register_partner,
             AddPartnerSecret: self._add_partner_secret,
@@ -336,6 +338,10 @@ class Entry:
     def _mark_overdue(self, caller: Caller, c: MarkOverdue) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.requests.mark_overdue(actor, c.request_id, c.today)
+
+    def _forget_reader(self, caller: Caller, c: ForgetReader) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.requests.forget_reader(actor, c.request_id, c.today, c.keep_days)
 
     def _remind(self, caller: Caller, c: Remind) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)

@@ -256,6 +256,14 @@ class RequestsService:
         self.store.record(req, actor=actor)
         return request_summary(req)
 
+    def forget_reader(
+        self, actor: Actor, request_id: UUID, today: date, keep_days: int
+    ) -> dict[str, Any]:
+        req = self.get_request(request_id)
+        if req.forget_reader(today, keep_days):
+            self.store.record(req, actor=actor)
+        return request_summary(req)
+
     def remind(self, actor: Actor, request_id: UUID, today: date) -> dict[str, Any]:
         req = self.get_request(request_id)
         req.remind(today)
