@@ -317,3 +317,13 @@ class Reader(Aggregate):
             raise IllegalTransition(
                 command, self.status.value, [s.value for s in allowed], what="card"
             )
+
+
+def _repr_without_personal(event: Aggregate.Event) -> str:
+    """An event's repr without its personal data (a repr ends up in tracebacks, logs)."""
+    return f"{type(event).__qualname__}(version={event.originator_version}, personal=...)"
+
+
+# (eventsourcing gives each event class a dataclass repr: replaced after the fact.)
+for _event in (Reader.Registered, Reader.GuardianConsented):
+    _event.__repr__ = _repr_without_personal  # type: ignore[assignment,method-assign]

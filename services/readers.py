@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import secrets
 from datetime import date
 from typing import Any
@@ -34,9 +35,10 @@ def new_reader_ref() -> str:
 
 def card_svg(reader_ref: str) -> str:
     """The card's QR code (SVG): the card number, nothing personal."""
-    qr = segno.make(reader_ref, error="m")
-    svg: str = qr.svg_inline(scale=4, title=f"Thẻ bạn đọc {reader_ref}")
-    return svg
+    out = io.BytesIO()
+    title = f"Thẻ bạn đọc {reader_ref}"
+    segno.make(reader_ref, error="m").save(out, kind="svg", xmldecl=False, scale=4, title=title)
+    return out.getvalue().decode("utf-8")
 
 
 def card_summary(reader: Reader) -> dict[str, Any]:

@@ -72,3 +72,9 @@ def test_age_bands() -> None:
         "18-59",
         "60+",
     ]
+
+
+def test_no_repr_names_the_reader() -> None:
+    child = reader(date(2015, 5, 2), {"name": "Lê Văn Bình", "contact": "0987 654 321"})
+    shown = repr(child) + "".join(repr(e) for e in child.collect_events())
+    assert "Lê" not in shown and "0912" not in shown and "0987" not in shown
