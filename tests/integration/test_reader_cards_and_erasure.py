@@ -18,6 +18,7 @@ from composition.bootstrap import PROJECTIONS, System
 from domain.access import ONLINE_REGISTRATION, Principal, reader_self
 from domain.account import Role
 from domain.reader import PLACEHOLDER, CardNotValid
+from infra.logs import configure_logging
 from projections.readers import reader_statistics
 from services.commands import (
     CardStep,
@@ -135,6 +136,16 @@ def test_after_erasure_nothing_personal_is_stored_and_everything_replays(
 ) -> None:
     system = kafka_system
     caplog.set_level(logging.DEBUG)
+    configure_logging("DEBUG", json=True)  # every log line this test causes, at any level
+    try:
+        run_and_search(system, capfd, caplog)
+    finally:
+        configure_logging("WARNING", json=True)  # as tests/conftest.py has it
+
+
+def run_and_search(
+    system: System, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     world(system)
     adult = system.entry.act(
         ONLINE_REGISTRATION,
@@ -211,7 +222,9 @@ def test_after_erasure_nothing_personal_is_stored_and_everything_replays(
     assert leaks(every_table(system)) == []
     assert leaks(every_topic(system, total)) == []
     out, err = capfd.readouterr()
-    assert leaks(out + err + caplog.text) == []
+    logged = out + err + caplog.text
+    assert '"level": "info"' in logged  # the capture holds our log lines, info and up
+    assert leaks(logged) == []
 
 
 def test_a_library_whose_policy_allows_it_activates_online_cards_at_once(
