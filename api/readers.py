@@ -7,16 +7,17 @@ the desk that verifies them and to the reader (ADR 0023)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from api.auth import Authorize, Unauthenticated
 from api.deps import system
-from api.fields import ClientRequestId, LibraryCode, line
+from api.fields import LIBRARY_CODE, ClientRequestId, LibraryCode, line
 from composition.bootstrap import System
-from domain.access import ONLINE_REGISTRATION, Permission, Principal, reader_self
+from domain.access import ONLINE_REGISTRATION, Permission, Principal, decide, reader_self
+from projections.readers import cards_of
 from services.commands import CardStep, EraseReader, ExportReaderData, RegisterReader, ShowReader
 from services.readers import card_svg
 
@@ -106,6 +107,19 @@ def my_data(body: ReaderProof, sys: Annotated[System, Depends(system)]) -> dict[
 def erase_me(body: ReaderProof, sys: Annotated[System, Depends(system)]) -> dict[str, Any]:
     ref = _proven(sys, body)
     return sys.entry.act(reader_self(ref), EraseReader(reader_ref=ref))
+
+
+@router.get("", summary="My library's cards (no personal data): `status=pending` to verify")
+def cards(
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Principal, Depends(Authorize(Permission.READERS_READ))],
+    library: Annotated[str | None, Query(max_length=32, pattern=LIBRARY_CODE)] = None,
+    status: Annotated[Literal["pending", "active", "suspended", "erased"] | None, Query()] = None,
+) -> list[dict[str, Any]]:
+    whose = (library or me.library or "").upper()
+    decide(me, Permission.READERS_READ, library=whose)
+    with sys.db.transaction() as conn:
+        return cards_of(conn, whose, status)
 
 
 @router.get("/{reader_ref}", summary="A card and its reader's personal data (the desk)")

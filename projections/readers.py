@@ -108,3 +108,16 @@ def reader_statistics(conn: psycopg.Connection[Any]) -> dict[str, Any]:
         "by_status": {r["status"]: r["cards"] for r in by_status},
         "total": sum(r["cards"] for r in registered),
     }
+
+
+def cards_of(
+    conn: psycopg.Connection[Any], library: str, status: str | None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """A library's cards (its desk's queue: `status='pending'`), newest first."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT reader_ref, status, card_type, age_band, minor, guardian_consent, expires, "
+            "registered_at FROM readers WHERE home_library = %s "
+            "AND (%s::text IS NULL OR status = %s) ORDER BY registered_at DESC LIMIT %s",
+            (library, status, status, limit),
+        ).fetchall()

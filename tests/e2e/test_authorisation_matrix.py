@@ -421,6 +421,11 @@ def readers_matrix(w: dict[str, Any]) -> dict[str, Case]:
         "POST /readers/me/erasure": Case(
             *same("/readers/me/erasure", json=r["me_erase"]), public=True
         ),
+        "GET /readers": Case(
+            own=("/readers?library=HNM-KB&status=pending", {}),
+            other=("/readers?library=HNM-DT&status=pending", {}),
+            allow={"librarian": ONLY_OWN, "library_admin": ONLY_OWN},
+        ),
         "GET /readers/{reader_ref}": Case(
             **on("", "active"), allow={"librarian": ONLY_OWN, "library_admin": ONLY_OWN}
         ),

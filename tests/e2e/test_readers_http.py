@@ -5,6 +5,7 @@ card-not-valid), then the reader downloads their data and erases it."""
 from __future__ import annotations
 
 from tests.e2e.callers import Network, api_key_for
+from tests.integration.support import eventually
 
 
 def test_a_card_from_online_registration_to_erasure(network: Network) -> None:
@@ -23,6 +24,13 @@ def test_a_card_from_online_registration_to_erasure(network: Network) -> None:
     assert child.status_code == 201, child.text
     ref = child.json()["reader_ref"]
     assert child.json()["card_qr_svg"].startswith("<svg")
+
+    def queue() -> list[dict[str, object]]:
+        answer: list[dict[str, object]] = client.get("/readers?status=pending", headers=kb).json()
+        return answer
+
+    eventually(lambda: [c["reader_ref"] for c in queue()] == [ref], what="the desk's queue")
+    assert "name" not in queue()[0] and "personal" not in queue()[0]
     refused = client.post(f"/readers/{ref}/activation", json={"method": "vneid"}, headers=kb)
     assert refused.status_code == 422 and "guardian" in refused.json()["detail"]
     consent = {"name": "Nguyễn Thị Hoa", "contact": "0912 000 222"}
