@@ -17,9 +17,10 @@ from datetime import date
 from typing import Any
 
 import segno
+from eventsourcing.persistence import IntegrityError
 
 from domain.access import Actor
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.reader import CardStatus, Reader, reader_ref_of
 from infra.network_app import NetworkApp
 from infra.personal_data import ReaderKeys
@@ -139,8 +140,15 @@ class ReadersService:
             reader.reinstate(library)
         else:
             raise InvalidInput(f"no such step on a card: {action}")
-        self.store.record(reader, actor=actor)
+        self._record(reader, actor)
         return card_summary(reader)
+
+    def _record(self, reader: Reader, actor: Actor) -> None:
+        try:
+            self.store.record(reader, actor=actor)
+        except IntegrityError:
+            current = card_summary(self.get(reader.reader_ref))
+            raise Conflict(f"card {reader.reader_ref} changed meanwhile", current) from None
 
     def show(self, reader_ref: str) -> dict[str, Any]:
         """The card with the reader's personal data, for the desk that verifies it."""
@@ -177,8 +185,8 @@ class ReadersService:
         reader = self.get(reader_ref)
         if reader.status is not CardStatus.ERASED:
             reader.request_erasure()
-            self.store.record(reader, actor=actor)  # the acknowledgement, first
+            self._record(reader, actor)  # the acknowledgement, first
             self.keys.destroy(reader.id)
             reader.erased()
-            self.store.record(reader, actor=actor)
+            self._record(reader, actor)
         return {**card_summary(reader), "erased": True}
