@@ -20,6 +20,7 @@ from api.partners import install as install_partners
 from api.partners import router as partners_router
 from api.projections import router as projections_router
 from api.read_your_writes import RecentWrites
+from api.readers import router as readers_router
 from api.requests import router as requests_router
 from api.rotations import router as rotations_router
 from api.shipments import router as shipments_router
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(copies_router)
     app.include_router(transfers_router)
     app.include_router(rotations_router)
+    app.include_router(readers_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     openapi.install(app)

@@ -22,16 +22,27 @@ EXTRA: dict[str, set[int]] = {
     "POST /auth/token": {401, 429},  # wrong credentials; sign-ins throttled
     # Signed by the carrier, not signed in: a bad or stale signature is 401.
     "POST /partners/{partner}/shipment-events": {400, 401, 429},
+    # Public: the home library may not exist; the reader's own proved by the access key.
+    "POST /readers": {404, 409},
+    "POST /readers/me/card": {401, 404},
+    "POST /readers/me/data": {401, 404},
+    "POST /readers/me/erasure": {401, 404, 409},
 }
 # Idempotent creates answer 200 when the same thing existed already (a retry).
-REPLAYED = {"POST /requests", "POST /accounts", "POST /libraries", "POST /partners"}
+REPLAYED = {
+    "POST /requests",
+    "POST /accounts",
+    "POST /libraries",
+    "POST /partners",
+    "POST /readers",
+}
 DESCRIPTIONS = {
     400: "The body cannot be parsed (`http-error`)",
     401: "Not signed in, or the credential is invalid (`unauthenticated`)",
     403: "Signed in, but no role of the account may do this here (`forbidden`, `not-party`)",
     404: "No such resource, or not one you may see (`not-found`)",
     409: "Refused in the resource's current state (`conflict`, `already-exists`, "
-    "`illegal-transition`, `domain-error`, `library-merged`, `code-in-use`)",
+    "`illegal-transition`, `domain-error`, `library-merged`, `code-in-use`, `card-not-valid`)",
     422: "The request breaks the schema (`validation-error`) or a rule of the domain "
     "(`invalid-input`, `idempotency-key-reused`, `bad-legal-act`, `merge-into-itself`)",
     429: "Too many requests; Retry-After says when to retry (`rate-limited`, `login-throttled`)",

@@ -44,6 +44,11 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Already exists",
         "Something with this identity exists with other data.",
     ),
+    "card-not-valid": (
+        409,
+        "The reader's card may not borrow",
+        "The card is pending, suspended, expired or erased: it borrows at no library.",
+    ),
     "not-found": (404, "Not found", "The resource does not exist (or is not visible to you)."),
     "domain-error": (409, "The command was refused", "The command is not valid now."),
     "illegal-transition": (

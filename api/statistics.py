@@ -14,6 +14,7 @@ from composition.bootstrap import System
 from domain.access import Permission, Principal
 from domain.errors import InvalidInput
 from infra.clock import utc_now
+from projections.readers import reader_statistics
 from projections.statistics import monthly
 from projections.transfers import rotation_statistics
 
@@ -84,3 +85,12 @@ def rotation_statistics_of_month(
     first = date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
     with sys.db.transaction() as conn:
         return rotation_statistics(conn, first, today)
+
+
+@router.get("/readers", summary="Cards registered per library and age band; cards by status")
+def readers_statistics(
+    sys: Annotated[System, Depends(system)],
+    _: Annotated[Principal, Depends(Authorize(Permission.STATISTICS_READ))],
+) -> dict[str, Any]:
+    with sys.db.transaction() as conn:
+        return reader_statistics(conn)

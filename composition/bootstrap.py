@@ -5,6 +5,7 @@ the tests call `bootstrap`; nothing else constructs these. It sits above the lay
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
 from infra.partner_secrets import PartnerSecrets, load_key
+from infra.personal_data import ReaderKeys
 from infra.settings import ProjectionSource, Settings
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
@@ -32,6 +34,7 @@ from projections.catalogue import CatalogueProjection, copies_naming, find_candi
 from projections.dead_letters import replay_parked
 from projections.libraries import LibrariesProjection
 from projections.projection import Projection
+from projections.readers import ReadersProjection
 from projections.rebuild import Progress, Rebuild, RebuildReport
 from projections.requests import RequestsProjection, open_requests_naming
 from projections.runner import ProjectionRunner
@@ -46,6 +49,7 @@ from services.copies import CopiesService
 from services.entry import Entry
 from services.idempotency import Idempotency
 from services.partners import PartnersService
+from services.readers import ReadersService
 from services.reorganisation import Mover, ReorganisationService
 from services.requests import CandidateFinder, RequestsService
 from services.rotations import RotationsService
@@ -69,6 +73,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         ShipmentsProjection,
         AccountsProjection,
         TransfersProjection,
+        ReadersProjection,
     )
 }
 
@@ -104,6 +109,7 @@ class System:
     transfers: TransfersService
     rotations: RotationsService
     reorganisation: ReorganisationService
+    readers: ReadersService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -194,7 +200,7 @@ class System:
         return runner
 
     def timers(self) -> Timers:
-        return Timers(self.db, self.entry, utc_now)
+        return Timers(self.db, self.entry, utc_now, self.settings.reading_history_days)
 
     def start_timers(self) -> None:
         timers = self.timers()
@@ -233,6 +239,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         url = embedded.url
     db = Database(url, settings.db_pool_size)
     app: NetworkApp | None = None
+    reader_data_key = load_key(settings.reader_data_key, settings.data_dir, "reader-data.key")
+    reader_keys = ReaderKeys(db, reader_data_key)
     try:
         db.open()
         for attempt in Retrying(
@@ -246,7 +254,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         ):
             with attempt:
                 app = NetworkApp(
-                    env=event_store_env(url, db_functions=settings.event_store_db_functions)
+                    env=event_store_env(url, db_functions=settings.event_store_db_functions),
+                    reader_keys=reader_keys,
                 )
         if app is None:  # (the Retrying loop either built it or raised)
             raise RuntimeError("the event store application was not built")
@@ -257,6 +266,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
 
         partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
         partner_secrets.setup()
+        reader_keys.setup()
         credentials = Credentials(db)
         credentials.setup()
         catalogue = CatalogueService(app)
@@ -268,6 +278,14 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         shipments = ShipmentsService(app, StoredWaybills(app), transfers)
         partners = PartnersService(app, partner_secrets)
         accounts = AccountsService(app, credentials)
+        readers = ReadersService(
+            app,
+            reader_keys,
+            idempotency,
+            # The readers' access keys: an HMAC under a key of their own, derived.
+            hashlib.sha256(b"libshare:reader-access:" + reader_data_key).digest(),
+            frozenset(code.upper() for code in settings.readers_instant_activation),
+        )
 
         def open_requests_of(library: str) -> list[UUID]:
             with db.transaction() as conn:
@@ -307,6 +325,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             transfers=transfers,
             rotations=rotations,
             reorganisation=reorganisation,
+            readers=readers,
             entry=Entry(
                 catalogue=catalogue,
                 copies=copies,
@@ -317,6 +336,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 partners=partners,
                 accounts=accounts,
                 reorganisation=reorganisation,
+                readers=readers,
                 clock=utc_now,
             ),
         )

@@ -59,6 +59,12 @@ class Permission(StrEnum):
     TRANSFERS_ACT = "transfers.act"
     TRANSFERS_APPROVE_NETWORK = "transfers.approve_network"
     ROTATIONS_MANAGE = "rotations.manage"
+    READERS_REGISTER = "readers.register"  # a card for a reader of the library
+    READERS_READ = "readers.read"  # the card with its personal data, at the desk
+    READERS_MANAGE = "readers.manage"  # consent, activate, renew, suspend, reinstate
+    READERS_ERASE = "readers.erase"  # erase a reader; hand them their data
+    # A reader acting on their own card (proved by its access key): no role holds it.
+    READERS_SELF = "readers.self"
     # Held by no account's role, only by the platform's own processes (below).
     CATALOGUE_MANAGE = "catalogue.manage"
     SHIPMENT_EVENTS = "partners.shipment_events"
@@ -104,6 +110,11 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.TRANSFERS_ACT: {R.LIBRARIAN: L},
     Permission.TRANSFERS_APPROVE_NETWORK: {R.NETWORK_ADMIN: A},
     Permission.ROTATIONS_MANAGE: {R.LIBRARIAN: L},
+    Permission.READERS_REGISTER: {R.LIBRARIAN: L},
+    Permission.READERS_READ: {R.LIBRARIAN: L, R.LIBRARY_ADMIN: L},
+    Permission.READERS_MANAGE: {R.LIBRARIAN: L},
+    Permission.READERS_ERASE: {R.LIBRARY_ADMIN: L},
+    Permission.READERS_SELF: {},
     Permission.CATALOGUE_MANAGE: {},
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
@@ -150,6 +161,7 @@ class Platform:
     actor: Actor = field(compare=False)
     permissions: frozenset[Permission]
     partner: str | None = None
+    reader: str | None = None  # a reader's own card: the only one they act on
 
 
 # The timers: every wait in a request's lifecycle ends (workers/timers.py).
@@ -190,6 +202,24 @@ def carrier_webhook(partner: str) -> Platform:
         {"partner": partner, "role": "postal_partner", "via": "webhook"},
         frozenset({Permission.SHIPMENT_EVENTS}),
         partner=partner,
+    )
+
+
+# The public online registration form of the libraries' website.
+ONLINE_REGISTRATION = Platform(
+    "online-registration",
+    {"account": "online-registration", "role": "system", "via": "web"},
+    frozenset({Permission.READERS_REGISTER}),
+)
+
+
+def reader_self(reader_ref: str) -> Platform:
+    """A reader, proven by their card's access key, acting on their own card only."""
+    return Platform(
+        "reader",
+        {"reader": reader_ref, "role": "reader"},
+        frozenset({Permission.READERS_SELF}),
+        reader=reader_ref,
     )
 
 
@@ -260,11 +290,17 @@ def authorise(
     library: str | Iterable[str] | None = None,
     partner: str | None = None,
     secret: str | None = None,
+    reader: str | None = None,
 ) -> Actor:
     """Decide a command as `decide` does, and return who it records as acting: the
-    account under the role that allows it, or the platform process."""
+    account under the role that allows it, or the platform process (a reader: on
+    `reader`, their own card, only)."""
     if isinstance(caller, Platform):
-        if permission in caller.permissions and caller.partner in (None, partner):
+        if (
+            permission in caller.permissions
+            and caller.partner in (None, partner)
+            and caller.reader in (None, reader)
+        ):
             return dict(caller.actor)
         if secret is not None:
             raise Hidden(secret)

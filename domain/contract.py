@@ -16,6 +16,7 @@ from domain.ill_request import IllRequest
 from domain.library import Library
 from domain.library_code import LibraryCode
 from domain.postal_partner import PostalPartner
+from domain.reader import Reader
 from domain.rotation import Rotation
 from domain.shipment import Shipment
 from domain.transfer import Transfer
@@ -32,6 +33,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     Shipment,
     PostalPartner,
     Account,
+    Reader,
 )
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.

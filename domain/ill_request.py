@@ -752,3 +752,22 @@ class IllRequest(Aggregate):
     @event("ReminderSent")
     def _reminder_sent(self, due_date: date, sent_on: date) -> None:
         self.last_reminder = sent_on
+
+    def forget_reader(self, today: date, keep_days: int) -> bool:
+        """The timer, by the retention policy of reading history (ADR 0023): a request
+        ended more than `keep_days` ago forgets which reader it was for (the read models
+        drop the reader_ref; the earlier events keep the pseudonym only). False (nothing
+        recorded) if it is forgotten already."""
+        if self.status not in TERMINAL:
+            raise IllegalTransition("ForgetReader", self.status.value)
+        if not self.reader_ref:
+            return False
+        ended = self.modified_on.date()
+        if today < ended + timedelta(days=keep_days):
+            raise IllegalTransition("ForgetReader", f"{self.status.value} (ended {ended})")
+        self._reader_forgotten(kept_days=keep_days)
+        return True
+
+    @event("ReaderForgotten")
+    def _reader_forgotten(self, kept_days: int) -> None:
+        self.reader_ref = ""

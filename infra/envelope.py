@@ -165,6 +165,8 @@ def _payload_and_time(
             text = fields["timestamp"]
             payload = {k: v for k, v in fields.items() if k not in ENVELOPE_FIELDS}
             return payload, datetime.fromisoformat(text), text
+    # The read side never opens a reader's sealed personal data (infra/personal_data.py).
+    mapper = getattr(mapper, "sealed_mapper", mapper)
     state = dict(vars(mapper.to_domain_event(stored)))
     payload = {k: _jsonable(v) for k, v in state.items() if k not in ENVELOPE_FIELDS}
     return payload, state["timestamp"], None

@@ -12,11 +12,12 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, Transcoding
+from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding
 
 from domain.access import Actor
 from infra.event_store import APP_NAME, LibshareRecorder, RecordedCommand
 from infra.fresh_aggregates import FreshAggregates
+from infra.personal_data import PersonalDataMapper, ReaderKeys
 from infra.tracing import current_traceparent
 
 
@@ -32,7 +33,19 @@ class DateAsISO(Transcoding):
 
 
 class NetworkApp(Application[UUID]):
+    """`reader_keys`: the readers' data keys, with which the mapper seals their personal
+    data (infra/personal_data.py); without them, no event with personal data is stored."""
+
     name = APP_NAME
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, reader_keys: ReaderKeys | None = None
+    ) -> None:
+        self.reader_keys = reader_keys
+        super().__init__(env=env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return PersonalDataMapper(self.construct_transcoder(), self.reader_keys)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     # 32 bytes, base64: encrypts postal partners' webhook secrets at rest. Unset in
     # development: a key file is created under data_dir.
     secrets_key: str | None = None
+    # 32 bytes, base64: wraps each reader's data key (infra/personal_data.py). Unset in
+    # development: a key file under data_dir. Losing it makes every reader's data unreadable.
+    reader_data_key: str | None = None
+    # Libraries whose policy activates an online card at once (no visit to verify identity).
+    readers_instant_activation: list[str] = Field(default_factory=list)
+    # Reading history: an ended ILL request forgets its reader after this many days.
+    reading_history_days: int = Field(default=365, ge=1)
     # 32 bytes, base64: signs bearer tokens. Unset in development: a key file under data_dir.
     token_key: str | None = None
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)  # API bearer tokens

@@ -68,6 +68,7 @@ class RequestsProjection(Projection):
             "StatusRequested",
             "ParcelDelivered",
             "LibraryReplaced",
+            "ReaderForgotten",
         ]
     )
     tables = ("ill_requests", "ill_request_timeline", "ill_request_shipments")
@@ -208,6 +209,13 @@ class RequestsProjection(Projection):
                 ),
             ],
         }
+        if name == "ReaderForgotten":  # the retention of reading history (ADR 0023)
+            sets.append("reader_ref = ''")
+            yield (
+                f"UPDATE {self.table('ill_request_timeline')} SET data = data - 'reader_ref' "
+                "WHERE request_id = %s",
+                (rid,),
+            )
         if name == "LibraryReplaced":  # a merge or a re-code (ADR 0021)
             sets += ["requester = %s", "supplier = %s", "rota = %s"]
             params += [d["requester"], d["supplier"], json.dumps(d["rota"], ensure_ascii=False)]
@@ -357,3 +365,17 @@ def due_for_timers(conn: psycopg.Connection[Any], now: Any) -> dict[str, list[UU
             ).fetchall()
         ],
     }
+
+
+def ended_before(conn: psycopg.Connection[Any], now: Any, keep_days: int) -> list[UUID]:
+    """Ended requests that still name a reader, last changed more than `keep_days` ago
+    (the aggregate checks again: the read model may lag)."""
+    ended = [s.value for s in TERMINAL]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM ill_requests WHERE status = ANY(%s) AND reader_ref <> '' "
+            "AND updated_at < %s - make_interval(days => %s) ORDER BY updated_at LIMIT 500",
+            (ended, now, keep_days),
+        ).fetchall()
+    ]

@@ -4,6 +4,7 @@ id, ...), with the NotFound each answers when there is none."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from domain.ill_request import IllRequest
 from domain.library import Library
 from domain.library_code import LibraryCode
 from domain.postal_partner import PostalPartner
+from domain.reader import CardNotValid, Reader, is_card_ref, reader_ref_of
 from domain.rotation import Rotation
 from domain.transfer import Transfer
 from infra.network_app import NetworkApp
@@ -113,3 +115,23 @@ def rotation(store: NetworkApp, rotation_id: UUID) -> Rotation:
     return _load(
         store.repository.get, rotation_id, Rotation, f"rotation {rotation_id} does not exist"
     )
+
+
+def reader(store: NetworkApp, reader_ref: str) -> Reader:
+    ref = reader_ref_of(reader_ref)
+    return _load(store.repository.get, Reader.id_for(ref), Reader, f"no card {ref}")
+
+
+def check_card(store: NetworkApp, reader_ref: str, today: date) -> None:
+    """Refuse a loan or a request for a reader whose card may not borrow today, at any
+    library. A reader_ref that is no card number (a library's own reference) is not
+    checked here."""
+    if not is_card_ref(reader_ref):
+        return
+    try:
+        found = reader(store, reader_ref)
+    except NotFound:
+        raise CardNotValid(f"no card {reader_ref.strip().upper()}") from None
+    why = found.may_borrow(today)
+    if why is not None:
+        raise CardNotValid(why)

@@ -299,3 +299,55 @@ class IssueApiKey(Command[tuple[str, str]]):
 class RevokeApiKey(Command[Summary]):
     username: str
     key_id: str
+
+
+# -- readers and their cards (ADR 0023): personal fields are never in a command's repr ----
+@dataclass(frozen=True)
+class RegisterReader(Command[Summary]):
+    """Online (the public registration form) or at the home library's desk."""
+
+    home_library: str
+    name: str = field(repr=False)
+    date_of_birth: date = field(repr=False)
+    contact: str = field(repr=False)
+    guardian_name: str | None = field(default=None, repr=False)
+    guardian_contact: str | None = field(default=None, repr=False)
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CardStep(Command[Summary]):
+    """consent (`name`, `contact` of the guardian), activate (`method`: the identity
+    document sighted, `fee_paid`), renew (`fee_paid`), suspend (`reason`), reinstate."""
+
+    reader_ref: str
+    action: str
+    params: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class ShowReader(Command[Summary]):
+    """The card and the reader's personal data, for the desk (records nothing)."""
+
+    reader_ref: str
+
+
+@dataclass(frozen=True)
+class ExportReaderData(Command[Summary]):
+    """Everything held about the reader (the right of access; records nothing)."""
+
+    reader_ref: str
+
+
+@dataclass(frozen=True)
+class EraseReader(Command[Summary]):
+    reader_ref: str
+
+
+@dataclass(frozen=True)
+class ForgetReader(Command[Summary]):
+    """The timers: an ended request forgets its reader after the retention period."""
+
+    request_id: UUID
+    today: date
+    keep_days: int

@@ -4,6 +4,7 @@ at a library that does not hold the copy is recorded as such (domain/copy.py).""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -79,7 +80,10 @@ class CopiesService:
             found += 1
         return found
 
-    def check_out(self, actor: Actor, library: str, barcode: str, reader_ref: str) -> Copy:
+    def check_out(
+        self, actor: Actor, library: str, barcode: str, reader_ref: str, today: date
+    ) -> Copy:
+        aggregates.check_card(self.store, reader_ref, today)  # a card valid network-wide
         copy = self.get(barcode)
         copy.check_out(library, reader_ref)
         self.store.record(copy, actor=actor)

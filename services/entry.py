@@ -35,6 +35,7 @@ from services.commands import (
     DisableAccount,
     EnableAccount,
     ExpireAnswer,
+    ForgetReader,
     GrantRole,
     IssueApiKey,
     MarkOverdue,
@@ -65,6 +66,8 @@ from services.commands import (
 )
 from services.copies import CopiesService
 from services.partners import PartnersService
+from services.reader_entry import ReaderHandlers
+from services.readers import ReadersService
 from services.reorganisation import ReorganisationService
 from services.requests import RequestsService
 from services.rotations import RotationsService
@@ -105,6 +108,7 @@ class Entry:
         partners: PartnersService,
         accounts: AccountsService,
         reorganisation: ReorganisationService,
+        readers: ReadersService,
         clock: Callable[[], datetime],
     ) -> None:
         self.catalogue = catalogue
@@ -140,6 +144,7 @@ class Entry:
             ExpireAnswer: self._expire_answer,
             MarkOverdue: self._mark_overdue,
             Remind: self._remind,
+            ForgetReader: self._forget_reader,
             RecordCarrierEvents: self._record_carrier_events,
             RegisterPartner: self._register_partner,
             AddPartnerSecret: self._add_partner_secret,
@@ -152,6 +157,7 @@ class Entry:
             SetPassword: self._set_password,
             IssueApiKey: self._issue_api_key,
             RevokeApiKey: self._revoke_api_key,
+            **ReaderHandlers(readers, clock).table(),
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:
@@ -224,7 +230,7 @@ class Entry:
     def _check_out(self, caller: Caller, c: CheckOutCopy) -> Any:
         library = _own_library(caller)
         actor = authorise(caller, Permission.COPIES_CIRCULATE, library=library)
-        return self.copies.check_out(actor, library, c.barcode, c.reader_ref)
+        return self.copies.check_out(actor, library, c.barcode, c.reader_ref, self.clock().date())
 
     def _check_in(self, caller: Caller, c: CheckInCopy) -> Any:
         library = _own_library(caller)
@@ -332,6 +338,10 @@ class Entry:
     def _mark_overdue(self, caller: Caller, c: MarkOverdue) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.requests.mark_overdue(actor, c.request_id, c.today)
+
+    def _forget_reader(self, caller: Caller, c: ForgetReader) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.requests.forget_reader(actor, c.request_id, c.today, c.keep_days)
 
     def _remind(self, caller: Caller, c: Remind) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)

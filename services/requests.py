@@ -93,6 +93,7 @@ class RequestsService:
         """A librarian of `requester` asks for `work` for a reader: route and send."""
         req_lib = aggregates.library(self.store, requester)
         req_lib.refuse_work(now.date(), "requester")
+        aggregates.check_card(self.store, reader_ref, now.date())  # valid network-wide
         the_work = aggregates.work(self.store, work)
         if not the_work.visible_to_kind(req_lib.kind.value):
             raise NotFound(f"work {work} is not in the union catalogue")  # its existence is secret
@@ -253,6 +254,14 @@ class RequestsService:
         if req.last_reminder is None or req.last_reminder < today:  # (recalled, overdue again)
             req.remind(today)
         self.store.record(req, actor=actor)
+        return request_summary(req)
+
+    def forget_reader(
+        self, actor: Actor, request_id: UUID, today: date, keep_days: int
+    ) -> dict[str, Any]:
+        req = self.get_request(request_id)
+        if req.forget_reader(today, keep_days):
+            self.store.record(req, actor=actor)
         return request_summary(req)
 
     def remind(self, actor: Actor, request_id: UUID, today: date) -> dict[str, Any]:

@@ -3,7 +3,8 @@ after their policy's time-out; the other waits (ExpectToSupply, WillSupply, cond
 awaiting the requester, a Cancel awaiting the supplier) remind their party once and then
 end (ADR 0005); loans past their due date are marked overdue, received or not, and
 overdue loans get one reminder a day; a merge whose effective day has come moves on what
-is still open under the merged library. Each is an event, so the history shows it. The
+is still open under the merged library; an ended request forgets its reader after the
+retention period of reading history (ADR 0023). Each is an event, so the history shows it. The
 aggregate refuses what is no longer due, so a lagging read model does no harm."""
 
 from __future__ import annotations
@@ -20,29 +21,46 @@ from domain.access import TIMERS, Forbidden
 from domain.errors import DomainError
 from infra.database import Database
 from projections.libraries import merges_due
-from projections.requests import due_for_timers
-from services.commands import Command, CompleteMerge, ExpireAnswer, MarkOverdue, Remind
+from projections.requests import due_for_timers, ended_before
+from services.commands import (
+    Command,
+    CompleteMerge,
+    ExpireAnswer,
+    ForgetReader,
+    MarkOverdue,
+    Remind,
+)
 from services.entry import Entry
 
 log = structlog.get_logger("libshare.timers")
 
 
 class Timers:
-    def __init__(self, db: Database, entry: Entry, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        db: Database,
+        entry: Entry,
+        clock: Callable[[], datetime],
+        reading_history_days: int = 365,
+    ) -> None:
         self.db = db
         self.entry = entry
         self.clock = clock
+        self.reading_history_days = reading_history_days
 
     def run_once(self, now: datetime | None = None) -> dict[str, int]:
         now = now or self.clock()
         with self.db.transaction() as conn:
             due = due_for_timers(conn, now)
-        done = {"expired": 0, "overdue": 0, "reminded": 0}
+            due["forget"] = ended_before(conn, now, self.reading_history_days)
+        done = {"expired": 0, "overdue": 0, "reminded": 0, "readers_forgotten": 0}
+        keep = self.reading_history_days
         # Who acts when a timer fires: the platform itself (domain/access.py's TIMERS).
         steps: list[tuple[str, str, Callable[[UUID], Command[Any]]]] = [
             ("expire", "expired", lambda rid: ExpireAnswer(rid, now)),
             ("overdue", "overdue", lambda rid: MarkOverdue(rid, now.date())),
             ("remind", "reminded", lambda rid: Remind(rid, now.date())),
+            ("forget", "readers_forgotten", lambda rid: ForgetReader(rid, now.date(), keep)),
         ]
         for kind, counter, command in steps:
             for request_id in due[kind]:

@@ -393,6 +393,69 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             allow={"librarian": ONLY_OWN},
             ui=True,
         ),
+        **readers_matrix(w),
+    }
+
+
+def readers_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """Readers' cards: registering and the reader's own routes are public (the card's
+    access key in the body proves the reader); the desk's steps are the home library's,
+    but any library suspends; erasure is the home library administrator's."""
+    r = w["readers"]
+    desk = {"librarian": ONLY_OWN}
+
+    def on(route: str, key: str, **kw: Any) -> dict[str, Any]:
+        own, other = r[key]
+        return {"own": (f"/readers/{own}{route}", kw), "other": (f"/readers/{other}{route}", kw)}
+
+    registration = {
+        "home_library": "HNM-KB",
+        "name": "Đỗ Văn Matrận",
+        "date_of_birth": "1980-01-01",
+        "contact": "0900 000 000",
+    }
+    return {
+        "POST /readers": Case(*same("/readers", json=registration), public=True),
+        "POST /readers/me/card": Case(*same("/readers/me/card", json=r["me"]), public=True),
+        "POST /readers/me/data": Case(*same("/readers/me/data", json=r["me"]), public=True),
+        "POST /readers/me/erasure": Case(
+            *same("/readers/me/erasure", json=r["me_erase"]), public=True
+        ),
+        "GET /readers": Case(
+            own=("/readers?library=HNM-KB&status=pending", {}),
+            other=("/readers?library=HNM-DT&status=pending", {}),
+            allow={"librarian": ONLY_OWN, "library_admin": ONLY_OWN},
+        ),
+        "GET /readers/{reader_ref}": Case(
+            **on("", "active"), allow={"librarian": ONLY_OWN, "library_admin": ONLY_OWN}
+        ),
+        "POST /readers/{reader_ref}/consent": Case(
+            **on("/consent", "minor", json={"name": "Mẹ", "contact": "0900 111 222"}), allow=desk
+        ),
+        "POST /readers/{reader_ref}/activation": Case(
+            **on("/activation", "pending", json={"method": "vneid", "fee_paid": 50000}),
+            allow=desk,
+        ),
+        "POST /readers/{reader_ref}/renewal": Case(
+            **on("/renewal", "active", json={"fee_paid": 50000}), allow=desk
+        ),
+        "POST /readers/{reader_ref}/suspension": Case(
+            **on("/suspension", "to_suspend", json={"reason": "quá hạn"}),
+            allow={"librarian": BOTH},
+        ),
+        "POST /readers/{reader_ref}/reinstatement": Case(
+            **on("/reinstatement", "suspended", json={}), allow=desk
+        ),
+        "POST /readers/{reader_ref}/erasure": Case(
+            **on("/erasure", "to_erase"), allow={"library_admin": ONLY_OWN}
+        ),
+        "POST /readers/{reader_ref}/data": Case(
+            **on("/data", "active"), allow={"library_admin": ONLY_OWN}
+        ),
+        "GET /statistics/readers": Case(
+            *same("/statistics/readers"),
+            allow={"auditor": BOTH, "department": BOTH, "network_admin": BOTH},
+        ),
     }
 
 
@@ -465,6 +528,7 @@ def world(network: Network) -> tuple[TestClient, dict[str, Any]]:
 
     assert "HNM-KB" not in system.requests.request_parties(UUID(w["other_request"]))
     w.update(transfers_world(system))
+    w["readers"] = readers_world(system)
     eventually(
         lambda: all(
             p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()
@@ -529,6 +593,47 @@ def transfers_world(system: Any) -> dict[str, Any]:
         "other_transfer": dispatched("HNM-DT", "HNM-BL", "HNM-DT-W-KIEU-2", "EB900000002VN"),
         "own_rotation": rotation("HNM-KB", "HNM-KB-W-KIEU-1", "HNM-S-AKB"),
         "other_rotation": rotation("HNM-DT", "HNM-DT-W-KIEU-1", "HNM-S-ADT"),
+    }
+
+
+def readers_world(system: Any) -> dict[str, Any]:
+    """Cards of HNM-KB (own) and HNM-DT (other) in the states each route needs."""
+    from datetime import date
+
+    from domain.access import ONLINE_REGISTRATION, Principal
+    from domain.account import Role
+    from services.commands import CardStep, RegisterReader
+
+    desks = {
+        lib: Principal(f"m-desk-{lib}", frozenset({Role.LIBRARIAN}), library=lib)
+        for lib in ("HNM-KB", "HNM-DT")
+    }
+
+    def card(lib: str, born: date = date(1990, 1, 1), *steps: str) -> dict[str, Any]:
+        made = system.entry.act(
+            ONLINE_REGISTRATION, RegisterReader(lib, "Bạn Đọc", born, "0900 123 456")
+        )
+        for step in steps:
+            params = {"method": "vneid", "fee_paid": 50_000, "reason": "quá hạn"}
+            system.entry.act(desks[lib], CardStep(made["reader_ref"], step, params))
+        return dict(made)
+
+    def both(born: date = date(1990, 1, 1), *steps: str) -> tuple[str, str]:
+        return (
+            card("HNM-KB", born, *steps)["reader_ref"],
+            card("HNM-DT", born, *steps)["reader_ref"],
+        )
+
+    me, me_erase = card("HNM-KB", date(1990, 1, 1), "activate"), card("HNM-KB")
+    return {
+        "pending": both(),
+        "minor": both(date(2015, 1, 1)),
+        "active": both(date(1990, 1, 1), "activate"),
+        "to_suspend": both(date(1990, 1, 1), "activate"),
+        "suspended": both(date(1990, 1, 1), "activate", "suspend"),
+        "to_erase": both(),
+        "me": {"reader_ref": me["reader_ref"], "access_key": me["access_key"]},
+        "me_erase": {"reader_ref": me_erase["reader_ref"], "access_key": me_erase["access_key"]},
     }
 
 

@@ -38,6 +38,7 @@ def entry() -> Entry:
         partners=nothing,
         accounts=nothing,
         reorganisation=nothing,
+        readers=nothing,
         clock=lambda: datetime.now(UTC),
     )
 
