@@ -5,6 +5,7 @@ the tests call `bootstrap`; nothing else constructs these. It sits above the lay
 
 from __future__ import annotations
 
+import base64
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,13 +24,16 @@ from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
+from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.settings import ProjectionSource, Settings
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
+from infra.viewer_links import ViewerLinks
 from projections.accounts import AccountsProjection, usernames_of
 from projections.catalogue import CatalogueProjection, copies_naming, find_candidates
 from projections.dead_letters import replay_parked
+from projections.digital import DigitalProjection
 from projections.libraries import LibrariesProjection
 from projections.projection import Projection
 from projections.rebuild import Progress, Rebuild, RebuildReport
@@ -43,6 +47,7 @@ from projections.transfers import naming as transfers_naming
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.copies import CopiesService
+from services.digital import DigitalService
 from services.entry import Entry
 from services.idempotency import Idempotency
 from services.partners import PartnersService
@@ -69,6 +74,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         ShipmentsProjection,
         AccountsProjection,
         TransfersProjection,
+        DigitalProjection,
     )
 }
 
@@ -104,6 +110,7 @@ class System:
     transfers: TransfersService
     rotations: RotationsService
     reorganisation: ReorganisationService
+    digital: DigitalService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -285,8 +292,17 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         # open transfers and its rotations (services/stock_moves.py).
         movers: list[Mover] = [StockMover(app, stock_naming)]
         reorganisation = ReorganisationService(app, open_requests_of, staff_of, movers)
-        tokens = Tokens(
-            load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
+        token_key = load_key(settings.token_key, settings.data_dir, "token.key")
+        tokens = Tokens(token_key, settings.token_ttl_seconds)
+        # Viewer links of digital loans: their own key, or one derived from the token key.
+        link_key = (
+            base64.b64decode(settings.viewer_link_key) if settings.viewer_link_key else token_key
+        )
+        digital = DigitalService(
+            app,
+            idempotency,
+            ViewerLinks(link_key),
+            FolderPages(settings.digital_pages_dir or settings.data_dir / "pages"),
         )
         system = System(
             settings=settings,
@@ -307,6 +323,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             transfers=transfers,
             rotations=rotations,
             reorganisation=reorganisation,
+            digital=digital,
             entry=Entry(
                 catalogue=catalogue,
                 copies=copies,
@@ -317,6 +334,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 partners=partners,
                 accounts=accounts,
                 reorganisation=reorganisation,
+                digital=digital,
                 clock=utc_now,
             ),
         )

@@ -1,0 +1,310 @@
+"""Digital lending (ADR 0022): rights per digitised work, its pool of digital copies
+(domain/digital_pool.py) with loans and a waitlist, the readers' shelves that hold the
+caps per reader (domain/digital_shelf.py), and access through signed viewer links, each
+page served an event (domain/digital_access.py). A command saves the pool and every
+shelf it changes in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from domain.access import Actor
+from domain.catalogue import Holding
+from domain.digital_access import LoanAccess
+from domain.digital_errors import NotLendable, ViewerLinkDead
+from domain.digital_pool import DigitalPool
+from domain.digital_rights import Rights
+from domain.digital_shelf import HOLD, LOAN, DigitalShelf
+from domain.digital_terms import VIEWER_LINK_TTL, loan_period
+from domain.errors import NotFound
+from infra.network_app import NetworkApp
+from infra.viewer_links import Link, ViewerLinks
+from services import aggregates
+from services.idempotency import Idempotency, Planned, command_fingerprint
+
+
+class PageStore(Protocol):
+    """Where the page images of digitised works are (infra/page_folder.py: a folder)."""
+
+    def count(self, work: str) -> int: ...
+
+    def read(self, work: str, page: int) -> tuple[bytes, str] | None: ...
+
+
+Holdings = dict[str, tuple[bool, bool]]  # reader -> (has a loan, has a hold)
+
+
+def _standing(pool: DigitalPool) -> Holdings:
+    readers = {ln["reader_ref"] for ln in pool.loans.values()} | {
+        h["reader_ref"] for h in pool.holds
+    }
+    return {r: (pool.loan_of(r) is not None, pool.hold_of(r) is not None) for r in readers}
+
+
+class DigitalService:
+    def __init__(
+        self, store: NetworkApp, idempotency: Idempotency, links: ViewerLinks, pages: PageStore
+    ) -> None:
+        self.store = store
+        self.idempotency = idempotency
+        self.links = links
+        self.pages = pages
+
+    # -- finding ------------------------------------------------------------------------------
+    def pool(self, work: str) -> DigitalPool:
+        code = work.strip().upper()
+        try:
+            found: Any = self.store.repository.get(DigitalPool.id_for(code))
+        except AggregateNotFoundError:
+            raise NotFound(f"work {code} has no digital copies recorded") from None
+        assert isinstance(found, DigitalPool)
+        return found
+
+    def current_pool(self, work: str) -> DigitalPool | None:
+        """The pool as it is now, for reading only (never change the object)."""
+        try:
+            found: Any = self.store.fresh.get(DigitalPool.id_for(work.strip().upper()))
+        except AggregateNotFoundError:
+            return None
+        return found if isinstance(found, DigitalPool) else None
+
+    def holder(self, work: str) -> str | None:
+        pool = self.current_pool(work)
+        return pool.library if pool else None
+
+    def loan_parties(self, work: str, loan_id: str) -> set[str]:
+        """The holding library and the reader's library of a loan (none if no loan)."""
+        pool = self.current_pool(work)
+        loan = pool.loans.get(loan_id) if pool else None
+        return {pool.library, loan["library"]} if pool and loan else set()
+
+    def hold_parties(self, work: str, reader_ref: str) -> set[str]:
+        pool = self.current_pool(work)
+        hold = pool.hold_of(reader_ref) if pool else None
+        return {pool.library, hold["library"]} if pool and hold else set()
+
+    def _shelf(self, reader_ref: str) -> DigitalShelf:
+        try:
+            found: Any = self.store.repository.get(DigitalShelf.id_for(reader_ref))
+        except AggregateNotFoundError:
+            return DigitalShelf.open(reader_ref)
+        assert isinstance(found, DigitalShelf)
+        return found
+
+    def _run(
+        self,
+        actor: Actor,
+        work: str,
+        change: Callable[[DigitalPool], dict[str, Any]],
+        now: datetime,
+        key: str | None = None,
+        fingerprint: str = "",
+        pool: DigitalPool | None = None,
+    ) -> dict[str, Any]:
+        """Change the pool, bring the shelves of the readers it changed along, save."""
+
+        def plan() -> Planned:
+            the_pool = pool or self.pool(work)
+            before = _standing(the_pool)
+            result = change(the_pool)
+            after = _standing(the_pool)
+            changed: list[Aggregate] = [the_pool]
+            for reader in sorted(before.keys() | after.keys()):
+                was, now_is = before.get(reader, (False, False)), after.get(reader, (False, False))
+                if was == now_is:
+                    continue
+                shelf = self._shelf(reader)
+                for had, has, what in ((was[0], now_is[0], LOAN), (was[1], now_is[1], HOLD)):
+                    if had and not has:
+                        shelf.release(the_pool.work, what)
+                    elif has and not had:
+                        shelf.take(the_pool.work, what)
+                changed.append(shelf)
+            return changed, {**the_pool.summary(now), **result}
+
+        return self.idempotency.run(actor, key, fingerprint, plan)
+
+    # -- the holding library --------------------------------------------------------------
+    def record_rights(
+        self, actor: Actor, work: str, library: str, rights: dict[str, Any], now: datetime
+    ) -> dict[str, Any]:
+        """Record the rights a digitised work is lent under; the first record opens its
+        pool at `library`, which must hold the work."""
+        the_work = aggregates.work(self.store, work)
+        if not the_work.digital:
+            raise NotLendable(f"work {the_work.code} is not digitised")
+        recorded = Rights.of(**rights)
+        existing = self.current_pool(the_work.code)
+        pool = None
+        if existing is None:
+            try:
+                self.store.repository.get(Holding.id_for(the_work.code, library))
+            except AggregateNotFoundError:
+                raise NotFound(f"{library} holds no copy of {the_work.code}") from None
+            pool = DigitalPool.open(the_work.code, the_work.kind.value, library)
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.record_rights(recorded, now)
+            return {}
+
+        return self._run(actor, the_work.code, change, now, pool=pool)
+
+    def set_lendable(
+        self, actor: Actor, work: str, count: int, backing: list[str], now: datetime
+    ) -> dict[str, Any]:
+        """How many digital copies lend at once (each named physical copy backs one and is
+        set aside while it is lent). Lowering it never cuts a loan."""
+        codes = [aggregates.copy(self.store, b).barcode for b in backing]
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.set_lendable(count, codes, now)
+            return {}
+
+        return self._run(actor, work, change, now)
+
+    # -- readers, through their library's librarian ----------------------------------------
+    def borrow(
+        self,
+        actor: Actor,
+        work: str,
+        *,
+        reader_ref: str,
+        library: str,
+        reader_type: str,
+        client_request_id: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        key = f"{library}:{client_request_id}" if client_request_id else None
+        loan_id = str(
+            uuid.uuid5(uuid.NAMESPACE_URL, f"libshare:digital-loan:{key}") if key else uuid.uuid4()
+        )
+        fingerprint = command_fingerprint(
+            "digital_borrow", work=work.upper(), reader_ref=reader_ref, reader_type=reader_type
+        )
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.lend(loan_id, reader_ref, library, reader_type, now, loan_period(p.kind, reader_type))
+            return self._loan_view(p, loan_id)
+
+        return self._run(actor, work, change, now, key, fingerprint)
+
+    def _loan_view(self, pool: DigitalPool, loan_id: str) -> dict[str, Any]:
+        loan = pool.loans[loan_id]
+        return {
+            "loan_id": loan_id,
+            "reader_ref": loan["reader_ref"],
+            "due_at": loan["due_at"],
+            "backing": loan["backing"],
+            "renewals": loan["renewals"],
+        }
+
+    def give_back(self, actor: Actor, work: str, loan_id: str, now: datetime) -> dict[str, Any]:
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.give_back(loan_id, now)
+            return {"loan_id": loan_id, "ended": "returned"}
+
+        return self._run(actor, work, change, now)
+
+    def renew(self, actor: Actor, work: str, loan_id: str, now: datetime) -> dict[str, Any]:
+        def change(p: DigitalPool) -> dict[str, Any]:
+            loan = p.loans.get(loan_id) or {}
+            p.renew(loan_id, now, loan_period(p.kind, str(loan.get("reader_type", "adult"))))
+            return self._loan_view(p, loan_id)
+
+        return self._run(actor, work, change, now)
+
+    def place_hold(
+        self,
+        actor: Actor,
+        work: str,
+        *,
+        reader_ref: str,
+        library: str,
+        reader_type: str,
+        client_request_id: str | None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        key = f"{library}:{client_request_id}" if client_request_id else None
+        fingerprint = command_fingerprint(
+            "digital_hold", work=work.upper(), reader_ref=reader_ref, reader_type=reader_type
+        )
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.place_hold(reader_ref, library, reader_type, now)
+            return {"reader_ref": reader_ref, "position": p.position(reader_ref)}
+
+        return self._run(actor, work, change, now, key, fingerprint)
+
+    def hold_step(
+        self, actor: Actor, work: str, reader_ref: str, action: str, now: datetime
+    ) -> dict[str, Any]:
+        """skip (the one courtesy skip of an offer), cancel, or lapse (the timers)."""
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            {"skip": p.skip, "cancel": p.cancel_hold, "lapse": p.lapse}[action](reader_ref, now)
+            return {"reader_ref": reader_ref, "position": p.position(reader_ref)}
+
+        return self._run(actor, work, change, now)
+
+    def expire(self, actor: Actor, work: str, loan_id: str, now: datetime) -> dict[str, Any]:
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.expire(loan_id, now)
+            return {"loan_id": loan_id, "ended": "expired"}
+
+        return self._run(actor, work, change, now)
+
+    # -- access ---------------------------------------------------------------------------
+    def issue_link(self, actor: Actor, work: str, loan_id: str, now: datetime) -> dict[str, Any]:
+        """A short-lived viewer link for an active loan (never past its due time)."""
+        pool = self.pool(work)
+        if not pool.active(loan_id, now):
+            raise NotFound(f"loan {loan_id} of {pool.work} is not active")
+        expires = min(now + VIEWER_LINK_TTL, pool.loans[loan_id]["due_at"])
+        link = Link(pool.work, loan_id, uuid.uuid4().hex, expires)
+        access = self._access(pool.work, loan_id)
+        access.link_issued(link_id=link.link_id, expires_at=expires, at=now)
+        self.store.record(access, actor=actor)
+        token = self.links.sign(link)
+        return {
+            "token": token,
+            "url": f"/viewer/{token}/pages/1",
+            "expires_at": expires,
+            "pages": self.pages.count(pool.work),
+        }
+
+    def _access(self, work: str, loan_id: str) -> LoanAccess:
+        try:
+            found: Any = self.store.repository.get(LoanAccess.id_for(loan_id))
+        except AggregateNotFoundError:
+            return LoanAccess.open(loan_id, work)
+        assert isinstance(found, LoanAccess)
+        return found
+
+    def opened(self, token: str, now: datetime) -> Link:
+        """The link a token opens now: signed by us, unexpired, its loan still active (as
+        the event store says at this moment, not a read model)."""
+        link = self.links.verify(token)
+        if link is None:
+            raise ViewerLinkDead("this viewer link was not issued by us")
+        if link.expires_at <= now:
+            raise ViewerLinkDead("this viewer link has expired; ask for a new one")
+        pool = self.current_pool(link.work)
+        if pool is None or not pool.active(link.loan_id, now):
+            raise ViewerLinkDead("the loan behind this viewer link has ended")
+        return link
+
+    def page(self, actor: Actor, token: str, page: int, now: datetime) -> tuple[bytes, str]:
+        link = self.opened(token, now)
+        found = self.pages.read(link.work, page)
+        if found is None:
+            raise NotFound(f"work {link.work} has no page {page}")
+        access = self._access(link.work, link.loan_id)
+        access.page_served(link_id=link.link_id, page=page, at=now)
+        self.store.record(access, actor=actor)
+        return found
