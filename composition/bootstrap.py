@@ -26,7 +26,7 @@ from infra.logs import configure_logging
 from infra.network_app import NetworkApp
 from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
-from infra.settings import ProjectionSource, Settings
+from infra.settings import ProjectionSource, Settings, pages_dir
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
 from infra.viewer_links import ViewerLinks
@@ -302,7 +302,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             app,
             idempotency,
             ViewerLinks(link_key),
-            FolderPages(settings.digital_pages_dir or settings.data_dir / "pages"),
+            FolderPages(pages_dir(settings)),
         )
         system = System(
             settings=settings,

@@ -87,3 +87,8 @@ class Settings(BaseSettings):
         if self.projection_source is ProjectionSource.AUTO:
             return ProjectionSource.KAFKA if self.kafka_bootstrap_servers else ProjectionSource.LOG
         return self.projection_source
+
+
+def pages_dir(settings: Settings) -> Path:
+    """Where the page images of digitised works are (the folder page store)."""
+    return settings.digital_pages_dir or settings.data_dir / "pages"

@@ -63,7 +63,7 @@ class PoolMachine(RuleBasedStateMachine):
             step(trial)
         except DomainError:
             return False
-        events = list(trial.collect_events())
+        events: list[Any] = list(trial.collect_events())
         for e in events:
             kind = type(e).__name__
             if kind == "Offered":  # the first in line who may have it, as of that moment
@@ -76,7 +76,9 @@ class PoolMachine(RuleBasedStateMachine):
                 assert ended is None or e.lent_at >= ended + COOLING_OFF
                 assert len(self.mirror.loans) < self.mirror.allowed(self.now.date())
                 self.loans_made += 1
-            self.mirror = e.mutate(self.mirror)
+            mutated = e.mutate(self.mirror)
+            assert isinstance(mutated, DigitalPool)
+            self.mirror = mutated
             assert len(self.mirror.loans) <= max(
                 self.mirror.allowed(self.now.date()), len(before_loans)
             )
@@ -170,4 +172,5 @@ def test_the_machine_lends_and_offers() -> None:
     m.give_back(0)
     m.skip("BD-2")
     assert m.loans_made == 2 and m.offers_checked == 2
-    assert m.pool.position("BD-2") == 1 and m.pool.hold_of("BD-3")["offered_until"] is not None
+    offered = m.pool.hold_of("BD-3")
+    assert m.pool.position("BD-2") == 1 and offered and offered["offered_until"] is not None
