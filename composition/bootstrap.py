@@ -271,7 +271,6 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         copies = CopiesService(app)
         transfers = TransfersService(app, idempotency, settings.transfer_network_approval_above)
         rotations = RotationsService(app, idempotency, transfers)
-        requests = RequestsService(app, candidates, idempotency, copies)
         shipments = ShipmentsService(app, StoredWaybills(app), transfers)
         partners = PartnersService(app, partner_secrets)
         accounts = AccountsService(app, credentials)
@@ -304,6 +303,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             ViewerLinks(link_key),
             FolderPages(pages_dir(settings)),
         )
+        requests = RequestsService(app, candidates, idempotency, copies, digital)
         system = System(
             settings=settings,
             db=db,

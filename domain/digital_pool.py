@@ -147,7 +147,10 @@ class DigitalPool(Aggregate):
         reader: str,
         now: datetime,
         period: timedelta,
+        ill_request: str = "",
     ) -> None:
+        """Lend a copy to a reader of `library` (for an ILL request of that library's,
+        `ill_request` names it)."""
         reader_ref = one_line(reader_ref, "reader_ref", 64)
         reader_type(reader)
         if self.loan_of(reader_ref):
@@ -172,6 +175,7 @@ class DigitalPool(Aggregate):
             due_at=now + period,
             backing=backing,
             from_hold=hold is not None,
+            ill_request=ill_request,
         )
 
     @event("Lent")
@@ -185,6 +189,7 @@ class DigitalPool(Aggregate):
         due_at: datetime,
         backing: str,
         from_hold: bool,
+        ill_request: str,
     ) -> None:
         self.holds = [h for h in self.holds if h["reader_ref"] != reader_ref]
         self.loans[loan_id] = {
@@ -195,6 +200,7 @@ class DigitalPool(Aggregate):
             "due_at": due_at,
             "renewals": 0,
             "backing": backing,
+            "ill_request": ill_request,
         }
 
     def _loan(self, loan_id: str) -> dict[str, Any]:

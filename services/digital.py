@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -21,8 +22,9 @@ from domain.digital_errors import NotLendable, ViewerLinkDead
 from domain.digital_pool import DigitalPool
 from domain.digital_rights import Rights
 from domain.digital_shelf import HOLD, LOAN, DigitalShelf
-from domain.digital_terms import VIEWER_LINK_TTL, loan_period
+from domain.digital_terms import COOLING_OFF, VIEWER_LINK_TTL, loan_period
 from domain.errors import NotFound
+from domain.ill_request import IllRequest
 from infra.network_app import NetworkApp
 from infra.viewer_links import Link, ViewerLinks
 from services import aggregates
@@ -111,24 +113,76 @@ class DigitalService:
 
         def plan() -> Planned:
             the_pool = pool or self.pool(work)
-            before = _standing(the_pool)
-            result = change(the_pool)
-            after = _standing(the_pool)
-            changed: list[Aggregate] = [the_pool]
-            for reader in sorted(before.keys() | after.keys()):
-                was, now_is = before.get(reader, (False, False)), after.get(reader, (False, False))
-                if was == now_is:
-                    continue
-                shelf = self._shelf(reader)
-                for had, has, what in ((was[0], now_is[0], LOAN), (was[1], now_is[1], HOLD)):
-                    if had and not has:
-                        shelf.release(the_pool.work, what)
-                    elif has and not had:
-                        shelf.take(the_pool.work, what)
-                changed.append(shelf)
+            changed, result = self.changing(the_pool, change, now)
             return changed, {**the_pool.summary(now), **result}
 
         return self.idempotency.run(actor, key, fingerprint, plan)
+
+    def changing(
+        self, pool: DigitalPool, change: Callable[[DigitalPool], dict[str, Any]], now: datetime
+    ) -> tuple[list[Aggregate], dict[str, Any]]:
+        """Change the pool; bring along the shelves of the readers it changed and the ILL
+        requests whose digital loans it ended: all to be saved together."""
+        before, loans = _standing(pool), dict(pool.loans)
+        result = change(pool)
+        after = _standing(pool)
+        changed: list[Aggregate] = [pool]
+        for reader in sorted(before.keys() | after.keys()):
+            was, now_is = before.get(reader, (False, False)), after.get(reader, (False, False))
+            if was == now_is:
+                continue
+            shelf = self._shelf(reader)
+            for had, has, what in ((was[0], now_is[0], LOAN), (was[1], now_is[1], HOLD)):
+                if had and not has:
+                    shelf.release(pool.work, what)
+                elif has and not had:
+                    shelf.take(pool.work, what)
+            changed.append(shelf)
+        for loan_id, loan in loans.items():
+            if loan_id not in pool.loans and loan.get("ill_request"):
+                request = aggregates.request(self.store, UUID(loan["ill_request"]))
+                request.digital_loan_ended(now)
+                changed.append(request)
+        return changed, result
+
+    # -- interlibrary loans of never-ship works (ISO Loaned, delivered format URL) ---------
+    def ill_offer(self, work: str, requester: str, reader_ref: str, now: datetime) -> str | None:
+        """The library whose pool would lend `work` digitally to a reader of `requester`
+        now (None: none would)."""
+        pool = self.current_pool(work)
+        if pool is None or pool.library == requester or pool.free(now.date()) == 0:
+            return None
+        ended = pool.last_ended.get(reader_ref)
+        if not pool.rights.lends_to(pool.library, requester) or pool.loan_of(reader_ref):
+            return None
+        if ended is not None and now < ended + COOLING_OFF:
+            return None
+        return pool.library
+
+    def lend_for_ill(self, request: IllRequest, now: datetime) -> list[Aggregate]:
+        """Answer an ILL request with a digital loan of the supplier's pool: the pool's
+        Lent and the request's Loaned (delivered format URL), saved together."""
+        pool = self.pool(request.work)
+        loan_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"libshare:digital-loan:ill:{request.id}"))
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            period = loan_period(p.kind, "adult")
+            p.lend(
+                loan_id,
+                request.reader_ref,
+                request.requester,
+                "adult",
+                now,
+                period,
+                str(request.id),
+            )
+            return {}
+
+        changed, _ = self.changing(pool, change, now)
+        due = pool.loans[loan_id]["due_at"]
+        url = f"/digital/{pool.work}/loans/{loan_id}/link"
+        request.lend_digitally(pool.library, loan_id, url, now, due.date())
+        return changed
 
     # -- the holding library --------------------------------------------------------------
     def record_rights(
