@@ -6,6 +6,7 @@ shelf it changes in one transaction."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -47,6 +48,13 @@ def _standing(pool: DigitalPool) -> Holdings:
         h["reader_ref"] for h in pool.holds
     }
     return {r: (pool.loan_of(r) is not None, pool.hold_of(r) is not None) for r in readers}
+
+
+def plain(result: dict[str, Any]) -> dict[str, Any]:
+    """A result as JSON has it (times and days in ISO 8601), the same whether a command
+    ran or a retry of it was answered from its idempotency key."""
+    found: dict[str, Any] = json.loads(json.dumps(result, default=lambda v: v.isoformat()))
+    return found
 
 
 class DigitalService:
@@ -114,7 +122,7 @@ class DigitalService:
         def plan() -> Planned:
             the_pool = pool or self.pool(work)
             changed, result = self.changing(the_pool, change, now)
-            return changed, {**the_pool.summary(now), **result}
+            return changed, plain({**the_pool.summary(now), **result})
 
         return self.idempotency.run(actor, key, fingerprint, plan)
 
@@ -325,12 +333,14 @@ class DigitalService:
         access.link_issued(link_id=link.link_id, expires_at=expires, at=now)
         self.store.record(access, actor=actor)
         token = self.links.sign(link)
-        return {
-            "token": token,
-            "url": f"/viewer/{token}/pages/1",
-            "expires_at": expires,
-            "pages": self.pages.count(pool.work),
-        }
+        return plain(
+            {
+                "token": token,
+                "url": f"/viewer/{token}/pages/1",
+                "expires_at": expires,
+                "pages": self.pages.count(pool.work),
+            }
+        )
 
     def _access(self, work: str, loan_id: str) -> LoanAccess:
         try:

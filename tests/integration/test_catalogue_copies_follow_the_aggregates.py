@@ -1,7 +1,8 @@
 """The catalogue's copies read model says what each copy aggregate says, after a random
-run of transfers, cancellations, picks, dispatches, receipts, closes, check-outs and check-ins at any
-library through the one entry on the real store (seeded, so a failure replays): status,
-holder, owner, the transfer it is picked for and the library it is lent to."""
+run of transfers, cancellations, picks, dispatches, receipts, closes, check-outs and
+check-ins at any library through the one entry on the real store (seeded, so a failure
+replays): status, holder, owner, the transfer it is picked for and the library it is lent
+to."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ the copy it freed goes to the first reader waiting."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -50,7 +50,7 @@ def shown(system: System, work: str, **expected: int) -> None:
 
 
 def pages_served(system: System, loan_id: str) -> int:
-    access = system.app.repository.get(LoanAccess.id_for(loan_id))
+    access: object = system.app.repository.get(LoanAccess.id_for(loan_id))
     assert isinstance(access, LoanAccess)
     return access.pages_served
 
@@ -58,6 +58,7 @@ def pages_served(system: System, loan_id: str) -> int:
 def test_the_timers_alone_end_the_loan_and_its_link(network: System) -> None:
     act = network.entry.act
     loan = act(KB, BorrowDigital("W-HUONGUOC", "BD-0042", reader_type="child"))
+    due = datetime.fromisoformat(loan["due_at"])
     assert loan["backing"] == "HNM-TVT-W-HUONGUOC-1"  # its physical copy is set aside
     act(DT, PlaceDigitalHold("W-HUONGUOC", "BD-0777"))
     link = act(KB, IssueViewerLink("W-HUONGUOC", loan["loan_id"]))
@@ -70,20 +71,20 @@ def test_the_timers_alone_end_the_loan_and_its_link(network: System) -> None:
 
     # Nobody acts but the timer worker: before the due time nothing happens ...
     timers = network.timers()
-    assert timers.run_once(loan["due_at"] - timedelta(minutes=1))["digital_expired"] == 0
+    assert timers.run_once(due - timedelta(minutes=1))["digital_expired"] == 0
     act(VIEWER_LINK, ViewPage(link["token"], 3))
     # ... at the due time the loan expires, and the same link, still within its own
     # lifetime, opens nothing any more.
-    assert timers.run_once(loan["due_at"])["digital_expired"] == 1
+    assert timers.run_once(due)["digital_expired"] == 1
     with pytest.raises(ViewerLinkDead):
         act(VIEWER_LINK, ViewPage(link["token"], 1))
     assert pages_served(network, loan["loan_id"]) == 3
     pool = network.digital.pool("W-HUONGUOC")
     hold = pool.hold_of("BD-0777")
-    assert not pool.loans and hold and hold["offered_until"] == loan["due_at"] + timedelta(hours=48)
+    assert not pool.loans and hold and hold["offered_until"] == due + timedelta(hours=48)
     shown(network, "W-HUONGUOC", active_loans=0, waiting=1)
     # The offer waits its pickup window, then the timers lapse it too.
-    later = loan["due_at"] + timedelta(hours=49)
+    later = due + timedelta(hours=49)
     assert timers.run_once(later)["offers_lapsed"] == 1
     assert not network.digital.pool("W-HUONGUOC").holds
 
@@ -99,4 +100,4 @@ def test_a_link_dies_the_moment_its_loan_is_returned(network: System) -> None:
     forged = link["token"][:-2] + ("AA" if not link["token"].endswith("AA") else "BB")
     with pytest.raises(ViewerLinkDead):
         act(VIEWER_LINK, ViewPage(forged, 1))
-    assert utc_now() < link["expires_at"]  # the link itself had not expired
+    assert utc_now() < datetime.fromisoformat(link["expires_at"])  # the link itself had not expired
