@@ -23,7 +23,12 @@ from domain.digital_errors import NotLendable, ViewerLinkDead
 from domain.digital_pool import DigitalPool
 from domain.digital_rights import Rights
 from domain.digital_shelf import HOLD, LOAN, DigitalShelf
-from domain.digital_terms import COOLING_OFF, VIEWER_LINK_TTL, loan_period
+from domain.digital_terms import (
+    COOLING_OFF,
+    MAX_LOANS_PER_READER,
+    VIEWER_LINK_TTL,
+    loan_period,
+)
 from domain.errors import NotFound
 from domain.ill_request import IllRequest
 from infra.network_app import NetworkApp
@@ -164,6 +169,12 @@ class DigitalService:
         if not pool.rights.lends_to(pool.library, requester) or pool.loan_of(reader_ref):
             return None
         if ended is not None and now < ended + COOLING_OFF:
+            return None
+        try:
+            shelf: Any = self.store.fresh.get(DigitalShelf.id_for(reader_ref))
+        except AggregateNotFoundError:
+            shelf = None
+        if isinstance(shelf, DigitalShelf) and len(shelf.loans) >= MAX_LOANS_PER_READER:
             return None
         return pool.library
 
