@@ -148,9 +148,11 @@ class DigitalPool(Aggregate):
         now: datetime,
         period: timedelta,
         ill_request: str = "",
+        unavailable: frozenset[str] = frozenset(),
     ) -> None:
         """Lend a copy to a reader of `library` (for an ILL request of that library's,
-        `ill_request` names it)."""
+        `ill_request` names it). A pool backed by physical copies sets one aside per
+        loan: the first not lent digitally and not `unavailable` (off its shelf)."""
         reader_ref = one_line(reader_ref, "reader_ref", 64)
         reader_type(reader)
         if self.loan_of(reader_ref):
@@ -164,8 +166,13 @@ class DigitalPool(Aggregate):
                 f"all {self.allowed(now.date())} digital copies of {self.work} are lent or "
                 f"offered; place a hold ({len(self.holds)} waiting)"
             )
-        in_use = {ln["backing"] for ln in self.loans.values()}
+        in_use = {ln["backing"] for ln in self.loans.values()} | set(unavailable)
         backing = next((b for b in self.backing if b not in in_use), "")
+        if self.backing and not backing:
+            raise NoCopyFree(
+                f"every physical copy backing {self.work}'s digital copies is lent digitally "
+                "or off its shelf"
+            )
         self._lent(
             loan_id=loan_id,
             reader_ref=reader_ref,

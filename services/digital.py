@@ -194,6 +194,7 @@ class DigitalService:
                 now,
                 period,
                 str(request.id),
+                unavailable=self._off_shelf(p),
             )
             return {}
 
@@ -262,10 +263,17 @@ class DigitalService:
         )
 
         def change(p: DigitalPool) -> dict[str, Any]:
-            p.lend(loan_id, reader_ref, library, reader_type, now, loan_period(p.kind, reader_type))
+            period = loan_period(p.kind, reader_type)
+            off = self._off_shelf(p)
+            p.lend(loan_id, reader_ref, library, reader_type, now, period, unavailable=off)
             return self._loan_view(p, loan_id)
 
         return self._run(actor, work, change, now, key, fingerprint)
+
+    def _off_shelf(self, pool: DigitalPool) -> frozenset[str]:
+        """The physical copies backing the pool that are not on a shelf to be set aside
+        (lent at the desk or on ILL, in transit, missing, withdrawn)."""
+        return frozenset(b for b in pool.backing if not aggregates.copy(self.store, b).requestable)
 
     def _loan_view(self, pool: DigitalPool, loan_id: str) -> dict[str, Any]:
         loan = pool.loans[loan_id]

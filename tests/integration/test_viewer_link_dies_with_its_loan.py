@@ -16,11 +16,13 @@ from composition.demo_network import load_demo
 from domain.access import VIEWER_LINK, Principal
 from domain.account import Role
 from domain.digital_access import LoanAccess
-from domain.digital_errors import ViewerLinkDead
+from domain.digital_errors import NoCopyFree, ViewerLinkDead
+from domain.errors import IllegalTransition
 from infra.clock import utc_now
 from projections.digital import pool_detail
 from services.commands import (
     BorrowDigital,
+    CheckOutCopy,
     DigitalLoanStep,
     IssueViewerLink,
     PlaceDigitalHold,
@@ -29,6 +31,9 @@ from services.commands import (
 from tests.integration.support import eventually
 
 KB = Principal("thuthu.kb", frozenset({Role.LIBRARIAN}), library="HNM-KB", library_kind="district")
+TVT = Principal(
+    "thuthu.tvt", frozenset({Role.LIBRARIAN}), library="HNM-TVT", library_kind="provincial"
+)
 DT = Principal("thuthu.dt", frozenset({Role.LIBRARIAN}), library="HNM-DT", library_kind="district")
 
 
@@ -60,6 +65,8 @@ def test_the_timers_alone_end_the_loan_and_its_link(network: System) -> None:
     loan = act(KB, BorrowDigital("W-HUONGUOC", "BD-0042", reader_type="child"))
     due = datetime.fromisoformat(loan["due_at"])
     assert loan["backing"] == "HNM-TVT-W-HUONGUOC-1"  # its physical copy is set aside
+    with pytest.raises(IllegalTransition, match="set aside for a digital loan"):
+        act(TVT, CheckOutCopy("HNM-TVT-W-HUONGUOC-1", "BD-0900"))
     act(DT, PlaceDigitalHold("W-HUONGUOC", "BD-0777"))
     link = act(KB, IssueViewerLink("W-HUONGUOC", loan["loan_id"]))
     assert link["pages"] == 3
@@ -87,6 +94,10 @@ def test_the_timers_alone_end_the_loan_and_its_link(network: System) -> None:
     later = due + timedelta(hours=49)
     assert timers.run_once(later)["offers_lapsed"] == 1
     assert not network.digital.pool("W-HUONGUOC").holds
+    # Released: the desk lends the physical copy, and then no digital copy is free.
+    act(TVT, CheckOutCopy("HNM-TVT-W-HUONGUOC-1", "BD-0900"))
+    with pytest.raises(NoCopyFree):
+        act(KB, BorrowDigital("W-HUONGUOC", "BD-0901"))
 
 
 def test_a_link_dies_the_moment_its_loan_is_returned(network: System) -> None:
