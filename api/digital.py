@@ -99,6 +99,8 @@ def pool(
     """Every loan and hold of my library's readers; of others' only their places."""
     code = work.upper()
     whose = None if Role.AUDITOR in me.roles else me.library
+    if not sys.digital.visible(code, me.work_scope):
+        raise HTTPException(404, f"work {code} has no digital copies recorded")
 
     def read() -> dict[str, Any] | None:
         with sys.db.transaction() as conn:

@@ -17,7 +17,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
-from domain.catalogue import Holding
+from domain.catalogue import Holding, Work
 from domain.digital_access import LoanAccess
 from domain.digital_errors import NotLendable, ViewerLinkDead
 from domain.digital_pool import DigitalPool
@@ -88,6 +88,15 @@ class DigitalService:
         except AggregateNotFoundError:
             return None
         return found if isinstance(found, DigitalPool) else None
+
+    def visible(self, work: str, scope: str | None) -> bool:
+        """Whether a work is in the catalogue an account of library kind `scope` sees
+        (None: every work; a work outside a visibility scope is as if there were none)."""
+        try:
+            found: Any = self.store.fresh.get(Work.id_for(work.strip().upper()))
+        except AggregateNotFoundError:
+            return False
+        return isinstance(found, Work) and (scope is None or found.visible_to_kind(scope))
 
     def holder(self, work: str) -> str | None:
         pool = self.current_pool(work)

@@ -477,7 +477,14 @@ class Entry:
         actor = authorise(caller, Permission.DIGITAL_RIGHTS, library=holder)
         return self.digital.set_lendable(actor, c.work, c.count, list(c.backing), self.clock())
 
+    def _digital_work(self, caller: Caller, work: str) -> None:
+        """A work outside the caller's visibility scope is as if it were not there."""
+        scope = caller.work_scope if isinstance(caller, Principal) else None
+        if not self.digital.visible(work, scope):
+            raise NotFound(f"work {work} has no digital copies recorded")
+
     def _borrow_digital(self, caller: Caller, c: BorrowDigital) -> Any:
+        self._digital_work(caller, c.work)
         library = _own_library(caller)
         actor = authorise(caller, Permission.DIGITAL_LEND, library=library)
         return self.digital.borrow(
@@ -491,6 +498,7 @@ class Entry:
         )
 
     def _place_digital_hold(self, caller: Caller, c: PlaceDigitalHold) -> Any:
+        self._digital_work(caller, c.work)
         library = _own_library(caller)
         actor = authorise(caller, Permission.DIGITAL_LEND, library=library)
         return self.digital.place_hold(

@@ -127,6 +127,11 @@ def test_rights_decide_and_refusals_are_problems(served: Network) -> None:
     problem(kb.post("/digital/W-KIEU/loans", {"reader_ref": "BD-1"}), 404, "not-found")
     problem(client.get("/digital/W-KIEU", headers=kb.headers), 404, "not-found")
     problem(client.get("/viewer/not-a-real-link-token/pages/1"), 410, "viewer-link-dead")
+    # A digitised work visible only to the armed forces' libraries is not there for others.
+    _digitised(system, "W-QS-SOHOA", visible_to=("armed_forces",))
+    problem(client.get("/digital/W-QS-SOHOA", headers=kb.headers), 404, "not-found")
+    problem(kb.post("/digital/W-QS-SOHOA/loans", {"reader_ref": "BD-1"}), 404, "not-found")
+    ok(client.get("/digital/W-QS-SOHOA", headers=auditor(client)))
     problem(
         kb.post("/digital/W-THANTICH/loans", {"reader_ref": "BD-1", "reader_type": "x"}),
         422,
@@ -157,9 +162,12 @@ def test_rights_decide_and_refusals_are_problems(served: Network) -> None:
     ok(tvt.post("/digital/W-SOHOA-2/loans", {"reader_ref": "BD-2"}), 201)
 
 
-def _digitised(system: System, code: str) -> None:
+def _digitised(system: System, code: str, visible_to: tuple[str, ...] = ()) -> None:
     act = system.entry.act
-    act(DEMO_LOADER, RegisterWork(code, f"Bản số {code}", "local_studies", digital=True))
+    work = RegisterWork(
+        code, f"Bản số {code}", "local_studies", digital=True, visible_to=visible_to
+    )
+    act(DEMO_LOADER, work)
     act(DEMO_LOADER, RegisterHolding(code, "HNM-TVT", 1, 1))
     act(DEMO_LOADER, RecordRights(code, "public_domain", library="HNM-TVT"))
     act(DEMO_LOADER, SetLendable(code, 1))
