@@ -48,6 +48,7 @@ from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.copies import CopiesService
 from services.digital import DigitalService
+from services.digital_access import DigitalAccessService
 from services.entry import Entry
 from services.idempotency import Idempotency
 from services.partners import PartnersService
@@ -111,6 +112,7 @@ class System:
     rotations: RotationsService
     reorganisation: ReorganisationService
     digital: DigitalService
+    digital_access: DigitalAccessService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -297,11 +299,9 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         link_key = (
             base64.b64decode(settings.viewer_link_key) if settings.viewer_link_key else token_key
         )
-        digital = DigitalService(
-            app,
-            idempotency,
-            ViewerLinks(link_key),
-            FolderPages(pages_dir(settings)),
+        digital = DigitalService(app, idempotency)
+        digital_access = DigitalAccessService(
+            app, ViewerLinks(link_key), FolderPages(pages_dir(settings))
         )
         requests = RequestsService(app, candidates, idempotency, copies, digital)
         system = System(
@@ -324,6 +324,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             rotations=rotations,
             reorganisation=reorganisation,
             digital=digital,
+            digital_access=digital_access,
             entry=Entry(
                 catalogue=catalogue,
                 copies=copies,
@@ -335,6 +336,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 accounts=accounts,
                 reorganisation=reorganisation,
                 digital=digital,
+                digital_access=digital_access,
                 clock=utc_now,
             ),
         )

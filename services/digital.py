@@ -2,7 +2,7 @@
 (domain/digital_pool.py) with loans and a waitlist, the readers' shelves that hold the
 caps per reader (domain/digital_shelf.py), and access through signed viewer links, each
 page served an event (domain/digital_access.py). A command saves the pool and every
-shelf it changes in one transaction."""
+shelf it changes in one transaction. Viewer links and pages: services/digital_access.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -18,32 +18,20 @@ from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
 from domain.catalogue import Holding, Work
-from domain.digital_access import LoanAccess
-from domain.digital_errors import NotLendable, ViewerLinkDead
+from domain.digital_errors import NotLendable
 from domain.digital_pool import DigitalPool
 from domain.digital_rights import Rights
 from domain.digital_shelf import HOLD, LOAN, DigitalShelf
 from domain.digital_terms import (
     COOLING_OFF,
     MAX_LOANS_PER_READER,
-    VIEWER_LINK_TTL,
     loan_period,
 )
 from domain.errors import NotFound
 from domain.ill_request import IllRequest
 from infra.network_app import NetworkApp
-from infra.viewer_links import Link, ViewerLinks
 from services import aggregates
 from services.idempotency import Idempotency, Planned, command_fingerprint
-
-
-class PageStore(Protocol):
-    """Where the page images of digitised works are (infra/page_folder.py: a folder)."""
-
-    def count(self, work: str) -> int: ...
-
-    def read(self, work: str, page: int) -> tuple[bytes, str] | None: ...
-
 
 Holdings = dict[str, tuple[bool, bool]]  # reader -> (has a loan, has a hold)
 
@@ -63,31 +51,17 @@ def plain(result: dict[str, Any]) -> dict[str, Any]:
 
 
 class DigitalService:
-    def __init__(
-        self, store: NetworkApp, idempotency: Idempotency, links: ViewerLinks, pages: PageStore
-    ) -> None:
+    def __init__(self, store: NetworkApp, idempotency: Idempotency) -> None:
         self.store = store
         self.idempotency = idempotency
-        self.links = links
-        self.pages = pages
 
     # -- finding ------------------------------------------------------------------------------
     def pool(self, work: str) -> DigitalPool:
-        code = work.strip().upper()
-        try:
-            found: Any = self.store.repository.get(DigitalPool.id_for(code))
-        except AggregateNotFoundError:
-            raise NotFound(f"work {code} has no digital copies recorded") from None
-        assert isinstance(found, DigitalPool)
-        return found
+        return aggregates.digital_pool(self.store, work)
 
     def current_pool(self, work: str) -> DigitalPool | None:
         """The pool as it is now, for reading only (never change the object)."""
-        try:
-            found: Any = self.store.fresh.get(DigitalPool.id_for(work.strip().upper()))
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, DigitalPool) else None
+        return aggregates.current_digital_pool(self.store, work)
 
     def visible(self, work: str, scope: str | None) -> bool:
         """Whether a work is in the catalogue an account of library kind `scope` sees
@@ -348,55 +322,3 @@ class DigitalService:
             return {"loan_id": loan_id, "ended": "expired"}
 
         return self._run(actor, work, change, now)
-
-    # -- access ---------------------------------------------------------------------------
-    def issue_link(self, actor: Actor, work: str, loan_id: str, now: datetime) -> dict[str, Any]:
-        """A short-lived viewer link for an active loan (never past its due time)."""
-        pool = self.pool(work)
-        if not pool.active(loan_id, now):
-            raise NotFound(f"loan {loan_id} of {pool.work} is not active")
-        expires = min(now + VIEWER_LINK_TTL, pool.loans[loan_id]["due_at"])
-        link = Link(pool.work, loan_id, uuid.uuid4().hex, expires)
-        access = self._access(pool.work, loan_id)
-        access.link_issued(link_id=link.link_id, expires_at=expires, at=now)
-        self.store.record(access, actor=actor)
-        token = self.links.sign(link)
-        return plain(
-            {
-                "token": token,
-                "url": f"/viewer/{token}/pages/1",
-                "expires_at": expires,
-                "pages": self.pages.count(pool.work),
-            }
-        )
-
-    def _access(self, work: str, loan_id: str) -> LoanAccess:
-        try:
-            found: Any = self.store.repository.get(LoanAccess.id_for(loan_id))
-        except AggregateNotFoundError:
-            return LoanAccess.open(loan_id, work)
-        assert isinstance(found, LoanAccess)
-        return found
-
-    def opened(self, token: str, now: datetime) -> Link:
-        """The link a token opens now: signed by us, unexpired, its loan still active (as
-        the event store says at this moment, not a read model)."""
-        link = self.links.verify(token)
-        if link is None:
-            raise ViewerLinkDead("this viewer link was not issued by us")
-        if link.expires_at <= now:
-            raise ViewerLinkDead("this viewer link has expired; ask for a new one")
-        pool = self.current_pool(link.work)
-        if pool is None or not pool.active(link.loan_id, now):
-            raise ViewerLinkDead("the loan behind this viewer link has ended")
-        return link
-
-    def page(self, actor: Actor, token: str, page: int, now: datetime) -> tuple[bytes, str]:
-        link = self.opened(token, now)
-        found = self.pages.read(link.work, page)
-        if found is None:
-            raise NotFound(f"work {link.work} has no page {page}")
-        access = self._access(link.work, link.loan_id)
-        access.page_served(link_id=link.link_id, page=page, at=now)
-        self.store.record(access, actor=actor)
-        return found

@@ -76,6 +76,7 @@ from services.commands import (
 )
 from services.copies import CopiesService
 from services.digital import DigitalService
+from services.digital_access import DigitalAccessService
 from services.partners import PartnersService
 from services.reorganisation import ReorganisationService
 from services.requests import RequestsService
@@ -126,6 +127,7 @@ class Entry:
         accounts: AccountsService,
         reorganisation: ReorganisationService,
         digital: DigitalService,
+        digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
     ) -> None:
         self.catalogue = catalogue
@@ -138,6 +140,7 @@ class Entry:
         self.accounts = accounts
         self.reorganisation = reorganisation
         self.digital = digital
+        self.digital_access = digital_access
         self.clock = clock
         self.handlers: dict[type[Command[Any]], Handler] = {
             RegisterLibrary: self._register_library,
@@ -484,9 +487,9 @@ class Entry:
             raise NotFound(f"work {work} has no digital copies recorded")
 
     def _borrow_digital(self, caller: Caller, c: BorrowDigital) -> Any:
-        self._digital_work(caller, c.work)
         library = _own_library(caller)
         actor = authorise(caller, Permission.DIGITAL_LEND, library=library)
+        self._digital_work(caller, c.work)
         return self.digital.borrow(
             actor,
             c.work,
@@ -498,9 +501,9 @@ class Entry:
         )
 
     def _place_digital_hold(self, caller: Caller, c: PlaceDigitalHold) -> Any:
-        self._digital_work(caller, c.work)
         library = _own_library(caller)
         actor = authorise(caller, Permission.DIGITAL_LEND, library=library)
+        self._digital_work(caller, c.work)
         return self.digital.place_hold(
             actor,
             c.work,
@@ -534,11 +537,11 @@ class Entry:
 
     def _issue_viewer_link(self, caller: Caller, c: IssueViewerLink) -> Any:
         actor = self._loan_actor(caller, c.work, c.loan_id)
-        return self.digital.issue_link(actor, c.work, c.loan_id, self.clock())
+        return self.digital_access.issue_link(actor, c.work, c.loan_id, self.clock())
 
     def _view_page(self, caller: Caller, c: ViewPage) -> Any:
         actor = authorise(caller, Permission.DIGITAL_VIEW)
-        return self.digital.page(actor, c.token, c.page, self.clock())
+        return self.digital_access.page(actor, c.token, c.page, self.clock())
 
     def _expire_digital_loan(self, caller: Caller, c: ExpireDigitalLoan) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)

@@ -40,6 +40,7 @@ def entry() -> Entry:
         accounts=nothing,
         reorganisation=nothing,
         digital=nothing,
+        digital_access=nothing,
         clock=lambda: datetime.now(UTC),
     )
 
