@@ -396,6 +396,24 @@ class IllRequest(Aggregate):
         assert self.supplier is not None
         self._loan_completed(supplier=self.supplier, checked_in_at=now)
 
+    def digital_loan_renewed(self, due: date) -> None:
+        """The digital loan behind a URL delivery was renewed (on the supplier's pool,
+        while nobody waited): the request's due date follows (ISO RenewResponse)."""
+        if self.delivered_format != "URL":
+            raise IllegalTransition("RenewResponse", f"{self.status.value} (not a URL delivery)")
+        self._guard("RenewResponse", {Status.LOANED, Status.RECEIVED})
+        assert self.supplier is not None
+        self._renew_answered(
+            supplier=self.supplier, accepted=True, due_date=due, reason="digital loan renewed"
+        )
+
+    def _not_digital(self, command: str) -> None:
+        if self.delivered_format == "URL":
+            raise IllegalTransition(
+                command,
+                f"{self.status.value} (lent digitally: renew or return the digital loan)",
+            )
+
     @event("Loaned")
     def _loaned(
         self,
@@ -628,6 +646,7 @@ class IllRequest(Aggregate):
 
     def renew(self, library: str) -> None:
         self._as_requester(library, "renew")
+        self._not_digital("Renew")
         self._guard("Renew", {Status.RECEIVED, Status.OVERDUE})
         if self.renew_pending:
             raise IllegalTransition("Renew", f"{self.status.value} (a renewal is pending)")
@@ -639,6 +658,7 @@ class IllRequest(Aggregate):
 
     def ship_return(self, library: str, now: datetime) -> None:
         self._as_requester(library, "ship the item back")
+        self._not_digital("ShippedReturn")
         self._guard("ShippedReturn", ON_LOAN)
         self._return_shipped(shipped_at=now)
 

@@ -119,7 +119,7 @@ class DigitalService:
     ) -> tuple[list[Aggregate], dict[str, Any]]:
         """Change the pool; bring along the shelves of the readers it changed and the ILL
         requests whose digital loans it ended: all to be saved together."""
-        before, loans = _standing(pool), dict(pool.loans)
+        before, loans = _standing(pool), {k: dict(v) for k, v in pool.loans.items()}
         result = change(pool)
         after = _standing(pool)
         changed: list[Aggregate] = [pool]
@@ -135,9 +135,15 @@ class DigitalService:
                     shelf.take(pool.work, what)
             changed.append(shelf)
         for loan_id, loan in loans.items():
-            if loan_id not in pool.loans and loan.get("ill_request"):
+            if not loan.get("ill_request"):
+                continue
+            ended, after_loan = loan_id not in pool.loans, pool.loans.get(loan_id, {})
+            if ended or after_loan.get("due_at") != loan["due_at"]:
                 request = aggregates.request(self.store, UUID(loan["ill_request"]))
-                request.digital_loan_ended(now)
+                if ended:
+                    request.digital_loan_ended(now)
+                else:
+                    request.digital_loan_renewed(after_loan["due_at"].date())
                 changed.append(request)
         return changed, result
 

@@ -17,9 +17,12 @@ from composition.demo_network import load_demo
 from domain.access import VIEWER_LINK, Principal
 from domain.account import Role
 from domain.digital_errors import ViewerLinkDead
+from domain.errors import IllegalTransition
 from domain.ill_status import Status
+from infra.clock import utc_now
 from projections.requests import detail
-from services.commands import IssueViewerLink, RequestItem, ViewPage
+from services.commands import DigitalLoanStep, IssueViewerLink, RequestItem, ViewPage
+from tests.actors import TESTER
 from tests.integration.support import eventually
 
 SCHOOL = Principal(
@@ -62,7 +65,18 @@ def test_a_never_ship_work_is_lent_as_a_url_and_completes_when_the_loan_expires(
         eventually(check, what=f"the request to show {expected}")
 
     shown(status="Loaned")
+    # Nothing is posted back; the requesting library renews the digital loan itself
+    # (nobody waits), and the request's due date follows.
+    with pytest.raises(IllegalTransition):
+        network.requests.take_action(
+            TESTER, request.id, library="HNM-S-BH", action="ShippedReturn", params={}, now=utc_now()
+        )
+    before = network.digital.pool("W-THANTICH").loans[loan_id]["due_at"]
+    act(SCHOOL, DigitalLoanStep("W-THANTICH", loan_id, "renew"))
+    pool = network.digital.pool("W-THANTICH")
     due = pool.loans[loan_id]["due_at"]
+    assert due > before
+    assert network.requests.get_request(request.id).due_date == due.date()
     done = network.timers().run_once(due)
     assert done["digital_expired"] == 1 and done["overdue"] == 0
     assert network.requests.get_request(UUID(answer["id"])).status is Status.LOAN_COMPLETED
