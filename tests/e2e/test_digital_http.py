@@ -5,16 +5,22 @@ link; every refusal is problem+json with its stable type."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from composition.bootstrap import System
+from composition.demo_network import load_demo
 from domain.access import DEMO_LOADER
+from infra.settings import ProjectionSource
 from services.commands import RecordRights, RegisterHolding, RegisterWork, SetLendable
 from tests.e2e.callers import Librarian, Network, auditor, headers_for
+from tests.e2e.conftest import every_event_applied_and_none_parked
 from tests.integration.support import eventually
 
 PROBLEM = "application/problem+json"
@@ -171,3 +177,38 @@ def _digitised(system: System, code: str, visible_to: tuple[str, ...] = ()) -> N
     act(DEMO_LOADER, RegisterHolding(code, "HNM-TVT", 1, 1))
     act(DEMO_LOADER, RecordRights(code, "public_domain", library="HNM-TVT"))
     act(DEMO_LOADER, SetLendable(code, 1))
+
+
+@pytest.mark.kafka
+def test_the_pool_read_model_follows_over_kafka(
+    make_system: Callable[..., System], kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The digital events go through the relay and Kafka to the read model (topics of
+    their own), and every one is applied, none parked."""
+    system = make_system(
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic_prefix=f"test-{uuid.uuid4().hex[:10]}",
+        kafka_partitions=3,
+        digital_pages_dir=tmp_path / "pages",
+    )
+    load_demo(system)
+    system.start_relay()
+    system.start_projector(ProjectionSource.KAFKA)
+    with TestClient(create_app(system=system)) as client:
+        kb = Librarian(client, "HNM-KB")
+        loan = ok(kb.post("/digital/W-HUONGUOC/loans", {"reader_ref": "BD-1"}), 201)
+        ok(kb.post("/digital/W-HUONGUOC/holds", {"reader_ref": "BD-2"}), 201)
+        ok(kb.post(f"/digital/W-HUONGUOC/loans/{loan['loan_id']}/actions", {"action": "return"}))
+
+        def pool() -> dict[str, Any]:
+            return dict(kb.get("/digital/W-HUONGUOC").json())
+
+        eventually(
+            lambda: (
+                pool().get("active_loans") == 0
+                and pool()["waitlist"][0].get("offered_until") is not None
+            ),
+            what="the pool over Kafka",
+            timeout=60,
+        )
+        every_event_applied_and_none_parked(client)
