@@ -27,7 +27,7 @@ from domain.digital_terms import (
     MAX_LOANS_PER_READER,
     loan_period,
 )
-from domain.errors import NotFound
+from domain.errors import InvalidInput, NotFound
 from domain.ill_request import IllRequest
 from infra.network_app import NetworkApp
 from services import aggregates
@@ -223,10 +223,16 @@ class DigitalService:
     ) -> dict[str, Any]:
         """How many digital copies lend at once (each named physical copy backs one and is
         set aside while it is lent). Lowering it never cuts a loan."""
-        codes = [aggregates.copy(self.store, b).barcode for b in backing]
+        copies = [aggregates.copy(self.store, b) for b in backing]
 
         def change(p: DigitalPool) -> dict[str, Any]:
-            p.set_lendable(count, codes, now)
+            for c in copies:
+                if c.work != p.work or c.owner != p.library:
+                    raise InvalidInput(
+                        f"copy {c.barcode} is not {p.library}'s copy of {p.work}: only its "
+                        "own copies back its digital ones"
+                    )
+            p.set_lendable(count, [c.barcode for c in copies], now)
             return {}
 
         return self._run(actor, work, change, now)

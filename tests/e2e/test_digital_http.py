@@ -108,6 +108,8 @@ def test_lend_wait_renew_skip_return_and_read(served: Network) -> None:
     ok(kb.post(f"{work}/loans/{third['loan_id']}/actions", {"action": "return"}))
     problem(kb.post(f"{work}/loans", {"reader_ref": "BD-1"}), 409, "cooling-off")
     ok(dt.post(f"{work}/loans", {"reader_ref": "BD-2"}), 201)  # BD-2 was offered it again
+    bad = {"count": 1, "backing": ["HNM-TVT-W-KIEU-1"]}
+    problem(client.put(f"{work}/lendable", json=bad, headers=admin), 422, "invalid-input")
     ok(client.put(f"{work}/lendable", json={"count": 2}, headers=admin))
     problem(kb.post(f"{work}/loans", {"reader_ref": "BD-4"}), 409, "no-copy-free")  # licence: 1
     ok(client.put(f"{work}/rights", json={"basis": "public_domain"}, headers=admin))
