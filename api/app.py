@@ -13,6 +13,7 @@ from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
 from api.catalogue import router as catalogue_router
 from api.copies import router as copies_router
+from api.digital import router as digital_router
 from api.health import router as health_router
 from api.libraries import router as libraries_router
 from api.partner_admin import router as partner_admin_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(transfers_router)
     app.include_router(rotations_router)
     app.include_router(readers_router)
+    app.include_router(digital_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     openapi.install(app)

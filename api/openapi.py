@@ -27,6 +27,8 @@ EXTRA: dict[str, set[int]] = {
     "POST /readers/me/card": {401, 404},
     "POST /readers/me/data": {401, 404},
     "POST /readers/me/erasure": {401, 404, 409},
+    # The viewer link is the credential: a dead one is 410 (`viewer-link-dead`).
+    "GET /viewer/{token}/pages/{page}": {404, 410},
 }
 # Idempotent creates answer 200 when the same thing existed already (a retry).
 REPLAYED = {
@@ -35,6 +37,8 @@ REPLAYED = {
     "POST /libraries",
     "POST /partners",
     "POST /readers",
+    "POST /digital/{work}/loans",
+    "POST /digital/{work}/holds",
 }
 DESCRIPTIONS = {
     400: "The body cannot be parsed (`http-error`)",
@@ -42,9 +46,11 @@ DESCRIPTIONS = {
     403: "Signed in, but no role of the account may do this here (`forbidden`, `not-party`)",
     404: "No such resource, or not one you may see (`not-found`)",
     409: "Refused in the resource's current state (`conflict`, `already-exists`, "
-    "`illegal-transition`, `domain-error`, `library-merged`, `code-in-use`, `card-not-valid`)",
+    "`illegal-transition`, `domain-error`, `library-merged`, `code-in-use`, `card-not-valid`, "
+    "`not-lendable`, `no-copy-free`, `cooling-off`, `reader-limit`, `renewal-refused`)",
     422: "The request breaks the schema (`validation-error`) or a rule of the domain "
     "(`invalid-input`, `idempotency-key-reused`, `bad-legal-act`, `merge-into-itself`)",
+    410: "The viewer link is dead: forged, expired, or its loan ended (`viewer-link-dead`)",
     429: "Too many requests; Retry-After says when to retry (`rate-limited`, `login-throttled`)",
     503: "A part of the system is down",
 }

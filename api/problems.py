@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from domain.access import Forbidden
+from domain.digital_errors import ViewerLinkDead
 from domain.errors import (
     AlreadyExists,
     Conflict,
@@ -97,6 +98,38 @@ PROBLEMS: dict[str, tuple[int, str, str]] = {
         "Another library has or had this code (codes are never reused: old events name "
         "libraries by them).",
     ),
+    "not-lendable": (
+        409,
+        "Not lendable digitally",
+        "The work's recorded rights do not allow digital lending (to this reader, now).",
+    ),
+    "no-copy-free": (
+        409,
+        "No digital copy is free",
+        "Every copy the rights allow is lent or offered to someone waiting: place a hold.",
+    ),
+    "cooling-off": (
+        409,
+        "The reader borrowed this work too recently",
+        "After a digital loan ends the same reader waits a cooling-off time (24 h) before "
+        "borrowing or holding the same work again; the detail says from when.",
+    ),
+    "reader-limit": (
+        409,
+        "The reader has as many digital loans or holds as allowed",
+        "A reader has at most 3 digital loans and 5 holds across the network.",
+    ),
+    "renewal-refused": (
+        409,
+        "The loan cannot be renewed",
+        "A digital loan renews once, only while nobody waits and the loan has not expired.",
+    ),
+    "viewer-link-dead": (
+        410,
+        "The viewer link does not open this work (any more)",
+        "The link was not issued by us, has expired, or its loan was returned or expired. "
+        "Ask the library for a new link while the loan runs.",
+    ),
     "rate-limited": (429, "Too many requests", "Slow down; Retry-After says when to retry."),
     "unauthenticated": (
         401,
@@ -143,6 +176,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     NotYourTurn: 403,
     Conflict: 409,
     Forbidden: 403,
+    ViewerLinkDead: 410,
     IdempotencyKeyReused: 422,
 }
 

@@ -5,6 +5,7 @@ the tests call `bootstrap`; nothing else constructs these. It sits above the lay
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 from collections.abc import Callable
@@ -24,14 +25,17 @@ from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
+from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.personal_data import ReaderKeys
-from infra.settings import ProjectionSource, Settings
+from infra.settings import ProjectionSource, Settings, pages_dir
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
+from infra.viewer_links import ViewerLinks
 from projections.accounts import AccountsProjection, usernames_of
 from projections.catalogue import CatalogueProjection, copies_naming, find_candidates
 from projections.dead_letters import replay_parked
+from projections.digital import DigitalProjection
 from projections.libraries import LibrariesProjection
 from projections.projection import Projection
 from projections.readers import ReadersProjection
@@ -46,6 +50,8 @@ from projections.transfers import naming as transfers_naming
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.copies import CopiesService
+from services.digital import DigitalService
+from services.digital_access import DigitalAccessService
 from services.entry import Entry
 from services.idempotency import Idempotency
 from services.partners import PartnersService
@@ -74,6 +80,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         AccountsProjection,
         TransfersProjection,
         ReadersProjection,
+        DigitalProjection,
     )
 }
 
@@ -110,6 +117,8 @@ class System:
     rotations: RotationsService
     reorganisation: ReorganisationService
     readers: ReadersService
+    digital: DigitalService
+    digital_access: DigitalAccessService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -274,7 +283,6 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         copies = CopiesService(app)
         transfers = TransfersService(app, idempotency, settings.transfer_network_approval_above)
         rotations = RotationsService(app, idempotency, transfers)
-        requests = RequestsService(app, candidates, idempotency, copies)
         shipments = ShipmentsService(app, StoredWaybills(app), transfers)
         partners = PartnersService(app, partner_secrets)
         accounts = AccountsService(app, credentials)
@@ -303,9 +311,17 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         # open transfers and its rotations (services/stock_moves.py).
         movers: list[Mover] = [StockMover(app, stock_naming)]
         reorganisation = ReorganisationService(app, open_requests_of, staff_of, movers)
-        tokens = Tokens(
-            load_key(settings.token_key, settings.data_dir, "token.key"), settings.token_ttl_seconds
+        token_key = load_key(settings.token_key, settings.data_dir, "token.key")
+        tokens = Tokens(token_key, settings.token_ttl_seconds)
+        # Viewer links of digital loans: their own key, or one derived from the token key.
+        link_key = (
+            base64.b64decode(settings.viewer_link_key) if settings.viewer_link_key else token_key
         )
+        digital = DigitalService(app, idempotency)
+        digital_access = DigitalAccessService(
+            app, ViewerLinks(link_key), FolderPages(pages_dir(settings))
+        )
+        requests = RequestsService(app, candidates, idempotency, copies, digital)
         system = System(
             settings=settings,
             db=db,
@@ -326,6 +342,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             rotations=rotations,
             reorganisation=reorganisation,
             readers=readers,
+            digital=digital,
+            digital_access=digital_access,
             entry=Entry(
                 catalogue=catalogue,
                 copies=copies,
@@ -337,6 +355,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 accounts=accounts,
                 reorganisation=reorganisation,
                 readers=readers,
+                digital=digital,
+                digital_access=digital_access,
                 clock=utc_now,
             ),
         )

@@ -5,20 +5,26 @@ relayed and projected. The loader acts as DEMO_LOADER (domain/access.py)."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from composition.demo_pages import write_demo_pages
 from domain.access import DEMO_LOADER
 from domain.lending_policy import LendingPolicy
+from infra.page_folder import FolderPages
+from infra.settings import pages_dir
 from services.commands import (
     IssueApiKey,
     OpenAccount,
+    RecordRights,
     RegisterHolding,
     RegisterLibrary,
     RegisterPartner,
     RegisterWork,
+    SetLendable,
     SetPolicy,
 )
 
@@ -86,6 +92,22 @@ def load_demo(system: System) -> int:
                 partner["code"], partner["name"], partner["subsidy_percent"], DEMO_MONTHLY_CAP
             ),
         )
+    for r in data.get("digital_rights", []):
+        rights = RecordRights(
+            work=r["work"],
+            basis=r["basis"],
+            terms=r.get("terms", ""),
+            concurrent_loans=r.get("concurrent_loans"),
+            expires_on=date.fromisoformat(r["expires_on"]) if r.get("expires_on") else None,
+            owner=r.get("owner", ""),
+            consent=bool(r.get("consent", False)),
+            scope=r.get("scope", "network"),
+            library=r["library"],
+        )
+        act(DEMO_LOADER, rights)
+        act(DEMO_LOADER, SetLendable(r["work"], r["lendable"], tuple(r.get("backing", []))))
+    titles = {w["id"]: w["title"] for w in data["works"] if w.get("digital")}
+    write_demo_pages(FolderPages(pages_dir(system.settings)), titles)
     log.info("demo network loaded", libraries_registered=created)
     return created
 

@@ -65,10 +65,14 @@ class Permission(StrEnum):
     READERS_ERASE = "readers.erase"  # erase a reader; hand them their data
     # A reader acting on their own card (proved by its access key): no role holds it.
     READERS_SELF = "readers.self"
+    DIGITAL_READ = "digital.read"  # a digitised work's pool: rights, availability, waitlist
+    DIGITAL_RIGHTS = "digital.rights"  # record rights, set the lendable count
+    DIGITAL_LEND = "digital.lend"  # loans, holds and viewer links for the library's readers
     # Held by no account's role, only by the platform's own processes (below).
     CATALOGUE_MANAGE = "catalogue.manage"
     SHIPMENT_EVENTS = "partners.shipment_events"
     TIMERS_RUN = "timers.run"
+    DIGITAL_VIEW = "digital.view"  # a page through a signed viewer link
 
 
 # What every event records of who acted: an account, its role and library or partner; or
@@ -115,9 +119,13 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.READERS_MANAGE: {R.LIBRARIAN: L},
     Permission.READERS_ERASE: {R.LIBRARY_ADMIN: L},
     Permission.READERS_SELF: {},
+    Permission.DIGITAL_READ: {R.LIBRARIAN: A, R.LIBRARY_ADMIN: A, R.AUDITOR: A},
+    Permission.DIGITAL_RIGHTS: {R.LIBRARY_ADMIN: L},
+    Permission.DIGITAL_LEND: {R.LIBRARIAN: L},
     Permission.CATALOGUE_MANAGE: {},
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
+    Permission.DIGITAL_VIEW: {},
 }
 
 ROLE_ORDER = list(Role)
@@ -181,8 +189,17 @@ DEMO_LOADER = Platform(
             Permission.COPIES_REGISTER,
             Permission.PARTNERS_MANAGE,
             Permission.ACCOUNTS_MANAGE,
+            Permission.DIGITAL_RIGHTS,
         }
     ),
+)
+
+# Whoever holds a viewer link of a digital loan: the signed link is the credential, and
+# the loan behind it is checked on every page (services/digital.py).
+VIEWER_LINK = Platform(
+    "viewer-link",
+    {"account": "viewer-link", "role": "reader", "via": "viewer link"},
+    frozenset({Permission.DIGITAL_VIEW}),
 )
 
 

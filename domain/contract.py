@@ -12,6 +12,9 @@ from eventsourcing.domain import Aggregate
 from domain.account import Account
 from domain.catalogue import Holding, Work
 from domain.copy import Copy
+from domain.digital_access import LoanAccess
+from domain.digital_pool import DigitalPool
+from domain.digital_shelf import DigitalShelf
 from domain.ill_request import IllRequest
 from domain.library import Library
 from domain.library_code import LibraryCode
@@ -34,6 +37,9 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     PostalPartner,
     Account,
     Reader,
+    DigitalPool,
+    DigitalShelf,
+    LoanAccess,
 )
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.

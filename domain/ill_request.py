@@ -77,6 +77,7 @@ class IllRequest(Aggregate):
         self.notes: list[dict[str, str]] = []
         self.answer_reminded = False  # the waited-on party was reminded in this wait
         self.receipt_confirmed = False  # the requester confirmed the item arrived
+        self.delivered_format = ""  # "URL": a digital loan (ADR 0022); "": a parcel
         self.last_reminder: date | None = None  # of an overdue loan
         self.deliveries: list[str] = []  # shipments the carrier reported delivered
 
@@ -365,6 +366,54 @@ class IllRequest(Aggregate):
             due_date=now.date() + timedelta(days=loan_days),
         )
 
+    def lend_digitally(
+        self, library: str, loan_id: str, url: str, now: datetime, due: date
+    ) -> None:
+        """ISO Loaned with a delivered format of URL: a never-ship work is lent as a
+        digital loan of the supplier's pool (ADR 0022); the item id is the loan's."""
+        self._as_supplier(library, "lend digitally")
+        self._loan_only("Loaned")
+        self._guard(
+            "Loaned", {Status.REQUEST_RECEIVED, Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY}
+        )
+        self._loaned(
+            supplier=library,
+            item_id=loan_id,
+            shipped_at=now,
+            due_date=due,
+            delivered_format="URL",
+            url=url,
+        )
+
+    def digital_loan_ended(self, now: datetime) -> None:
+        """The digital loan behind a URL delivery was returned or expired: nothing comes
+        back by post, the loan is complete (ISO LoanCompleted)."""
+        if self.delivered_format != "URL":
+            raise IllegalTransition("LoanCompleted", f"{self.status.value} (not a URL delivery)")
+        self._guard(
+            "LoanCompleted", {Status.LOANED, Status.RECEIVED, Status.OVERDUE, Status.RECALLED}
+        )
+        assert self.supplier is not None
+        self._loan_completed(supplier=self.supplier, checked_in_at=now)
+
+    def digital_loan_renewed(self, due: date) -> None:
+        """The digital loan behind a URL delivery was renewed (on the supplier's pool,
+        while nobody waited): the request's due date follows (ISO RenewResponse)."""
+        if self.delivered_format != "URL":
+            raise IllegalTransition("RenewResponse", f"{self.status.value} (not a URL delivery)")
+        self._guard("RenewResponse", {Status.LOANED, Status.RECEIVED})
+        assert self.supplier is not None
+        self._renew_answered(
+            supplier=self.supplier, accepted=True, due_date=due, reason="digital loan renewed"
+        )
+
+    def _not_digital(self, command: str) -> None:
+        if self.delivered_format == "URL":
+            raise IllegalTransition(
+                command,
+                f"{self.status.value} (lent digitally: renew or return the digital loan)",
+            )
+
     @event("Loaned")
     def _loaned(
         self,
@@ -373,9 +422,12 @@ class IllRequest(Aggregate):
         shipped_at: datetime,
         due_date: date,
         forwarded_from: str = "",
+        delivered_format: str = "",
+        url: str = "",
     ) -> None:
         self.status = Status.LOANED
         self.item_id = item_id
+        self.delivered_format = delivered_format
         self.due_date = due_date
         self.answer_due = None
 
@@ -594,6 +646,7 @@ class IllRequest(Aggregate):
 
     def renew(self, library: str) -> None:
         self._as_requester(library, "renew")
+        self._not_digital("Renew")
         self._guard("Renew", {Status.RECEIVED, Status.OVERDUE})
         if self.renew_pending:
             raise IllegalTransition("Renew", f"{self.status.value} (a renewal is pending)")
@@ -605,6 +658,7 @@ class IllRequest(Aggregate):
 
     def ship_return(self, library: str, now: datetime) -> None:
         self._as_requester(library, "ship the item back")
+        self._not_digital("ShippedReturn")
         self._guard("ShippedReturn", ON_LOAN)
         self._return_shipped(shipped_at=now)
 
@@ -731,6 +785,8 @@ class IllRequest(Aggregate):
         """The timer: the due date passed while the item is out, whether or not its
         receipt was confirmed (ISO 18626: Loaned -> Overdue)."""
         self._guard("Overdue", {Status.LOANED, Status.RECEIVED, Status.RECALLED})
+        if self.delivered_format == "URL":
+            raise IllegalTransition("Overdue", "lent digitally (the loan expires by itself)")
         if self.due_date is None or today <= self.due_date:
             raise IllegalTransition("Overdue", f"{self.status.value} (not yet due)")
         self._marked_overdue(due_date=self.due_date)

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     reading_history_days: int = Field(default=365, ge=1)
     # 32 bytes, base64: signs bearer tokens. Unset in development: a key file under data_dir.
     token_key: str | None = None
+    # 32 bytes, base64: signs digital loans' viewer links. Unset: derived from the token key.
+    viewer_link_key: str | None = None
+    digital_pages_dir: Path | None = None  # page images of digitised works (data_dir/pages)
     token_ttl_seconds: int = Field(default=900, ge=30, le=86_400)  # API bearer tokens
     ui_session_hours: float = Field(default=8.0, gt=0, le=24)  # a working day in the web UI
     login_max_failures: int = Field(default=5, ge=1)  # then sign-ins wait (429)
@@ -91,3 +94,8 @@ class Settings(BaseSettings):
         if self.projection_source is ProjectionSource.AUTO:
             return ProjectionSource.KAFKA if self.kafka_bootstrap_servers else ProjectionSource.LOG
         return self.projection_source
+
+
+def pages_dir(settings: Settings) -> Path:
+    """Where the page images of digitised works are (the folder page store)."""
+    return settings.digital_pages_dir or settings.data_dir / "pages"

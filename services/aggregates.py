@@ -14,6 +14,7 @@ from eventsourcing.domain import Aggregate
 from domain.account import Account
 from domain.catalogue import Work
 from domain.copy import Copy, barcode_of
+from domain.digital_pool import DigitalPool
 from domain.errors import NotFound
 from domain.ill_request import IllRequest
 from domain.library import Library
@@ -135,3 +136,21 @@ def check_card(store: NetworkApp, reader_ref: str, today: date) -> None:
     why = found.may_borrow(today)
     if why is not None:
         raise CardNotValid(why)
+
+
+def digital_pool(store: NetworkApp, work: str) -> DigitalPool:
+    code = work.strip().upper()
+    return _load(
+        store.repository.get,
+        DigitalPool.id_for(code),
+        DigitalPool,
+        f"work {code} has no digital copies recorded",
+    )
+
+
+def current_digital_pool(store: NetworkApp, work: str) -> DigitalPool | None:
+    """The pool as it is now, for reading only (never change the object); None if none."""
+    try:
+        return _load(store.fresh.get, DigitalPool.id_for(work.strip().upper()), DigitalPool, "")
+    except NotFound:
+        return None

@@ -351,3 +351,95 @@ class ForgetReader(Command[Summary]):
     request_id: UUID
     today: date
     keep_days: int
+
+
+# -- digital lending (ADR 0022) -------------------------------------------------------------
+@dataclass(frozen=True)
+class RecordRights(Command[Summary]):
+    """The rights a digitised work is lent under; the first record opens its pool at
+    `library` (default: the caller's), which holds the work."""
+
+    work: str
+    basis: str
+    terms: str = ""
+    concurrent_loans: int | None = None
+    expires_on: date | None = None
+    owner: str = ""
+    consent: bool = False
+    scope: str = "network"
+    library: str | None = None
+
+
+@dataclass(frozen=True)
+class SetLendable(Command[Summary]):
+    work: str
+    count: int
+    backing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BorrowDigital(Command[Summary]):
+    """A librarian lends a digital copy to a reader of their library."""
+
+    work: str
+    reader_ref: str
+    reader_type: str = "adult"
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaceDigitalHold(Command[Summary]):
+    work: str
+    reader_ref: str
+    reader_type: str = "adult"
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DigitalLoanStep(Command[Summary]):
+    """return (early, or on time) or renew a digital loan."""
+
+    work: str
+    loan_id: str
+    action: str
+
+
+@dataclass(frozen=True)
+class DigitalHoldStep(Command[Summary]):
+    """skip (the one courtesy skip of an offer) or cancel a hold."""
+
+    work: str
+    reader_ref: str
+    action: str
+
+
+@dataclass(frozen=True)
+class IssueViewerLink(Command[Summary]):
+    work: str
+    loan_id: str
+
+
+@dataclass(frozen=True)
+class ViewPage(Command[tuple[bytes, str]]):
+    """A page through a viewer link (the link is the credential)."""
+
+    token: str
+    page: int
+
+
+@dataclass(frozen=True)
+class ExpireDigitalLoan(Command[Summary]):
+    """The timers: a digital loan's period is over."""
+
+    work: str
+    loan_id: str
+    now: datetime
+
+
+@dataclass(frozen=True)
+class LapseDigitalOffer(Command[Summary]):
+    """The timers: an offered copy's pickup window closed."""
+
+    work: str
+    reader_ref: str
+    now: datetime

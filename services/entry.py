@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 from uuid import UUID
 
 from domain.access import (
+    Actor,
     Caller,
     Forbidden,
     Permission,
@@ -28,23 +29,31 @@ from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.commands import (
     AddPartnerSecret,
+    BorrowDigital,
     CheckInCopy,
     CheckOutCopy,
     Command,
     CompleteMerge,
+    DigitalHoldStep,
+    DigitalLoanStep,
     DisableAccount,
     EnableAccount,
     ExpireAnswer,
+    ExpireDigitalLoan,
     ForgetReader,
     GrantRole,
     IssueApiKey,
+    IssueViewerLink,
+    LapseDigitalOffer,
     MarkOverdue,
     MergeLibrary,
     OpenAccount,
+    PlaceDigitalHold,
     PlanRotation,
     ProposeTransfer,
     RecodeLibrary,
     RecordCarrierEvents,
+    RecordRights,
     RegisterCopy,
     RegisterHolding,
     RegisterLibrary,
@@ -58,13 +67,17 @@ from services.commands import (
     RevokeApiKey,
     RevokeRole,
     RotationStep,
+    SetLendable,
     SetPassword,
     SetPolicy,
     TakeAction,
     TransferStep,
+    ViewPage,
     WithdrawCopy,
 )
 from services.copies import CopiesService
+from services.digital import DigitalService
+from services.digital_access import DigitalAccessService
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
 from services.readers import ReadersService
@@ -95,6 +108,14 @@ def unseen_rotation(rotation_id: UUID) -> str:
     return f"rotation {rotation_id} is not among the rotations you may see"
 
 
+def unseen_loan(work: str, loan_id: str) -> str:
+    return f"loan {loan_id} of {work} is not among the digital loans you may see"
+
+
+def unseen_hold(work: str, reader_ref: str) -> str:
+    return f"no hold of {reader_ref} on {work} that you may see"
+
+
 class Entry:
     def __init__(
         self,
@@ -109,6 +130,8 @@ class Entry:
         accounts: AccountsService,
         reorganisation: ReorganisationService,
         readers: ReadersService,
+        digital: DigitalService,
+        digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
     ) -> None:
         self.catalogue = catalogue
@@ -120,6 +143,8 @@ class Entry:
         self.partners = partners
         self.accounts = accounts
         self.reorganisation = reorganisation
+        self.digital = digital
+        self.digital_access = digital_access
         self.clock = clock
         self.handlers: dict[type[Command[Any]], Handler] = {
             RegisterLibrary: self._register_library,
@@ -158,6 +183,16 @@ class Entry:
             IssueApiKey: self._issue_api_key,
             RevokeApiKey: self._revoke_api_key,
             **ReaderHandlers(readers, clock).table(),
+            RecordRights: self._record_rights,
+            SetLendable: self._set_lendable,
+            BorrowDigital: self._borrow_digital,
+            PlaceDigitalHold: self._place_digital_hold,
+            DigitalLoanStep: self._digital_loan_step,
+            DigitalHoldStep: self._digital_hold_step,
+            IssueViewerLink: self._issue_viewer_link,
+            ViewPage: self._view_page,
+            ExpireDigitalLoan: self._expire_digital_loan,
+            LapseDigitalOffer: self._lapse_digital_offer,
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:
@@ -429,6 +464,102 @@ class Entry:
     def _revoke_api_key(self, caller: Caller, c: RevokeApiKey) -> Any:
         actor = self._managing(caller, c.username)
         return self.accounts.revoke_api_key(actor, c.username, c.key_id)
+
+    # -- digital lending (ADR 0022) ---------------------------------------------------------
+    def _record_rights(self, caller: Caller, c: RecordRights) -> Any:
+        holder = self.digital.holder(c.work)
+        library = holder or (c.library or _library_of(caller) or "").strip().upper()
+        if holder and c.library and c.library.strip().upper() != holder:
+            raise InvalidInput(f"{c.work}'s digital copies are held by {holder}")
+        actor = authorise(caller, Permission.DIGITAL_RIGHTS, library=library)
+        rights = {
+            "basis": c.basis,
+            "terms": c.terms,
+            "concurrent_loans": c.concurrent_loans,
+            "expires_on": c.expires_on,
+            "owner": c.owner,
+            "consent": c.consent,
+            "scope": c.scope,
+        }
+        return self.digital.record_rights(actor, c.work, library, rights, self.clock())
+
+    def _set_lendable(self, caller: Caller, c: SetLendable) -> Any:
+        holder = self.digital.holder(c.work)
+        if holder is None:
+            raise NotFound(f"work {c.work} has no digital copies recorded")
+        actor = authorise(caller, Permission.DIGITAL_RIGHTS, library=holder)
+        return self.digital.set_lendable(actor, c.work, c.count, list(c.backing), self.clock())
+
+    def _digital_work(self, caller: Caller, work: str) -> None:
+        """A work outside the caller's visibility scope is as if it were not there."""
+        scope = caller.work_scope if isinstance(caller, Principal) else None
+        if not self.digital.visible(work, scope):
+            raise NotFound(f"work {work} has no digital copies recorded")
+
+    def _borrow_digital(self, caller: Caller, c: BorrowDigital) -> Any:
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.DIGITAL_LEND, library=library)
+        self._digital_work(caller, c.work)
+        return self.digital.borrow(
+            actor,
+            c.work,
+            reader_ref=c.reader_ref,
+            library=library,
+            reader_type=c.reader_type,
+            client_request_id=c.client_request_id,
+            now=self.clock(),
+        )
+
+    def _place_digital_hold(self, caller: Caller, c: PlaceDigitalHold) -> Any:
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.DIGITAL_LEND, library=library)
+        self._digital_work(caller, c.work)
+        return self.digital.place_hold(
+            actor,
+            c.work,
+            reader_ref=c.reader_ref,
+            library=library,
+            reader_type=c.reader_type,
+            client_request_id=c.client_request_id,
+            now=self.clock(),
+        )
+
+    def _loan_actor(self, caller: Caller, work: str, loan_id: str) -> Actor:
+        involved = self.digital.loan_parties(work, loan_id)
+        secret = unseen_loan(work, loan_id)
+        return authorise(caller, Permission.DIGITAL_LEND, library=involved, secret=secret)
+
+    def _digital_loan_step(self, caller: Caller, c: DigitalLoanStep) -> Any:
+        actor = self._loan_actor(caller, c.work, c.loan_id)
+        if c.action == "return":
+            return self.digital.give_back(actor, c.work, c.loan_id, self.clock())
+        if c.action == "renew":
+            return self.digital.renew(actor, c.work, c.loan_id, self.clock())
+        raise InvalidInput(f"no loan action {c.action!r}; one of return, renew")
+
+    def _digital_hold_step(self, caller: Caller, c: DigitalHoldStep) -> Any:
+        if c.action not in ("skip", "cancel"):
+            raise InvalidInput(f"no hold action {c.action!r}; one of skip, cancel")
+        involved = self.digital.hold_parties(c.work, c.reader_ref)
+        secret = unseen_hold(c.work, c.reader_ref)
+        actor = authorise(caller, Permission.DIGITAL_LEND, library=involved, secret=secret)
+        return self.digital.hold_step(actor, c.work, c.reader_ref, c.action, self.clock())
+
+    def _issue_viewer_link(self, caller: Caller, c: IssueViewerLink) -> Any:
+        actor = self._loan_actor(caller, c.work, c.loan_id)
+        return self.digital_access.issue_link(actor, c.work, c.loan_id, self.clock())
+
+    def _view_page(self, caller: Caller, c: ViewPage) -> Any:
+        actor = authorise(caller, Permission.DIGITAL_VIEW)
+        return self.digital_access.page(actor, c.token, c.page, self.clock())
+
+    def _expire_digital_loan(self, caller: Caller, c: ExpireDigitalLoan) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.digital.expire(actor, c.work, c.loan_id, c.now)
+
+    def _lapse_digital_offer(self, caller: Caller, c: LapseDigitalOffer) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.digital.hold_step(actor, c.work, c.reader_ref, "lapse", c.now)
 
 
 def _library_of(caller: Caller) -> str | None:

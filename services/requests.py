@@ -22,6 +22,7 @@ from domain.routing import Candidate, Rota, WorkFacts, build_rota
 from infra.network_app import NetworkApp
 from services import aggregates
 from services.copies import CopiesService
+from services.digital import DigitalService
 from services.idempotency import Idempotency, Planned, command_fingerprint
 from services.shipments import new_shipment
 
@@ -53,9 +54,11 @@ class RequestsService:
         candidates: CandidateFinder,
         idempotency: Idempotency,
         copies: CopiesService,
+        digital: DigitalService,
     ) -> None:
         self.store = store
         self.copies = copies
+        self.digital = digital
         self.candidates = candidates
         self.idempotency = idempotency
 
@@ -120,6 +123,14 @@ class RequestsService:
             uuid.uuid5(uuid.NAMESPACE_URL, f"libshare:request:{key}") if key else uuid.uuid4()
         )
 
+        # A never-ship work no library may post: its digital copy, if a pool lends it now.
+        digital = None
+        if not rota.entries and facts.shipping == "never" and service_type == "Loan":
+            digital = self.digital.ill_offer(the_work.code, requester, reader_ref.strip(), now)
+        if digital is not None:
+            entry = {"library": digital, "reason": "a digital copy, delivered as a URL"}
+            rota = Rota([entry], rota.excluded)
+
         def plan() -> Planned:
             req = IllRequest.request(
                 request_id=request_id,
@@ -133,7 +144,10 @@ class RequestsService:
                 now=now,
                 answer_hours=self.answer_hours_of([e["library"] for e in rota.entries[:1]]),
             )
-            return [req], request_summary(req)
+            changed: list[Aggregate] = [req]
+            if digital is not None:
+                changed += self.digital.lend_for_ill(req, now)
+            return changed, request_summary(req)
 
         return self.idempotency.run(actor, key, fingerprint, plan)
 

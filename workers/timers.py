@@ -20,13 +20,16 @@ import structlog
 from domain.access import TIMERS, Forbidden
 from domain.errors import DomainError
 from infra.database import Database
+from projections.digital import due_for_timers as digital_due
 from projections.libraries import merges_due
 from projections.requests import due_for_timers, ended_before
 from services.commands import (
     Command,
     CompleteMerge,
     ExpireAnswer,
+    ExpireDigitalLoan,
     ForgetReader,
+    LapseDigitalOffer,
     MarkOverdue,
     Remind,
 )
@@ -72,6 +75,7 @@ class Timers:
                 except DomainError as exc:  # the read model lagged, or a librarian was first
                     log.info("timer skipped", kind=kind, request=str(request_id), why=str(exc))
         done["merges"] = self._complete_merges(now)
+        done.update(self._digital(now))
         if any(done.values()):
             log.info("timers ran", **done)
         return done
@@ -93,6 +97,28 @@ class Timers:
                 continue
             moved += int(any(result.get("moved", {}).values()))
         return moved
+
+    def _digital(self, now: datetime) -> dict[str, int]:
+        """Digital loans past their due time expire and offers past their pickup window
+        lapse (ADR 0022), whether or not anyone uses the system."""
+        with self.db.transaction() as conn:
+            due = digital_due(conn, now)
+        steps: list[tuple[str, str, Callable[[str, str], Command[Any]]]] = [
+            ("expire", "digital_expired", lambda work, loan: ExpireDigitalLoan(work, loan, now)),
+            ("lapse", "offers_lapsed", lambda work, reader: LapseDigitalOffer(work, reader, now)),
+        ]
+        done: dict[str, int] = {}
+        for kind, counter, command in steps:
+            done[counter] = 0
+            for work, ref in due[kind]:
+                try:
+                    self.entry.act(TIMERS, command(work, ref))
+                    done[counter] += 1
+                except Forbidden as exc:
+                    log.error("timer refused", kind=counter, work=work, why=str(exc))
+                except DomainError as exc:
+                    log.info("timer skipped", kind=counter, work=work, why=str(exc))
+        return done
 
     def run(self, stop: threading.Event, interval: float = 60.0) -> None:
         log.info("timers started", interval_s=interval)

@@ -11,6 +11,20 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import UI_COOKIE, Authorize
+from composition.demo_pages import write_demo_pages
+from domain.access import DEMO_LOADER, Principal
+from domain.account import Role
+from infra.page_folder import FolderPages
+from infra.settings import pages_dir
+from services.commands import (
+    BorrowDigital,
+    IssueViewerLink,
+    PlaceDigitalHold,
+    RecordRights,
+    RegisterHolding,
+    RegisterWork,
+    SetLendable,
+)
 from tests.actors import TESTER
 from tests.e2e.callers import Network, api_key_for, network_admin
 from tests.integration.support import eventually
@@ -333,6 +347,53 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             ),
             allow={"librarian": ONLY_OWN},
         ),
+        # -- digital lending ---------------------------------------------------------------------
+        "GET /digital/{work}": Case(
+            **pair(f"/digital/{w['own_work']}", f"/digital/{w['other_work']}"),
+            allow={"librarian": BOTH, "library_admin": BOTH, "auditor": BOTH},
+        ),
+        "PUT /digital/{work}/rights": Case(
+            **pair(
+                f"/digital/{w['own_work']}/rights",
+                f"/digital/{w['other_work']}/rights",
+                json={"basis": "public_domain"},
+            ),
+            allow={"library_admin": ONLY_OWN},
+        ),
+        "PUT /digital/{work}/lendable": Case(
+            **pair(
+                f"/digital/{w['own_work']}/lendable",
+                f"/digital/{w['other_work']}/lendable",
+                json={"count": 1},
+            ),
+            allow={"library_admin": ONLY_OWN},
+        ),
+        "POST /digital/{work}/loans": Case(
+            *same(f"/digital/{w['own_work']}/loans", json={"reader_ref": "BD-M2"}),
+            allow={"librarian": BOTH},
+        ),
+        "POST /digital/{work}/loans/{loan_id}/actions": Case(
+            **pair(
+                w["own_loan"] + "/actions", w["other_loan"] + "/actions", json={"action": "renew"}
+            ),
+            allow={"librarian": ONLY_OWN},
+        ),
+        "POST /digital/{work}/loans/{loan_id}/link": Case(
+            **pair(w["own_loan"] + "/link", w["other_loan"] + "/link"),
+            allow={"librarian": ONLY_OWN},
+        ),
+        "POST /digital/{work}/holds": Case(
+            *same(f"/digital/{w['own_work']}/holds", json={"reader_ref": "BD-M3"}),
+            allow={"librarian": BOTH},
+        ),
+        "POST /digital/{work}/holds/{reader_ref}/actions": Case(
+            **pair(
+                w["own_hold"] + "/actions", w["other_hold"] + "/actions", json={"action": "skip"}
+            ),
+            allow={"librarian": ONLY_OWN},
+        ),
+        # The signed link is the credential: whoever holds it reads, signed in or not.
+        "GET /viewer/{token}/pages/{page}": Case(*same(w["viewer_page"]), public=True),
         # -- projections -----------------------------------------------------------------------
         "GET /projections": Case(*same("/projections"), allow={"auditor": BOTH, **admin}),
         "GET /projections/{name}/parked": Case(
@@ -529,6 +590,7 @@ def world(network: Network) -> tuple[TestClient, dict[str, Any]]:
     assert "HNM-KB" not in system.requests.request_parties(UUID(w["other_request"]))
     w.update(transfers_world(system))
     w["readers"] = readers_world(system)
+    w.update(digital_world(system))
     eventually(
         lambda: all(
             p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()
@@ -536,6 +598,33 @@ def world(network: Network) -> tuple[TestClient, dict[str, Any]]:
         what="the read models",
     )
     return client, w
+
+
+def digital_world(system: Any) -> dict[str, Any]:
+    """A digitised work of HNM-KB's with a KB reader's loan and hold; a loan and a hold of
+    HNM-DT's readers on the provincial library's W-HUONGUOC; a live viewer link."""
+    kb = Principal("m-kb", frozenset({Role.LIBRARIAN}), library="HNM-KB", library_kind="district")
+    dt = Principal("m-dt", frozenset({Role.LIBRARIAN}), library="HNM-DT", library_kind="district")
+    act = system.entry.act
+    act(DEMO_LOADER, RegisterWork("W-SOHOA-KB", "Gia phả (bản số)", "han_nom", digital=True))
+    act(DEMO_LOADER, RegisterHolding("W-SOHOA-KB", "HNM-KB", 1, 1))
+    act(DEMO_LOADER, RecordRights("W-SOHOA-KB", "public_domain", library="HNM-KB"))
+    act(DEMO_LOADER, SetLendable("W-SOHOA-KB", 1))
+    own = act(kb, BorrowDigital("W-SOHOA-KB", "BD-M1"))["loan_id"]
+    act(kb, PlaceDigitalHold("W-SOHOA-KB", "BD-M4"))
+    other = act(dt, BorrowDigital("W-HUONGUOC", "BD-M5"))["loan_id"]
+    act(dt, PlaceDigitalHold("W-HUONGUOC", "BD-M6"))
+    link = act(kb, IssueViewerLink("W-SOHOA-KB", own))
+    write_demo_pages(FolderPages(pages_dir(system.settings)), {"W-SOHOA-KB": "Gia phả"})
+    return {
+        "own_work": "W-SOHOA-KB",
+        "other_work": "W-HUONGUOC",
+        "own_loan": f"/digital/W-SOHOA-KB/loans/{own}",
+        "other_loan": f"/digital/W-HUONGUOC/loans/{other}",
+        "own_hold": "/digital/W-SOHOA-KB/holds/BD-M4",
+        "other_hold": "/digital/W-HUONGUOC/holds/BD-M6",
+        "viewer_page": link["url"],
+    }
 
 
 def transfers_world(system: Any) -> dict[str, Any]:

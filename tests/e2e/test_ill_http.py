@@ -74,7 +74,7 @@ def test_a_loan_from_request_to_completion(librarian: Callable[[str], Librarian]
     }
 
 
-def test_a_copy_of_a_never_shipped_work_is_delivered_but_a_loan_of_it_is_unfilled(
+def test_a_copy_of_a_never_shipped_work_is_delivered_and_a_loan_of_it_lent_digitally(
     librarian: Callable[[str], Librarian],
 ) -> None:
     district = librarian("HNM-DT")
@@ -83,9 +83,15 @@ def test_a_copy_of_a_never_shipped_work_is_delivered_but_a_loan_of_it_is_unfille
     librarian("HNM-TVT").ok(copy["id"], "CopyCompleted", note="bản quét trang 1-12")
     seen(district, copy["id"], "CopyCompleted")
 
+    # Its one digital copy (ADR 0022): ISO Loaned with a delivered format of URL.
     loan = district.request("W-THANTICH", service_type="Loan")
-    assert loan["status"] == "Unfilled" and loan["supplier"] is None
-    detail = seen(district, loan["id"], "Unfilled")
+    assert loan["status"] == "Loaned" and loan["supplier"] == "HNM-TVT"
+    loaned = seen(district, loan["id"], "Loaned")["timeline"][-1]["data"]
+    assert loaned["delivered_format"] == "URL" and loaned["url"].startswith("/digital/W-THANTICH/")
+    # With that copy lent, the next reader's loan is unfilled, with the reason.
+    next_loan = district.request("W-THANTICH", service_type="Loan", reader_ref="BD-0043")
+    assert next_loan["status"] == "Unfilled" and next_loan["supplier"] is None
+    detail = seen(district, next_loan["id"], "Unfilled")
     reasons = detail["timeline"][-1]["data"]["reasons"]
     assert reasons == [{"library": "HNM-TVT", "reason": "never shipped: digital access only"}]
 
@@ -304,7 +310,11 @@ def test_monthly_statistics_count_requests_fills_and_turnaround(
     school = librarian("HNM-S-ADT")
     filled = school.request("W-KIEU")
     librarian(filled["supplier"]).lend(filled["id"], "W-KIEU")
-    school.request("W-THANTICH")  # a loan of a never-shipped work: Unfilled at once
+    # A loan of a never-shipped work whose one digital copy is lent: Unfilled at once.
+    provincial = librarian("HNM-TVT")
+    lent = provincial.post("/digital/W-THANTICH/loans", {"reader_ref": "BD-TVT-1"})
+    assert lent.status_code == 201, lent.text
+    school.request("W-THANTICH")
     cancelled = school.request("W-CHIPHEO")
     school.ok(cancelled["id"], "Cancel")
     librarian(cancelled["supplier"]).ok(cancelled["id"], "CancelResponse", answer="Y")

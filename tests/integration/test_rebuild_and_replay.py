@@ -90,6 +90,16 @@ def scenario(system: System, runner: ProjectionRunner) -> None:
         params={"answer": "Y"},
         now=now,
     )
+    # Its one digital copy lent (ADR 0022), a never-ship work's loan ends Unfilled at once.
+    system.digital.borrow(
+        TESTER,
+        "W-THANTICH",
+        reader_ref="BD-TVT-1",
+        library="HNM-TVT",
+        reader_type="adult",
+        client_request_id=None,
+        now=now,
+    )
     unfilled = system.requests.request_item(
         TESTER, requester="HNM-S-ABL", work="W-THANTICH", reader_ref="BD-8", now=now
     )

@@ -13,6 +13,7 @@ import services.commands as commands
 from domain.access import (
     DEMO_LOADER,
     TIMERS,
+    VIEWER_LINK,
     Forbidden,
     Hidden,
     Permission,
@@ -39,6 +40,8 @@ def entry() -> Entry:
         accounts=nothing,
         reorganisation=nothing,
         readers=nothing,
+        digital=nothing,
+        digital_access=nothing,
         clock=lambda: datetime.now(UTC),
     )
 
@@ -74,7 +77,7 @@ def test_a_partners_webhook_acts_on_that_partners_shipments_only() -> None:
 
 def test_no_account_holds_a_platform_permission() -> None:
     admin = Principal(account="quantri", roles=frozenset(Role))
-    for permission in (Permission.TIMERS_RUN, Permission.SHIPMENT_EVENTS):
+    for permission in (Permission.TIMERS_RUN, Permission.SHIPMENT_EVENTS, Permission.DIGITAL_VIEW):
         with pytest.raises(Forbidden):
             authorise(admin, permission, partner="VNPOST")
     with pytest.raises(Forbidden):
@@ -89,3 +92,11 @@ def test_a_hidden_resource_is_not_found_for_a_platform_process_too() -> None:
 def test_the_demo_loader_grants_any_role() -> None:
     actor = authorise_grant(DEMO_LOADER, Role.POSTAL_PARTNER, None)
     assert actor == {"account": "demo-loader", "role": "network_admin"}
+
+
+def test_a_viewer_link_reads_pages_and_does_nothing_else() -> None:
+    assert authorise(VIEWER_LINK, Permission.DIGITAL_VIEW)["via"] == "viewer link"
+    with pytest.raises(Forbidden):
+        entry().act(VIEWER_LINK, commands.BorrowDigital("W-THANTICH", "BD-1"))
+    with pytest.raises(Forbidden):
+        entry().act(VIEWER_LINK, commands.ExpireDigitalLoan("W-THANTICH", "L-1", datetime.now(UTC)))
