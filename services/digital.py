@@ -257,6 +257,8 @@ class DigitalService:
             "digital_borrow", work=work.upper(), reader_ref=reader_ref, reader_type=reader_type
         )
 
+        aggregates.check_card(self.store, reader_ref, now.date())  # valid network-wide
+
         def change(p: DigitalPool) -> dict[str, Any]:
             period = loan_period(p.kind, reader_type)
             off = self._off_shelf(p)
@@ -310,6 +312,8 @@ class DigitalService:
         fingerprint = command_fingerprint(
             "digital_hold", work=work.upper(), reader_ref=reader_ref, reader_type=reader_type
         )
+
+        aggregates.check_card(self.store, reader_ref, now.date())  # valid network-wide
 
         def change(p: DigitalPool) -> dict[str, Any]:
             p.place_hold(reader_ref, library, reader_type, now)

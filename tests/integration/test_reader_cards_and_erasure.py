@@ -1,7 +1,8 @@
-"""Cards valid network-wide: a suspended card borrows at no library; a library's policy
-may activate online cards at once. After erasure, a full replay and every read model
-work, and the reader's name, date of birth and contact appear nowhere we store: every
-table of the database, every Kafka topic and the log output are searched for them.
+"""Cards valid network-wide: a suspended card borrows at no library, nor digitally; a
+library's policy may activate online cards at once. After erasure, a full replay and
+every read model work, and the reader's name, date of birth and contact appear nowhere
+we store: every table of the database, every Kafka topic and the log output are searched
+for them.
 Statistics are unchanged. Before erasure too, they are nowhere in clear: the events
 carry them sealed with the reader's own key."""
 
@@ -21,10 +22,12 @@ from domain.reader import PLACEHOLDER, CardNotValid
 from infra.logs import configure_logging
 from projections.readers import reader_statistics
 from services.commands import (
+    BorrowDigital,
     CardStep,
     CheckOutCopy,
     EraseReader,
     ExportReaderData,
+    PlaceDigitalHold,
     RegisterReader,
     ShowReader,
 )
@@ -127,6 +130,9 @@ def test_a_suspended_card_borrows_at_no_library(kafka_system: System) -> None:
             system.requests.request_item(
                 TESTER, requester=library, work="W-KIEU", reader_ref=ref, now=now
             )
+    for digital in (BorrowDigital("W-KIEU", ref), PlaceDigitalHold("W-KIEU", ref)):
+        with pytest.raises(CardNotValid, match="suspended"):  # nor lend it a digital copy
+            system.entry.act(OTHER_LIBRARIAN, digital)
     system.entry.act(OTHER_LIBRARIAN, CardStep(ref, "reinstate"))
     system.entry.act(OTHER_LIBRARIAN, CheckOutCopy("HNM-DT-KIEU-2", ref))
 
