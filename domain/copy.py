@@ -187,6 +187,21 @@ class Copy(Aggregate):
     class Withdrawn(Changed):
         reason: str
 
+    class SetAside(Changed):
+        """The copy backs a digital loan (ADR 0022): it stays on its shelf, lent to no one,
+        until the loan ends."""
+
+        loan_id: str
+
+        def change(self, copy: Copy) -> None:
+            copy.set_aside_for = self.loan_id
+
+    class SetAsideEnded(Changed):
+        loan_id: str
+
+        def change(self, copy: Copy) -> None:
+            copy.set_aside_for = None
+
     class LibraryReplaced(Changed):
         """Library `old` became `new` (a merge, a re-code: ADR 0021): wherever the copy
         named it (owner, holder, the library it is lent to or travels to) it names `new`."""
@@ -213,6 +228,7 @@ class Copy(Aggregate):
         self.reserved_for: str | None = None  # picked for this transfer
         self.in_transit_to: str | None = None
         self.condition = ""
+        self.set_aside_for: str | None = None  # the digital loan it backs
 
     @staticmethod
     def id_for(barcode: str) -> UUID:
@@ -247,8 +263,8 @@ class Copy(Aggregate):
 
     @property
     def requestable(self) -> bool:
-        """On a shelf and promised to no transfer: it may be lent."""
-        return self.status in SHELVED and self.reserved_for is None
+        """On a shelf, promised to no transfer and backing no digital loan: it may be lent."""
+        return self.status in SHELVED and self.reserved_for is None and self.set_aside_for is None
 
     def _shelf_status(self, holder: str) -> str:
         return (CopyStatus.ON_SHELF if holder == self.owner else CopyStatus.ON_DEPOSIT).value
@@ -270,6 +286,8 @@ class Copy(Aggregate):
             raise self._refuse(command, "not on a shelf")
         if self.reserved_for is not None:
             raise self._refuse(command, f"picked for transfer {self.reserved_for}")
+        if self.set_aside_for is not None:
+            raise self._refuse(command, f"set aside for a digital loan ({self.set_aside_for})")
 
     # -- interlibrary loans ---------------------------------------------------------------
     def lend_on_ill(self, supplier: str, request_id: str, requester: str, work: str) -> None:
@@ -442,6 +460,18 @@ class Copy(Aggregate):
             transfer_id=transfer_id,
         )
 
+    # -- digital loans ----------------------------------------------------------------------
+    def set_aside(self, loan_id: str) -> None:
+        """Back a digital loan: refused unless the copy could be lent now."""
+        if self.set_aside_for == loan_id:
+            return
+        self._check_lendable(self.holder, "SetAside")
+        self._trigger(self.SetAside, loan_id=loan_id)
+
+    def end_set_aside(self, loan_id: str) -> None:
+        if self.set_aside_for == loan_id:
+            self._trigger(self.SetAsideEnded, loan_id=loan_id)
+
     def replace_library(self, old: str, new: str, why: str) -> bool:
         """`old` became `new`; False (nothing recorded) if the copy names `old` nowhere."""
         named = old in (
@@ -471,7 +501,9 @@ class Copy(Aggregate):
     def withdraw(self, library: str, reason: str) -> None:
         if library != self.owner:
             raise self._refuse("Withdraw", f"owned by {self.owner}")
-        if self.status not in (*SHELVED, CopyStatus.MISSING) or self.queue:
-            raise self._refuse("Withdraw", "on loan, in transit or queued for a transfer")
+        if self.status not in (*SHELVED, CopyStatus.MISSING) or self.queue or self.set_aside_for:
+            raise self._refuse(
+                "Withdraw", "on loan, in transit, queued for a transfer or backing a digital loan"
+            )
         why = one_line(reason, "a withdrawal's reason", 500)
         self._trigger(self.Withdrawn, status=CopyStatus.WITHDRAWN.value, reason=why)

@@ -39,6 +39,8 @@ COPY_EVENTS = (
     "Found",
     "Withdrawn",
     "LibraryReplaced",
+    "SetAside",
+    "SetAsideEnded",
 )
 
 
@@ -128,7 +130,7 @@ class CatalogueProjection(Projection):
             )
         else:  # every later copy event carries the copy's resulting state
             picked = _PICKED_FOR.get(kind, "picked_for")
-            picks = (d["transfer_id"],) if "%s" in picked else ()
+            picks = (d.get("transfer_id") or d.get("loan_id"),) if "%s" in picked else ()
             lent_to = _LENT_TO.get(kind, "lent_to")
             lent: tuple[str, ...] = ()
             if kind == "LibraryReplaced":
@@ -142,10 +144,13 @@ class CatalogueProjection(Projection):
             )
 
 
-# How each copy event changes `picked_for` (%s: the event's transfer id), as the copy's
-# `reserved_for` changes (domain/copy.py); other events leave it.
+# How each copy event changes `picked_for` (%s: the event's transfer id, or the digital
+# loan a copy is set aside for), as the copy's `reserved_for` and `set_aside_for` change
+# (domain/copy.py); other events leave it.
 _PICKED_FOR = {
     "Picked": "%s",
+    "SetAside": "'digital:' || %s",
+    "SetAsideEnded": "NULL",
     "TransferLeft": "CASE WHEN picked_for = %s THEN NULL ELSE picked_for END",
     "ReceivedOnTransfer": "NULL",
     "MissingInTransit": "NULL",

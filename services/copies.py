@@ -7,13 +7,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Actor
 from domain.copy import Copy, barcode_of
-from domain.digital_pool import DigitalPool
-from domain.errors import AlreadyExists, IllegalTransition, InvalidInput, NotFound
+from domain.errors import AlreadyExists, InvalidInput, NotFound
 from infra.network_app import NetworkApp
 from services import aggregates
 
@@ -82,25 +80,11 @@ class CopiesService:
             found += 1
         return found
 
-    def set_aside(self, copy: Copy) -> None:
-        """Refuse to lend a physical copy that backs an active digital loan (ADR 0022)."""
-        try:
-            pool: Any = self.store.repository.get(DigitalPool.id_for(copy.work))
-        except AggregateNotFoundError:
-            return
-        if isinstance(pool, DigitalPool) and any(
-            loan["backing"] == copy.barcode for loan in pool.loans.values()
-        ):
-            raise IllegalTransition(
-                "CheckOut", "set aside for a digital loan", what=f"copy {copy.barcode}"
-            )
-
     def check_out(
         self, actor: Actor, library: str, barcode: str, reader_ref: str, today: date
     ) -> Copy:
         aggregates.check_card(self.store, reader_ref, today)  # a card valid network-wide
         copy = self.get(barcode)
-        self.set_aside(copy)
         copy.check_out(library, reader_ref)
         self.store.record(copy, actor=actor)
         return copy
@@ -126,5 +110,4 @@ class CopiesService:
                 f"item {barcode!r} is not a registered copy: Loaned names the barcode of a "
                 "copy your library holds"
             ) from None
-        self.set_aside(copy)
         return copy

@@ -134,6 +134,7 @@ class DigitalService:
                 elif has and not had:
                     shelf.take(pool.work, what)
             changed.append(shelf)
+        changed += self._set_aside(loans, pool.loans)
         for loan_id, loan in loans.items():
             if not loan.get("ill_request"):
                 continue
@@ -146,6 +147,25 @@ class DigitalService:
                     request.digital_loan_renewed(after_loan["due_at"].date())
                 changed.append(request)
         return changed, result
+
+    def _set_aside(
+        self, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
+    ) -> list[Aggregate]:
+        """The physical copy backing each new loan is set aside, and released when its
+        loan ends, on the copy itself and in the pool's transaction: a desk check-out or
+        an ILL loan of it at the same moment conflicts with this save (ADR 0022)."""
+        changed: list[Aggregate] = []
+        for loan_id in after.keys() - before.keys():
+            if after[loan_id].get("backing"):
+                copy = aggregates.copy(self.store, after[loan_id]["backing"])
+                copy.set_aside(loan_id)
+                changed.append(copy)
+        for loan_id in before.keys() - after.keys():
+            if before[loan_id].get("backing"):
+                copy = aggregates.copy(self.store, before[loan_id]["backing"])
+                copy.end_set_aside(loan_id)
+                changed.append(copy)
+        return changed
 
     # -- interlibrary loans of never-ship works (ISO Loaned, delivered format URL) ---------
     def ill_offer(self, work: str, requester: str, reader_ref: str, now: datetime) -> str | None:

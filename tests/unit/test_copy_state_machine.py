@@ -278,6 +278,19 @@ class CopyMachine(RuleBasedStateMachine):
             return
         self.command(lambda w: w.copies[barcode].check_in(at))
 
+    @rule(barcode=st.sampled_from([f"BC-{n}" for n in range(4)]), ends=st.booleans())
+    def backs_a_digital_loan(self, barcode: str, ends: bool) -> None:
+        """The copy backs a digital loan (set aside on its shelf), or that loan ends."""
+
+        def step(w: World) -> None:
+            c = w.copies[barcode]
+            if ends:
+                c.end_set_aside(c.set_aside_for or "none")
+            else:
+                c.set_aside(f"loan-{w.now.isoformat()}")
+
+        self.command(step)
+
     # -- what must always hold ---------------------------------------------------------------
     @invariant()
     def never_in_two_places(self) -> None:
@@ -318,6 +331,12 @@ class CopyMachine(RuleBasedStateMachine):
                 or (t.status is TransferStatus.IN_TRANSIT and c.barcode in t.outstanding)
             ]
             assert c.transfers == expected, c.barcode
+
+    @invariant()
+    def a_copy_set_aside_stays_on_its_shelf_lent_to_no_one(self) -> None:
+        for c in self.world.copies.values():
+            if c.set_aside_for is not None:
+                assert c.status in SHELVED and c.reserved_for is None and not c.requestable
 
     @invariant()
     def never_requestable_in_transit(self) -> None:
