@@ -70,10 +70,10 @@ def _exclusion(requester: str, work: WorkFacts, service_type: str, c: Candidate)
         return c.closed
     if not visible(work, c.kind):
         return f"outside the work's visibility scope ({', '.join(work.visible_to)})"
+    if work.shipping == "never" and service_type == "Loan":  # whatever is on its shelf
+        return "never shipped: digital access only"
     if c.available <= 0:
         return "no available copy"
-    if work.shipping == "never" and service_type == "Loan":
-        return "never shipped: digital access only"
     if work.kind not in c.lends_kinds:
         return f"its policy does not lend {work.kind}"
     if c.active_loans >= c.max_active_loans:

@@ -48,6 +48,8 @@ class PartnerSecrets:
 
     def setup(self) -> None:
         with self.db.transaction() as conn:
+            # Processes starting together would race on CREATE TABLE IF NOT EXISTS.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('libshare-partner-secrets-setup'))")
             conn.execute(DDL)
 
     def create(self, partner: str) -> tuple[str, str]:

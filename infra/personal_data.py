@@ -42,6 +42,8 @@ class ReaderKeys:
 
     def setup(self) -> None:
         with self.db.transaction() as conn:
+            # Processes starting together would race on CREATE TABLE IF NOT EXISTS.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext('libshare-reader-keys-setup'))")
             conn.execute(DDL)
 
     def key_for(self, reader_id: UUID, *, create: bool = False) -> bytes | None:
