@@ -443,3 +443,12 @@ class LapseDigitalOffer(Command[Summary]):
     work: str
     reader_ref: str
     now: datetime
+
+
+@dataclass(frozen=True)
+class ForgetDigitalReaders(Command[Summary]):
+    """The timers: a pool's loans ended before the retention period forget their readers."""
+
+    work: str
+    today: date
+    keep_days: int

@@ -40,6 +40,7 @@ from services.commands import (
     EnableAccount,
     ExpireAnswer,
     ExpireDigitalLoan,
+    ForgetDigitalReaders,
     ForgetReader,
     GrantRole,
     IssueApiKey,
@@ -193,6 +194,7 @@ class Entry:
             ViewPage: self._view_page,
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
+            ForgetDigitalReaders: self._forget_digital_readers,
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:
@@ -560,6 +562,10 @@ class Entry:
     def _lapse_digital_offer(self, caller: Caller, c: LapseDigitalOffer) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.digital.hold_step(actor, c.work, c.reader_ref, "lapse", c.now)
+
+    def _forget_digital_readers(self, caller: Caller, c: ForgetDigitalReaders) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.digital.forget_readers(actor, c.work, c.today, c.keep_days)
 
 
 def _library_of(caller: Caller) -> str | None:
