@@ -488,3 +488,42 @@ class DigitalService:
             return {"forgotten": p.forget_readers(today, keep_days)}
 
         return self._run(actor, work, change, datetime.combine(today, time(), UTC))
+
+    # -- a reader's own view (services/digital_self.py) -----------------------------------
+    def loan_of(self, work: str, reader_ref: str) -> str:
+        pool = self.current_pool(work)
+        loan_id = pool.loan_of(reader_ref) if pool else None
+        if pool is None or loan_id is None:
+            raise NotFound(f"you have no digital loan of {work}")
+        return loan_id
+
+    def shelf_view(self, reader_ref: str, now: datetime) -> dict[str, Any]:
+        """A reader's digital loans and places, across the network. A place with a copy
+        offered shows until when it waits for them: the notice of the offer."""
+        shelf = self._reader_shelf(reader_ref)
+        loans: list[dict[str, Any]] = []
+        places: list[dict[str, Any]] = []
+        for work in sorted({*(shelf.loans if shelf else []), *(shelf.holds if shelf else [])}):
+            pool = self.current_pool(work)
+            if pool is None:
+                continue
+            loan_id, hold = pool.loan_of(reader_ref), pool.hold_of(reader_ref)
+            if loan_id is not None:
+                loan = pool.loans[loan_id]
+                loans.append(
+                    {"work": work, "library": pool.library, **self._loan_view(pool, loan_id)}
+                    | {"lent_at": loan["lent_at"]}
+                )
+            if hold is not None:
+                places.append(
+                    {
+                        "work": work,
+                        "library": pool.library,
+                        "position": pool.position(reader_ref),
+                        "waiting": len(pool.holds),
+                        "offered_until": hold["offered_until"],
+                        "skipped": hold["skipped"],
+                    }
+                )
+        offers = [p for p in places if p["offered_until"] is not None]
+        return plain({"reader_ref": reader_ref, "loans": loans, "holds": places, "offers": offers})

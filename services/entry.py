@@ -79,6 +79,7 @@ from services.commands import (
 from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
+from services.digital_self import ReaderDigitalHandlers
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
 from services.readers import ReadersService
@@ -184,6 +185,7 @@ class Entry:
             IssueApiKey: self._issue_api_key,
             RevokeApiKey: self._revoke_api_key,
             **ReaderHandlers(readers, clock).table(),
+            **ReaderDigitalHandlers(digital, digital_access, clock).table(),
             RecordRights: self._record_rights,
             SetLendable: self._set_lendable,
             BorrowDigital: self._borrow_digital,
