@@ -15,6 +15,7 @@ from api.catalogue import router as catalogue_router
 from api.copies import router as copies_router
 from api.digital import router as digital_router
 from api.health import router as health_router
+from api.iso18626 import router as iso18626_router
 from api.libraries import router as libraries_router
 from api.partner_admin import router as partner_admin_router
 from api.partners import install as install_partners
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(reader_digital_router)  # before /readers/{reader_ref}/...
     app.include_router(readers_router)
     app.include_router(digital_router)
+    app.include_router(iso18626_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     openapi.install(app)

@@ -32,6 +32,9 @@ EXTRA: dict[str, set[int]] = {
     "POST /readers/me/digital/{work}/{action}": {401, 404, 409},
     # The viewer link is the credential: a dead one is 410 (`viewer-link-dead`).
     "GET /viewer/{token}/pages/{page}": {404, 410},
+    # An outside ISO 18626 peer: its shared secret, not a sign-in (ADR 0028). No ISO 18626
+    # message at all is 400 with an ERROR confirmation; no XSD folder configured, 503.
+    "POST /iso18626": {400, 401, 503},
 }
 # Idempotent creates answer 200 when the same thing existed already (a retry).
 REPLAYED = {

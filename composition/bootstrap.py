@@ -21,6 +21,7 @@ from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
 from infra.event_store import event_store_env
 from infra.heartbeats import Heartbeat
+from infra.iso18626_xml import Schemas
 from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
@@ -54,6 +55,8 @@ from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.entry import Entry
 from services.idempotency import Idempotency
+from services.iso_inbound import IsoInbound
+from services.iso_peers import IsoPeersService
 from services.partners import PartnersService
 from services.readers import ReadersService
 from services.reorganisation import Mover, ReorganisationService
@@ -62,6 +65,7 @@ from services.rotations import RotationsService
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
+from workers.iso_outbox import IsoOutbox
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -120,6 +124,8 @@ class System:
     digital: DigitalService
     digital_access: DigitalAccessService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
+    iso_peers: IsoPeersService | None = None  # ISO 18626 on the wire (ADR 0028)
+    iso_schemas: Schemas | None = None  # None: no XSD folder configured
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     runner: ProjectionRunner | None = None
@@ -211,6 +217,27 @@ class System:
     def timers(self) -> Timers:
         return Timers(self.db, self.entry, utc_now, self.settings.reading_history_days)
 
+    def make_iso_outbox(self) -> IsoOutbox:
+        """The ISO 18626 outbox (ADR 0028); needs the XSD folder in settings."""
+        if self.iso_schemas is None or self.iso_peers is None:
+            raise RuntimeError("LIBSHARE_ISO18626_XSD_DIR is not set: no ISO 18626 outbox")
+        outbox = IsoOutbox(
+            self.db,
+            self.reader,
+            self.entry,
+            self.iso_peers,
+            self.iso_schemas,
+            send_seconds=self.settings.iso18626_send_seconds,
+        )
+        outbox.setup()
+        return outbox
+
+    def start_iso_outbox(self) -> IsoOutbox:
+        outbox = self.make_iso_outbox()
+        interval = self.settings.iso18626_outbox_interval_seconds
+        self._spawn("iso-outbox", lambda: outbox.run(self.stop_event, interval))
+        return outbox
+
     def start_timers(self) -> None:
         timers = self.timers()
         interval = self.settings.timer_interval_seconds
@@ -225,6 +252,8 @@ class System:
         if source is not ProjectionSource.NONE:
             self.start_projector(source)
         self.start_timers()
+        if self.iso_schemas is not None:
+            self.start_iso_outbox()
 
     def close(self) -> None:
         self.stop_event.set()
@@ -322,6 +351,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             app, ViewerLinks(link_key), FolderPages(pages_dir(settings))
         )
         requests = RequestsService(app, candidates, idempotency, copies, digital)
+        iso_peers = IsoPeersService(app, partner_secrets, settings.iso18626_agency_id_type)
+        iso_inbound = IsoInbound(app, requests, idempotency)
         system = System(
             settings=settings,
             db=db,
@@ -358,7 +389,11 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 digital=digital,
                 digital_access=digital_access,
                 clock=utc_now,
+                iso_peers=iso_peers,
+                iso_inbound=iso_inbound,
             ),
+            iso_peers=iso_peers,
+            iso_schemas=Schemas(settings.iso18626_xsd_dir) if settings.iso18626_xsd_dir else None,
         )
         return system
     except BaseException:

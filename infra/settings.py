@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     timer_interval_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)
+    # ISO 18626 on the wire (ADR 0028): the folder of the official XSDs (none: the
+    # endpoint answers 503 and the outbox sends nothing), our libraries' agency id type
+    # (their value: the library code), and how long the outbox retries one message.
+    iso18626_xsd_dir: Path | None = None
+    iso18626_agency_id_type: str = "ISIL"
+    iso18626_send_seconds: float = Field(default=30.0, gt=0)
+    iso18626_outbox_interval_seconds: float = Field(default=1.0, gt=0)
 
     def effective_projection_source(self) -> ProjectionSource:
         if self.projection_source is ProjectionSource.AUTO:

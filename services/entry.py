@@ -80,6 +80,9 @@ from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.digital_self import ReaderDigitalHandlers
+from services.iso_entry import IsoHandlers
+from services.iso_inbound import IsoInbound
+from services.iso_peers import IsoPeersService
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
 from services.readers import ReadersService
@@ -135,6 +138,8 @@ class Entry:
         digital: DigitalService,
         digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
+        iso_peers: IsoPeersService,
+        iso_inbound: IsoInbound,
     ) -> None:
         self.catalogue = catalogue
         self.copies = copies
@@ -197,6 +202,7 @@ class Entry:
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
             ForgetDigitalReaders: self._forget_digital_readers,
+            **IsoHandlers(iso_peers, iso_inbound, clock).table(),
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:

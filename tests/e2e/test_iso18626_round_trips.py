@@ -1,0 +1,243 @@
+"""Round trips between two libshare instances over real HTTP, each the other's outside
+ISO 18626 peer (ADR 0028): instance A's library LIB-A borrows from instance B's LIB-B.
+Each runs its API under uvicorn on a port of its own, with a database of its own, its
+projector and its ISO 18626 outbox; the librarians act through each one's API. Both
+sides end in the same state, and every message either side sent validated against the
+schema and was confirmed OK."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+
+from api.app import create_app
+from composition.bootstrap import System
+from domain.ill_request import IllRequest
+from infra.database import with_dbname
+from services.iso_inbound import peer_request_id
+from tests.e2e.callers import api_key_for
+from tests.e2e.iso_world import build_network, need_interop
+from tests.integration.support import eventually
+
+WORK = "W-KIEU"
+
+
+@dataclass
+class Side:
+    system: System
+    url: str
+    key: str
+
+    def act(self, request_id: Any, action: str, **params: Any) -> dict[str, Any]:
+        r = httpx.post(
+            f"{self.url}/requests/{request_id}/actions",
+            json={"action": action, **params},
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def request(self, request_id: Any) -> IllRequest:
+        return self.system.requests.get_request(request_id)
+
+    def messages(self, request_id: Any) -> list[dict[str, Any]]:
+        r = httpx.get(
+            f"{self.url}/requests/{request_id}/iso18626",
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["messages"])
+
+
+def _socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture
+def second_database(pg_server_url: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield with_dbname(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def sides(make_system: Callable[..., System], second_database: str) -> Iterator[tuple[Side, Side]]:
+    xsd = need_interop()
+    socks = _socket(), _socket()
+    urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    settings = {"iso18626_xsd_dir": xsd, "iso18626_send_seconds": 5.0}
+    a = make_system(**settings, iso18626_outbox_interval_seconds=0.1)
+    b = make_system(**settings, iso18626_outbox_interval_seconds=0.1, database_url=second_database)
+    build_network(a, "LIB-A", "LIB-B", f"{urls[1]}/iso18626", WORK, holder="LIB-B")
+    build_network(b, "LIB-B", "LIB-A", f"{urls[0]}/iso18626", WORK)
+    servers = []
+    for system, sock in zip((a, b), socks, strict=True):
+        system.start_projector()
+        system.start_iso_outbox()
+        config = uvicorn.Config(create_app(system=system), log_level="warning")
+        server = uvicorn.Server(config)
+        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+        servers.append(server)
+    for server in servers:
+        eventually(lambda s=server: bool(s.started), what="the servers to start")  # type: ignore[misc]
+    side_a = Side(a, urls[0], api_key_for(a, "lib-a", "librarian", library="LIB-A"))
+    side_b = Side(b, urls[1], api_key_for(b, "lib-b", "librarian", library="LIB-B"))
+    yield side_a, side_b
+    for server in servers:
+        server.should_exit = True
+    time.sleep(0.3)
+
+
+def borrow(a: Side, b: Side, service_type: str = "Loan") -> tuple[Any, Any]:
+    """LIB-A asks for the work; its rota reaches LIB-B, on the other instance."""
+
+    def candidates() -> bool:
+        return bool(a.system.candidate_finder(WORK))
+
+    eventually(candidates, what="the catalogue of A to list LIB-B")
+    r = httpx.post(
+        f"{a.url}/requests",
+        json={"work": WORK, "reader_ref": "BD-0042", "service_type": service_type},
+        headers={"Authorization": f"Bearer {a.key}"},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    ours = uuid.UUID(r.json()["id"])
+    assert r.json()["supplier"] == "LIB-B"
+    theirs = peer_request_id("LIB-A", str(ours))
+
+    def arrived() -> bool:
+        try:
+            return b.request(theirs).status.value == "RequestReceived"
+        except Exception:
+            return False
+
+    eventually(arrived, what="the request to reach B")
+    return ours, theirs
+
+
+def both(a: Side, ours: Any, b: Side, theirs: Any, status_a: str, status_b: str) -> None:
+    eventually(
+        lambda: (
+            (a.request(ours).status.value, b.request(theirs).status.value) == (status_a, status_b)
+        ),
+        what=f"A {status_a} and B {status_b}",
+    )
+
+
+def every_message_confirmed(side: Side, request_id: Any) -> None:
+    sent = [m for m in side.messages(request_id) if m["direction"] == "out"]
+    assert sent and all(m["status"] == "OK" for m in sent), sent
+
+
+def test_a_loan_goes_and_comes_back(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "WillSupply")
+    both(a, ours, b, theirs, "WillSupply", "WillSupply")
+    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-1")
+    both(a, ours, b, theirs, "Loaned", "Loaned")
+    assert a.request(ours).due_date == b.request(theirs).due_date
+    a.act(ours, "Received")
+    both(a, ours, b, theirs, "Received", "Received")
+    a.act(ours, "ShippedReturn")
+    both(a, ours, b, theirs, "ShippedReturn", "ShippedReturn")
+    b.act(theirs, "LoanCompleted")
+    both(a, ours, b, theirs, "LoanCompleted", "LoanCompleted")
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+    kinds = [m["kind"] for m in a.messages(ours)]
+    assert kinds[0] == "request" and "supplyingAgencyMessage" in kinds
+
+
+def test_unfilled_ends_the_request_on_both_sides_with_the_reason(
+    sides: tuple[Side, Side],
+) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "Unfilled", reason="NotOnShelf")
+    both(a, ours, b, theirs, "Unfilled", "Unfilled")
+    assert {"library": "LIB-B", "reason": "NotOnShelf"} in a.request(ours).outcomes
+    every_message_confirmed(b, theirs)
+
+
+def test_cancel_accepted_and_refused(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    a.act(ours, "Cancel", reason="the reader left")
+    both(a, ours, b, theirs, "CancelPending", "CancelPending")
+    b.act(theirs, "CancelResponse", answer="N", reason="already packed")
+    both(a, ours, b, theirs, "RequestReceived", "RequestReceived")
+    a.act(ours, "Cancel")
+    both(a, ours, b, theirs, "CancelPending", "CancelPending")
+    b.act(theirs, "CancelResponse", answer="Y")
+    both(a, ours, b, theirs, "Cancelled", "Cancelled")
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+
+
+def test_renew_accepted_and_refused_then_recall(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-1")
+    both(a, ours, b, theirs, "Loaned", "Loaned")
+    a.act(ours, "Received")
+    both(a, ours, b, theirs, "Received", "Received")
+    due = a.request(ours).due_date
+    a.act(ours, "Renew")
+    eventually(lambda: b.request(theirs).renew_pending, what="B to see the Renew")
+    b.act(theirs, "RenewResponse", answer="Y")
+    eventually(lambda: a.request(ours).due_date != due, what="A's new due date")
+    assert a.request(ours).due_date == b.request(theirs).due_date
+    a.act(ours, "Renew")
+    eventually(lambda: b.request(theirs).renew_pending, what="B to see the second Renew")
+    b.act(theirs, "RenewResponse", answer="N")
+    eventually(lambda: not a.request(ours).renew_pending, what="A to hear the refusal")
+    b.act(theirs, "Recalled")
+    both(a, ours, b, theirs, "Recalled", "Recalled")
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+
+
+def test_conditions_accepted_and_declined(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "RetryPossible", condition="LibraryUseOnly", note="đọc tại chỗ")
+    both(a, ours, b, theirs, "RetryPossible", "RetryPossible")
+    assert (a.request(ours).conditions or {})["kind"] == "LibraryUseOnly"
+    a.act(ours, "AcceptConditions")
+    both(a, ours, b, theirs, "WillSupply", "WillSupply")
+    every_message_confirmed(a, ours)
+
+    ours2, theirs2 = borrow(a, b)
+    b.act(theirs2, "RetryPossible", condition="NoReproduction")
+    both(a, ours2, b, theirs2, "RetryPossible", "RetryPossible")
+    a.act(ours2, "DeclineConditions")
+    both(a, ours2, b, theirs2, "Unfilled", "Cancelled")
+    every_message_confirmed(a, ours2)
+
+
+def test_a_copy_is_delivered(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b, "Copy")
+    b.act(theirs, "CopyCompleted", note="https://example.org/scan.pdf")
+    both(a, ours, b, theirs, "CopyCompleted", "CopyCompleted")
+    every_message_confirmed(b, theirs)
