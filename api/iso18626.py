@@ -75,7 +75,7 @@ def messages(
     subject = IsoConversation.for_request(request_id)
     conv = (
         sys.iso_peers.store.repository.get(IsoConversation.id_for(subject))
-        if _has(sys, subject)
+        if sys.iso_peers.has_messages(request_id)
         else None
     )
     return {
@@ -83,11 +83,6 @@ def messages(
         "peer": conv.peer if conv else None,
         "messages": list(conv.messages) if conv else [],
     }
-
-
-def _has(sys: System, subject: str) -> bool:
-    assert sys.iso_peers is not None
-    return IsoConversation.id_for(subject) in sys.iso_peers.store.repository
 
 
 def _now() -> str:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import hmac
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.access import Actor
 from domain.errors import InvalidInput, NotFound
+from domain.iso_conversation import IsoConversation
 from domain.iso_peer import IsoAgency, IsoPeer
 from infra.network_app import NetworkApp
 from infra.partner_secrets import PartnerSecrets
@@ -156,3 +158,8 @@ class IsoPeersService:
             return False  # mutual TLS: checked by the TLS terminator, not here (ADR 0028)
         keys = self.secrets.valid(f"iso:{peer.library}", peer.secret_ids)
         return any(hmac.compare_digest(k, presented.encode()) for k in keys)
+
+    def has_messages(self, request_id: UUID) -> bool:
+        """Whether the request has an ISO 18626 conversation (the protocol audit)."""
+        subject = IsoConversation.for_request(request_id)
+        return IsoConversation.id_for(subject) in self.store.repository

@@ -247,3 +247,23 @@ def _library(code: str) -> Any:
     from services.commands import RegisterLibrary
 
     return RegisterLibrary(code, code, "provincial", "Elsewhere")
+
+
+def test_the_peer_reports_our_item_lost_over_the_2021_schema(
+    served: tuple[TestClient, System],
+) -> None:
+    client, system = served
+    assert post(client, new_request("A-7")) == (200, ("OK", "", ""))
+    rid = peer_request_id("EXT-A", "A-7")
+    lib = Librarian(client, "LIB-B")
+    r = lib.act(str(rid), "Loaned", item_id=f"LIB-B-{WORK}-1")
+    assert r.status_code == 200, r.text
+    received = build_requesting("2021", header("A-7", "2026-12-02T02:10:00Z"), action="Received")
+    assert post(client, received) == (200, ("OK", "", ""))
+    lost = build_requesting("2021", header("A-7", "2026-12-02T02:20:00Z"), action="Lost")
+    assert post(client, lost) == (200, ("OK", "", ""))
+    req = system.requests.get_request(rid)
+    assert req.status.value == "CompletedWithoutReturn"
+    assert system.copies.get(f"LIB-B-{WORK}-1").status.value == "missing"
+    kinds = [m["status"] for m in lib.get(f"/requests/{rid}/iso18626").json()["messages"]]
+    assert kinds == ["OK", "OK", "OK"]

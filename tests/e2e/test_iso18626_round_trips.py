@@ -13,20 +13,24 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from typing import Any
 
 import httpx
 import psycopg
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 
 from api.app import create_app
 from composition.bootstrap import System
 from domain.ill_request import IllRequest
 from infra.database import with_dbname
+from services.commands import ConfigureIsoPeer
 from services.iso_inbound import peer_request_id
 from tests.e2e.callers import api_key_for
-from tests.e2e.iso_world import build_network, need_interop
+from tests.e2e.iso_world import ADMIN, build_network, need_interop
 from tests.integration.support import eventually
 
 WORK = "W-KIEU"
@@ -50,6 +54,13 @@ class Side:
 
     def request(self, request_id: Any) -> IllRequest:
         return self.system.requests.get_request(request_id)
+
+    def messages_via(self, client: TestClient, request_id: Any) -> list[dict[str, Any]]:
+        r = client.get(
+            f"/requests/{request_id}/iso18626", headers={"Authorization": f"Bearer {self.key}"}
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["messages"])
 
     def messages(self, request_id: Any) -> list[dict[str, Any]]:
         r = httpx.get(
@@ -166,6 +177,36 @@ def test_a_loan_goes_and_comes_back(sides: tuple[Side, Side]) -> None:
     every_message_confirmed(b, theirs)
     kinds = [m["kind"] for m in a.messages(ours)]
     assert kinds[0] == "request" and "supplyingAgencyMessage" in kinds
+    # the request's timeline links its messages
+    eventually(
+        lambda: (
+            httpx.get(f"{a.url}/requests/{ours}", headers={"Authorization": f"Bearer {a.key}"})
+            .json()
+            .get("iso18626_messages")
+            == f"/requests/{ours}/iso18626"
+        ),
+        what="the link from the timeline",
+    )
+
+
+def test_an_outbox_that_starts_over_sends_nothing_twice(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "ExpectToSupply")
+    both(a, ours, b, theirs, "ExpectToSupply", "ExpectToSupply")
+    sent_a, sent_b = len(a.messages(ours)), len(b.messages(theirs))
+    version_b = b.request(theirs).version
+    for side in (a, b):  # as if the position were lost: the log is read again from the start
+        with side.system.db.transaction() as conn:
+            conn.execute("UPDATE iso_outbox_positions SET xid = 0, notification_id = 0")
+    outbox = a.system.make_iso_outbox()
+    while outbox.run_once():
+        pass
+    outbox_b = b.system.make_iso_outbox()
+    while outbox_b.run_once():
+        pass
+    assert (len(a.messages(ours)), len(b.messages(theirs))) == (sent_a, sent_b)
+    assert b.request(theirs).version == version_b
 
 
 def test_unfilled_ends_the_request_on_both_sides_with_the_reason(
@@ -241,3 +282,62 @@ def test_a_copy_is_delivered(sides: tuple[Side, Side]) -> None:
     b.act(theirs, "CopyCompleted", note="https://example.org/scan.pdf")
     both(a, ours, b, theirs, "CopyCompleted", "CopyCompleted")
     every_message_confirmed(b, theirs)
+
+
+def test_a_loan_over_the_2017_schema_and_the_overdue_notice(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    for side, peer, url in ((a, "LIB-B", b.url), (b, "LIB-A", a.url)):
+        side.system.entry.act(
+            ADMIN,
+            ConfigureIsoPeer(
+                peer, f"Outside {peer}", "ISIL", peer, f"{url}/iso18626", schema="2017"
+            ),
+        )
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-2")
+    both(a, ours, b, theirs, "Loaned", "Loaned")
+    a.act(ours, "Received")
+    both(a, ours, b, theirs, "Received", "Received")
+    # B's timers find the loan overdue: A hears of it (and its own timers decide for A)
+    due = b.request(theirs).due_date
+    assert due is not None
+    b.system.timers().run_once(datetime.combine(due + timedelta(days=1), dtime(9), UTC))
+    eventually(
+        lambda: any("Overdue" in m["message"] for m in a.messages(ours)),
+        what="A to hear the Overdue",
+    )
+    sent = [m for m in a.messages(ours) + b.messages(theirs) if m["direction"] == "out"]
+    assert sent and all('ill:version="1.2"' in m["message"] for m in sent)
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+
+
+def test_an_unreachable_peer_leaves_the_request_to_move_on_at_its_time_out(
+    make_system: Callable[..., System],
+) -> None:
+    sock = _socket()  # bound, never listening: the peer is away
+    away = f"http://127.0.0.1:{sock.getsockname()[1]}/iso18626"
+    a = make_system(iso18626_xsd_dir=need_interop(), iso18626_send_seconds=1.0)
+    build_network(a, "LIB-A", "LIB-B", away, WORK, holder="LIB-B")
+    a.start_projector()
+    outbox = a.make_iso_outbox()
+    eventually(lambda: bool(a.candidate_finder(WORK)), what="the catalogue")
+    key = api_key_for(a, "lib-a", "librarian", library="LIB-A")
+    with TestClient(create_app(system=a)) as client:
+        r = client.post(
+            "/requests",
+            json={"work": WORK, "reader_ref": "BD-0042"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 201, r.text
+        ours = uuid.UUID(r.json()["id"])
+        while outbox.run_once():
+            pass
+        (sent,) = Side(a, "", key).messages_via(client, ours)
+        assert sent["status"] == "" and "unreachable" in sent["error"]
+        assert sent["attempts"] >= 2
+        req = a.requests.get_request(ours)
+        assert req.status.value == "RequestReceived" and req.answer_due is not None
+        a.timers().run_once(req.answer_due + timedelta(minutes=1))
+        assert a.requests.get_request(ours).status.value == "Unfilled"
+    sock.close()
