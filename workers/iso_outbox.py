@@ -317,7 +317,7 @@ class IsoOutbox:
             try:
                 for attempt in Retrying(
                     retry=retry_if_exception(_transient),
-                    wait=wait_exponential_jitter(initial=0.2, max=5),
+                    wait=wait_exponential_jitter(multiplier=0.2, max=5),
                     stop=stop_after_delay(self.send_seconds),
                     reraise=True,
                 ):

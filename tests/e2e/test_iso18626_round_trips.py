@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
@@ -89,32 +90,57 @@ def second_database(pg_server_url: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-def sides(make_system: Callable[..., System], second_database: str) -> Iterator[tuple[Side, Side]]:
+@contextmanager
+def two_instances(
+    make_system: Callable[..., System], second_database: str, b_after: float = 0.0
+) -> Iterator[tuple[Side, Side]]:
+    """A and B, each served by uvicorn on its own port; B starts listening `b_after`
+    seconds later (until then, connecting to it is refused)."""
     xsd = need_interop()
     socks = _socket(), _socket()
     urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
-    settings = {"iso18626_xsd_dir": xsd, "iso18626_send_seconds": 5.0}
+    settings = {"iso18626_xsd_dir": xsd, "iso18626_send_seconds": 8.0}
     a = make_system(**settings, iso18626_outbox_interval_seconds=0.1)
     b = make_system(**settings, iso18626_outbox_interval_seconds=0.1, database_url=second_database)
     build_network(a, "LIB-A", "LIB-B", f"{urls[1]}/iso18626", WORK, holder="LIB-B")
     build_network(b, "LIB-B", "LIB-A", f"{urls[0]}/iso18626", WORK)
     servers = []
-    for system, sock in zip((a, b), socks, strict=True):
+    for system, sock, after in zip((a, b), socks, (0.0, b_after), strict=True):
         system.start_projector()
         system.start_iso_outbox()
-        config = uvicorn.Config(create_app(system=system), log_level="warning")
-        server = uvicorn.Server(config)
-        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+        server = uvicorn.Server(uvicorn.Config(create_app(system=system), log_level="warning"))
+
+        def run(
+            server: uvicorn.Server = server, sock: socket.socket = sock, after: float = after
+        ) -> None:
+            time.sleep(after)
+            server.run(sockets=[sock])
+
+        threading.Thread(target=run, daemon=True).start()
         servers.append(server)
-    for server in servers:
-        eventually(lambda s=server: bool(s.started), what="the servers to start")  # type: ignore[misc]
+    eventually(lambda: bool(servers[0].started), what="A to start")
     side_a = Side(a, urls[0], api_key_for(a, "lib-a", "librarian", library="LIB-A"))
     side_b = Side(b, urls[1], api_key_for(b, "lib-b", "librarian", library="LIB-B"))
-    yield side_a, side_b
-    for server in servers:
-        server.should_exit = True
-    time.sleep(0.3)
+    try:
+        yield side_a, side_b
+    finally:
+        for server in servers:
+            server.should_exit = True
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def sides(make_system: Callable[..., System], second_database: str) -> Iterator[tuple[Side, Side]]:
+    with two_instances(make_system, second_database) as both_sides:
+        eventually(lambda: _answers(both_sides[1]), what="B to start")
+        yield both_sides
+
+
+def _answers(side: Side) -> bool:
+    try:
+        return httpx.get(f"{side.url}/health", timeout=1).status_code < 500
+    except httpx.HTTPError:
+        return False
 
 
 def borrow(a: Side, b: Side, service_type: str = "Loan") -> tuple[Any, Any]:
@@ -341,3 +367,12 @@ def test_an_unreachable_peer_leaves_the_request_to_move_on_at_its_time_out(
         a.timers().run_once(req.answer_due + timedelta(minutes=1))
         assert a.requests.get_request(ours).status.value == "Unfilled"
     sock.close()
+
+
+def test_a_peer_that_comes_up_late_gets_the_request_after_retries(
+    make_system: Callable[..., System], second_database: str
+) -> None:
+    with two_instances(make_system, second_database, b_after=6.0) as (a, b):
+        ours, _ = borrow(a, b)  # (it waits until B has the request)
+        (sent,) = [m for m in a.messages(ours) if m["direction"] == "out"]
+        assert sent["status"] == "OK" and sent["attempts"] >= 2, sent
