@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
 from domain.access import Caller, Permission, authorise
 from domain.iso_conversation import IsoConversation
 from infra.iso18626_xml import Refused
@@ -64,11 +66,17 @@ class IsoHandlers:
 
     def _sent(self, caller: Caller, c: RecordIsoSent) -> Any:
         actor = authorise(caller, Permission.ISO18626_OUTBOX)
-        conv = self.inbound.conversation(IsoConversation.for_request(c.request_id), c.peer)
         at = self.clock().isoformat().replace("+00:00", "Z")
-        if not conv.sent(
-            at, c.source, c.kind, c.message, c.confirmation, c.status, c.attempts, c.error
-        ):
-            return False
-        self.inbound.store.record(conv, actor=actor)
-        return True
+        for attempt in range(3):  # an inbound message may be kept on it at the same time
+            conv = self.inbound.conversation(IsoConversation.for_request(c.request_id), c.peer)
+            if not conv.sent(
+                at, c.source, c.kind, c.message, c.confirmation, c.status, c.attempts, c.error
+            ):
+                return False
+            try:
+                self.inbound.store.record(conv, actor=actor)
+                return True
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+        return False

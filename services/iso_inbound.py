@@ -21,7 +21,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
-from domain.errors import DomainError, IllegalTransition, NotFound
+from domain.errors import Conflict, DomainError, IllegalTransition, NotFound
 from domain.ill_request import IllRequest
 from domain.ill_status import REASONS_UNFILLED
 from domain.iso_conversation import IsoConversation
@@ -63,6 +63,7 @@ RETRY_CONDITIONS = {
     "CostExceedsMaxCost": "Cost",
     "NotCurrentAvailableForILL": "LaterDate",
 }
+RACES = 3  # attempts of a message that lost a race on its request or conversation
 NOT_FOUND = "requestingAgencyRequestId: request with a given ID not found"
 
 
@@ -115,12 +116,7 @@ class IsoInbound:
             return [conv]
 
         try:
-            if msg.kind == "request":
-                self._request(actor, peer, supplier, msg, now, kept)
-            elif msg.kind == "supplyingAgencyMessage":
-                self._supplying(actor, peer, msg, now, kept)
-            else:
-                self._requesting(actor, peer, msg, now, kept)
+            self._apply_racing(actor, peer, supplier, msg, now, kept)
             return ok
         except Refused as refused:
             error = refused
@@ -134,6 +130,31 @@ class IsoInbound:
         )
         self.keep_refused(actor, peer, msg, raw, refusal, error, at)
         return refusal
+
+    def _apply_racing(
+        self,
+        actor: Actor,
+        peer: str,
+        supplier: str | None,
+        msg: Message,
+        now: datetime,
+        kept: Callable[..., list[Aggregate]],
+    ) -> None:
+        """Apply `msg`; once more if it lost a race on the request or its conversation
+        (the outbox records what it sent on the same conversation): the retry has the same
+        key, so a first attempt that did save is answered, not done twice."""
+        for attempt in range(RACES):
+            try:
+                if msg.kind == "request":
+                    self._request(actor, peer, supplier, msg, now, kept)
+                elif msg.kind == "supplyingAgencyMessage":
+                    self._supplying(actor, peer, msg, now, kept)
+                else:
+                    self._requesting(actor, peer, msg, now, kept)
+                return
+            except Conflict:
+                if attempt == RACES - 1:
+                    raise
 
     def keep_refused(
         self,

@@ -267,3 +267,14 @@ def test_the_peer_reports_our_item_lost_over_the_2021_schema(
     assert system.copies.get(f"LIB-B-{WORK}-1").status.value == "missing"
     kinds = [m["status"] for m in lib.get(f"/requests/{rid}/iso18626").json()["messages"]]
     assert kinds == ["OK", "OK", "OK"]
+
+
+def test_serve_runs_the_outbox_under_its_supervisor_when_iso18626_is_configured(
+    make_system: Callable[..., System],
+) -> None:
+    with_iso = make_system(iso18626_xsd_dir=need_interop())
+    with_iso.start_workers()
+    assert "iso-outbox" in {t.name for t in with_iso.threads}
+    without = make_system()
+    without.start_workers()
+    assert "iso-outbox" not in {t.name for t in without.threads}
