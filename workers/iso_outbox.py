@@ -333,8 +333,10 @@ class IsoOutbox:
                             response.raise_for_status()
                 confirmation = response.text
                 status, error_type, error_value = read_confirmation(response.content)
-                if status != "OK":
-                    error = f"{response.status_code} {error_type}: {error_value}".strip()
+                if not status:  # no confirmation: refused before it was read (HTTP 401...)
+                    error = f"HTTP {response.status_code}: {response.text[:300]}"
+                elif status != "OK":
+                    error = f"{error_type}: {error_value}"
             except (httpx.HTTPError, OSError) as exc:
                 error = f"unreachable after {attempts} attempts: {exc!r}"[:500]
                 log.warning("iso peer unreachable", peer=peer.library, error=error)

@@ -26,6 +26,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from composition.bootstrap import System
+from domain.errors import NotFound
 from domain.ill_request import IllRequest
 from infra.database import with_dbname
 from services.commands import ConfigureIsoPeer
@@ -376,3 +377,36 @@ def test_a_peer_that_comes_up_late_gets_the_request_after_retries(
         ours, _ = borrow(a, b)  # (it waits until B has the request)
         (sent,) = [m for m in a.messages(ours) if m["direction"] == "out"]
         assert sent["status"] == "OK" and sent["attempts"] >= 2, sent
+
+
+def test_a_peer_that_refuses_our_secret_leaves_the_refusal_on_record(
+    sides: tuple[Side, Side],
+) -> None:
+    a, b = sides
+    a.system.entry.act(
+        ADMIN,
+        ConfigureIsoPeer(
+            "LIB-B",
+            "Outside LIB-B",
+            "ISIL",
+            "LIB-B",
+            f"{b.url}/iso18626",
+            secret="not-the-secret-b-knows",
+        ),
+    )
+    eventually(lambda: bool(a.system.candidate_finder(WORK)), what="the catalogue of A")
+    r = httpx.post(
+        f"{a.url}/requests",
+        json={"work": WORK, "reader_ref": "BD-0042"},
+        headers={"Authorization": f"Bearer {a.key}"},
+        timeout=10,
+    )
+    ours = uuid.UUID(r.json()["id"])
+
+    def refused() -> bool:
+        sent = [m for m in a.messages(ours) if m["direction"] == "out"]
+        return bool(sent) and sent[0]["error"].startswith("HTTP 401")
+
+    eventually(refused, what="A to record B's refusal")
+    with pytest.raises(NotFound):
+        b.request(peer_request_id("LIB-A", str(ours)))
