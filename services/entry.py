@@ -419,6 +419,7 @@ class Entry:
             partner=c.partner,
             roles=list(c.roles),
             password=c.password,
+            today=self.clock().date(),
         )
 
     def _account_library(self, caller: Caller, username: str) -> str | None:
