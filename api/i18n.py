@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "app": "Mạng lưới thư viện chia sẻ",
@@ -27,6 +25,7 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "Mật khẩu",
         "signed_in_as": "Đang đăng nhập",
         "sign_in_first": "Vui lòng đăng nhập",
+        "form_expired": "Biểu mẫu đã hết hạn hoặc không hợp lệ; vui lòng thử lại",
         "not_librarian": "Giao diện này dành cho thủ thư; tài khoản của bạn dùng API (/docs).",
         "requests": "Yêu cầu mượn liên thư viện",
         "outgoing": "Yêu cầu đi (thư viện yêu cầu)",
@@ -78,6 +77,7 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "Password",
         "signed_in_as": "Signed in as",
         "sign_in_first": "Please sign in",
+        "form_expired": "The form has expired or is not valid; please try again",
         "not_librarian": "This interface is for librarians; your account uses the API (/docs).",
         "requests": "Interlibrary loan requests",
         "outgoing": "Outgoing (we request)",
@@ -108,16 +108,6 @@ TEXT: dict[str, dict[str, str]] = {
         "libraries_link": "Libraries",
     },
 }
-
-
-def language(request: Request) -> str:
-    asked = request.query_params.get("lang")
-    if asked in TEXT:
-        return asked
-    accept = request.headers.get("accept-language", "")
-    if accept.lower().startswith("en"):
-        return "en"
-    return "vi"
 
 
 # ISO 18626 statuses and actions, in Vietnamese (the ISO name is shown beside them).

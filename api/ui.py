@@ -17,9 +17,10 @@ from fastapi.templating import Jinja2Templates
 from api.accounts import LoginThrottled, sign_in
 from api.auth import UI_COOKIE, ui_principal
 from api.deps import system
-from api.i18n import TEXT, iso_label, language
+from api.i18n import TEXT, iso_label
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
+from api.ui_guard import HEADERS, csrf_ok, csrf_token, guard, language
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
 from domain.errors import DomainError
@@ -34,10 +35,11 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 def _page(request: Request, template: str, me: Principal | None, **context: Any) -> HTMLResponse:
     lang = language(request)
-    return templates.TemplateResponse(
+    page = templates.TemplateResponse(
         request,
         template,
         {
+            "csrf": csrf_token(request),
             "t": TEXT[lang],
             "lang": lang,
             "other": "en" if lang == "vi" else "vi",
@@ -49,11 +51,12 @@ def _page(request: Request, template: str, me: Principal | None, **context: Any)
             **context,
         },
     )
+    return guard(request, page)  # type: ignore[return-value]
 
 
 def _back(path: str, lang: str, **params: str) -> RedirectResponse:
     query = "&".join([f"lang={lang}", *(f"{k}={quote(v)}" for k, v in params.items())])
-    return RedirectResponse(f"{path}?{query}", status_code=303)
+    return RedirectResponse(f"{path}?{query}", status_code=303, headers=HEADERS)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -73,8 +76,11 @@ def login(
     sys: Annotated[System, Depends(system)],
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
+    form_ok: Annotated[bool, Depends(csrf_ok)],
 ) -> Response:
     lang = language(request)
+    if not form_ok:
+        return _back("/", lang, error=TEXT[lang]["form_expired"])
     try:
         who = sign_in(sys, username, password)
     except LoginThrottled:
@@ -96,7 +102,9 @@ def login(
 
 
 @router.post("/ui/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, form_ok: Annotated[bool, Depends(csrf_ok)]) -> Response:
+    if not form_ok:
+        return _back("/", language(request), error=TEXT[language(request)]["form_expired"])
     response = _back("/", language(request))
     response.delete_cookie(UI_COOKIE)
     return response
@@ -127,9 +135,12 @@ def new_request(
     me: Annotated[Principal | None, Depends(ui_principal)],
     work: Annotated[str, Form()],
     reader_ref: Annotated[str, Form()],
+    form_ok: Annotated[bool, Depends(csrf_ok)],
     service_type: Annotated[str, Form()] = "Loan",
 ) -> Response:
     lang = language(request)
+    if not form_ok:
+        return _back("/ui/requests", lang, error=TEXT[lang]["form_expired"])
     if me is None:
         return _back("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library:
@@ -182,6 +193,7 @@ def act(
     sys: Annotated[System, Depends(system)],
     me: Annotated[Principal | None, Depends(ui_principal)],
     action: Annotated[str, Form()],
+    form_ok: Annotated[bool, Depends(csrf_ok)],
     expected_version: Annotated[int | None, Form()] = None,
     note: FormField = None,
     reason: FormField = None,
@@ -193,6 +205,8 @@ def act(
     to_request: FormField = None,
 ) -> Response:
     lang = language(request)
+    if not form_ok:
+        return _back(f"/ui/requests/{request_id}", lang, error=TEXT[lang]["form_expired"])
     if me is None:
         return _back("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library:
