@@ -21,6 +21,7 @@ from api.i18n import TEXT, iso_label
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
 from api.ui_guard import HEADERS, csrf_ok, csrf_token, guard, language
+from api.ui_timeline import sentence, who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
 from domain.errors import DomainError
@@ -169,7 +170,16 @@ def one_request(
     if found is None or may(me, Permission.REQUEST_READ, library=involved) is None:
         return _back("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
     actions = actions_for(me, found)
-    return _page(request, "request.html", me, r=found, actions=actions)
+    lang = language(request)
+    return _page(
+        request,
+        "request.html",
+        me,
+        r=found,
+        actions=actions,
+        said=lambda event, data: sentence(event, data, lang),
+        by=lambda actor: who(actor, lang),
+    )
 
 
 FormField = Annotated[str | None, Form()]

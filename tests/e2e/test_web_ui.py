@@ -97,6 +97,10 @@ def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: Tes
     )
     assert "Đã thực hiện" in r.text
     eventually(lambda: "Đã gửi đi (Loaned)" in browser.get(request_path).text, what="Loaned")
+    # The timeline in words, with who acted; no raw event data.
+    page = browser.get(request_path).text
+    assert "HNM-DT gửi bản HNM-DT-W-KIEU-1; hạn trả" in page
+    assert "thuthu.dt (thủ thư, HNM-DT)" in page and '{"supplier"' not in page
     english = browser.get(f"{request_path}?lang=en").text
     assert "Timeline" in english and "Loaned" in english
 

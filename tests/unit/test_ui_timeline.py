@@ -1,0 +1,40 @@
+"""A request's timeline in words: every event type of a request has its sentence in
+Vietnamese and English, and a sentence names what its event says."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from api.ui_timeline import SENTENCES, sentence, who
+from domain.contract import event_types
+from domain.ill_request import IllRequest
+
+REQUEST_EVENTS = sorted(t.event.__name__ for t in event_types() if t.aggregate is IllRequest)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_request_event_has_a_sentence(lang: str) -> None:
+    assert REQUEST_EVENTS and sorted(set(REQUEST_EVENTS) - set(SENTENCES[lang])) == []
+
+
+def test_a_sentence_says_what_the_event_holds_in_either_language() -> None:
+    data = {
+        "supplier": "HNM-DT",
+        "item_id": "HNM-DT-W-KIEU-1",
+        "shipped_at": datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        "due_date": date(2026, 12, 29),
+    }
+    assert sentence("Loaned", data, "vi") == "HNM-DT gửi bản HNM-DT-W-KIEU-1; hạn trả 2026-12-29"
+    assert sentence("Loaned", data, "en").startswith("HNM-DT sent copy HNM-DT-W-KIEU-1")
+    refused = sentence("CancelAnswered", {"supplier": "HNM-DT", "accepted": False}, "vi")
+    assert refused == "HNM-DT từ chối việc hủy"
+    note = sentence("WillSupply", {"supplier": "HNM-DT", "note": "tuần sau"}, "vi")
+    assert note == "HNM-DT sẽ cung cấp: tuần sau"
+    assert sentence("SentToSupplier", {}, "en") == "Sent to —; answer due —"  # nothing fails
+    librarian = {"account": "thuthu.dt", "role": "librarian", "library": "HNM-DT"}
+    assert who(librarian, "vi") == "thuthu.dt (thủ thư, HNM-DT)"
+    assert who({"account": "libshare-timers", "role": "system"}, "en") == (
+        "libshare-timers (system)"
+    )
