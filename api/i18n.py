@@ -162,8 +162,54 @@ ISO_VI: dict[str, str] = {
 }
 
 
+# The same in plain English (the ISO name is shown beside them too).
+ISO_EN: dict[str, str] = {
+    "RequestReceived": "With the supplier",
+    "ExpectToSupply": "Expected to be supplied",
+    "WillSupply": "Will be supplied",
+    "RetryPossible": "Offered with conditions",
+    "CancelPending": "Cancellation awaiting an answer",
+    "Loaned": "Sent",
+    "Received": "Received",
+    "Overdue": "Overdue",
+    "Recalled": "Recalled",
+    "ShippedReturn": "Sent back",
+    "ShippedForward": "Passed on",
+    "LoanCompleted": "Complete (returned)",
+    "CopyCompleted": "Complete (copy)",
+    "CompletedWithoutReturn": "Complete without return (lost)",
+    "Unfilled": "Could not be supplied",
+    "Cancelled": "Cancelled",
+    "ExpectsToSupply": "Expects to supply",
+    "Requested": "Requested",
+    "SentToSupplier": "Sent to a supplier",
+    "SupplierSkipped": "Moved to the next library",
+    "RotaExhausted": "No library left to ask",
+    "ConditionsProposed": "Conditions proposed",
+    "ConditionsAccepted": "Conditions accepted",
+    "CopyDelivered": "Copy delivered",
+    "CancelRequested": "Cancellation asked",
+    "CancelAnswered": "Cancellation answered",
+    "RenewRequested": "Renewal asked",
+    "RenewAnswered": "Renewal answered",
+    "MarkedOverdue": "Overdue",
+    "ReminderSent": "Reminder sent",
+    "ReturnShipped": "Sent back",
+    "NoteAdded": "Note",
+    "StatusRequested": "Status asked",
+    "AcceptConditions": "Accept the conditions",
+    "DeclineConditions": "Decline the conditions",
+    "Cancel": "Cancel the request",
+    "Renew": "Ask to renew",
+    "CancelResponse": "Answer the cancellation",
+    "RenewResponse": "Answer the renewal",
+    "Notification": "Send a note",
+    "StatusRequest": "Ask for the status",
+}
+LABELS = {"vi": ISO_VI, "en": ISO_EN}
+
+
 def iso_label(name: str, lang: str) -> str:
-    """A status, event or action name for the UI: Vietnamese with the ISO name, or ISO."""
-    if lang == "vi" and name in ISO_VI:
-        return f"{ISO_VI[name]} ({name})"
-    return name
+    """A status, event or action name for the UI, in words with the ISO name beside it."""
+    words = LABELS.get(lang, {}).get(name)
+    return f"{words} ({name})" if words else name

@@ -7,9 +7,12 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from api.i18n import iso_label
 from api.ui_timeline import SENTENCES, sentence, who
 from domain.contract import event_types
+from domain.ill_actions import ALL_ACTIONS
 from domain.ill_request import IllRequest
+from domain.ill_status import Status
 
 REQUEST_EVENTS = sorted(t.event.__name__ for t in event_types() if t.aggregate is IllRequest)
 
@@ -38,3 +41,11 @@ def test_a_sentence_says_what_the_event_holds_in_either_language() -> None:
     assert who({"account": "libshare-timers", "role": "system"}, "en") == (
         "libshare-timers (system)"
     )
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_every_status_and_action_has_a_label_in_words(lang: str) -> None:
+    names = {s.value for s in Status} | set(ALL_ACTIONS)
+    unlabelled = sorted(n for n in names if iso_label(n, lang) == n)
+    assert unlabelled == []
+    assert iso_label("RequestReceived", "en") == "With the supplier (RequestReceived)"
