@@ -5,6 +5,7 @@ as the API, decided by the same policy; the session is a signed token in a cooki
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -25,7 +26,9 @@ from api.ui_timeline import sentence, who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
 from domain.errors import DomainError
+from infra.clock import utc_now
 from projections.catalogue import search_works
+from projections.dashboard import REQUEST_TILES, library_dashboard
 from projections.libraries import list_libraries
 from projections.requests import detail, parties, queue
 from services.commands import RequestItem, TakeAction
@@ -122,11 +125,31 @@ def my_requests(
         return _back("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
         return _back("/", lang, error=TEXT[lang]["not_librarian"])
+    chosen = request.query_params.get("queue", "")
+    now = utc_now()
     with sys.db.transaction() as conn:
-        outgoing = queue(conn, me.library, "requester")
-        incoming = queue(conn, me.library, "supplier")
+        tiles = library_dashboard(conn, me.library, now, sys.settings.stuck_after_days)
+        if chosen in REQUEST_TILES:  # one tile's queue
+            side, statuses = REQUEST_TILES[chosen]
+            mine = queue(conn, me.library, side, list(statuses))
+            other = "requester" if side == "supplier" else "supplier"
+            tables = [(TEXT[lang][f"tile_{chosen}"], mine, other)]
+        else:
+            tables = [
+                (TEXT[lang]["outgoing"], queue(conn, me.library, "requester"), "supplier"),
+                (TEXT[lang]["incoming"], queue(conn, me.library, "supplier"), "requester"),
+            ]
         works = search_works(conn, me.work_scope, limit=200)
-    return _page(request, "requests.html", me, outgoing=outgoing, incoming=incoming, works=works)
+    return _page(
+        request,
+        "requests.html",
+        me,
+        tiles=tiles,
+        tables=tables,
+        chosen=chosen if chosen in REQUEST_TILES else None,
+        works=works,
+        age=lambda oldest: age_of(oldest, now, lang),
+    )
 
 
 @router.post("/ui/requests")
@@ -183,6 +206,16 @@ def one_request(
 
 
 FormField = Annotated[str | None, Form()]
+
+
+def age_of(oldest: datetime | date, now: datetime, lang: str) -> str:
+    """How long the oldest item of a tile has waited (a due date: how long it is past)."""
+    if not isinstance(oldest, datetime):
+        return f"{max(0, (now.date() - oldest).days)} {TEXT[lang]['days']}"
+    hours = max(0, int((now - oldest).total_seconds() // 3600))
+    if hours >= 48:
+        return f"{hours // 24} {TEXT[lang]['days']}"
+    return f"{hours} {TEXT[lang]['hours']}"
 
 
 def _read_own_write(sys: System, request_id: UUID, version: int) -> dict[str, Any] | None:

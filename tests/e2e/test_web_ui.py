@@ -82,6 +82,12 @@ def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: Tes
 
     as_library(browser, "HNM-DT")
     eventually(lambda: request_id in browser.get("/ui/requests").text, what="incoming queue")
+    # The dashboard: a count with its oldest item's age, linked to its queue.
+    home = browser.get("/ui/requests").text
+    tile = re.search(r'queue=to_answer[^>]*><span class="count">(\d+)</span>', home)
+    assert tile and int(tile.group(1)) >= 1 and "lâu nhất" in home
+    assert request_id in browser.get("/ui/requests?queue=to_answer").text
+    assert request_id not in browser.get("/ui/requests?queue=to_ship").text
     page = browser.get(request_path).text
     assert "Sẽ cung cấp (WillSupply)" in page and "Hủy yêu cầu" not in page
     version = re.search(r'name="expected_version" value="(\d+)"', page)
