@@ -3,6 +3,7 @@ Vietnamese or English, with who acted (account, role, library) — no raw JSON."
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime
 from string import Formatter
 from typing import Any
@@ -86,6 +87,9 @@ ROLES = {
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, str) and len(value) > 10 and value[10:11] == "T":
+        with suppress(ValueError):  # a time as the event's JSON holds it
+            value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, date):

@@ -36,6 +36,10 @@ def test_a_sentence_says_what_the_event_holds_in_either_language() -> None:
     note = sentence("WillSupply", {"supplier": "HNM-DT", "note": "tuần sau"}, "vi")
     assert note == "HNM-DT sẽ cung cấp: tuần sau"
     assert sentence("SentToSupplier", {}, "en") == "Sent to —; answer due —"  # nothing fails
+    stored = {"supplier": "HNM-DT", "answer_due": "2026-12-04T02:50:47.278908+00:00"}
+    assert (
+        sentence("SentToSupplier", stored, "vi") == "Gửi tới HNM-DT; hạn trả lời 2026-12-04 02:50"
+    )
     librarian = {"account": "thuthu.dt", "role": "librarian", "library": "HNM-DT"}
     assert who(librarian, "vi") == "thuthu.dt (thủ thư, HNM-DT)"
     assert who({"account": "libshare-timers", "role": "system"}, "en") == (
