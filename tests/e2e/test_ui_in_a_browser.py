@@ -3,7 +3,8 @@
 the dashboard, requests a work for a reader; the supplier signs in, finds it on its
 dashboard's queue and sends it; the requester's page tells the story in words. Every
 page visited is saved as a screenshot, in Vietnamese and English, at a phone's and a
-desktop's width (.cache/screenshots/). Skipped, with the reason, where Chromium is not
+desktop's width (.cache/screenshots/), and axe-core checks it for serious accessibility
+violations. Skipped, with the reason, where Chromium is not
 installed (`make test` installs it through apt-get where it can)."""
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tests.e2e.callers import Network
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / ".cache" / "screenshots"
+AXE = Path(__file__).resolve().parents[2] / ".cache/axe/node_modules/axe-core/axe.min.js"
 FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -83,10 +85,27 @@ def staff(system: System, username: str, library: str) -> None:
     )
 
 
+def accessible(page: Any, name: str) -> None:
+    """axe-core's WCAG 2.1 A and AA rules find no serious or critical violation (where
+    axe-core could be installed from the npm registry: infra/install-chromium.sh)."""
+    if not AXE.exists():
+        return
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21aa']})")
+    serious = [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])}×, e.g. {v['nodes'][0]['html'][:80]})"
+        for v in found["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], f"{name}: {serious}"
+
+
 def shoot(page: Any, name: str) -> None:
-    """The page at each width, in the language it is in (saved as a test artefact)."""
+    """The page at each width, in the language it is in (saved as a test artefact), and
+    its accessibility check."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     lang = page.locator("html").get_attribute("lang")
+    accessible(page, f"{name} ({lang})")
     for width_name, width in WIDTHS.items():
         page.set_viewport_size({"width": width, "height": 900})
         page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width_name}.png"), full_page=True)
@@ -108,7 +127,7 @@ def test_a_request_is_made_and_sent_through_the_ui_in_chromium(
     base, system = site
     staff(system, "thuthu.adt2", "HNM-S-ADT")
     staff(system, "thuthu.dt2", "HNM-DT")
-    page = browser.new_page()
+    page = browser.new_page(bypass_csp=True)  # to run axe-core in the page
     page.goto(f"{base}/")
     shoot(page, "sign-in")
     sign_in(page, base, "thuthu.adt2")
