@@ -22,6 +22,7 @@ from api.i18n import TEXT, iso_label
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
 from api.ui_guard import HEADERS, csrf_ok, csrf_token, guard, language
+from api.ui_reasons import reason_text
 from api.ui_timeline import sentence, who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
@@ -202,6 +203,7 @@ def one_request(
         actions=actions,
         said=lambda event, data: sentence(event, data, lang),
         by=lambda actor: who(actor, lang),
+        why=lambda reason: reason_text(reason, lang),
     )
 
 

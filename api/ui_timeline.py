@@ -8,12 +8,14 @@ from datetime import date, datetime
 from string import Formatter
 from typing import Any
 
+from api.ui_reasons import reason_text
+
 SENTENCES: dict[str, dict[str, str]] = {
     "vi": {
         "Requested": "{requester} yêu cầu {work} cho bạn đọc {reader_ref}",
         "SentToSupplier": "Gửi tới {supplier}; hạn trả lời {answer_due}",
         "RotaExhausted": "Không thư viện nào cung cấp được: {reasons}",
-        "SupplierSkipped": "Bỏ qua {supplier}: {reason}",
+        "SupplierSkipped": "Bỏ qua {supplier}{reason}",
         "ExpectsToSupply": "{supplier} dự kiến cung cấp{note}",
         "WillSupply": "{supplier} sẽ cung cấp{note}",
         "ConditionsProposed": "{supplier} đề nghị điều kiện: {conditions}",
@@ -34,7 +36,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "ReturnShipped": "Bên yêu cầu đã gửi trả",
         "ShippedForward": "{supplier} chuyển tiếp tài liệu tới {to_library}",
         "LoanCompleted": "{supplier} đã nhận lại tài liệu; hoàn tất",
-        "CompletedWithoutReturn": "Kết thúc mà không trả lại: {reason}",
+        "CompletedWithoutReturn": "Kết thúc mà không trả lại{reason}",
         "NoteAdded": "{library} ghi chú: {note}",
         "StatusRequested": "{by} hỏi tình trạng yêu cầu",
         "LibraryReplaced": "{old} nay là {new} ({why})",
@@ -44,7 +46,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "Requested": "{requester} asked for {work} for reader {reader_ref}",
         "SentToSupplier": "Sent to {supplier}; answer due {answer_due}",
         "RotaExhausted": "No library could supply it: {reasons}",
-        "SupplierSkipped": "{supplier} skipped: {reason}",
+        "SupplierSkipped": "{supplier} skipped{reason}",
         "ExpectsToSupply": "{supplier} expects to supply{note}",
         "WillSupply": "{supplier} will supply{note}",
         "ConditionsProposed": "{supplier} proposed conditions: {conditions}",
@@ -65,7 +67,7 @@ SENTENCES: dict[str, dict[str, str]] = {
         "ReturnShipped": "The requester sent it back",
         "ShippedForward": "{supplier} passed the item on to {to_library}",
         "LoanCompleted": "{supplier} checked the item back in; complete",
-        "CompletedWithoutReturn": "Completed without return: {reason}",
+        "CompletedWithoutReturn": "Completed without return{reason}",
         "NoteAdded": "{library} noted: {note}",
         "StatusRequested": "{by} asked for the status",
         "LibraryReplaced": "{old} is now {new} ({why})",
@@ -107,9 +109,14 @@ def sentence(event: str, data: dict[str, Any], lang: str) -> str:
     if template is None:
         return event
     words = {k: _shown(v) for k, v in data.items()}
+    if "reasons" in data:  # the rota exhausted: each library with its reason
+        words["reasons"] = "; ".join(
+            f"{r.get('library') or '—'} ({reason_text(str(r.get('reason', '')), lang)})"
+            for r in data["reasons"]
+        )
     for name in OPTIONAL:
         given = data.get(name)
-        words[name] = f": {given}" if given else ""
+        words[name] = f": {reason_text(str(given), lang)}" if given else ""
     yes, no = ACCEPTED[lang]
     words["accepted"] = yes if data.get("accepted") else no
     for _, field, _, _ in Formatter().parse(template):

@@ -77,7 +77,7 @@ def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: Tes
         what="the request page",
     )
     page = browser.get(request_path).text
-    assert "1. HNM-DT (same locality (Duy Tiên))" in page
+    assert "1. HNM-DT (cùng địa bàn (Duy Tiên))" in page
     assert "Hủy yêu cầu (Cancel)" in page and "Sẽ cung cấp" not in page  # requester's actions
 
     as_library(browser, "HNM-DT")

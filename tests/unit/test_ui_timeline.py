@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from api.i18n import iso_label
+from api.ui_reasons import reason_text
 from api.ui_timeline import SENTENCES, sentence, who
 from domain.contract import event_types
 from domain.ill_actions import ALL_ACTIONS
@@ -53,3 +54,16 @@ def test_every_status_and_action_has_a_label_in_words(lang: str) -> None:
     unlabelled = sorted(n for n in names if iso_label(n, lang) == n)
     assert unlabelled == []
     assert iso_label("RequestReceived", "en") == "With the supplier (RequestReceived)"
+
+
+def test_reasons_are_in_vietnamese_on_vietnamese_pages() -> None:
+    skipped = {"supplier": "HNM-DT", "reason": "AnswerTimedOut"}
+    assert sentence("SupplierSkipped", skipped, "vi") == "Bỏ qua HNM-DT: quá hạn trả lời"
+    assert sentence("SupplierSkipped", skipped, "en") == "HNM-DT skipped: AnswerTimedOut"
+    exhausted = {"reasons": [{"library": "HNM-KB", "reason": "no available copy"}]}
+    assert sentence("RotaExhausted", exhausted, "vi") == (
+        "Không thư viện nào cung cấp được: HNM-KB (không có bản sẵn sàng)"
+    )
+    assert reason_text("same locality (Duy Tiên)", "vi") == "cùng địa bàn (Duy Tiên)"
+    assert reason_text("by load (3 active loans)", "vi") == "theo mức tải (3 lượt đang mượn)"
+    assert reason_text("something new", "vi") == "something new"  # shown as it is
