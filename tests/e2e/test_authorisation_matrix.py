@@ -97,6 +97,7 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
         "GET /": Case(*same("/"), public=True, ui=True),
         "POST /ui/login": Case(*same("/ui/login", **token_form), public=True, ui=True),
         "POST /ui/logout": Case(*same("/ui/logout"), public=True, ui=True),
+        "GET /ui/fonts/{style}.ttf": Case(*same("/ui/fonts/regular.ttf"), public=True),
         # -- accounts ------------------------------------------------------------------------
         "GET /me": Case(*same("/me"), allow={r: BOTH for r in ROLES[1:]}),
         "GET /accounts": Case(

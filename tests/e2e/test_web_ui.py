@@ -167,5 +167,7 @@ def test_pages_are_vietnamese_first_and_carry_security_headers(browser: TestClie
     assert page.headers["x-content-type-options"] == "nosniff"
     assert page.headers["referrer-policy"] == "same-origin"
     assert browser.get("/ui/static/ui.css").status_code == 200
+    font = browser.get("/ui/fonts/regular.ttf")  # every Vietnamese diacritic, served by us
+    assert font.status_code == 200 and font.headers["content-type"] == "font/ttf"
     assert '<html lang="en">' in browser.get("/?lang=en").text
     assert '<html lang="en">' in browser.get("/").text  # the choice is remembered
