@@ -31,6 +31,7 @@ from api.shipments import router as shipments_router
 from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
+from api.ui_readers import router as ui_readers_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
 from infra.settings import Settings
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(digital_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
+    app.include_router(ui_readers_router)
     app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app

@@ -478,6 +478,12 @@ def readers_matrix(w: dict[str, Any]) -> dict[str, Case]:
         "contact": "0900 000 000",
     }
     return {
+        "GET /ui/readers/register": Case(*same("/ui/readers/register"), public=True, ui=True),
+        "POST /ui/readers/register": Case(
+            *same("/ui/readers/register", data=registration), public=True, ui=True
+        ),
+        "GET /ui/me": Case(*same("/ui/me"), public=True, ui=True),
+        "POST /ui/me": Case(*same("/ui/me", data=r["me"]), public=True, ui=True),
         "POST /readers": Case(*same("/readers", json=registration), public=True),
         "POST /readers/me/card": Case(*same("/readers/me/card", json=r["me"]), public=True),
         "POST /readers/me/data": Case(*same("/readers/me/data", json=r["me"]), public=True),

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from api.i18n import iso_label
+from api.i18n import TEXT, iso_label
 from api.ui_reasons import reason_text
 from api.ui_timeline import SENTENCES, sentence, who
 from domain.contract import event_types
@@ -67,3 +67,8 @@ def test_reasons_are_in_vietnamese_on_vietnamese_pages() -> None:
     assert reason_text("same locality (Duy Tiên)", "vi") == "cùng địa bàn (Duy Tiên)"
     assert reason_text("by load (3 active loans)", "vi") == "theo mức tải (3 lượt đang mượn)"
     assert reason_text("something new", "vi") == "something new"  # shown as it is
+
+
+def test_every_ui_text_is_in_both_languages() -> None:
+    assert sorted(set(TEXT["vi"]) ^ set(TEXT["en"])) == []
+    assert [k for k, v in TEXT["vi"].items() if not v] == []
