@@ -34,6 +34,7 @@ from infra.tracing import configure_tracing
 from infra.viewer_links import ViewerLinks
 from projections.accounts import AccountsProjection, usernames_of
 from projections.catalogue import CatalogueProjection, copies_naming, find_candidates
+from projections.catalogue_search import CatalogueSearchProjection
 from projections.dead_letters import replay_parked
 from projections.digital import DigitalProjection
 from projections.libraries import LibrariesProjection
@@ -49,6 +50,7 @@ from projections.transfers import TransfersProjection
 from projections.transfers import naming as transfers_naming
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.catalogue_import import CatalogueImportService
 from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
@@ -81,6 +83,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         TransfersProjection,
         ReadersProjection,
         DigitalProjection,
+        CatalogueSearchProjection,
     )
 }
 
@@ -358,6 +361,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 digital=digital,
                 digital_access=digital_access,
                 clock=utc_now,
+                catalogue_import=CatalogueImportService(app),
             ),
         )
         return system

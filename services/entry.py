@@ -27,6 +27,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.transfer import NETWORK
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.catalogue_import import CatalogueImportService
 from services.commands import (
     AddPartnerSecret,
     BorrowDigital,
@@ -42,6 +43,7 @@ from services.commands import (
     ExpireDigitalLoan,
     ForgetReader,
     GrantRole,
+    ImportCatalogue,
     IssueApiKey,
     IssueViewerLink,
     LapseDigitalOffer,
@@ -67,6 +69,7 @@ from services.commands import (
     RevokeApiKey,
     RevokeRole,
     RotationStep,
+    SeparateRecord,
     SetLendable,
     SetPassword,
     SetPolicy,
@@ -133,6 +136,7 @@ class Entry:
         digital: DigitalService,
         digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
+        catalogue_import: CatalogueImportService,
     ) -> None:
         self.catalogue = catalogue
         self.copies = copies
@@ -146,6 +150,7 @@ class Entry:
         self.digital = digital
         self.digital_access = digital_access
         self.clock = clock
+        self.catalogue_import = catalogue_import
         self.handlers: dict[type[Command[Any]], Handler] = {
             RegisterLibrary: self._register_library,
             RenameLibrary: self._rename_library,
@@ -193,6 +198,8 @@ class Entry:
             ViewPage: self._view_page,
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
+            ImportCatalogue: self._import_catalogue,
+            SeparateRecord: self._separate_record,
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:
@@ -255,6 +262,17 @@ class Entry:
         # The copies a holding counts, each registered (numbered barcodes).
         self.copies.register_counted(actor, holding.work, holding.library, c.copies)
         return holding
+
+    # -- importing libraries' catalogues (ADR 0025) ----------------------------------------
+    def _import_catalogue(self, caller: Caller, c: ImportCatalogue) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.import_file(actor, library, c.data, c.progress)
+
+    def _separate_record(self, caller: Caller, c: SeparateRecord) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.separate(actor, library, c.local_id, c.reason)
 
     # -- copies, transfers and rotations ----------------------------------------------------
     def _register_copy(self, caller: Caller, c: RegisterCopy) -> Any:

@@ -1,0 +1,162 @@
+"""Importing a library's MARC21 catalogue into the union catalogue (ADR 0025). Each record
+is one transaction: its record aggregate, the work it creates or merges into (with the
+rule that decided), the keys it claims, its holding and its copies are saved together or
+not at all. A record already imported with the same content records nothing, so a
+re-import of the same file changes nothing. A merge is reversed by `separate`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+
+from domain.access import Actor
+from domain.catalogue import Holding, Work
+from domain.catalogue_record import NEW_WORK, CatalogueRecord, WorkKey, match_keys, rule_of
+from domain.copy import Copy
+from domain.errors import DomainError, NotFound
+from infra.network_app import NetworkApp
+from services import aggregates
+from services.copies import numbered_barcode
+from services.marc_records import Parsed, Rejected, read
+
+Progress = Callable[[int], None]  # called with the number of records done so far
+
+
+@dataclass
+class ImportReport:
+    library: str
+    created: list[str] = field(default_factory=list)  # control numbers: new works
+    merged: list[dict[str, str]] = field(default_factory=list)  # into a work, by a rule
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "library": self.library,
+            "read": len(self.created)
+            + len(self.merged)
+            + len(self.updated)
+            + self.unchanged
+            + len(self.rejected),
+            "created": len(self.created),
+            "merged": self.merged,
+            "updated": len(self.updated),
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+        }
+
+
+class CatalogueImportService:
+    def __init__(self, store: NetworkApp) -> None:
+        self.store = store
+
+    def _get(self, aggregate_id: Any) -> Any:
+        try:
+            return self.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def import_file(
+        self, actor: Actor, library: str, data: bytes, progress: Progress | None = None
+    ) -> ImportReport:
+        code = aggregates.library(self.store, library).code
+        report = ImportReport(code)
+        for done, parsed in enumerate(read(data, code), start=1):
+            if isinstance(parsed, Rejected):
+                report.rejected.append(_rejection(parsed.position, parsed.local_id, parsed.reason))
+            else:
+                try:
+                    self._import_one(actor, code, parsed, report)
+                except IntegrityError:  # another import took a key or a code meanwhile
+                    self._import_one(actor, code, parsed, report)
+                except DomainError as exc:
+                    report.rejected.append(_rejection(parsed.position, parsed.local_id, exc.detail))
+            if progress is not None:
+                progress(done)
+        return report
+
+    def _import_one(self, actor: Actor, library: str, parsed: Parsed, report: ImportReport) -> None:
+        record: CatalogueRecord | None = self._get(CatalogueRecord.id_for(library, parsed.local_id))
+        if record is not None:
+            if not record.update(parsed.fingerprint, parsed.description, parsed.marcxml):
+                report.unchanged += 1
+                return
+            changed = [record, *self._holding(library, record.work, parsed.description.items)]
+            self.store.record(*changed, actor=actor)
+            report.updated.append(parsed.local_id)
+            return
+        keys = match_keys(parsed.description.isbns, parsed.title_key)
+        claimed = {key: found.work for key in keys if (found := self._get(WorkKey.id_for(key)))}
+        new: list[Aggregate] = []
+        match = next((key for key in keys if key in claimed), None)
+        if match is not None:
+            work_code, rule = claimed[match], rule_of(match)
+        else:
+            work_code, rule = parsed.new_work_code(), NEW_WORK
+            if self._get(Work.id_for(work_code)) is None:
+                d = parsed.description
+                new.append(Work.register(work_code, d.title, "book", creator=d.creator))
+        new += [WorkKey.claim(key, work_code) for key in keys if key not in claimed]
+        new.append(
+            CatalogueRecord.import_(
+                library,
+                parsed.local_id,
+                work_code,
+                rule,
+                parsed.fingerprint,
+                parsed.description,
+                parsed.marcxml,
+            )
+        )
+        new += self._holding(library, work_code, parsed.description.items)
+        self.store.record(*new, actor=actor)
+        if rule == NEW_WORK:
+            report.created.append(parsed.local_id)
+        else:
+            report.merged.append({"record": parsed.local_id, "work": work_code, "rule": rule})
+
+    def _holding(self, library: str, work: str, items: tuple[str, ...]) -> list[Aggregate]:
+        """The library's holding of `work` and its copies: one per barcode, or one numbered
+        copy for a record that lists no items. Copies already registered stay as they are
+        (a re-import never withdraws one: that is the desk's to do)."""
+        barcodes = list(items) or [numbered_barcode(library, work, 1)]
+        changed: list[Aggregate] = []
+        new_copies: list[Aggregate] = []
+        for barcode in barcodes:
+            if self._get(Copy.id_for(barcode)) is None:
+                new_copies.append(Copy.register(barcode, work, library))
+        holding: Holding | None = self._get(Holding.id_for(work, library))
+        if holding is None:
+            changed.append(Holding.register(work, library, len(new_copies)))
+        elif new_copies:
+            holding.change_copies(holding.copies + len(new_copies), holding.digital_lendable)
+            changed.append(holding)
+        return changed + new_copies
+
+    def separate(self, actor: Actor, library: str, local_id: str, reason: str) -> dict[str, Any]:
+        """Reverse a merge: the record gets a work of its own (registered from its
+        description), and the library's holding moves there. The copies stay under the
+        work they were registered with until they are re-registered at the desk."""
+        code = aggregates.library(self.store, library).code
+        record: CatalogueRecord | None = self._get(CatalogueRecord.id_for(code, local_id))
+        if record is None:
+            raise NotFound(f"no record {local_id!r} of {code} in the union catalogue")
+        work_code = f"W-R{CatalogueRecord.id_for(code, local_id).hex[:16].upper()}"
+        previous = record.work
+        record.separate(work_code, reason)
+        d = record.description
+        changed: list[Aggregate] = [record]
+        if self._get(Work.id_for(work_code)) is None:
+            changed.append(Work.register(work_code, d.title, "book", creator=d.creator))
+        self.store.record(*changed, actor=actor)
+        return {"record": local_id, "library": code, "work": work_code, "was": previous}
+
+
+def _rejection(position: int, local_id: str | None, reason: str) -> dict[str, Any]:
+    return {"position": position, "record": local_id, "reason": reason}
