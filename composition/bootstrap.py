@@ -20,11 +20,13 @@ from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
 from infra.event_store import event_store_env
+from infra.harvest_positions import HarvestPositions
 from infra.heartbeats import Heartbeat
 from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
+from infra.oai_client import fetch as oai_fetch
 from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.personal_data import ReaderKeys
@@ -64,6 +66,7 @@ from services.rotations import RotationsService
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
+from workers.harvest import Fetch, Harvester
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -219,6 +222,20 @@ class System:
         interval = self.settings.timer_interval_seconds
         self._spawn("timers", lambda: timers.run(self.stop_event, interval))
 
+    def harvester(
+        self, fetch: Fetch = oai_fetch, sources: dict[str, str] | None = None
+    ) -> Harvester:
+        """The OAI-PMH harvester of `sources` (default: the configured ones; ADR 0025)."""
+        positions = HarvestPositions(self.db)
+        positions.setup()
+        chosen = self.settings.harvest_sources if sources is None else sources
+        return Harvester(self.entry, positions, fetch, chosen, utc_now)
+
+    def start_harvester(self) -> None:
+        harvester = self.harvester()
+        interval = self.settings.harvest_interval_seconds
+        self._spawn("harvester", lambda: harvester.run(self.stop_event, interval))
+
     def start_workers(self) -> None:
         """The workers that `serve` runs in-process: the relay when Kafka is configured,
         the projector from the configured source, and the timers."""
@@ -228,6 +245,8 @@ class System:
         if source is not ProjectionSource.NONE:
             self.start_projector(source)
         self.start_timers()
+        if self.settings.harvest_sources:
+            self.start_harvester()
 
     def close(self) -> None:
         self.stop_event.set()

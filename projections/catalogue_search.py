@@ -28,6 +28,10 @@ def record_text(d: dict[str, Any]) -> str:
     return " ".join([d["title"], d["creator"], *d["originals"], *d["isbns"]])
 
 
+def _fields_folded(d: dict[str, Any]) -> tuple[str, str]:
+    return fold(" ".join([d["title"], *d["originals"]])), fold(d["creator"])
+
+
 class CatalogueSearchProjection(Projection):
     name = "catalogue_search"
     handles = frozenset(
@@ -47,7 +51,10 @@ class CatalogueSearchProjection(Projection):
         other_exact text NOT NULL DEFAULT '',
         folded text NOT NULL,
         fts tsvector NOT NULL,
-        exact_fts tsvector NOT NULL
+        exact_fts tsvector NOT NULL,
+        -- A work whose every record was deleted is not found (one with no records is).
+        records int NOT NULL DEFAULT 0,
+        live_records int NOT NULL DEFAULT 0
     );
     CREATE INDEX IF NOT EXISTS catalogue_search_fts ON {schema}.catalogue_search USING gin (fts);
     CREATE INDEX IF NOT EXISTS catalogue_search_trgm
@@ -67,6 +74,8 @@ class CatalogueSearchProjection(Projection):
         marcxml text NOT NULL,
         exact text NOT NULL,
         folded text NOT NULL,
+        title_folded text NOT NULL,  -- the title and the originals (880), for SRU
+        creator_folded text NOT NULL,
         deleted boolean NOT NULL DEFAULT false,
         datestamp timestamptz NOT NULL,
         seq bigint NOT NULL
@@ -85,10 +94,13 @@ class CatalogueSearchProjection(Projection):
             "fts = to_tsvector('simple', concat_ws(' ', s.base_folded, x.other_folded)), "
             "exact_fts = setweight(to_tsvector('simple', s.title_exact), 'A') || "
             "setweight(to_tsvector('simple', s.creator_exact), 'B') || "
-            "setweight(to_tsvector('simple', x.other_exact), 'C') "
-            "FROM (SELECT coalesce(string_agg(r.exact, ' ' ORDER BY r.id), '') AS other_exact, "
-            "coalesce(string_agg(r.folded, ' ' ORDER BY r.id), '') AS other_folded "
-            f"FROM {records} r WHERE r.work = ({where}) AND NOT r.deleted) x "
+            "setweight(to_tsvector('simple', x.other_exact), 'C'), "
+            "records = x.records, live_records = x.live_records "
+            "FROM (SELECT coalesce(string_agg(r.exact, ' ' ORDER BY r.id) FILTER (WHERE NOT "
+            "r.deleted), '') AS other_exact, coalesce(string_agg(r.folded, ' ' ORDER BY r.id) "
+            "FILTER (WHERE NOT r.deleted), '') AS other_folded, count(*) AS records, "
+            "count(*) FILTER (WHERE NOT r.deleted) AS live_records "
+            f"FROM {records} r WHERE r.work = ({where})) x "
             f"WHERE s.work = ({where})"
         )
 
@@ -121,8 +133,9 @@ class CatalogueSearchProjection(Projection):
             text = record_text(d)
             yield (
                 f"INSERT INTO {records} (id, library, local_id, work, rule, title, creator, "
-                "year, isbns, originals, language, marcxml, exact, folded, datestamp, seq) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                "year, isbns, originals, language, marcxml, exact, folded, title_folded, "
+                "creator_folded, datestamp, seq) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
                 "ON CONFLICT (id) DO NOTHING",
                 (
                     event.aggregate_id,
@@ -139,6 +152,7 @@ class CatalogueSearchProjection(Projection):
                     d["marcxml"],
                     exact(text),
                     fold(text),
+                    *_fields_folded(d),
                     event.time,
                     event.notification_id,
                 ),
@@ -148,7 +162,8 @@ class CatalogueSearchProjection(Projection):
             yield (
                 f"UPDATE {records} SET title = %s, creator = %s, year = %s, isbns = %s, "
                 "originals = %s, language = %s, marcxml = %s, exact = %s, folded = %s, "
-                "deleted = false, datestamp = %s, seq = %s WHERE id = %s",
+                "title_folded = %s, creator_folded = %s, deleted = false, datestamp = %s, "
+                "seq = %s WHERE id = %s",
                 (
                     d["title"],
                     d["creator"],
@@ -159,6 +174,7 @@ class CatalogueSearchProjection(Projection):
                     d["marcxml"],
                     exact(text),
                     fold(text),
+                    *_fields_folded(d),
                     event.time,
                     event.notification_id,
                     event.aggregate_id,
@@ -233,7 +249,8 @@ def search(
     with a copy to lend (or none), of `kind`; a page of them."""
     where = [
         "(%(library_kind)s::text IS NULL OR cardinality(w.visible_to) = 0 "
-        "OR %(library_kind)s = ANY(w.visible_to))"
+        "OR %(library_kind)s = ANY(w.visible_to))",
+        "(s.records = 0 OR s.live_records > 0)",
     ]
     params: dict[str, Any] = {"library_kind": library_kind, "limit": limit, "offset": offset}
     rank = "0::real"

@@ -139,6 +139,9 @@ class CatalogueImportService:
             changed.append(holding)
         return changed + new_copies
 
+    def delete(self, actor: Actor, library: str, local_ids: tuple[str, ...], reason: str) -> int:
+        return delete_records(self.store, actor, library, local_ids, reason)
+
     def separate(self, actor: Actor, library: str, local_id: str, reason: str) -> dict[str, Any]:
         """Reverse a merge: the record gets a work of its own (registered from its
         description), and the library's holding moves there. The copies stay under the
@@ -160,3 +163,21 @@ class CatalogueImportService:
 
 def _rejection(position: int, local_id: str | None, reason: str) -> dict[str, Any]:
     return {"position": position, "record": local_id, "reason": reason}
+
+
+def delete_records(
+    store: NetworkApp, actor: Actor, library: str, local_ids: tuple[str, ...], reason: str
+) -> int:
+    """The library's system deleted these records (an OAI-PMH deleted header): each is
+    marked deleted, once; returns how many were live. Unknown ones are skipped."""
+    code = aggregates.library(store, library).code
+    deleted = 0
+    for local_id in local_ids:
+        try:
+            record: Any = store.repository.get(CatalogueRecord.id_for(code, local_id))
+        except AggregateNotFoundError:
+            continue
+        if isinstance(record, CatalogueRecord) and record.delete(reason):
+            store.record(record, actor=actor)
+            deleted += 1
+    return deleted

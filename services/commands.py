@@ -465,3 +465,12 @@ class SeparateRecord(Command[Summary]):
     library: str
     local_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class DeleteRecords(Command[int]):
+    """The library's system deleted these records: answers with how many were live."""
+
+    library: str
+    local_ids: tuple[str, ...]
+    reason: str

@@ -35,6 +35,7 @@ from services.commands import (
     CheckOutCopy,
     Command,
     CompleteMerge,
+    DeleteRecords,
     DigitalHoldStep,
     DigitalLoanStep,
     DisableAccount,
@@ -200,6 +201,7 @@ class Entry:
             LapseDigitalOffer: self._lapse_digital_offer,
             ImportCatalogue: self._import_catalogue,
             SeparateRecord: self._separate_record,
+            DeleteRecords: self._delete_records,
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:
@@ -273,6 +275,11 @@ class Entry:
         library = c.library.strip().upper()
         actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
         return self.catalogue_import.separate(actor, library, c.local_id, c.reason)
+
+    def _delete_records(self, caller: Caller, c: DeleteRecords) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.delete(actor, library, c.local_ids, c.reason)
 
     # -- copies, transfers and rotations ----------------------------------------------------
     def _register_copy(self, caller: Caller, c: RegisterCopy) -> Any:
