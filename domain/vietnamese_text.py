@@ -13,6 +13,10 @@ import unicodedata
 _SHAPES = frozenset("\u0302\u0306\u031b")
 _TONES = frozenset("\u0300\u0301\u0303\u0309\u0323")
 _SPACES = re.compile(r"\s+")
+# A tone typed before its vowel's shape, both of combining class 230 (so NFD keeps their
+# order and NFC cannot compose them): the one case `normalise` must reorder.
+_MISORDERED = re.compile("[\u0300\u0301\u0303\u0309][\u0300-\u036f]*[\u0302\u0306]")
+_REPEATED = re.compile(r"([\u0300-\u036f])[\u0300-\u036f]*\1")
 
 
 def _in_order(marks: list[str]) -> list[str]:
@@ -27,7 +31,11 @@ def _in_order(marks: list[str]) -> list[str]:
 def normalise(text: str) -> str:
     """NFC, with every letter's shape marks placed before its tone mark, repeated marks
     dropped, and runs of white space as one space."""
+    if text.isascii():
+        return _SPACES.sub(" ", text).strip()
     decomposed = unicodedata.normalize("NFD", text)
+    if not _MISORDERED.search(decomposed) and not _REPEATED.search(decomposed):
+        return _SPACES.sub(" ", unicodedata.normalize("NFC", decomposed)).strip()
     out: list[str] = []
     marks: list[str] = []
     for char in decomposed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
@@ -52,11 +53,58 @@ class ImportReport:
         }
 
 
+BATCH = 500  # records saved in one transaction when nothing goes wrong
+
+
+class _Lookups:
+    """The aggregates an import looks up: those it made or changed in this batch first,
+    then, for ids the batch asked about in bulk and found missing, none; else the store."""
+
+    def __init__(self, store: NetworkApp, ids: list[UUID]) -> None:
+        self.store = store
+        self.pending: dict[UUID, Aggregate] = {}
+        self.order: list[UUID] = []
+        self.missing = set(ids) - store.stored_ids(ids)
+
+    def get(self, aggregate_id: UUID) -> Any:
+        if aggregate_id in self.pending:
+            return self.pending[aggregate_id]
+        if aggregate_id in self.missing:
+            return None
+        try:
+            return self.store.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def keep(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            if aggregate.id not in self.pending:
+                self.order.append(aggregate.id)
+            self.pending[aggregate.id] = aggregate
+
+    def changed(self) -> list[Aggregate]:
+        return [self.pending[i] for i in self.order]
+
+
+def _ids(library: str, parsed: Parsed) -> list[UUID]:
+    """Every aggregate a record's import may look up."""
+    keys = match_keys(parsed.description.isbns, parsed.title_key)
+    work = parsed.new_work_code()
+    barcodes = list(parsed.description.items) or [numbered_barcode(library, work, 1)]
+    return [
+        CatalogueRecord.id_for(library, parsed.local_id),
+        *(WorkKey.id_for(k) for k in keys),
+        Work.id_for(work),
+        Holding.id_for(work, library),
+        *(Copy.id_for(b) for b in barcodes),
+    ]
+
+
 class CatalogueImportService:
     def __init__(self, store: NetworkApp) -> None:
         self.store = store
 
-    def _get(self, aggregate_id: Any) -> Any:
+    def _get(self, aggregate_id: UUID) -> Any:
         try:
             return self.store.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -65,45 +113,92 @@ class CatalogueImportService:
     def import_file(
         self, actor: Actor, library: str, data: bytes, progress: Progress | None = None
     ) -> ImportReport:
+        """Import a file's records in batches of BATCH, each batch in one transaction; a
+        batch that fails (another import took a key meanwhile, a record the domain
+        refuses) is imported again record by record, each in its own transaction."""
         code = aggregates.library(self.store, library).code
         report = ImportReport(code)
-        for done, parsed in enumerate(read(data, code), start=1):
+        done = 0
+        batch: list[Parsed] = []
+        for parsed in read(data, code):
+            done += 1
             if isinstance(parsed, Rejected):
                 report.rejected.append(_rejection(parsed.position, parsed.local_id, parsed.reason))
             else:
-                try:
-                    self._import_one(actor, code, parsed, report)
-                except IntegrityError:  # another import took a key or a code meanwhile
-                    self._import_one(actor, code, parsed, report)
-                except DomainError as exc:
-                    report.rejected.append(_rejection(parsed.position, parsed.local_id, exc.detail))
-            if progress is not None:
+                batch.append(parsed)
+            if len(batch) >= BATCH:
+                self._import_batch(actor, code, batch, report)
+                batch = []
+            if progress is not None and (done % 100 == 0 or not batch):
                 progress(done)
+        self._import_batch(actor, code, batch, report)
+        if progress is not None:
+            progress(done)
         return report
 
-    def _import_one(self, actor: Actor, library: str, parsed: Parsed, report: ImportReport) -> None:
-        record: CatalogueRecord | None = self._get(CatalogueRecord.id_for(library, parsed.local_id))
+    def _import_batch(
+        self, actor: Actor, library: str, batch: list[Parsed], report: ImportReport
+    ) -> None:
+        if not batch:
+            return
+        part = ImportReport(library)
+        try:
+            lookups = _Lookups(self.store, [i for p in batch for i in _ids(library, p)])
+            for parsed in batch:
+                self._import_one(lookups, library, parsed, part)
+            self.store.record(*lookups.changed(), actor=actor)
+        except (IntegrityError, DomainError):
+            for parsed in batch:  # one by one: the others go in, the bad one is told
+                self._import_alone(actor, library, parsed, report)
+            return
+        report.created += part.created
+        report.merged += part.merged
+        report.updated += part.updated
+        report.unchanged += part.unchanged
+
+    def _import_alone(
+        self, actor: Actor, library: str, parsed: Parsed, report: ImportReport
+    ) -> None:
+        for attempt in (1, 2):  # again once if another import took a key meanwhile
+            part = ImportReport(library)
+            try:
+                lookups = _Lookups(self.store, _ids(library, parsed))
+                self._import_one(lookups, library, parsed, part)
+                self.store.record(*lookups.changed(), actor=actor)
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+                continue
+            except DomainError as exc:
+                report.rejected.append(_rejection(parsed.position, parsed.local_id, exc.detail))
+                return
+            report.created += part.created
+            report.merged += part.merged
+            report.updated += part.updated
+            report.unchanged += part.unchanged
+            return
+
+    def _import_one(
+        self, lookups: _Lookups, library: str, parsed: Parsed, report: ImportReport
+    ) -> None:
+        record: CatalogueRecord | None = lookups.get(
+            CatalogueRecord.id_for(library, parsed.local_id)
+        )
         if record is not None:
             if not record.update(parsed.fingerprint, parsed.description, parsed.marcxml):
                 report.unchanged += 1
                 return
-            changed = [record, *self._holding(library, record.work, parsed.description.items)]
-            self.store.record(*changed, actor=actor)
+            lookups.keep(record, *self._holding(lookups, library, record.work, parsed))
             report.updated.append(parsed.local_id)
             return
         keys = match_keys(parsed.description.isbns, parsed.title_key)
-        claimed = {key: found.work for key in keys if (found := self._get(WorkKey.id_for(key)))}
-        new: list[Aggregate] = []
+        claimed = {key: found.work for key in keys if (found := lookups.get(WorkKey.id_for(key)))}
         match = next((key for key in keys if key in claimed), None)
         if match is not None:
             work_code, rule = claimed[match], rule_of(match)
         else:
             work_code, rule = parsed.new_work_code(), NEW_WORK
-            if self._get(Work.id_for(work_code)) is None:
-                d = parsed.description
-                new.append(Work.register(work_code, d.title, "book", creator=d.creator))
-        new += [WorkKey.claim(key, work_code) for key in keys if key not in claimed]
-        new.append(
+        made: list[Aggregate] = [
             CatalogueRecord.import_(
                 library,
                 parsed.local_id,
@@ -113,31 +208,36 @@ class CatalogueImportService:
                 parsed.description,
                 parsed.marcxml,
             )
-        )
-        new += self._holding(library, work_code, parsed.description.items)
-        self.store.record(*new, actor=actor)
+        ]
+        if match is None and lookups.get(Work.id_for(work_code)) is None:
+            d = parsed.description
+            made.append(Work.register(work_code, d.title, "book", creator=d.creator))
+        made += [WorkKey.claim(key, work_code) for key in keys if key not in claimed]
+        lookups.keep(*made, *self._holding(lookups, library, work_code, parsed))
         if rule == NEW_WORK:
             report.created.append(parsed.local_id)
         else:
             report.merged.append({"record": parsed.local_id, "work": work_code, "rule": rule})
 
-    def _holding(self, library: str, work: str, items: tuple[str, ...]) -> list[Aggregate]:
+    def _holding(
+        self, lookups: _Lookups, library: str, work: str, parsed: Parsed
+    ) -> list[Aggregate]:
         """The library's holding of `work` and its copies: one per barcode, or one numbered
         copy for a record that lists no items. Copies already registered stay as they are
         (a re-import never withdraws one: that is the desk's to do)."""
-        barcodes = list(items) or [numbered_barcode(library, work, 1)]
-        changed: list[Aggregate] = []
-        new_copies: list[Aggregate] = []
-        for barcode in barcodes:
-            if self._get(Copy.id_for(barcode)) is None:
-                new_copies.append(Copy.register(barcode, work, library))
-        holding: Holding | None = self._get(Holding.id_for(work, library))
+        barcodes = list(parsed.description.items) or [numbered_barcode(library, work, 1)]
+        new_copies: list[Aggregate] = [
+            Copy.register(barcode, work, library)
+            for barcode in barcodes
+            if lookups.get(Copy.id_for(barcode)) is None
+        ]
+        holding: Holding | None = lookups.get(Holding.id_for(work, library))
         if holding is None:
-            changed.append(Holding.register(work, library, len(new_copies)))
-        elif new_copies:
+            return [Holding.register(work, library, len(new_copies)), *new_copies]
+        if new_copies:
             holding.change_copies(holding.copies + len(new_copies), holding.digital_lendable)
-            changed.append(holding)
-        return changed + new_copies
+            return [holding, *new_copies]
+        return []
 
     def delete(self, actor: Actor, library: str, local_ids: tuple[str, ...], reason: str) -> int:
         return delete_records(self.store, actor, library, local_ids, reason)

@@ -12,6 +12,7 @@ import re
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
+from xml.sax.saxutils import escape, quoteattr
 
 import pymarc
 from pymarc import Leader, Record, Subfield
@@ -47,6 +48,46 @@ class Rejected:
     position: int
     local_id: str | None
     reason: str
+
+
+_MARC_ROOT = (
+    '<record xmlns="http://www.loc.gov/MARC21/slim" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+    'xsi:schemaLocation="http://www.loc.gov/MARC21/slim '
+    'http://www.loc.gov/standards/marcxml/schema/MARC21slim.xsd">'
+)
+_XML_CHARS = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: str) -> str:
+    """Text for XML: escaped, without the characters XML 1.0 cannot carry."""
+    return escape(_XML_CHARS.sub("", value))
+
+
+def _attr(value: str) -> str:
+    return quoteattr(_XML_CHARS.sub("", value))
+
+
+def as_marcxml(record: Record) -> str:
+    """A record as one MARCXML <record> (MARC21-slim): what pymarc's record_to_xml writes,
+    but some three times as fast (an import writes one per record)."""
+    out = [_MARC_ROOT, f"<leader>{_text(str(record.leader))}</leader>"]
+    for field in record.fields:
+        if field.is_control_field():
+            out.append(
+                f"<controlfield tag={_attr(field.tag)}>{_text(field.data or '')}</controlfield>"
+            )
+            continue
+        out.append(
+            f"<datafield tag={_attr(field.tag)} ind1={_attr(field.indicator1 or ' ')} "
+            f"ind2={_attr(field.indicator2 or ' ')}>"
+        )
+        out += [
+            f"<subfield code={_attr(s.code)}>{_text(s.value)}</subfield>" for s in field.subfields
+        ]
+        out.append("</datafield>")
+    out.append("</record>")
+    return "".join(out)
 
 
 def detect_marcxml(data: bytes) -> bool:
@@ -175,8 +216,7 @@ def _parse(position: int, record: Record | None, library: str) -> Parsed | Rejec
     fixed = record.get("008")
     language = fixed.data[35:38].strip() if fixed is not None and fixed.data else ""
     year = _year(record)
-    xml: bytes = pymarc.record_to_xml(record, namespace=True)  # type: ignore[no-untyped-call]
-    marcxml = xml.decode("utf-8")
+    marcxml = as_marcxml(record)
     return Parsed(
         position=position,
         local_id=local_id,
