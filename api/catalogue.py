@@ -12,7 +12,7 @@ from composition.bootstrap import System
 from domain.access import Permission, Principal
 from domain.catalogue import ItemKind
 from projections.catalogue import get_work
-from projections.catalogue_search import search
+from projections.catalogue_search import records_of, search
 
 router = APIRouter(prefix="/catalogue", tags=["union catalogue"])
 Reader = Annotated[Principal, Depends(Authorize(Permission.CATALOGUE_READ))]
@@ -61,6 +61,8 @@ def work(
 ) -> dict[str, Any]:
     with sys.db.transaction() as conn:
         found = get_work(conn, code, me.work_scope)
+        if found is not None:  # the libraries' MARC records of it, each with its rule
+            found["records"] = records_of(conn, found["code"])
     if found is None:
         raise HTTPException(404, f"work {code} is not in the union catalogue")
     return found

@@ -248,7 +248,8 @@ def search(
     matching `q` without regard to tones, exact-tone matches first; held by `library`,
     with a copy to lend (or none), of `kind`; a page of them."""
     where = [
-        "(%(library_kind)s::text IS NULL OR cardinality(w.visible_to) = 0 "
+        # (= '{}' rather than cardinality() = 0: the planner has statistics for it)
+        "(%(library_kind)s::text IS NULL OR w.visible_to = '{}' "
         "OR %(library_kind)s = ANY(w.visible_to))",
         "(s.records = 0 OR s.live_records > 0)",
     ]
@@ -270,7 +271,7 @@ def search(
             exact_rank = "ts_rank(s.exact_fts, to_tsquery('simple', %(eq)s))"
         params["code"] = query.code
         matched = " AND ".join(text) if text else "false"
-        where.append(f"(({matched}) OR w.code = %(code)s)")
+        where.append(f"(({matched}) OR s.work = %(code)s)")
     if kind is not None:
         where.append("w.kind = %(kind)s")
         params["kind"] = kind
@@ -306,3 +307,13 @@ def search(
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql, params).fetchall()
+
+
+def records_of(conn: psycopg.Connection[Any], work: str) -> list[dict[str, Any]]:
+    """The libraries' records of a work, with the rule that put each under it."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            "SELECT library, local_id, rule, title, creator, year, isbns, originals, deleted "
+            "FROM catalogue_records WHERE work = %s ORDER BY library, local_id",
+            (work,),
+        ).fetchall()

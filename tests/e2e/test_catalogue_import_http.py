@@ -43,6 +43,10 @@ def test_an_uploaded_file_is_imported_reported_and_found(network: Network) -> No
     )
     (hit,) = school.get("/catalogue/works", params={"q": "bao ninh", "available": True}).json()
     assert hit["title"] == "Nỗi buồn chiến tranh" and hit["available"] == 2
+    work = school.get(f"/catalogue/works/{hit['code']}").json()
+    assert [(r["library"], r["local_id"], r["rule"]) for r in work["records"]] == [
+        ("HNM-KB", "KB-100", "new work")
+    ]
 
 
 def test_an_empty_upload_is_a_problem(network: Network) -> None:
