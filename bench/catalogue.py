@@ -102,17 +102,21 @@ def generate_catalogue(system: System, holdings: int, seed: int = 11) -> None:
                 copy.write_row(
                     (f"W-G{n}", uuid.uuid4(), title, creator, "book", "vi", "allowed", False, [])
                 )
-        with cur.copy(
-            "COPY catalogue_search (work, title_exact, creator_exact, base_folded, folded, "
-            "fts, exact_fts) FROM STDIN"
-        ) as copy:
+        cur.execute(
+            "CREATE TEMP TABLE search_stage (work text, title text, title_exact text, "
+            "creator_exact text, folded text) ON COMMIT DROP"
+        )
+        with cur.copy("COPY search_stage FROM STDIN") as copy:
             for code, title, creator in titles:
                 base = fold(f"{title} {creator} {code}")
-                copy.write_row((code, exact(title), exact(creator), base, base, "", ""))
+                copy.write_row((code, title, exact(title), exact(creator), base))
+        # The rows the projection writes for a Registered work (projections/catalogue_search.py).
         cur.execute(
-            "UPDATE catalogue_search SET fts = to_tsvector('simple', folded), "
-            "exact_fts = setweight(to_tsvector('simple', title_exact), 'A') || "
-            "setweight(to_tsvector('simple', creator_exact), 'B') WHERE work LIKE 'W-G%%'"
+            "INSERT INTO catalogue_search (work, title, kind, visible_to, title_exact, "
+            "creator_exact, base_folded, folded, fts, exact_fts) "
+            "SELECT work, title, 'book', '{}', title_exact, creator_exact, folded, folded, "
+            "to_tsvector('simple', folded), setweight(to_tsvector('simple', title_exact), 'A') "
+            "|| setweight(to_tsvector('simple', creator_exact), 'B') FROM search_stage"
         )
         with cur.copy(
             "COPY catalogue_holdings (id, work, library, digital_lendable) FROM STDIN"

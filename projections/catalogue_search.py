@@ -45,6 +45,11 @@ class CatalogueSearchProjection(Projection):
     CREATE EXTENSION IF NOT EXISTS pg_trgm;
     CREATE TABLE IF NOT EXISTS {schema}.catalogue_search (
         work text PRIMARY KEY,
+        -- The work's own (a work's Registered is its only event): filtered and sorted on
+        -- here, so that only a page of hits joins catalogue_works.
+        title text NOT NULL,
+        kind text NOT NULL,
+        visible_to text[] NOT NULL,
         title_exact text NOT NULL,
         creator_exact text NOT NULL,
         base_folded text NOT NULL,
@@ -110,12 +115,16 @@ class CatalogueSearchProjection(Projection):
         if event.aggregate_type == "work":
             base = " ".join([d["title"], d["creator"], d["code"]])
             yield (
-                f"INSERT INTO {search} (work, title_exact, creator_exact, base_folded, folded, "
-                "fts, exact_fts) VALUES (%s, %s, %s, %s, %s, to_tsvector('simple', %s), "
+                f"INSERT INTO {search} (work, title, kind, visible_to, title_exact, "
+                "creator_exact, base_folded, folded, fts, exact_fts) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, to_tsvector('simple', %s), "
                 "setweight(to_tsvector('simple', %s), 'A') || "
                 "setweight(to_tsvector('simple', %s), 'B')) ON CONFLICT (work) DO NOTHING",
                 (
                     d["code"],
+                    d["title"],
+                    d["kind"],
+                    d["visible_to"],
                     exact(d["title"]),
                     exact(d["creator"]),
                     fold(base),
@@ -249,8 +258,8 @@ def search(
     with a copy to lend (or none), of `kind`; a page of them."""
     where = [
         # (= '{}' rather than cardinality() = 0: the planner has statistics for it)
-        "(%(library_kind)s::text IS NULL OR w.visible_to = '{}' "
-        "OR %(library_kind)s = ANY(w.visible_to))",
+        "(%(library_kind)s::text IS NULL OR s.visible_to = '{}' "
+        "OR %(library_kind)s = ANY(s.visible_to))",
         "(s.records = 0 OR s.live_records > 0)",
     ]
     params: dict[str, Any] = {"library_kind": library_kind, "limit": limit, "offset": offset}
@@ -273,37 +282,36 @@ def search(
         matched = " AND ".join(text) if text else "false"
         where.append(f"(({matched}) OR s.work = %(code)s)")
     if kind is not None:
-        where.append("w.kind = %(kind)s")
+        where.append("s.kind = %(kind)s")
         params["kind"] = kind
     if library is not None:
         where.append(
-            "(EXISTS (SELECT 1 FROM catalogue_holdings h WHERE h.work = w.code "
+            "(EXISTS (SELECT 1 FROM catalogue_holdings h WHERE h.work = s.work "
             "AND h.library = %(library)s) OR EXISTS (SELECT 1 FROM catalogue_copies c "
-            "WHERE c.work = w.code AND c.holder = %(library)s AND c.status <> 'withdrawn'))"
+            "WHERE c.work = s.work AND c.holder = %(library)s AND c.status <> 'withdrawn'))"
         )
         params["library"] = library.strip().upper()
     if available is not None:
         lendable = (
-            f"EXISTS (SELECT 1 FROM catalogue_copies c WHERE c.work = w.code AND {_LENDABLE})"
+            f"EXISTS (SELECT 1 FROM catalogue_copies c WHERE c.work = s.work AND {_LENDABLE})"
         )
         where.append(lendable if available else f"NOT {lendable}")
     sql = (
-        "WITH hits AS (SELECT w.code, w.title, w.creator, w.kind, w.language, w.shipping, "
-        f"w.digital, {exact_rank} AS exact_rank, {rank} AS rank "
-        "FROM catalogue_works w JOIN catalogue_search s ON s.work = w.code "
-        f"WHERE {' AND '.join(where)} "
-        "ORDER BY exact_rank DESC, rank DESC, w.title, w.code "
+        f"WITH hits AS (SELECT s.work, s.title, {exact_rank} AS exact_rank, {rank} AS rank "
+        f"FROM catalogue_search s WHERE {' AND '.join(where)} "
+        "ORDER BY exact_rank DESC, rank DESC, s.title, s.work "
         "LIMIT %(limit)s OFFSET %(offset)s) "
-        "SELECT h.code, h.title, h.creator, h.kind, h.language, h.shipping, h.digital, "
+        "SELECT w.code, w.title, w.creator, w.kind, w.language, w.shipping, w.digital, "
         "a.available, a.holders, o.originals FROM hits h "
+        "JOIN catalogue_works w ON w.code = h.work "
         "LEFT JOIN LATERAL (SELECT "
         f"count(c.id) FILTER (WHERE {_LENDABLE})::int AS available, "
         "count(DISTINCT c.holder) FILTER (WHERE c.status <> 'withdrawn')::int AS holders "
-        "FROM catalogue_copies c WHERE c.work = h.code) a ON true "
+        "FROM catalogue_copies c WHERE c.work = h.work) a ON true "
         "LEFT JOIN LATERAL (SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}') AS originals "
         "FROM catalogue_records r, unnest(r.originals) x "
-        "WHERE r.work = h.code AND NOT r.deleted) o ON true "
-        "ORDER BY h.exact_rank DESC, h.rank DESC, h.title, h.code"
+        "WHERE r.work = h.work AND NOT r.deleted) o ON true "
+        "ORDER BY h.exact_rank DESC, h.rank DESC, h.title, h.work"
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql, params).fetchall()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -86,17 +87,25 @@ class _Lookups:
         return [self.pending[i] for i in self.order]
 
 
+# Ids are uuid5 digests: an import asks for each a few times (bulk check, lookups).
+_record_id = lru_cache(maxsize=8192)(CatalogueRecord.id_for)
+_key_id = lru_cache(maxsize=8192)(WorkKey.id_for)
+_work_id = lru_cache(maxsize=8192)(Work.id_for)
+_holding_id = lru_cache(maxsize=8192)(Holding.id_for)
+_copy_id = lru_cache(maxsize=8192)(Copy.id_for)
+
+
 def _ids(library: str, parsed: Parsed) -> list[UUID]:
     """Every aggregate a record's import may look up."""
     keys = match_keys(parsed.description.isbns, parsed.title_key)
     work = parsed.new_work_code()
     barcodes = list(parsed.description.items) or [numbered_barcode(library, work, 1)]
     return [
-        CatalogueRecord.id_for(library, parsed.local_id),
-        *(WorkKey.id_for(k) for k in keys),
-        Work.id_for(work),
-        Holding.id_for(work, library),
-        *(Copy.id_for(b) for b in barcodes),
+        _record_id(library, parsed.local_id),
+        *(_key_id(k) for k in keys),
+        _work_id(work),
+        _holding_id(work, library),
+        *(_copy_id(b) for b in barcodes),
     ]
 
 
@@ -182,7 +191,7 @@ class CatalogueImportService:
         self, lookups: _Lookups, library: str, parsed: Parsed, report: ImportReport
     ) -> None:
         record: CatalogueRecord | None = lookups.get(
-            CatalogueRecord.id_for(library, parsed.local_id)
+            _record_id(library, parsed.local_id)
         )
         if record is not None:
             if not record.update(parsed.fingerprint, parsed.description, parsed.marcxml):
@@ -192,7 +201,7 @@ class CatalogueImportService:
             report.updated.append(parsed.local_id)
             return
         keys = match_keys(parsed.description.isbns, parsed.title_key)
-        claimed = {key: found.work for key in keys if (found := lookups.get(WorkKey.id_for(key)))}
+        claimed = {key: found.work for key in keys if (found := lookups.get(_key_id(key)))}
         match = next((key for key in keys if key in claimed), None)
         if match is not None:
             work_code, rule = claimed[match], rule_of(match)
@@ -209,7 +218,7 @@ class CatalogueImportService:
                 parsed.marcxml,
             )
         ]
-        if match is None and lookups.get(Work.id_for(work_code)) is None:
+        if match is None and lookups.get(_work_id(work_code)) is None:
             d = parsed.description
             made.append(Work.register(work_code, d.title, "book", creator=d.creator))
         made += [WorkKey.claim(key, work_code) for key in keys if key not in claimed]
@@ -229,9 +238,9 @@ class CatalogueImportService:
         new_copies: list[Aggregate] = [
             Copy.register(barcode, work, library)
             for barcode in barcodes
-            if lookups.get(Copy.id_for(barcode)) is None
+            if lookups.get(_copy_id(barcode)) is None
         ]
-        holding: Holding | None = lookups.get(Holding.id_for(work, library))
+        holding: Holding | None = lookups.get(_holding_id(work, library))
         if holding is None:
             return [Holding.register(work, library, len(new_copies)), *new_copies]
         if new_copies:
@@ -247,15 +256,15 @@ class CatalogueImportService:
         description), and the library's holding moves there. The copies stay under the
         work they were registered with until they are re-registered at the desk."""
         code = aggregates.library(self.store, library).code
-        record: CatalogueRecord | None = self._get(CatalogueRecord.id_for(code, local_id))
+        record: CatalogueRecord | None = self._get(_record_id(code, local_id))
         if record is None:
             raise NotFound(f"no record {local_id!r} of {code} in the union catalogue")
-        work_code = f"W-R{CatalogueRecord.id_for(code, local_id).hex[:16].upper()}"
+        work_code = f"W-R{_record_id(code, local_id).hex[:16].upper()}"
         previous = record.work
         record.separate(work_code, reason)
         d = record.description
         changed: list[Aggregate] = [record]
-        if self._get(Work.id_for(work_code)) is None:
+        if self._get(_work_id(work_code)) is None:
             changed.append(Work.register(work_code, d.title, "book", creator=d.creator))
         self.store.record(*changed, actor=actor)
         return {"record": local_id, "library": code, "work": work_code, "was": previous}
@@ -274,7 +283,7 @@ def delete_records(
     deleted = 0
     for local_id in local_ids:
         try:
-            record: Any = store.repository.get(CatalogueRecord.id_for(code, local_id))
+            record: Any = store.repository.get(_record_id(code, local_id))
         except AggregateNotFoundError:
             continue
         if isinstance(record, CatalogueRecord) and record.delete(reason):
