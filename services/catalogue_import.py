@@ -190,9 +190,7 @@ class CatalogueImportService:
     def _import_one(
         self, lookups: _Lookups, library: str, parsed: Parsed, report: ImportReport
     ) -> None:
-        record: CatalogueRecord | None = lookups.get(
-            _record_id(library, parsed.local_id)
-        )
+        record: CatalogueRecord | None = lookups.get(_record_id(library, parsed.local_id))
         if record is not None:
             if not record.update(parsed.fingerprint, parsed.description, parsed.marcxml):
                 report.unchanged += 1
