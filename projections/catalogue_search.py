@@ -18,6 +18,7 @@ from psycopg.rows import dict_row
 from domain.catalogue_record import isbn13
 from domain.vietnamese_text import exact, fold, has_ideographs, normalise, words
 from infra.envelope import Envelope
+from projections.catalogue import _LENDABLE  # a copy to lend: the catalogue's rule
 from projections.projection import Projection, Statement
 
 RECORD_EVENTS = ("Imported", "Updated", "Separated", "Deleted")
@@ -205,7 +206,6 @@ class CatalogueSearchProjection(Projection):
 
 
 # -- the queries ---------------------------------------------------------------------------
-_LENDABLE = "c.status IN ('on_shelf', 'on_deposit') AND c.picked_for IS NULL"
 _ISBN_TYPED = re.compile(r"^[0-9][0-9\- ]{8,16}[0-9Xx]$")
 
 

@@ -1,8 +1,9 @@
-"""Importing a library's MARC21 catalogue into the union catalogue (ADR 0025). Each record
-is one transaction: its record aggregate, the work it creates or merges into (with the
-rule that decided), the keys it claims, its holding and its copies are saved together or
-not at all. A record already imported with the same content records nothing, so a
-re-import of the same file changes nothing. A merge is reversed by `separate`."""
+"""Importing a library's MARC21 catalogue into the union catalogue (ADR 0025). A record's
+aggregate, the work it creates or merges into (with the rule that decided), the keys it
+claims, its holding and its copies are saved together or not at all: 500 records to a
+transaction, or, when a batch fails, each record in its own. A record already imported
+with the same content records nothing, so a re-import of the same file changes nothing.
+A merge is reversed by `separate`; a record deleted at its source by `delete`."""
 
 from __future__ import annotations
 
@@ -247,12 +248,21 @@ class CatalogueImportService:
         return []
 
     def delete(self, actor: Actor, library: str, local_ids: tuple[str, ...], reason: str) -> int:
-        return delete_records(self.store, actor, library, local_ids, reason)
+        """The library's system deleted these records (an OAI-PMH deleted header): each is
+        marked deleted, once; returns how many were live. Unknown ones are skipped."""
+        code = aggregates.library(self.store, library).code
+        deleted = 0
+        for local_id in local_ids:
+            record = self._get(_record_id(code, local_id))
+            if isinstance(record, CatalogueRecord) and record.delete(reason):
+                self.store.record(record, actor=actor)
+                deleted += 1
+        return deleted
 
     def separate(self, actor: Actor, library: str, local_id: str, reason: str) -> dict[str, Any]:
         """Reverse a merge: the record gets a work of its own (registered from its
-        description), and the library's holding moves there. The copies stay under the
-        work they were registered with until they are re-registered at the desk."""
+        description) and leaves the other work's search text. The library's copies stay
+        under the work they were registered with (ADR 0025)."""
         code = aggregates.library(self.store, library).code
         record: CatalogueRecord | None = self._get(_record_id(code, local_id))
         if record is None:
@@ -270,21 +280,3 @@ class CatalogueImportService:
 
 def _rejection(position: int, local_id: str | None, reason: str) -> dict[str, Any]:
     return {"position": position, "record": local_id, "reason": reason}
-
-
-def delete_records(
-    store: NetworkApp, actor: Actor, library: str, local_ids: tuple[str, ...], reason: str
-) -> int:
-    """The library's system deleted these records (an OAI-PMH deleted header): each is
-    marked deleted, once; returns how many were live. Unknown ones are skipped."""
-    code = aggregates.library(store, library).code
-    deleted = 0
-    for local_id in local_ids:
-        try:
-            record: Any = store.repository.get(_record_id(code, local_id))
-        except AggregateNotFoundError:
-            continue
-        if isinstance(record, CatalogueRecord) and record.delete(reason):
-            store.record(record, actor=actor)
-            deleted += 1
-    return deleted
