@@ -86,6 +86,7 @@ def test_an_import_creates_works_holdings_and_copies_and_a_reimport_changes_noth
     assert work is not None and work["title"] == "Truyện Kiều"
     assert [(h["library"], h["copies"], h["available"]) for h in work["holdings"]] == [(KB, 2, 2)]
     assert found(system, "truyen kieu") == [kieu]
+    assert found(system, isbn(1)) == [kieu]  # typed with its hyphens
     assert (
         sorted(found(system, "nam cao")) == sorted(found(system, "Nam Cao"))
         and len(found(system, "nam cao")) == 2
