@@ -26,6 +26,7 @@ from bench.baselines import (
     raw_pipeline_latency,
     raw_produce,
 )
+from bench.catalogue import catalogue_figures
 from bench.kafka_projection import held, projectors, rate_until
 from bench.latency import end_to_end_latency
 from bench.processes import PROJECTORS
@@ -280,6 +281,8 @@ def main() -> int:
         out.append(
             figure("  same, p99, all in one process (serve)", p99, raw_p99, None, None, "ms")
         )
+        # The union catalogue: MARC21 import and search (ADR 0025), in a database of its own.
+        out += catalogue_figures(server_url, figure)
     finally:
         system.close()
     result = {

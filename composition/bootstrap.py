@@ -20,11 +20,13 @@ from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
 from infra.event_store import event_store_env
+from infra.harvest_positions import HarvestPositions
 from infra.heartbeats import Heartbeat
 from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
+from infra.oai_client import fetch as oai_fetch
 from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.personal_data import ReaderKeys
@@ -34,6 +36,7 @@ from infra.tracing import configure_tracing
 from infra.viewer_links import ViewerLinks
 from projections.accounts import AccountsProjection, usernames_of
 from projections.catalogue import CatalogueProjection, copies_naming, find_candidates
+from projections.catalogue_search import CatalogueSearchProjection
 from projections.dead_letters import replay_parked
 from projections.digital import DigitalProjection
 from projections.libraries import LibrariesProjection
@@ -49,6 +52,7 @@ from projections.transfers import TransfersProjection
 from projections.transfers import naming as transfers_naming
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.catalogue_import import CatalogueImportService
 from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
@@ -63,6 +67,7 @@ from services.shipment_moves import ShipmentMover
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
+from workers.harvest import Fetch, Harvester
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -82,6 +87,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         TransfersProjection,
         ReadersProjection,
         DigitalProjection,
+        CatalogueSearchProjection,
     )
 }
 
@@ -217,6 +223,20 @@ class System:
         interval = self.settings.timer_interval_seconds
         self._spawn("timers", lambda: timers.run(self.stop_event, interval))
 
+    def harvester(
+        self, fetch: Fetch = oai_fetch, sources: dict[str, str] | None = None
+    ) -> Harvester:
+        """The OAI-PMH harvester of `sources` (default: the configured ones; ADR 0025)."""
+        positions = HarvestPositions(self.db)
+        positions.setup()
+        chosen = self.settings.harvest_sources if sources is None else sources
+        return Harvester(self.entry, positions, fetch, chosen, utc_now)
+
+    def start_harvester(self) -> None:
+        harvester = self.harvester()
+        interval = self.settings.harvest_interval_seconds
+        self._spawn("harvester", lambda: harvester.run(self.stop_event, interval))
+
     def start_workers(self) -> None:
         """The workers that `serve` runs in-process: the relay when Kafka is configured,
         the projector from the configured source, and the timers."""
@@ -226,6 +246,8 @@ class System:
         if source is not ProjectionSource.NONE:
             self.start_projector(source)
         self.start_timers()
+        if self.settings.harvest_sources:
+            self.start_harvester()
 
     def close(self) -> None:
         self.stop_event.set()
@@ -366,6 +388,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 digital=digital,
                 digital_access=digital_access,
                 clock=utc_now,
+                catalogue_import=CatalogueImportService(app),
             ),
         )
         return system

@@ -69,6 +69,8 @@ class Permission(StrEnum):
     DIGITAL_READ = "digital.read"  # a digitised work's pool: rights, availability, waitlist
     DIGITAL_RIGHTS = "digital.rights"  # record rights, set the lendable count
     DIGITAL_LEND = "digital.lend"  # loans, holds and viewer links for the library's readers
+    # Import the library's MARC21 catalogue; reverse a merge of its records (ADR 0025).
+    CATALOGUE_IMPORT = "catalogue.import"
     # Held by no account's role, only by the platform's own processes (below).
     CATALOGUE_MANAGE = "catalogue.manage"
     SHIPMENT_EVENTS = "partners.shipment_events"
@@ -124,6 +126,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.DIGITAL_READ: {R.LIBRARIAN: A, R.LIBRARY_ADMIN: A, R.AUDITOR: A},
     Permission.DIGITAL_RIGHTS: {R.LIBRARY_ADMIN: L},
     Permission.DIGITAL_LEND: {R.LIBRARIAN: L},
+    Permission.CATALOGUE_IMPORT: {R.LIBRARY_ADMIN: L},
     Permission.CATALOGUE_MANAGE: {},
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
@@ -210,6 +213,14 @@ MIGRATIONS = Platform(
     "migrations",
     {"account": "libshare-migrations", "role": "system"},
     frozenset({Permission.CATALOGUE_MANAGE}),
+)
+
+
+# `libshare catalogue import` and the OAI-PMH harvester, for any library (ADR 0025).
+CATALOGUE_IMPORTER = Platform(
+    "catalogue-import",
+    {"account": "libshare-catalogue-import", "role": "system"},
+    frozenset({Permission.CATALOGUE_IMPORT}),
 )
 
 

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.account import Account
 from domain.catalogue import Holding, Work
+from domain.catalogue_record import CatalogueRecord, WorkKey
 from domain.copy import Copy
 from domain.digital_access import LoanAccess
 from domain.digital_pool import DigitalPool
@@ -40,6 +41,8 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     DigitalPool,
     DigitalShelf,
     LoanAccess,
+    CatalogueRecord,
+    WorkKey,
 )
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.

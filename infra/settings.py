@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     timer_interval_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)
+    # OAI-PMH harvests (ADR 0025): library code -> its system's provider, with its set:
+    # LIBSHARE_HARVEST_SOURCES='{"HNM-KB": "https://koha.kb.example/cgi-bin/koha/oai.pl"}'
+    harvest_sources: dict[str, str] = Field(default_factory=dict)
+    harvest_interval_seconds: float = Field(default=3600.0, gt=0)
 
     def effective_projection_source(self) -> ProjectionSource:
         if self.projection_source is ProjectionSource.AUTO:

@@ -27,6 +27,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.transfer import NETWORK
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.catalogue_import import CatalogueImportService
 from services.commands import (
     AddPartnerSecret,
     BorrowDigital,
@@ -34,6 +35,7 @@ from services.commands import (
     CheckOutCopy,
     Command,
     CompleteMerge,
+    DeleteRecords,
     DigitalHoldStep,
     DigitalLoanStep,
     DisableAccount,
@@ -43,6 +45,7 @@ from services.commands import (
     ForgetDigitalReaders,
     ForgetReader,
     GrantRole,
+    ImportCatalogue,
     IssueApiKey,
     IssueViewerLink,
     LapseDigitalOffer,
@@ -68,6 +71,7 @@ from services.commands import (
     RevokeApiKey,
     RevokeRole,
     RotationStep,
+    SeparateRecord,
     SetLendable,
     SetPassword,
     SetPolicy,
@@ -135,6 +139,7 @@ class Entry:
         digital: DigitalService,
         digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
+        catalogue_import: CatalogueImportService,
     ) -> None:
         self.catalogue = catalogue
         self.copies = copies
@@ -148,6 +153,7 @@ class Entry:
         self.digital = digital
         self.digital_access = digital_access
         self.clock = clock
+        self.catalogue_import = catalogue_import
         self.handlers: dict[type[Command[Any]], Handler] = {
             RegisterLibrary: self._register_library,
             RenameLibrary: self._rename_library,
@@ -197,6 +203,9 @@ class Entry:
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
             ForgetDigitalReaders: self._forget_digital_readers,
+            ImportCatalogue: self._import_catalogue,
+            SeparateRecord: self._separate_record,
+            DeleteRecords: self._delete_records,
         }
 
     def act(self, caller: Caller, command: Command[R]) -> R:
@@ -259,6 +268,22 @@ class Entry:
         # The copies a holding counts, each registered (numbered barcodes).
         self.copies.register_counted(actor, holding.work, holding.library, c.copies)
         return holding
+
+    # -- importing libraries' catalogues (ADR 0025) ----------------------------------------
+    def _import_catalogue(self, caller: Caller, c: ImportCatalogue) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.import_file(actor, library, c.data, c.progress)
+
+    def _separate_record(self, caller: Caller, c: SeparateRecord) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.separate(actor, library, c.local_id, c.reason)
+
+    def _delete_records(self, caller: Caller, c: DeleteRecords) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.delete(actor, library, c.local_ids, c.reason)
 
     # -- copies, transfers and rotations ----------------------------------------------------
     def _register_copy(self, caller: Caller, c: RegisterCopy) -> Any:

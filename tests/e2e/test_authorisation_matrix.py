@@ -457,6 +457,7 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             ui=True,
         ),
         **readers_matrix(w),
+        **catalogue_import_matrix(w),
     }
 
 
@@ -603,6 +604,7 @@ def world(network: Network) -> tuple[TestClient, dict[str, Any]]:
     w.update(transfers_world(system))
     w["readers"] = readers_world(system)
     w.update(digital_world(system))
+    w.update(catalogue_import_world(system))
     eventually(
         lambda: all(
             p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()
@@ -809,3 +811,36 @@ def test_denials_are_problem_json_that_leak_nothing(
     r = client.get("/requests")
     assert r.status_code == 401 and r.json()["type"] == "/problems/unauthenticated"
     assert r.headers["www-authenticate"] == "Bearer"
+
+
+def catalogue_import_world(system: Any) -> dict[str, Any]:
+    """A record of each library imported, of its own work (a separation is refused: 409)."""
+    from domain.access import CATALOGUE_IMPORTER
+    from services.commands import ImportCatalogue
+    from tests.integration.marc_files import Book, iso2709
+
+    for library in ("HNM-KB", "HNM-DT"):
+        data = iso2709(Book(f"{library}-M1", f"Sách ma trận {library}", "Tác giả"))
+        system.entry.act(CATALOGUE_IMPORTER, ImportCatalogue(library, data))
+    return {"marc": iso2709(Book("M-2", "Sách ma trận hai", "Tác giả"))}
+
+
+def catalogue_import_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """Importing a catalogue and separating a record: the library's administrator's."""
+    upload = {"content": w["marc"]}
+    return {
+        "POST /libraries/{code}/catalogue-imports": Case(
+            own=("/libraries/HNM-KB/catalogue-imports", upload),
+            other=("/libraries/HNM-DT/catalogue-imports", upload),
+            allow={"library_admin": ONLY_OWN},
+        ),
+        "POST /libraries/{code}/catalogue-records/{local_id}/separate": Case(
+            own=("/libraries/HNM-KB/catalogue-records/HNM-KB-M1/separate", json({"reason": "x"})),
+            other=("/libraries/HNM-DT/catalogue-records/HNM-DT-M1/separate", json({"reason": "x"})),
+            allow={"library_admin": ONLY_OWN},
+        ),
+        # OAI-PMH and SRU: for outside systems, which are no accounts
+        "GET /oai": Case(*same("/oai?verb=Identify"), public=True),
+        "POST /oai": Case(*same("/oai", data={"verb": "Identify"}), public=True),
+        "GET /sru": Case(*same("/sru?query=kieu"), public=True),
+    }
