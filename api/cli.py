@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import structlog
 import typer
 
+from api import cli_backup
 from api.cli_accounts import accounts_cli
 from api.cli_stock import stock_cli
 from infra.heartbeats import Heartbeat
@@ -37,6 +38,7 @@ cli.add_typer(events_cli, name="events")
 cli.add_typer(projections_cli, name="projections")
 cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(stock_cli, name="stock")
+cli_backup.register(cli)  # backup, restore (ADR 0024)
 
 
 def _wait_for_signal() -> threading.Event:

@@ -53,6 +53,7 @@ from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.entry import Entry
+from services.history import HistoryService
 from services.idempotency import Idempotency
 from services.partners import PartnersService
 from services.readers import ReadersService
@@ -358,6 +359,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 digital=digital,
                 digital_access=digital_access,
                 clock=utc_now,
+                history=HistoryService(app),
             ),
         )
         return system

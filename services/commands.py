@@ -443,3 +443,16 @@ class LapseDigitalOffer(Command[Summary]):
     work: str
     reader_ref: str
     now: datetime
+
+
+# -- the store's own history (ADR 0024) -------------------------------------------------------
+@dataclass(frozen=True)
+class CutHistory(Command[Summary]):
+    """A restore as of `as_of` kept `kept` events and left `dropped` out, for `reason`."""
+
+    as_of: datetime
+    reason: str
+    kept: int
+    dropped: int
+    kept_digest: str
+    source: str

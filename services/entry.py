@@ -34,6 +34,7 @@ from services.commands import (
     CheckOutCopy,
     Command,
     CompleteMerge,
+    CutHistory,
     DigitalHoldStep,
     DigitalLoanStep,
     DisableAccount,
@@ -78,6 +79,7 @@ from services.commands import (
 from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
+from services.history import HistoryService
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
 from services.readers import ReadersService
@@ -133,6 +135,7 @@ class Entry:
         digital: DigitalService,
         digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
+        history: HistoryService | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.copies = copies
@@ -193,7 +196,9 @@ class Entry:
             ViewPage: self._view_page,
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
+            CutHistory: self._cut_history,
         }
+        self.history = history
 
     def act(self, caller: Caller, command: Command[R]) -> R:
         """Authorise `caller` for `command`, and run it recording who acted."""
@@ -560,6 +565,13 @@ class Entry:
     def _lapse_digital_offer(self, caller: Caller, c: LapseDigitalOffer) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.digital.hold_step(actor, c.work, c.reader_ref, "lapse", c.now)
+
+    # -- the store's own history (ADR 0024) -------------------------------------------------
+    def _cut_history(self, caller: Caller, c: CutHistory) -> Any:
+        actor = authorise(caller, Permission.HISTORY_CUT)
+        if self.history is None:
+            raise InvalidInput("this entry records no history cuts")
+        return self.history.cut(actor, c)
 
 
 def _library_of(caller: Caller) -> str | None:
