@@ -92,3 +92,28 @@ def event_count(url: str) -> int:
 
 
 MakeSystem = Callable[..., System]
+
+
+def out_of_order_commit(system: System) -> None:
+    """A transaction that began writing (took its transaction id) before another, but took
+    its notification id after it: the log reads it first, with the higher id. A restore
+    must keep that order."""
+    from domain.library import Library
+
+    lib = Library.register("HNM-LATE", "Thư viện đến muộn", "school", "Lý Nhân")
+    (event,) = lib.collect_events()
+    stored = system.app.mapper.to_stored_event(event)
+    with psycopg.connect(system.db.url) as conn, conn.transaction():
+        conn.execute("SELECT pg_current_xact_id()")
+        system.catalogue.register_library(TESTER, "HNM-EARLY", "Thư viện sớm", "school", "Lý Nhân")
+        conn.execute(
+            "INSERT INTO libshare_events (originator_id, originator_version, topic, state) "
+            "VALUES (%s, %s, %s, %s)",
+            (stored.originator_id, stored.originator_version, stored.topic, stored.state),
+        )
+    with system.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT notification_id FROM (SELECT * FROM libshare_events "
+            "ORDER BY notification_id DESC LIMIT 2) AS e ORDER BY xid, notification_id"
+        ).fetchall()
+    assert rows[0][0] > rows[1][0], "the later id comes first in log order"
