@@ -63,6 +63,7 @@ from services.rotations import RotationsService
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
+from workers.backups import BackupSchedule
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -226,6 +227,14 @@ class System:
         if source is not ProjectionSource.NONE:
             self.start_projector(source)
         self.start_timers()
+        if self.settings.backup_dir is not None:
+            self.start_backups()
+
+    def start_backups(self, check_every: float = 60.0) -> BackupSchedule:
+        """Scheduled backups into LIBSHARE_BACKUP_DIR, with retention (ADR 0024)."""
+        schedule = BackupSchedule(self.db, self.settings, utc_now)
+        self._spawn("backups", lambda: schedule.run(self.stop_event, check_every))
+        return schedule
 
     def close(self) -> None:
         self.stop_event.set()
