@@ -190,10 +190,10 @@ def restore(
         finally:
             system.close()
         typer.echo(
-            f"restored from {report.source}: {report.events} events in "
-            f"{report.write_seconds:.2f} s, {report.commands} commands; read models rebuilt "
-            f"in {report.rebuild_seconds:.2f} s; {report.events_per_second:,.0f} events/s; "
-            f"digest {report.digest}"
+            f"restored from {report.source}: {report.events} events, {report.commands} "
+            f"commands (read and checked {report.read_seconds:.2f} s, written "
+            f"{report.write_seconds:.2f} s, read models rebuilt {report.rebuild_seconds:.2f} s): "
+            f"{report.events_per_second:,.0f} events/s; digest {report.digest}"
         )
         if report.dropped:
             typer.echo(f"history cut at {as_of}: {report.dropped} later events left out")

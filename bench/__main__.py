@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from bench.backup import backup_figures
 from bench.baselines import (
     WARM_UP,
     make_topic,
@@ -235,6 +236,8 @@ def main() -> int:
                 "events/s",
             )
         )
+        # Backup and restore (ADR 0024), on this store, all of it on Kafka by now.
+        out += backup_figures(system, server_url, figure, raw_topic)
 
         rate, window = 200, max(SECONDS, 5)
         raw_p50, raw_p99 = percentiles(
