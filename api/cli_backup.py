@@ -160,6 +160,8 @@ def restore(
             raise BackupRefused("--as-of needs --reason: auditors read why history was cut")
         if from_kafka == (archive is not None):
             raise BackupRefused("give a backup archive, or --from-kafka, one of them")
+        if from_kafka and as_of is not None:
+            raise BackupRefused("--as-of starts from a backup archive: name one")
         if show_keys:
             assert archive is not None
             _show_keys(archive, sealing_from(key_file, confirm=False))

@@ -44,9 +44,9 @@ class Snapshot:
 
     def __enter__(self) -> Snapshot:
         self.conn = psycopg.connect(self.url)
-        self.conn.execute("SET TIME ZONE 'UTC'")
-        self.conn.commit()
-        self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # Set before the first statement: psycopg begins the transaction with them.
+        self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        self.conn.read_only = True
         self.conn.execute("SELECT 1 FROM libshare_events LIMIT 1")  # the snapshot is taken
         return self
 

@@ -35,6 +35,8 @@ def test_mistakes_are_refused_with_a_clear_message(database_url: str, tmp_path: 
         (["backup", str(tmp_path / "b.lsbak")], {"LIBSHARE_BACKUP_PASSPHRASE": "short"}, "12"),
         (["restore"], {}, "give a backup archive, or --from-kafka"),
         (["restore", "--from-kafka"], {}, "KAFKA_BOOTSTRAP_SERVERS is not set"),
+        (["restore", "--from-kafka", "--as-of", "2026-12-01T00:00:00+07:00", "--reason", "x"],
+         {}, "starts from a backup archive"),
         (["restore", str(archive), "--as-of", "2026-12-01T00:00:00+0700"], {}, "--reason"),
         (["restore", str(tmp_path / "missing.lsbak")], {}, "not a readable backup archive"),
         (["restore", str(archive)], {"LIBSHARE_BACKUP_PASSPHRASE": "another passphrase"},

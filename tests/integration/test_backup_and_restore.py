@@ -15,6 +15,7 @@ from composition.restore import restore_archive
 from infra.backup_archive import BackupRefused, Sealing
 from infra.backup_log import last_backups
 from infra.backup_make import make_backup
+from infra.backup_store import Snapshot
 from tests.actors import TESTER
 from tests.integration.backup_support import (
     PASSPHRASE,
@@ -107,3 +108,29 @@ def test_a_store_that_holds_events_is_refused_unless_forced(
     assert len(event_bodies(system)) == len(before) + 1
     restore_archive(system, archive, SEALING, force=True)
     assert event_bodies(system) == before
+
+
+def test_a_backup_reads_the_store_as_of_one_instant(
+    make_system: MakeSystem, tmp_path: Path
+) -> None:
+    """What commits while the backup reads is not in it, in any table: the events and the
+    commands come from the same instant."""
+    system = make_system(data_dir=tmp_path / "lost")
+    make_history(system, rounds=1)
+    with Snapshot(system.db.url) as snap:
+        events, commands = snap.count_events(), len(list(snap.commands()))
+        now = datetime.now(UTC)
+        system.requests.request_item(
+            TESTER, requester="HNM-S-BH", work="W-KIEU", reader_ref="BD-9",
+            client_request_id="during-the-backup", now=now,
+        )  # fmt: skip
+        assert len(list(snap.events())) == events
+        assert len(list(snap.commands())) == commands
+        with system.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+                "WHERE a.backend_xid IS NOT NULL AND a.pid <> pg_backend_pid() "
+                "AND a.datname = current_database()"
+            ).fetchone()
+        assert row == (0,), "the backup holds no transaction id: the readers go on"
+    assert event_count(system.db.url) > events
