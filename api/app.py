@@ -21,6 +21,7 @@ from api.partners import install as install_partners
 from api.partners import router as partners_router
 from api.projections import router as projections_router
 from api.read_your_writes import RecentWrites
+from api.reader_digital import router as reader_digital_router
 from api.readers import router as readers_router
 from api.requests import router as requests_router
 from api.rotations import router as rotations_router
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(copies_router)
     app.include_router(transfers_router)
     app.include_router(rotations_router)
+    app.include_router(reader_digital_router)  # before /readers/{reader_ref}/...
     app.include_router(readers_router)
     app.include_router(digital_router)
     install_partners(app, system.settings if system else (settings or Settings()))

@@ -42,7 +42,7 @@ from projections.readers import ReadersProjection
 from projections.rebuild import Progress, Rebuild, RebuildReport
 from projections.requests import RequestsProjection, open_requests_naming
 from projections.runner import ProjectionRunner
-from projections.shipments import ShipmentsProjection
+from projections.shipments import ShipmentsProjection, in_transit
 from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
 from projections.transfers import TransfersProjection
@@ -60,6 +60,7 @@ from services.readers import ReadersService
 from services.reorganisation import Mover, ReorganisationService
 from services.requests import CandidateFinder, RequestsService
 from services.rotations import RotationsService
+from services.shipment_moves import ShipmentMover
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
@@ -319,7 +320,14 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
 
         # What else moves when a library is merged or re-coded (ADR 0021): its copies, its
         # open transfers and its rotations (services/stock_moves.py).
-        movers: list[Mover] = [StockMover(app, stock_naming)]
+        def in_transit_naming(library: str) -> list[UUID]:
+            with db.transaction() as conn:
+                return [UUID(str(s["id"])) for s in in_transit(conn, library)]
+
+        movers: list[Mover] = [
+            StockMover(app, stock_naming),
+            ShipmentMover(app, in_transit_naming),
+        ]
         reorganisation = ReorganisationService(app, open_requests_of, staff_of, movers)
         token_key = load_key(settings.token_key, settings.data_dir, "token.key")
         tokens = Tokens(token_key, settings.token_ttl_seconds)

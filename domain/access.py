@@ -65,6 +65,7 @@ class Permission(StrEnum):
     READERS_ERASE = "readers.erase"  # erase a reader; hand them their data
     # A reader acting on their own card (proved by its access key): no role holds it.
     READERS_SELF = "readers.self"
+    DIGITAL_SELF = "digital.self"  # a reader's own digital loans and holds
     DIGITAL_READ = "digital.read"  # a digitised work's pool: rights, availability, waitlist
     DIGITAL_RIGHTS = "digital.rights"  # record rights, set the lendable count
     DIGITAL_LEND = "digital.lend"  # loans, holds and viewer links for the library's readers
@@ -120,6 +121,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.READERS_MANAGE: {R.LIBRARIAN: L},
     Permission.READERS_ERASE: {R.LIBRARY_ADMIN: L},
     Permission.READERS_SELF: {},
+    Permission.DIGITAL_SELF: {},
     Permission.DIGITAL_READ: {R.LIBRARIAN: A, R.LIBRARY_ADMIN: A, R.AUDITOR: A},
     Permission.DIGITAL_RIGHTS: {R.LIBRARY_ADMIN: L},
     Permission.DIGITAL_LEND: {R.LIBRARIAN: L},
@@ -245,7 +247,7 @@ def reader_self(reader_ref: str) -> Platform:
     return Platform(
         "reader",
         {"reader": reader_ref, "role": "reader"},
-        frozenset({Permission.READERS_SELF}),
+        frozenset({Permission.READERS_SELF, Permission.DIGITAL_SELF}),
         reader=reader_ref,
     )
 

@@ -445,6 +445,36 @@ class LapseDigitalOffer(Command[Summary]):
     now: datetime
 
 
+@dataclass(frozen=True)
+class ForgetDigitalReaders(Command[Summary]):
+    """The timers: a pool's loans ended before the retention period forget their readers."""
+
+    work: str
+    today: date
+    keep_days: int
+
+
+# -- a reader's own digital loans (proven by their card's access key) -------------------
+@dataclass(frozen=True)
+class MyDigitalShelf(Command[Summary]):
+    """The reader's digital loans and places on waitlists (an offer waiting for them, and
+    until when it waits, is the notice of it)."""
+
+    reader_ref: str
+
+
+@dataclass(frozen=True)
+class MyDigitalStep(Command[Summary]):
+    """The reader themself: borrow or hold a work; return, renew or open (a viewer link)
+    their loan of it; skip an offer or cancel their place. A reader has at most one loan
+    and one place per work, so the work names them."""
+
+    reader_ref: str
+    work: str
+    action: str
+    client_request_id: str | None = None
+
+
 # -- the store's own history (ADR 0024) -------------------------------------------------------
 @dataclass(frozen=True)
 class CutHistory(Command[Summary]):

@@ -41,6 +41,7 @@ from services.commands import (
     EnableAccount,
     ExpireAnswer,
     ExpireDigitalLoan,
+    ForgetDigitalReaders,
     ForgetReader,
     GrantRole,
     IssueApiKey,
@@ -79,6 +80,7 @@ from services.commands import (
 from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
+from services.digital_self import ReaderDigitalHandlers
 from services.history import HistoryService
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
@@ -186,6 +188,7 @@ class Entry:
             IssueApiKey: self._issue_api_key,
             RevokeApiKey: self._revoke_api_key,
             **ReaderHandlers(readers, clock).table(),
+            **ReaderDigitalHandlers(digital, digital_access, clock).table(),
             RecordRights: self._record_rights,
             SetLendable: self._set_lendable,
             BorrowDigital: self._borrow_digital,
@@ -196,6 +199,7 @@ class Entry:
             ViewPage: self._view_page,
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
+            ForgetDigitalReaders: self._forget_digital_readers,
             CutHistory: self._cut_history,
         }
         self.history = history
@@ -420,6 +424,7 @@ class Entry:
             partner=c.partner,
             roles=list(c.roles),
             password=c.password,
+            today=self.clock().date(),
         )
 
     def _account_library(self, caller: Caller, username: str) -> str | None:
@@ -565,6 +570,10 @@ class Entry:
     def _lapse_digital_offer(self, caller: Caller, c: LapseDigitalOffer) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.digital.hold_step(actor, c.work, c.reader_ref, "lapse", c.now)
+
+    def _forget_digital_readers(self, caller: Caller, c: ForgetDigitalReaders) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.digital.forget_readers(actor, c.work, c.today, c.keep_days)
 
     # -- the store's own history (ADR 0024) -------------------------------------------------
     def _cut_history(self, caller: Caller, c: CutHistory) -> Any:

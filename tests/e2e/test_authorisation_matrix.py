@@ -479,6 +479,10 @@ def readers_matrix(w: dict[str, Any]) -> dict[str, Case]:
         "POST /readers": Case(*same("/readers", json=registration), public=True),
         "POST /readers/me/card": Case(*same("/readers/me/card", json=r["me"]), public=True),
         "POST /readers/me/data": Case(*same("/readers/me/data", json=r["me"]), public=True),
+        "POST /readers/me/digital": Case(*same("/readers/me/digital", json=r["me"]), public=True),
+        "POST /readers/me/digital/{work}/{action}": Case(
+            *same("/readers/me/digital/W-HUONGUOC/hold", json=r["me"]), public=True
+        ),
         "POST /readers/me/erasure": Case(
             *same("/readers/me/erasure", json=r["me_erase"]), public=True
         ),
