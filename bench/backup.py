@@ -14,13 +14,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from bench.baselines import make_topic, raw_consume, raw_produce
+from bench.figures import figure, print_table
 from composition.bootstrap import System, bootstrap
 from composition.restore import restore_archive, restore_from_kafka
 from domain.library import Library
@@ -32,7 +32,6 @@ from infra.log_reader import LogPosition
 from infra.logs import configure_logging
 from infra.settings import Settings
 
-Figure = Callable[[str, float, float | None, str | None, bool | None, str], dict[str, Any]]
 SEALING = Sealing(passphrase="bench passphrase, not a secret")
 
 
@@ -72,7 +71,7 @@ def per_million(rate: float) -> float:
 
 
 def backup_figures(
-    system: System, server_url: str, figure: Figure, raw_topic: str | None = None
+    system: System, server_url: str, raw_topic: str | None = None
 ) -> list[dict[str, Any]]:
     """The figures on `system`'s store, whose events the relay has published to Kafka."""
     url = system.db.url
@@ -129,8 +128,6 @@ def main() -> int:
     if not kafka:
         print("KAFKA_BOOTSTRAP_SERVERS is not set", file=sys.stderr)
         return 2
-    from bench.__main__ import figure, print_table
-
     root = Path(__file__).resolve().parent.parent
     server_url = os.environ.get("DATABASE_URL") or EmbeddedPostgres(root / ".data" / "bench").url
     url = ensure_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
@@ -155,7 +152,7 @@ def main() -> int:
         raw_topic = f"{prefix}.raw"
         make_topic(kafka, raw_topic, settings.kafka_partitions)
         raw_produce(kafka, raw_topic, target, sample.payload, kafka_headers(sample))
-        out = backup_figures(system, server_url, figure, raw_topic)
+        out = backup_figures(system, server_url, raw_topic)
     finally:
         system.close()
     print_table(out)
