@@ -6,16 +6,18 @@ that holds events is refused unless forced."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from composition.restore import restore_archive
-from infra.backup_archive import BackupRefused, Sealing
+from infra.backup_archive import Archive, ArchiveWriter, BackupRefused, Sealing, seal
 from infra.backup_log import last_backups
 from infra.backup_make import make_backup
-from infra.backup_store import Snapshot
+from infra.backup_store import Snapshot, nonempty_tables
 from tests.actors import TESTER
 from tests.integration.backup_support import (
     PASSPHRASE,
@@ -134,3 +136,43 @@ def test_a_backup_reads_the_store_as_of_one_instant(
             ).fetchone()
         assert row == (0,), "the backup holds no transaction id: the readers go on"
     assert event_count(system.db.url) > events
+
+
+def test_a_restore_that_fails_while_writing_leaves_the_store_empty(
+    make_system: MakeSystem, pg_server_url: str, tmp_path: Path
+) -> None:
+    """An archive whose manifest is right but whose events cannot all be stored (the same
+    aggregate version twice, in a later transaction than the first events): what was
+    written is taken away again, commands and secrets included."""
+    lost = make_system(data_dir=tmp_path / "lost")
+    make_history(lost, rounds=1)
+    good = tmp_path / "good.lsbak"
+    make_backup(lost.db, lost.settings, good, SEALING)
+    archive = Archive(good)
+    secrets = archive.verify(SEALING)
+    rows = list(archive.events())
+    commands = list(archive.commands())
+    archive.close()
+    first, second = rows[-1], rows[-2]
+    # The last event again (a new id), after a lower id: a second transaction fails.
+    broken_rows = [*rows, replace(second, notification_id=second.notification_id - 1)]
+    broken_rows.append(replace(first, notification_id=first.notification_id + 100))
+    bad = tmp_path / "bad.lsbak"
+    writer = ArchiveWriter(bad)
+    events = writer.write_events(broken_rows)
+    sealed, params = seal(secrets, SEALING)
+    writer.write_secrets(sealed)
+    writer.write_commands(commands)
+    writer.finish(
+        {
+            "events": {**events.summary(), "relayed": 0},
+            "commands": {"count": len(commands)},
+            "secrets": params,
+        }
+    )
+    with another_database(pg_server_url) as url:
+        target = make_system(database_url=url, data_dir=tmp_path / "new")
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            restore_archive(target, bad, SEALING)
+        with psycopg.connect(url) as conn:
+            assert nonempty_tables(conn) == []
