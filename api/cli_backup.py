@@ -147,6 +147,10 @@ def restore(
     force: Annotated[
         bool, typer.Option("--force", help="Empty a store that holds events first.")
     ] = False,
+    republish: Annotated[
+        bool,
+        typer.Option("--republish", help="Relay every restored event again (a new Kafka cluster)."),
+    ] = False,
     key_file: KeyFile = None,
     show_keys: Annotated[
         bool, typer.Option("--show-keys", help="Print the backup's keys as settings; write none.")
@@ -187,7 +191,12 @@ def restore(
                 else:
                     assert archive is not None and sealing is not None
                     report = restore_archive(
-                        system, archive, sealing, force=force, on_progress=update
+                        system,
+                        archive,
+                        sealing,
+                        force=force,
+                        republish=republish,
+                        on_progress=update,
                     )
         finally:
             system.close()

@@ -121,7 +121,9 @@ def _rebuild_all(system: System, report: RestoreReport, on_progress: Progress | 
     report.rebuild_seconds = time.perf_counter() - started
 
 
-def _counted(rows: Iterable[EventRow], total: int, on_progress: Progress | None) -> Iterator[Any]:
+def _counted(
+    rows: Iterable[EventRow], total: int, on_progress: Progress | None
+) -> Iterator[EventRow]:
     for n, row in enumerate(rows, 1):
         if on_progress is not None and n % 5000 == 0:
             on_progress("write events", n, total)
@@ -163,9 +165,12 @@ def restore_archive(
     sealing: Sealing,
     *,
     force: bool = False,
+    republish: bool = False,
     on_progress: Progress | None = None,
 ) -> RestoreReport:
-    """Restore a backup archive into the (empty) store, then rebuild the read models."""
+    """Restore a backup archive into the (empty) store, then rebuild the read models.
+    The relay goes on after what it had published when the backup was made; with
+    `republish` (a new Kafka cluster), from the first event."""
     started = time.perf_counter()
     archive = Archive(path)
     try:
@@ -184,7 +189,7 @@ def restore_archive(
             system,
             archive.events(),
             report,
-            relayed=manifest["events"].get("relayed", 0),
+            relayed=0 if republish else manifest["events"].get("relayed", 0),
             total=report.events,
             on_progress=on_progress,
             also=rest,

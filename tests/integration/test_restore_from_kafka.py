@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from composition.restore import restore_at, restore_from_kafka
+from composition.restore import restore_archive, restore_at, restore_from_kafka
 from domain.history import HistoryCut
 from infra.backup_archive import BackupRefused, Sealing, digest_of
 from infra.backup_make import make_backup
@@ -111,3 +111,32 @@ def test_a_restore_as_of_an_instant_cuts_history_there_and_says_so(
 def _ids(system: object) -> list[uuid.UUID]:
     with system.db.transaction() as conn:  # type: ignore[attr-defined]
         return [r[0] for r in conn.execute("SELECT DISTINCT originator_id FROM libshare_events")]
+
+
+def test_a_restored_relay_goes_on_after_what_kafka_has(
+    make_system: MakeSystem, kafka_bootstrap: str, pg_server_url: str, tmp_path: Path
+) -> None:
+    """After a restore the relay publishes what it had not published when the backup was
+    made, not the rest again; with `republish` (a new cluster), everything."""
+    kafka = {"kafka_bootstrap_servers": kafka_bootstrap, "kafka_partitions": 3}
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    lost = make_system(data_dir=tmp_path / "lost", kafka_topic_prefix=prefix, **kafka)
+    make_history(lost, rounds=1)
+    relay_all(lost)
+    register_many(lost, 2, prefix="LATE")  # stored, not yet on Kafka at the backup
+    archive = tmp_path / "network.lsbak"
+    manifest = make_backup(lost.db, lost.settings, archive, SEALING)
+    total = manifest["events"]["count"]
+    assert manifest["events"]["relayed"] == total - 2
+
+    with another_database(pg_server_url) as url:
+        same = make_system(database_url=url, data_dir=tmp_path / "same",
+                           kafka_topic_prefix=prefix, **kafka)  # fmt: skip
+        restore_archive(same, archive, SEALING)
+        assert relay_all(same) == 2
+    with another_database(pg_server_url) as url:
+        other = f"test-{uuid.uuid4().hex[:10]}"
+        fresh = make_system(database_url=url, data_dir=tmp_path / "fresh",
+                            kafka_topic_prefix=other, **kafka)  # fmt: skip
+        restore_archive(fresh, archive, SEALING, republish=True)
+        assert relay_all(fresh) == total
