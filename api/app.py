@@ -6,8 +6,10 @@ from __future__ import annotations
 import sys as sys_module
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
@@ -32,6 +34,8 @@ from api.ui import router as ui_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
 from infra.settings import Settings
+
+UI_STATIC = Path(__file__).parent / "static"  # the web UI's styles: nothing from outside
 
 
 def create_app(settings: Settings | None = None, system: System | None = None) -> FastAPI:
@@ -91,5 +95,6 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(digital_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
+    app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app

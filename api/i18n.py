@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "app": "Mạng lưới thư viện chia sẻ",
@@ -27,6 +25,29 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "Mật khẩu",
         "signed_in_as": "Đang đăng nhập",
         "sign_in_first": "Vui lòng đăng nhập",
+        "form_expired": "Biểu mẫu đã hết hạn hoặc không hợp lệ; vui lòng thử lại",
+        "dashboard": "Việc của thư viện",
+        "oldest": "lâu nhất",
+        "all_queues": "Tất cả yêu cầu",
+        "tile_to_answer": "yêu cầu chờ tôi trả lời",
+        "tile_to_ship": "tài liệu cần gửi đi",
+        "tile_conditions_to_answer": "điều kiện chờ tôi trả lời",
+        "tile_to_receive": "tài liệu đang trên đường tới",
+        "tile_to_return": "tài liệu cần trả lại",
+        "tile_to_check_in": "tài liệu trả về cần nhận lại",
+        "tile_overdue_lent": "tài liệu cho mượn quá hạn",
+        "tile_waiting_on_others": "yêu cầu chờ thư viện khác",
+        "tile_parcels_in_transit": "kiện hàng đang vận chuyển",
+        "tile_parcels_stuck": "kiện hàng bị kẹt",
+        "tile_transfers_open": "phiếu điều chuyển đang mở",
+        "tile_transfers_to_approve": "phiếu điều chuyển chờ tôi duyệt",
+        "tile_rotations_overdue": "thùng luân chuyển quá hạn",
+        "tile_digital_waiting": "bạn đọc chờ bản số",
+        "days": "ngày",
+        "hours": "giờ",
+        "when": "Lúc",
+        "what": "Việc",
+        "who": "Người thực hiện",
         "not_librarian": "Giao diện này dành cho thủ thư; tài khoản của bạn dùng API (/docs).",
         "requests": "Yêu cầu mượn liên thư viện",
         "outgoing": "Yêu cầu đi (thư viện yêu cầu)",
@@ -78,6 +99,29 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "Password",
         "signed_in_as": "Signed in as",
         "sign_in_first": "Please sign in",
+        "form_expired": "The form has expired or is not valid; please try again",
+        "dashboard": "My library's work",
+        "oldest": "oldest",
+        "all_queues": "All requests",
+        "tile_to_answer": "requests waiting for my answer",
+        "tile_to_ship": "items to ship",
+        "tile_conditions_to_answer": "conditions waiting for my answer",
+        "tile_to_receive": "items on their way to us",
+        "tile_to_return": "items to return",
+        "tile_to_check_in": "returned items to check in",
+        "tile_overdue_lent": "items lent out and overdue",
+        "tile_waiting_on_others": "requests waiting on other libraries",
+        "tile_parcels_in_transit": "parcels in transit",
+        "tile_parcels_stuck": "stuck parcels",
+        "tile_transfers_open": "open transfers",
+        "tile_transfers_to_approve": "transfers waiting for my approval",
+        "tile_rotations_overdue": "rotation boxes overdue",
+        "tile_digital_waiting": "readers waiting for a digital copy",
+        "days": "days",
+        "hours": "hours",
+        "when": "When",
+        "what": "What",
+        "who": "Who",
         "not_librarian": "This interface is for librarians; your account uses the API (/docs).",
         "requests": "Interlibrary loan requests",
         "outgoing": "Outgoing (we request)",
@@ -108,16 +152,6 @@ TEXT: dict[str, dict[str, str]] = {
         "libraries_link": "Libraries",
     },
 }
-
-
-def language(request: Request) -> str:
-    asked = request.query_params.get("lang")
-    if asked in TEXT:
-        return asked
-    accept = request.headers.get("accept-language", "")
-    if accept.lower().startswith("en"):
-        return "en"
-    return "vi"
 
 
 # ISO 18626 statuses and actions, in Vietnamese (the ISO name is shown beside them).
@@ -166,8 +200,54 @@ ISO_VI: dict[str, str] = {
 }
 
 
+# The same in plain English (the ISO name is shown beside them too).
+ISO_EN: dict[str, str] = {
+    "RequestReceived": "With the supplier",
+    "ExpectToSupply": "Expected to be supplied",
+    "WillSupply": "Will be supplied",
+    "RetryPossible": "Offered with conditions",
+    "CancelPending": "Cancellation awaiting an answer",
+    "Loaned": "Sent",
+    "Received": "Received",
+    "Overdue": "Overdue",
+    "Recalled": "Recalled",
+    "ShippedReturn": "Sent back",
+    "ShippedForward": "Passed on",
+    "LoanCompleted": "Complete (returned)",
+    "CopyCompleted": "Complete (copy)",
+    "CompletedWithoutReturn": "Complete without return (lost)",
+    "Unfilled": "Could not be supplied",
+    "Cancelled": "Cancelled",
+    "ExpectsToSupply": "Expects to supply",
+    "Requested": "Requested",
+    "SentToSupplier": "Sent to a supplier",
+    "SupplierSkipped": "Moved to the next library",
+    "RotaExhausted": "No library left to ask",
+    "ConditionsProposed": "Conditions proposed",
+    "ConditionsAccepted": "Conditions accepted",
+    "CopyDelivered": "Copy delivered",
+    "CancelRequested": "Cancellation asked",
+    "CancelAnswered": "Cancellation answered",
+    "RenewRequested": "Renewal asked",
+    "RenewAnswered": "Renewal answered",
+    "MarkedOverdue": "Overdue",
+    "ReminderSent": "Reminder sent",
+    "ReturnShipped": "Sent back",
+    "NoteAdded": "Note",
+    "StatusRequested": "Status asked",
+    "AcceptConditions": "Accept the conditions",
+    "DeclineConditions": "Decline the conditions",
+    "Cancel": "Cancel the request",
+    "Renew": "Ask to renew",
+    "CancelResponse": "Answer the cancellation",
+    "RenewResponse": "Answer the renewal",
+    "Notification": "Send a note",
+    "StatusRequest": "Ask for the status",
+}
+LABELS = {"vi": ISO_VI, "en": ISO_EN}
+
+
 def iso_label(name: str, lang: str) -> str:
-    """A status, event or action name for the UI: Vietnamese with the ISO name, or ISO."""
-    if lang == "vi" and name in ISO_VI:
-        return f"{ISO_VI[name]} ({name})"
-    return name
+    """A status, event or action name for the UI, in words with the ISO name beside it."""
+    words = LABELS.get(lang, {}).get(name)
+    return f"{words} ({name})" if words else name

@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.auth import UI_COOKIE, Authorize
+from api.ui_guard import CSRF_COOKIE
 from composition.demo_pages import write_demo_pages
 from domain.access import DEMO_LOADER, Principal
 from domain.account import Role
@@ -734,8 +735,14 @@ def call(client: TestClient, method: str, case: Case, which: str, credential: st
     url, kw = case.own if which == OWN or case.other is None else case.other
     client.cookies.clear()
     headers: dict[str, str] = {}
+    if case.ui and method == "POST":  # a form, with the CSRF token its page gave
+        client.get("/")
+        token = client.cookies.get(CSRF_COOKIE) or ""
+        client.cookies.clear()
+        headers["Cookie"] = f"{CSRF_COOKIE}={token}"
+        kw = {**kw, "data": {**kw.get("data", {}), "csrf": token}}
     if credential and case.ui:
-        headers["Cookie"] = f"{UI_COOKIE}={credential}"
+        headers["Cookie"] = "; ".join([*headers.values(), f"{UI_COOKIE}={credential}"])
     elif credential:
         headers["Authorization"] = f"Bearer {credential}"
     return client.request(method, url, headers=headers, follow_redirects=False, **kw)
