@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +32,6 @@ SECRET_TABLES = ("reader_keys", "partner_secrets", "account_passwords", "account
 EVENT_COLUMNS = (
     "notification_id, originator_id, originator_version, topic, state, metadata, recorded_at"
 )
-Progress = Callable[[int], None]
 
 
 class Snapshot:
@@ -156,7 +155,6 @@ def write_events(
     rows: Iterable[EventRow],
     *,
     mark: int = 0,
-    on_progress: Progress | None = None,
 ) -> Written:
     """Write `rows` (in log order) into the empty events table, keeping that order."""
     written = Written()
@@ -196,8 +194,6 @@ def write_events(
             if written.events == mark:
                 marked_nid = row.notification_id
             written.max_notification_id = max(written.max_notification_id, row.notification_id)
-            if on_progress is not None and written.events % 5000 == 0:
-                on_progress(written.events)
         end_transaction()
     except BaseException:
         with contextlib.suppress(Exception):  # the copy ends with the error: roll back
@@ -209,8 +205,6 @@ def write_events(
         (EVENTS_TABLE, max(written.max_notification_id, 1)),
     )
     conn.commit()
-    if on_progress is not None:
-        on_progress(written.events)
     return written
 
 
