@@ -57,6 +57,7 @@ from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.entry import Entry
+from services.history import HistoryService
 from services.idempotency import Idempotency
 from services.partners import PartnersService
 from services.readers import ReadersService
@@ -67,6 +68,7 @@ from services.shipment_moves import ShipmentMover
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
+from workers.backups import BackupSchedule
 from workers.harvest import Fetch, Harvester
 from workers.relay import Relay
 from workers.supervisor import Supervised
@@ -248,6 +250,14 @@ class System:
         self.start_timers()
         if self.settings.harvest_sources:
             self.start_harvester()
+        if self.settings.backup_dir is not None:
+            self.start_backups()
+
+    def start_backups(self, check_every: float = 60.0) -> BackupSchedule:
+        """Scheduled backups into LIBSHARE_BACKUP_DIR, with retention (ADR 0024)."""
+        schedule = BackupSchedule(self.db, self.settings, utc_now)
+        self._spawn("backups", lambda: schedule.run(self.stop_event, check_every))
+        return schedule
 
     def close(self) -> None:
         self.stop_event.set()
@@ -389,6 +399,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 digital_access=digital_access,
                 clock=utc_now,
                 catalogue_import=CatalogueImportService(app),
+                history=HistoryService(app),
             ),
         )
         return system

@@ -76,6 +76,7 @@ class Permission(StrEnum):
     SHIPMENT_EVENTS = "partners.shipment_events"
     TIMERS_RUN = "timers.run"
     DIGITAL_VIEW = "digital.view"  # a page through a signed viewer link
+    HISTORY_CUT = "history.cut"  # a restore as of an instant records the cut (ADR 0024)
 
 
 # What every event records of who acted: an account, its role and library or partner; or
@@ -131,6 +132,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
     Permission.DIGITAL_VIEW: {},
+    Permission.HISTORY_CUT: {},
 }
 
 ROLE_ORDER = list(Role)
@@ -221,6 +223,14 @@ CATALOGUE_IMPORTER = Platform(
     "catalogue-import",
     {"account": "libshare-catalogue-import", "role": "system"},
     frozenset({Permission.CATALOGUE_IMPORT}),
+)
+
+
+# The operator's `libshare restore --as-of`, on the server: records where history was cut.
+RESTORE = Platform(
+    "restore",
+    {"account": "libshare-restore", "role": "system", "via": "libshare restore"},
+    frozenset({Permission.HISTORY_CUT}),
 )
 
 

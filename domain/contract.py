@@ -16,6 +16,7 @@ from domain.copy import Copy
 from domain.digital_access import LoanAccess
 from domain.digital_pool import DigitalPool
 from domain.digital_shelf import DigitalShelf
+from domain.history import HistoryCut
 from domain.ill_request import IllRequest
 from domain.library import Library
 from domain.library_code import LibraryCode
@@ -43,6 +44,7 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     LoanAccess,
     CatalogueRecord,
     WorkKey,
+    HistoryCut,
 )
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.

@@ -504,3 +504,16 @@ class DeleteRecords(Command[int]):
     library: str
     local_ids: tuple[str, ...]
     reason: str
+
+
+# -- the store's own history (ADR 0024) -------------------------------------------------------
+@dataclass(frozen=True)
+class CutHistory(Command[Summary]):
+    """A restore as of `as_of` kept `kept` events and left `dropped` out, for `reason`."""
+
+    as_of: datetime
+    reason: str
+    kept: int
+    dropped: int
+    kept_digest: str
+    source: str

@@ -35,6 +35,7 @@ from services.commands import (
     CheckOutCopy,
     Command,
     CompleteMerge,
+    CutHistory,
     DeleteRecords,
     DigitalHoldStep,
     DigitalLoanStep,
@@ -84,6 +85,7 @@ from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.digital_self import ReaderDigitalHandlers
+from services.history import HistoryService
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
 from services.readers import ReadersService
@@ -140,6 +142,7 @@ class Entry:
         digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
         catalogue_import: CatalogueImportService,
+        history: HistoryService | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.copies = copies
@@ -206,7 +209,9 @@ class Entry:
             ImportCatalogue: self._import_catalogue,
             SeparateRecord: self._separate_record,
             DeleteRecords: self._delete_records,
+            CutHistory: self._cut_history,
         }
+        self.history = history
 
     def act(self, caller: Caller, command: Command[R]) -> R:
         """Authorise `caller` for `command`, and run it recording who acted."""
@@ -594,6 +599,13 @@ class Entry:
     def _forget_digital_readers(self, caller: Caller, c: ForgetDigitalReaders) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.digital.forget_readers(actor, c.work, c.today, c.keep_days)
+
+    # -- the store's own history (ADR 0024) -------------------------------------------------
+    def _cut_history(self, caller: Caller, c: CutHistory) -> Any:
+        actor = authorise(caller, Permission.HISTORY_CUT)
+        if self.history is None:
+            raise InvalidInput("this entry records no history cuts")
+        return self.history.cut(actor, c)
 
 
 def _library_of(caller: Caller) -> str | None:
