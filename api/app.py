@@ -34,6 +34,7 @@ from api.sru import router as sru_router
 from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
+from api.ui_catalogue import router as ui_catalogue_router
 from api.ui_readers import router as ui_readers_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     app.include_router(ui_readers_router)
+    app.include_router(ui_catalogue_router)
     app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app

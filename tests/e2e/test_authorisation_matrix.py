@@ -437,6 +437,7 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
         ),
         # -- the librarians' web UI ------------------------------------------------------------
         "GET /ui/requests": Case(*same("/ui/requests"), allow=librarian_lib, ui=True),
+        "GET /ui/catalogue": Case(*same("/ui/catalogue?q=kieu"), allow=librarian_lib, ui=True),
         "POST /ui/requests": Case(
             *same("/ui/requests", data={"work": "W-CHIPHEO", "reader_ref": "BD-9"}),
             allow={"librarian": BOTH},
