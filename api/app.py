@@ -6,17 +6,21 @@ from __future__ import annotations
 import sys as sys_module
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
 from api.catalogue import router as catalogue_router
+from api.catalogue_imports import router as catalogue_imports_router
 from api.copies import router as copies_router
 from api.digital import router as digital_router
 from api.health import router as health_router
 from api.iso18626 import router as iso18626_router
 from api.libraries import router as libraries_router
+from api.oai_pmh import router as oai_pmh_router
 from api.partner_admin import router as partner_admin_router
 from api.partners import install as install_partners
 from api.partners import router as partners_router
@@ -27,12 +31,17 @@ from api.readers import router as readers_router
 from api.requests import router as requests_router
 from api.rotations import router as rotations_router
 from api.shipments import router as shipments_router
+from api.sru import router as sru_router
 from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
+from api.ui_catalogue import router as ui_catalogue_router
+from api.ui_readers import router as ui_readers_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
 from infra.settings import Settings
+
+UI_STATIC = Path(__file__).parent / "static"  # the web UI's styles: nothing from outside
 
 
 def create_app(settings: Settings | None = None, system: System | None = None) -> FastAPI:
@@ -91,7 +100,13 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(readers_router)
     app.include_router(digital_router)
     app.include_router(iso18626_router)
+    app.include_router(catalogue_imports_router)
+    app.include_router(oai_pmh_router)
+    app.include_router(sru_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
+    app.include_router(ui_readers_router)
+    app.include_router(ui_catalogue_router)
+    app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app

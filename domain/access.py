@@ -69,6 +69,8 @@ class Permission(StrEnum):
     DIGITAL_READ = "digital.read"  # a digitised work's pool: rights, availability, waitlist
     DIGITAL_RIGHTS = "digital.rights"  # record rights, set the lendable count
     DIGITAL_LEND = "digital.lend"  # loans, holds and viewer links for the library's readers
+    # Import the library's MARC21 catalogue; reverse a merge of its records (ADR 0025).
+    CATALOGUE_IMPORT = "catalogue.import"
     # Held by no account's role, only by the platform's own processes (below).
     CATALOGUE_MANAGE = "catalogue.manage"
     SHIPMENT_EVENTS = "partners.shipment_events"
@@ -78,6 +80,7 @@ class Permission(StrEnum):
     ISO18626_READ = "iso18626.read"  # a request's ISO 18626 messages, verbatim
     ISO18626_PEER = "iso18626.peer"  # an outside peer's own messages (no role holds it)
     ISO18626_OUTBOX = "iso18626.outbox"  # the outbox worker records what it sent
+    HISTORY_CUT = "history.cut"  # a restore as of an instant records the cut (ADR 0024)
 
 
 # What every event records of who acted: an account, its role and library or partner; or
@@ -128,6 +131,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.DIGITAL_READ: {R.LIBRARIAN: A, R.LIBRARY_ADMIN: A, R.AUDITOR: A},
     Permission.DIGITAL_RIGHTS: {R.LIBRARY_ADMIN: L},
     Permission.DIGITAL_LEND: {R.LIBRARIAN: L},
+    Permission.CATALOGUE_IMPORT: {R.LIBRARY_ADMIN: L},
     Permission.CATALOGUE_MANAGE: {},
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
@@ -136,6 +140,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.ISO18626_READ: {R.LIBRARIAN: L, R.LIBRARY_ADMIN: L, R.AUDITOR: A},
     Permission.ISO18626_PEER: {},
     Permission.ISO18626_OUTBOX: {},
+    Permission.HISTORY_CUT: {},
 }
 
 ROLE_ORDER = list(Role)
@@ -218,6 +223,22 @@ MIGRATIONS = Platform(
     "migrations",
     {"account": "libshare-migrations", "role": "system"},
     frozenset({Permission.CATALOGUE_MANAGE}),
+)
+
+
+# `libshare catalogue import` and the OAI-PMH harvester, for any library (ADR 0025).
+CATALOGUE_IMPORTER = Platform(
+    "catalogue-import",
+    {"account": "libshare-catalogue-import", "role": "system"},
+    frozenset({Permission.CATALOGUE_IMPORT}),
+)
+
+
+# The operator's `libshare restore --as-of`, on the server: records where history was cut.
+RESTORE = Platform(
+    "restore",
+    {"account": "libshare-restore", "role": "system", "via": "libshare restore"},
+    frozenset({Permission.HISTORY_CUT}),
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
@@ -39,6 +39,12 @@ class Envelope:
     encoded: bytes | None = field(default=None, compare=False, repr=False)
     # `time` as stored or received (ISO 8601), when it came as text: sent on as it is.
     time_text: str | None = field(default=None, compare=False, repr=False)
+    # From the store: the stored event itself (topic, state bytes) and when it was
+    # recorded. The relay carries them on the log, so that the store can be rebuilt from
+    # the topics alone, event for event (ADR 0024).
+    stored_topic: str | None = field(default=None, compare=False, repr=False)
+    stored_state: bytes | None = field(default=None, compare=False, repr=False)
+    recorded_at: datetime | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def id(self) -> str:
@@ -179,6 +185,7 @@ def from_stored(
     notification_id: int,
     xid: int,
     metadata: dict[str, Any] | None,
+    recorded_at: datetime | None = None,
 ) -> Envelope:
     contract = _contract(stored.topic)
     payload, time, time_text = _payload_and_time(mapper, stored, contract)
@@ -198,6 +205,9 @@ def from_stored(
         xid=xid,
         traceparent=metadata.get("traceparent"),
         actor=metadata.get("actor"),
+        stored_topic=stored.topic,
+        stored_state=stored.state,
+        recorded_at=recorded_at,
     )
     # `payload` holds only JSON types: its encoding decodes to this very dict.
     envelope.__dict__["data"] = payload
@@ -248,6 +258,31 @@ def kafka_headers(env: Envelope, key: bytes | None = None) -> list[tuple[str, by
         headers.append(("traceparent", env.traceparent.encode()))
     if env.actor:
         headers.append(("ce_actor", json.dumps(env.actor, ensure_ascii=False).encode()))
+    if env.stored_state is not None and env.stored_topic is not None:
+        headers += stored_headers(env.stored_topic, env.stored_state, env.recorded_at)
+    return headers
+
+
+# Not CloudEvents attributes (the state is bytes): what `libshare restore --from-kafka`
+# needs to write the stored event again exactly as it was (ADR 0024).
+STORED_TOPIC, STORED_STATE, RECORDED_AT = (
+    "libshare_stored_topic",
+    "libshare_stored_state",
+    "libshare_recorded_at",
+)
+
+
+def instant_text(moment: datetime) -> str:
+    """An instant as ISO 8601 in UTC: the same text whatever the server's time zone."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def stored_headers(
+    topic: str, state: bytes, recorded_at: datetime | None
+) -> list[tuple[str, bytes]]:
+    headers = [(STORED_TOPIC, topic.encode()), (STORED_STATE, state)]
+    if recorded_at is not None:
+        headers.append((RECORDED_AT, instant_text(recorded_at).encode()))
     return headers
 
 

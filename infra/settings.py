@@ -96,6 +96,19 @@ class Settings(BaseSettings):
     iso18626_agency_id_type: str = "ISIL"
     iso18626_send_seconds: float = Field(default=30.0, gt=0)
     iso18626_outbox_interval_seconds: float = Field(default=1.0, gt=0)
+    # OAI-PMH harvests (ADR 0025): library code -> its system's provider, with its set:
+    # LIBSHARE_HARVEST_SOURCES='{"HNM-KB": "https://koha.kb.example/cgi-bin/koha/oai.pl"}'
+    harvest_sources: dict[str, str] = Field(default_factory=dict)
+    harvest_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Scheduled backups in the workers (ADR 0024): off unless a folder is named. The
+    # secrets in each are sealed with the passphrase (LIBSHARE_BACKUP_PASSPHRASE, as for
+    # `libshare backup`) or the key (32 bytes, base64).
+    backup_dir: Path | None = None
+    backup_every_hours: float = Field(default=24.0, gt=0)
+    backup_keep_daily: int = Field(default=7, ge=1)
+    backup_keep_weekly: int = Field(default=4, ge=0)
+    backup_passphrase: str | None = None
+    backup_key: str | None = None
 
     def effective_projection_source(self) -> ProjectionSource:
         if self.projection_source is ProjectionSource.AUTO:

@@ -3,6 +3,7 @@ and nothing of who asks (the entry knows that). `Command[R]` answers with an R."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -15,6 +16,7 @@ from domain.legal_act import LegalAct
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
 from domain.postal_partner import PostalPartner
+from services.catalogue_import import ImportReport
 
 R = TypeVar("R", covariant=True)
 Summary = dict[str, Any]
@@ -525,3 +527,45 @@ class RecordIsoSent(Command[bool]):
     status: str
     attempts: int
     error: str = ""
+
+
+# -- importing libraries' catalogues (ADR 0025) --------------------------------------------
+@dataclass(frozen=True)
+class ImportCatalogue(Command[ImportReport]):
+    """A library's MARC21 file (ISO 2709 or MARCXML): answers with its ImportReport.
+    `progress` is told how many records are done (the CLI's progress bar)."""
+
+    library: str
+    data: bytes = field(repr=False)
+    progress: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class SeparateRecord(Command[Summary]):
+    """Reverse the merge of a library's record into another library's work."""
+
+    library: str
+    local_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeleteRecords(Command[int]):
+    """The library's system deleted these records: answers with how many were live."""
+
+    library: str
+    local_ids: tuple[str, ...]
+    reason: str
+
+
+# -- the store's own history (ADR 0024) -------------------------------------------------------
+@dataclass(frozen=True)
+class CutHistory(Command[Summary]):
+    """A restore as of `as_of` kept `kept` events and left `dropped` out, for `reason`."""
+
+    as_of: datetime
+    reason: str
+    kept: int
+    dropped: int
+    kept_digest: str
+    source: str

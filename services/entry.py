@@ -27,6 +27,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.transfer import NETWORK
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.catalogue_import import CatalogueImportService
 from services.commands import (
     AddPartnerSecret,
     BorrowDigital,
@@ -34,6 +35,8 @@ from services.commands import (
     CheckOutCopy,
     Command,
     CompleteMerge,
+    CutHistory,
+    DeleteRecords,
     DigitalHoldStep,
     DigitalLoanStep,
     DisableAccount,
@@ -43,6 +46,7 @@ from services.commands import (
     ForgetDigitalReaders,
     ForgetReader,
     GrantRole,
+    ImportCatalogue,
     IssueApiKey,
     IssueViewerLink,
     LapseDigitalOffer,
@@ -68,6 +72,7 @@ from services.commands import (
     RevokeApiKey,
     RevokeRole,
     RotationStep,
+    SeparateRecord,
     SetLendable,
     SetPassword,
     SetPolicy,
@@ -80,6 +85,7 @@ from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.digital_self import ReaderDigitalHandlers
+from services.history import HistoryService
 from services.iso_entry import IsoHandlers
 from services.iso_inbound import IsoInbound
 from services.iso_peers import IsoPeersService
@@ -140,6 +146,8 @@ class Entry:
         clock: Callable[[], datetime],
         iso_peers: IsoPeersService,
         iso_inbound: IsoInbound,
+        catalogue_import: CatalogueImportService,
+        history: HistoryService | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.copies = copies
@@ -153,6 +161,7 @@ class Entry:
         self.digital = digital
         self.digital_access = digital_access
         self.clock = clock
+        self.catalogue_import = catalogue_import
         self.handlers: dict[type[Command[Any]], Handler] = {
             RegisterLibrary: self._register_library,
             RenameLibrary: self._rename_library,
@@ -203,7 +212,12 @@ class Entry:
             LapseDigitalOffer: self._lapse_digital_offer,
             ForgetDigitalReaders: self._forget_digital_readers,
             **IsoHandlers(iso_peers, iso_inbound, clock).table(),
+            ImportCatalogue: self._import_catalogue,
+            SeparateRecord: self._separate_record,
+            DeleteRecords: self._delete_records,
+            CutHistory: self._cut_history,
         }
+        self.history = history
 
     def act(self, caller: Caller, command: Command[R]) -> R:
         """Authorise `caller` for `command`, and run it recording who acted."""
@@ -265,6 +279,22 @@ class Entry:
         # The copies a holding counts, each registered (numbered barcodes).
         self.copies.register_counted(actor, holding.work, holding.library, c.copies)
         return holding
+
+    # -- importing libraries' catalogues (ADR 0025) ----------------------------------------
+    def _import_catalogue(self, caller: Caller, c: ImportCatalogue) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.import_file(actor, library, c.data, c.progress)
+
+    def _separate_record(self, caller: Caller, c: SeparateRecord) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.separate(actor, library, c.local_id, c.reason)
+
+    def _delete_records(self, caller: Caller, c: DeleteRecords) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.delete(actor, library, c.local_ids, c.reason)
 
     # -- copies, transfers and rotations ----------------------------------------------------
     def _register_copy(self, caller: Caller, c: RegisterCopy) -> Any:
@@ -425,6 +455,7 @@ class Entry:
             partner=c.partner,
             roles=list(c.roles),
             password=c.password,
+            today=self.clock().date(),
         )
 
     def _account_library(self, caller: Caller, username: str) -> str | None:
@@ -574,6 +605,13 @@ class Entry:
     def _forget_digital_readers(self, caller: Caller, c: ForgetDigitalReaders) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.digital.forget_readers(actor, c.work, c.today, c.keep_days)
+
+    # -- the store's own history (ADR 0024) -------------------------------------------------
+    def _cut_history(self, caller: Caller, c: CutHistory) -> Any:
+        actor = authorise(caller, Permission.HISTORY_CUT)
+        if self.history is None:
+            raise InvalidInput("this entry records no history cuts")
+        return self.history.cut(actor, c)
 
 
 def _library_of(caller: Caller) -> str | None:

@@ -45,6 +45,7 @@ def entry() -> Entry:
         clock=lambda: datetime.now(UTC),
         iso_peers=nothing,
         iso_inbound=nothing,
+        catalogue_import=nothing,
     )
 
 
