@@ -88,10 +88,13 @@ def test_a_copy_of_a_never_shipped_work_is_delivered_and_a_loan_of_it_lent_digit
     assert loan["status"] == "Loaned" and loan["supplier"] == "HNM-TVT"
     loaned = seen(district, loan["id"], "Loaned")["timeline"][-1]["data"]
     assert loaned["delivered_format"] == "URL" and loaned["url"].startswith("/digital/W-THANTICH/")
-    # With that copy lent, the next reader's loan is unfilled, with the reason.
+    # With that copy lent, the next reader waits on its waitlist (ISO ExpectToSupply)...
     next_loan = district.request("W-THANTICH", service_type="Loan", reader_ref="BD-0043")
-    assert next_loan["status"] == "Unfilled" and next_loan["supplier"] is None
-    detail = seen(district, next_loan["id"], "Unfilled")
+    assert next_loan["status"] == "ExpectToSupply" and next_loan["supplier"] == "HNM-TVT"
+    # ...and the same reader asking again is unfilled, with the reason.
+    again = district.request("W-THANTICH", service_type="Loan")
+    assert again["status"] == "Unfilled" and again["supplier"] is None
+    detail = seen(district, again["id"], "Unfilled")
     reasons = detail["timeline"][-1]["data"]["reasons"]
     assert reasons == [{"library": "HNM-TVT", "reason": "never shipped: digital access only"}]
 
@@ -310,11 +313,12 @@ def test_monthly_statistics_count_requests_fills_and_turnaround(
     school = librarian("HNM-S-ADT")
     filled = school.request("W-KIEU")
     librarian(filled["supplier"]).lend(filled["id"], "W-KIEU")
-    # A loan of a never-shipped work whose one digital copy is lent: Unfilled at once.
+    # A loan of a never-shipped work for the reader who has its one digital copy already:
+    # Unfilled at once.
     provincial = librarian("HNM-TVT")
     lent = provincial.post("/digital/W-THANTICH/loans", {"reader_ref": "BD-TVT-1"})
     assert lent.status_code == 201, lent.text
-    school.request("W-THANTICH")
+    school.request("W-THANTICH", reader_ref="BD-TVT-1")
     cancelled = school.request("W-CHIPHEO")
     school.ok(cancelled["id"], "Cancel")
     librarian(cancelled["supplier"]).ok(cancelled["id"], "CancelResponse", answer="Y")

@@ -36,6 +36,12 @@ def test_a_parcel_on_its_way_to_a_merged_library_goes_on_to_the_one_it_joined(
     carrier_update(system, "ev-1", "VN-TL-000002", "delivered", now, signer="Thủ thư TL")
     eventually(lambda: _waybills(system, "HNM-TL") == {"VN-TL-000001"}, what="in transit")
     month = now.date().replace(day=1)
+
+    def counted() -> int:
+        with system.db.transaction() as conn:
+            return sum(int(r["shipments"]) for r in statement(conn, month))
+
+    eventually(lambda: counted() == 2, what="both parcels in the month's postage")
     with system.db.transaction() as conn:
         postage_before = statement(conn, month)
 

@@ -90,7 +90,8 @@ def scenario(system: System, runner: ProjectionRunner) -> None:
         params={"answer": "Y"},
         now=now,
     )
-    # Its one digital copy lent (ADR 0022), a never-ship work's loan ends Unfilled at once.
+    # Its one digital copy lent (ADR 0022) to this reader, a never-ship work's loan for
+    # the same reader ends Unfilled at once (another reader would wait for it).
     system.digital.borrow(
         TESTER,
         "W-THANTICH",
@@ -101,7 +102,7 @@ def scenario(system: System, runner: ProjectionRunner) -> None:
         now=now,
     )
     unfilled = system.requests.request_item(
-        TESTER, requester="HNM-S-ABL", work="W-THANTICH", reader_ref="BD-8", now=now
+        TESTER, requester="HNM-S-ABL", work="W-THANTICH", reader_ref="BD-TVT-1", now=now
     )
     assert unfilled["status"] == "Unfilled"
     drain(system, runner)
