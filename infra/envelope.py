@@ -34,6 +34,8 @@ class Envelope:
     xid: int
     traceparent: str | None = None
     actor: dict[str, Any] | None = None
+    correlation_id: str | None = None  # why it was written (infra/causation.py)
+    causation_id: str | None = None
     # The JSON payload as received (from Kafka); from the store, it is encoded when asked
     # for (the relay does; projections read `data`). Not compared: `data` is.
     encoded: bytes | None = field(default=None, compare=False, repr=False)
@@ -74,6 +76,8 @@ class Envelope:
             self.notification_id,
             self.xid,
             self.traceparent,
+            self.correlation_id,
+            self.causation_id,
         )
 
 
@@ -198,6 +202,8 @@ def from_stored(
         xid=xid,
         traceparent=metadata.get("traceparent"),
         actor=metadata.get("actor"),
+        correlation_id=metadata.get("correlation_id"),
+        causation_id=metadata.get("causation_id"),
     )
     # `payload` holds only JSON types: its encoding decodes to this very dict.
     envelope.__dict__["data"] = payload
@@ -248,6 +254,10 @@ def kafka_headers(env: Envelope, key: bytes | None = None) -> list[tuple[str, by
         headers.append(("traceparent", env.traceparent.encode()))
     if env.actor:
         headers.append(("ce_actor", json.dumps(env.actor, ensure_ascii=False).encode()))
+    if env.correlation_id:
+        headers.append(("ce_correlationid", env.correlation_id.encode()))
+    if env.causation_id:
+        headers.append(("ce_causationid", env.causation_id.encode()))
     return headers
 
 
@@ -282,4 +292,10 @@ def from_kafka(headers: list[tuple[str, bytes]], value: bytes) -> Envelope:
         encoded=value,
         traceparent=traceparent.decode() if traceparent is not None else None,
         actor=json.loads(actor) if actor is not None else None,
+        correlation_id=_optional_text(h.get("ce_correlationid")),
+        causation_id=_optional_text(h.get("ce_causationid")),
     )
+
+
+def _optional_text(value: bytes | None) -> str | None:
+    return value.decode() if value is not None else None
