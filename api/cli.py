@@ -12,6 +12,7 @@ import structlog
 import typer
 
 from api.cli_accounts import accounts_cli
+from api.cli_audit import audit_cli
 from api.cli_stock import stock_cli
 from infra.heartbeats import Heartbeat
 from infra.settings import ProjectionSource, Settings
@@ -37,6 +38,7 @@ cli.add_typer(events_cli, name="events")
 cli.add_typer(projections_cli, name="projections")
 cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(stock_cli, name="stock")
+cli.add_typer(audit_cli, name="audit")
 
 
 def _wait_for_signal() -> threading.Event:

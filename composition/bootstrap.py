@@ -29,6 +29,7 @@ from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.personal_data import ReaderKeys
 from infra.settings import ProjectionSource, Settings, pages_dir
+from infra.signed_note import Signer
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
 from infra.viewer_links import ViewerLinks
@@ -62,6 +63,8 @@ from services.rotations import RotationsService
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
+from workers.audit_log import AuditLog
+from workers.audit_log import Kafka as AuditKafka
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -208,6 +211,38 @@ class System:
         )
         return runner
 
+    @staticmethod
+    def signer_of(settings: Settings) -> Signer:
+        """The audit log's signing key (ADR 0026), named for its origin."""
+        seed = load_key(settings.audit_signing_key, settings.data_dir, "audit-signing.key")
+        return Signer.from_seed(settings.audit_origin, seed)
+
+    def signer(self) -> Signer:
+        return self.signer_of(self.settings)
+
+    def make_audit_log(self) -> AuditLog:
+        s = self.settings
+        bootstrap = s.kafka_bootstrap_servers
+        make_kafka = (
+            (lambda: AuditKafka(bootstrap, s.kafka_topic_prefix, s.kafka_client_id))
+            if bootstrap
+            else None
+        )
+        audit = AuditLog(
+            self.db,
+            self.signer(),
+            checkpoint_every=s.audit_checkpoint_events,
+            checkpoint_seconds=s.audit_checkpoint_seconds,
+            make_kafka=make_kafka,
+        )
+        audit.setup()
+        return audit
+
+    def start_audit_log(self) -> AuditLog:
+        audit = self.make_audit_log()
+        self._spawn("audit-log", lambda: audit.run(self.stop_event))
+        return audit
+
     def timers(self) -> Timers:
         return Timers(self.db, self.entry, utc_now, self.settings.reading_history_days)
 
@@ -225,6 +260,8 @@ class System:
         if source is not ProjectionSource.NONE:
             self.start_projector(source)
         self.start_timers()
+        if self.settings.audit_log:
+            self.start_audit_log()
 
     def close(self) -> None:
         self.stop_event.set()
