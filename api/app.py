@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
+from api.audit import router as audit_router
 from api.catalogue import router as catalogue_router
 from api.copies import router as copies_router
 from api.digital import router as digital_router
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(rotations_router)
     app.include_router(readers_router)
     app.include_router(digital_router)
+    app.include_router(audit_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     openapi.install(app)

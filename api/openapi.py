@@ -29,6 +29,10 @@ EXTRA: dict[str, set[int]] = {
     "POST /readers/me/erasure": {401, 404, 409},
     # The viewer link is the credential: a dead one is 410 (`viewer-link-dead`).
     "GET /viewer/{token}/pages/{page}": {404, 410},
+    # The verifiable log: no such checkpoint, or the event not logged yet (ADR 0026).
+    "GET /audit/checkpoint": {404},
+    "GET /audit/proofs/inclusion": {404},
+    "GET /audit/proofs/consistency": {404},
 }
 # Idempotent creates answer 200 when the same thing existed already (a retry).
 REPLAYED = {

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from bench.audit_log import audit_figures
 from bench.baselines import (
     WARM_UP,
     make_topic,
@@ -280,6 +281,7 @@ def main() -> int:
         out.append(
             figure("  same, p99, all in one process (serve)", p99, raw_p99, None, None, "ms")
         )
+        out.extend(audit_figures(system, figure))  # the verifiable log (bench/audit_log.py)
     finally:
         system.close()
     result = {

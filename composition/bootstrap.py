@@ -16,6 +16,7 @@ import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from domain.routing import Candidate
+from infra.audit_store import setup as setup_audit_tables
 from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
@@ -312,6 +313,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
 
         partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
         partner_secrets.setup()
+        setup_audit_tables(db)  # the verifiable log's tables: its API reads them (ADR 0026)
         reader_keys.setup()
         credentials = Credentials(db)
         credentials.setup()

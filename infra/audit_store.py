@@ -71,6 +71,17 @@ _NEXT = (
     "ORDER BY e.xid, e.notification_id LIMIT %s"
 )
 _ALL = f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} AS e ORDER BY e.xid, e.notification_id"
+# The same leaf data as `leaf_data`, put together by PostgreSQL from the stored columns
+# (a verifier then only hashes; it reads a fifth of the values it would otherwise).
+_LEAF_DATA = (
+    "SELECT int4send(octet_length(o)) || o || int4send(octet_length(v)) || v "
+    "|| int4send(octet_length(t)) || t || int4send(octet_length(e.state)) || e.state "
+    f"|| int4send(octet_length(m)) || m FROM {EVENTS_TABLE} AS e, "
+    "LATERAL (SELECT convert_to(e.originator_id::text, 'UTF8') AS o, "
+    "convert_to(e.originator_version::text, 'UTF8') AS v, convert_to(e.topic, 'UTF8') AS t, "
+    "coalesce(convert_to(e.metadata::text, 'UTF8'), ''::bytea) AS m) AS f "
+    "ORDER BY e.xid, e.notification_id"
+)
 
 _LENGTH = struct.Struct(">I").pack
 
@@ -129,6 +140,26 @@ def all_rows(conn: psycopg.Connection[Any], chunk: int = 20_000) -> Iterator[tup
         cur.execute(_ALL)
         while batch := cur.fetchmany(chunk):
             yield from batch
+
+
+def all_leaf_data(conn: psycopg.Connection[Any], chunk: int = 20_000) -> Iterator[list[bytes]]:
+    """Every stored event's leaf data, in the log's order, in chunks."""
+    with conn.cursor(name="audit_leaf_data", binary=True) as cur:
+        cur.itersize = chunk
+        cur.execute(_LEAF_DATA)
+        while batch := cur.fetchmany(chunk):
+            yield [row[0] for row in batch]
+
+
+def row_at(conn: psycopg.Connection[Any], index: int) -> StoredRow | None:
+    """The event at this place of the log's order, as stored now."""
+    row = conn.execute(
+        f"SELECT {_COLUMNS} FROM {EVENTS_TABLE} AS e ORDER BY e.xid, e.notification_id "
+        "OFFSET %s LIMIT 1",
+        (index,),
+        binary=True,
+    ).fetchone()
+    return StoredRow(*row) if row else None
 
 
 def leaf_hashes(conn: psycopg.Connection[Any], size: int) -> list[bytes]:

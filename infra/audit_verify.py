@@ -11,13 +11,13 @@ events themselves."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 
-from infra.audit_store import StoredRow, all_rows, leaf_data
+from infra.audit_store import all_leaf_data, row_at
 from infra.merkle import Frontier, leaf_hash
 from infra.signed_note import Checkpoint, NoteError, open_note
 
@@ -75,15 +75,23 @@ def _checkpoints(
     return [found[s] for s in sorted(found)]
 
 
-def _stored_leaves(conn: psycopg.Connection[Any]) -> Iterator[tuple[Any, ...]]:
-    with conn.cursor(name="audit_stored_leaves", binary=True) as cur:
-        cur.itersize = 20_000
-        cur.execute(
-            "SELECT leaf_index, notification_id, originator_id::text, originator_version, hash "
-            "FROM audit_leaves ORDER BY leaf_index"
-        )
-        while batch := cur.fetchmany(20_000):
-            yield from batch
+def _recorded(conn: psycopg.Connection[Any], lo: int, hi: int) -> bytes:
+    """The leaf hashes the log recorded for leaves lo .. hi-1, end to end."""
+    row = conn.execute(
+        "SELECT string_agg(hash, ''::bytea ORDER BY leaf_index) FROM audit_leaves "
+        "WHERE leaf_index >= %s AND leaf_index < %s",
+        (lo, hi),
+        binary=True,
+    ).fetchone()
+    return bytes(row[0]) if row and row[0] is not None else b""
+
+
+def _recorded_at(conn: psycopg.Connection[Any], index: int) -> tuple[Any, ...] | None:
+    return conn.execute(
+        "SELECT leaf_index, notification_id, originator_id::text, originator_version, hash "
+        "FROM audit_leaves WHERE leaf_index = %s",
+        (index,),
+    ).fetchone()
 
 
 def verify_postgres(
@@ -94,52 +102,51 @@ def verify_postgres(
     trusted: list[str] | None = None,
     on_progress: Progress | None = None,
 ) -> VerifyReport:
-    """Two connections (each reads with its own server-side cursor, in a transaction)."""
+    """Two connections: one streams the events (a server-side cursor, in a transaction),
+    the other reads the recorded leaves and names places."""
     report = VerifyReport()
     started = time.perf_counter()
     checkpoints = _checkpoints(events_conn, vkey, trusted or [], report)
     if checkpoints is None:
         return report
-    row = events_conn.execute("SELECT count(*) FROM libshare_events").fetchone()
+    row = leaves_conn.execute("SELECT count(*) FROM libshare_events").fetchone()
     total = int(row[0]) if row else 0
     row = leaves_conn.execute("SELECT count(*) FROM audit_leaves").fetchone()
     report.logged = int(row[0]) if row else 0
-    stored = _stored_leaves(leaves_conn)
     frontier = Frontier()
     append = frontier.append
-    pending = iter(checkpoints)
-    due = next(pending, None)
+    sizes = iter(checkpoints)
+    due = next(sizes, None)
     index = 0
-    for raw in all_rows(events_conn):
-        _nid, _xid, oid, version, topic, state, meta = raw
-        leaf = leaf_hash(leaf_data(oid, version, topic, state, meta))
-        recorded = next(stored, None)
-        if recorded is not None and bytes(recorded[4]) != leaf:
-            report.failure = _mismatch(index, StoredRow(*raw), recorded)
+    for chunk in all_leaf_data(events_conn):
+        hashes = [leaf_hash(data) for data in chunk]
+        recorded = _recorded(leaves_conn, index, index + len(hashes))
+        ours = b"".join(hashes[: len(recorded) // 32])
+        if recorded != ours:
+            first = next(
+                i for i in range(0, len(ours), 32) if ours[i : i + 32] != recorded[i : i + 32]
+            )
+            report.failure = _mismatch(leaves_conn, index + first // 32)
             break
-        append(leaf)
-        index += 1
-        while due is not None and due.size == index:
-            if frontier.root() != due.root:
-                report.failure = (
-                    f"checkpoint at size {due.size}: the events up to leaf {index - 1} "
-                    "do not give its signed root"
-                )
-                break
-            report.checkpoints += 1
-            due = next(pending, None)
+        for leaf in hashes:
+            append(leaf)
+            index += 1
+            if due is not None and due.size == index:
+                if frontier.root() != due.root:
+                    report.failure = (
+                        f"checkpoint at size {due.size}: the events up to leaf {index - 1} "
+                        "do not give its signed root"
+                    )
+                    break
+                report.checkpoints += 1
+                due = next(sizes, None)
         if report.failure:
             break
-        if on_progress is not None and index % 20_000 == 0:
+        if on_progress is not None:
             on_progress(index, total)
     else:
-        leftover = next(stored, None)
-        if leftover is not None:
-            report.failure = (
-                f"leaf {leftover[0]}: the log recorded aggregate {leftover[2]} version "
-                f"{leftover[3]} (notification {leftover[1]}) there, and the store has no "
-                "event at that place: an event was deleted"
-            )
+        if report.logged > index:
+            report.failure = _missing(leaves_conn, index)
         elif due is not None:
             report.failure = (
                 f"checkpoint at size {due.size}: the store holds only {index} events: "
@@ -154,7 +161,20 @@ def verify_postgres(
     return report
 
 
-def _mismatch(index: int, row: StoredRow, recorded: tuple[Any, ...]) -> str:
+def _missing(conn: psycopg.Connection[Any], index: int) -> str:
+    recorded = _recorded_at(conn, index)
+    assert recorded is not None
+    _, nid, oid, version, _ = recorded
+    return (
+        f"leaf {index}: the log recorded aggregate {oid} version {version} (notification "
+        f"{nid}) there, and the store has no event at that place: an event was deleted"
+    )
+
+
+def _mismatch(conn: psycopg.Connection[Any], index: int) -> str:
+    recorded, row = _recorded_at(conn, index), row_at(conn, index)
+    if recorded is None or row is None:
+        return f"leaf {index}: does not match the leaf the log recorded"
     _, nid, oid, version, _ = recorded
     if (oid, version) == (row.originator_id, row.version):
         return f"leaf {index}: {row.names()} was altered after it was logged"
