@@ -4,7 +4,9 @@ history from PostgreSQL."""
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +20,10 @@ audit_cli = typer.Typer(help="The verifiable log: checkpoints, witnesses, verifi
 @audit_cli.command("log")
 def run_log() -> None:
     """Append every stored event to the log and sign checkpoints, until stopped."""
-    from api.cli import _wait_for_signal, _worker_system
+    from composition.bootstrap import bootstrap
 
-    stop = _wait_for_signal()
-    system = _worker_system(Settings(), stop)
-    if system is None:
-        return
+    stop = _stop_on_signal()
+    system = bootstrap(Settings())
     try:
         system.make_audit_log().run(stop)
     finally:
@@ -119,19 +119,21 @@ def witness(
 ) -> None:
     """Cosign every checkpoint that is consistent with the last one this witness saw;
     refuse, and keep the evidence, on any that is not (a forked history)."""
-    from workers.witness import KafkaWitness, Witness
+    from composition.bootstrap import System
 
     settings = Settings()
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is not set: checkpoints come from it")
-    w = Witness.open(name, state, log_key)
-    runner = KafkaWitness(w, settings.kafka_bootstrap_servers, settings.kafka_topic_prefix)
-    if once:
-        forks = runner.run_until_idle()
-    else:
-        from api.cli import _wait_for_signal
-
-        forks = runner.run(_wait_for_signal())
+    runner = System.witness_of(settings, name, state, log_key)  # no database: Kafka only
+    forks = runner.run_until_idle() if once else runner.run(_stop_on_signal())
     if forks:
-        typer.echo(f"FORK: {forks} checkpoint(s) inconsistent with {w.state_file}", err=True)
+        held = runner.witness.state_file
+        typer.echo(f"FORK: {forks} checkpoint(s) inconsistent with {held}", err=True)
         sys.exit(2)
+
+
+def _stop_on_signal() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop

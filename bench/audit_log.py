@@ -70,8 +70,15 @@ def audit_figures(system: System, figure: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
+def _figure(
+    name: str, value: float, baseline: float | None, aim: str | None, ok: bool | None, unit: str
+) -> dict[str, Any]:
+    return {"name": name, "value": value, "baseline": baseline, "aim": aim, "met": ok}
+
+
 def main() -> None:
-    from bench.__main__ import figure, fill_to, print_table
+    """Alone, without Kafka: the store filled with 100 new libraries per save."""
+    from domain.library import Library
     from infra.database import EmbeddedPostgres, ensure_database
     from infra.settings import Settings
 
@@ -83,8 +90,14 @@ def main() -> None:
     )
     system = bootstrap(settings, configure=False)
     try:
-        fill_to(system, int(os.environ.get("BENCH_EVENTS", "100000")))
-        print_table(audit_figures(system, figure))
+        for n in range(0, int(os.environ.get("BENCH_EVENTS", "100000")), 100):
+            system.app.save(
+                *[Library.register(f"F-{n + i}", "Thư viện", "school", "X") for i in range(100)]
+            )
+        for f in audit_figures(system, _figure):
+            base = f"{f['baseline']:,.0f}" if f["baseline"] else "-"
+            verdict = "" if f["met"] is None else ("met" if f["met"] else "MISSED")
+            print(f"{f['name']:<60} {f['value']:>10,.0f} {base:>10}  {f['aim'] or ''} {verdict}")
     finally:
         system.close()
 

@@ -10,6 +10,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from uuid import UUID
 
 import structlog
@@ -69,6 +70,7 @@ from workers.audit_log import Kafka as AuditKafka
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
+from workers.witness import KafkaWitness, Witness
 
 log = structlog.get_logger("libshare.bootstrap")
 
@@ -238,6 +240,16 @@ class System:
         )
         audit.setup()
         return audit
+
+    @staticmethod
+    def witness_of(settings: Settings, name: str, folder: Path, log_key: str) -> KafkaWitness:
+        """A witness of the log whose key is `log_key`, its state in `folder` (ADR 0026)."""
+        assert settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS is not set"
+        return KafkaWitness(
+            Witness.open(name, folder, log_key),
+            settings.kafka_bootstrap_servers,
+            settings.kafka_topic_prefix,
+        )
 
     def start_audit_log(self) -> AuditLog:
         audit = self.make_audit_log()
