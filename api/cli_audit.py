@@ -8,11 +8,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from infra.settings import Settings
+
+if TYPE_CHECKING:
+    from infra.audit_verify import VerifyReport
 
 audit_cli = typer.Typer(help="The verifiable log: checkpoints, witnesses, verification.")
 
@@ -65,9 +68,12 @@ def verify(
     key: Annotated[
         str | None, typer.Option(help="The log's verifier key (default: this deployment's).")
     ] = None,
+    from_kafka: Annotated[
+        bool, typer.Option(help="From the topics alone (LIBSHARE_KAFKA_TOPIC_PREFIX), no database.")
+    ] = False,
 ) -> None:
-    """Recompute every leaf and checkpoint from the events in PostgreSQL; name the first
-    place that does not match and exit 1."""
+    """Recompute every leaf and checkpoint from the events in PostgreSQL (or on Kafka);
+    name the first place that does not match and exit 1."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     from composition.bootstrap import System, bootstrap
@@ -78,6 +84,14 @@ def verify(
     settings = Settings()
     vkey = key or System.signer_of(settings).vkey
     trusted = [p.read_text(encoding="utf-8") for p in checkpoint or []]
+    if from_kafka:
+        from infra.audit_kafka import verify_kafka
+
+        if not settings.kafka_bootstrap_servers:
+            raise typer.BadParameter("KAFKA_BOOTSTRAP_SERVERS is not set")
+        bootstrap_servers, prefix = settings.kafka_bootstrap_servers, settings.kafka_topic_prefix
+        _report(verify_kafka(bootstrap_servers, prefix, vkey, trusted=trusted))
+        return
     system = bootstrap(settings)
     try:
         columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
@@ -96,6 +110,10 @@ def verify(
             )
     finally:
         system.close()
+    _report(report)
+
+
+def _report(report: VerifyReport) -> None:
     typer.echo(
         f"{report.events:,} events, {report.checkpoints} checkpoints checked, "
         f"{report.seconds:.2f} s, {report.events_per_second:,.0f} events/s"

@@ -189,3 +189,31 @@ def event_at(conn: psycopg.Connection[Any], notification_id: int) -> StoredRow |
         binary=True,
     ).fetchone()
     return StoredRow(*row) if row else None
+
+
+def logged_data(conn: psycopg.Connection[Any], lo: int, hi: int) -> list[tuple[int, bytes]]:
+    """(leaf index, leaf data) of the leaves lo .. hi-1, from the events as stored."""
+    rows = conn.execute(
+        f"SELECT l.leaf_index, {_COLUMNS} FROM audit_leaves AS l "
+        f"JOIN {EVENTS_TABLE} AS e ON e.notification_id = l.notification_id "
+        "WHERE l.leaf_index >= %s AND l.leaf_index < %s ORDER BY l.leaf_index",
+        (lo, hi),
+        binary=True,
+    ).fetchall()
+    return [(int(r[0]), leaf_data(r[3], r[4], r[5], r[6], r[7])) for r in rows]
+
+
+def parse_leaf_data(data: bytes) -> tuple[str, int, str, bytes, str | None]:
+    """The five fields of a leaf's data: aggregate id, version, topic, state, metadata."""
+    fields: list[bytes] = []
+    at = 0
+    while at < len(data):
+        if at + 4 > len(data):
+            raise ValueError("not the five fields of a leaf")
+        (n,) = struct.unpack_from(">I", data, at)
+        fields.append(data[at + 4 : at + 4 + n])
+        at += 4 + n
+    if len(fields) != 5 or at != len(data):
+        raise ValueError("not the five fields of a leaf")
+    o, v, t, state, m = fields
+    return o.decode(), int(v), t.decode(), state, m.decode() or None

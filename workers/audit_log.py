@@ -10,76 +10,29 @@ state: a second worker waits; a crash loses nothing and writes no leaf twice."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
-from infra.audit_store import leaf_hashes, next_rows
+from infra.audit_store import leaf_hashes, logged_data, next_rows
 from infra.audit_store import setup as setup_tables
+from infra.audit_topics import (
+    Published,
+    checkpoints_topic,
+    cosignatures_topic,
+    ensure_topics,
+    leaves_topic,
+)
 from infra.database import Database
 from infra.heartbeats import Heartbeat
 from infra.merkle import Frontier, consistency_proof
 from infra.signed_note import Checkpoint, Signer
 
 log = structlog.get_logger("libshare.audit")
-
-
-def checkpoints_topic(prefix: str) -> str:
-    return f"{prefix}.audit-checkpoints"
-
-
-def cosignatures_topic(prefix: str) -> str:
-    return f"{prefix}.audit-cosignatures"
-
-
-@dataclass(frozen=True)
-class Published:
-    """What the checkpoints topic carries: the signed note, and a consistency proof from
-    the checkpoint before it (c2sp.org/tlog-witness's add-checkpoint, on a topic)."""
-
-    note: str
-    old_size: int
-    proof: list[bytes]
-
-    def encode(self) -> bytes:
-        return json.dumps(
-            {
-                "note": self.note,
-                "old_size": self.old_size,
-                "consistency": [base64.b64encode(p).decode() for p in self.proof],
-            }
-        ).encode()
-
-    @classmethod
-    def decode(cls, value: bytes) -> Published:
-        d = json.loads(value)
-        return cls(d["note"], int(d["old_size"]), [base64.b64decode(p) for p in d["consistency"]])
-
-
-def ensure_topics(bootstrap: str, prefix: str, client_id: str) -> None:
-    """The log's two topics, if missing (one partition each: read in order)."""
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
-
-    from infra.kafka_log import TOPIC_CONFIG
-
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id=f"{client_id}-admin")
-    try:
-        existing = set(admin.list_topics())
-        for name in (checkpoints_topic(prefix), cosignatures_topic(prefix)):
-            if name not in existing:
-                # One partition: the witnesses read the checkpoints in order.
-                with contextlib.suppress(TopicAlreadyExistsError):
-                    admin.create_topics([NewTopic(name, 1, 1, topic_configs=TOPIC_CONFIG)])
-    finally:
-        admin.close()
 
 
 class Kafka:
@@ -91,7 +44,7 @@ class Kafka:
         from infra.kafka_log import PRODUCER_SETTINGS
 
         ensure_topics(bootstrap, prefix, client_id)
-        self.topic = checkpoints_topic(prefix)
+        self.topic, self.leaves = checkpoints_topic(prefix), leaves_topic(prefix)
         self.producer = KafkaProducer(
             bootstrap_servers=bootstrap, client_id=f"{client_id}-audit", **PRODUCER_SETTINGS
         )
@@ -101,7 +54,13 @@ class Kafka:
         self.consumer.assign([TopicPartition(cosignatures_topic(prefix), 0)])
         self.consumer.seek_to_beginning()
 
-    def publish(self, size: int, value: bytes) -> None:
+    def publish(self, size: int, value: bytes, leaves: list[tuple[int, bytes]]) -> None:
+        """The leaves' data, then the checkpoint that covers them."""
+        futures = [
+            self.producer.send(self.leaves, key=b"%d" % index, value=data) for index, data in leaves
+        ]
+        for f in futures:
+            f.get(timeout=15)
         self.producer.send(self.topic, key=str(size).encode(), value=value).get(timeout=15)
 
     def cosignatures(self) -> list[dict[str, Any]]:
@@ -229,8 +188,11 @@ class AuditLog:
             ).fetchall()
         for size, note, old_size in pending:
             with self.db.transaction() as conn:
-                proof = consistency_proof(leaf_hashes(conn, size), old_size) if old_size else []
-            kafka.publish(size, Published(note, old_size, proof).encode())
+                hashes = leaf_hashes(conn, size)
+                data = logged_data(conn, old_size, size)
+            proof = consistency_proof(hashes, old_size) if old_size else []
+            published = Published(note, old_size, proof, hashes[old_size:size])
+            kafka.publish(size, published.encode(), data)
             with self.db.transaction() as conn:
                 conn.execute(
                     "UPDATE audit_checkpoints SET published = true WHERE size = %s", (size,)

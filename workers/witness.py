@@ -18,10 +18,10 @@ from pathlib import Path
 import structlog
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from infra.audit_topics import Published, checkpoints_topic, cosignatures_topic, ensure_topics
 from infra.merkle import verify_consistency
 from infra.partner_secrets import load_key
 from infra.signed_note import Checkpoint, NoteError, Signer, open_note, parse
-from workers.audit_log import Published, checkpoints_topic, cosignatures_topic, ensure_topics
 
 log = structlog.get_logger("libshare.witness")
 

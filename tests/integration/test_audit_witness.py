@@ -25,11 +25,12 @@ from composition.bootstrap import System
 from composition.demo_network import load_demo
 from infra.audit_proofs import inclusion
 from infra.audit_store import leaf_hashes
+from infra.audit_topics import Published, checkpoints_topic
 from infra.merkle import consistency_proof
 from infra.signed_note import parse
 from tests.actors import TESTER
 from tests.integration.support import eventually
-from workers.audit_log import AuditLog, Published, checkpoints_topic
+from workers.audit_log import AuditLog
 
 pytestmark = pytest.mark.kafka
 
