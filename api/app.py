@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
 from api.audit import router as audit_router
+from api.audit_as_of import router as audit_as_of_router
 from api.catalogue import router as catalogue_router
 from api.copies import router as copies_router
 from api.digital import router as digital_router
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(readers_router)
     app.include_router(digital_router)
     app.include_router(audit_router)
+    app.include_router(audit_as_of_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     openapi.install(app)

@@ -198,3 +198,56 @@ def replay_from_kafka(
     if not report.matches:
         raise typer.Exit(1)
     typer.echo("every read model matches its replay from Kafka, row for row")
+
+
+@audit_cli.command("as-of")
+def as_of_view(
+    what: Annotated[str, typer.Argument(help="catalogue, requests, statistics or aggregate")],
+    at: Annotated[str, typer.Option("--as-of", help="The instant, ISO 8601 with its offset.")],
+    library: Annotated[str | None, typer.Option(help="requests: whose queue")] = None,
+    aggregate: Annotated[str | None, typer.Option(help="aggregate: its id")] = None,
+) -> None:
+    """The network as it stood at an instant, as JSON (the read models replayed up to it)."""
+    from datetime import UTC, datetime
+    from uuid import UUID
+
+    from composition.bootstrap import PROJECTIONS, bootstrap, projection_named
+    from infra.aggregate_as_of import state_at, version_at
+    from infra.clock import utc_now
+    from projections.as_of import build, reading
+    from projections.catalogue import search_works
+    from projections.requests import queue
+    from projections.statistics import monthly
+
+    instant = datetime.fromisoformat(at)
+    instant = instant if instant.tzinfo else instant.replace(tzinfo=UTC)
+    system = bootstrap(Settings())
+    try:
+        found: object
+        if what == "aggregate":
+            if not aggregate:
+                raise typer.BadParameter("--aggregate is needed")
+            with system.db.transaction() as conn:
+                version = version_at(conn, UUID(aggregate), instant)
+            found = state_at(system.app, UUID(aggregate), version) if version else None
+        else:
+            schema = build(
+                system.db,
+                system.app.mapper,
+                projection_named,
+                list(PROJECTIONS),
+                instant,
+                utc_now(),
+            )
+            with reading(system.db, schema) as conn:
+                if what == "catalogue":
+                    found = search_works(conn, None, None, 200)
+                elif what == "requests":
+                    found = queue(conn, (library or "").upper(), "requester", None, 500, 0)
+                elif what == "statistics":
+                    found = monthly(conn, instant.date().replace(day=1), now=instant)
+                else:
+                    raise typer.BadParameter(f"nothing called {what!r} to show")
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=2, default=str))
+    finally:
+        system.close()

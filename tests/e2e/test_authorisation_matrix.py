@@ -832,6 +832,18 @@ def audit_matrix(w: dict[str, Any]) -> dict[str, Case]:
         "GET /audit/export/requests/{request_id}.csv": Case(
             *same(f"/audit/export/requests/{req}.csv"), allow=only
         ),
+        "GET /audit/as-of/catalogue/works": Case(
+            *same("/audit/as-of/catalogue/works?as_of=2026-01-01T00:00Z"), allow=only
+        ),
+        "GET /audit/as-of/requests": Case(
+            *same("/audit/as-of/requests?as_of=2026-01-01T00:00Z&library=HNM-KB"), allow=only
+        ),
+        "GET /audit/as-of/statistics/monthly": Case(
+            *same("/audit/as-of/statistics/monthly?as_of=2026-01-01T00:00Z"), allow=only
+        ),
+        "GET /audit/as-of/aggregates/{aggregate_id}": Case(
+            *same(f"/audit/as-of/aggregates/{req}?version=1"), allow=only
+        ),
     }
 
 
