@@ -224,3 +224,34 @@ def test_proofs_verify_offline_and_forgeries_do_not(
     swapped = {**extends, "proof": list(reversed(extends["proof"]))}
     code, out = run_verifier(tmp_path, "consistency", swapped, "--key", vkey)
     assert code == 1 and "the history forked" in out
+
+
+def test_the_worker_signs_after_t_seconds_and_follows_new_events(
+    make_system: Callable[..., System],
+) -> None:
+    """As `serve` runs it (a supervised thread): N events never reached, the checkpoint
+    comes after T seconds, and events written later get the next one."""
+    from infra.signed_note import open_note
+    from tests.actors import TESTER
+    from tests.integration.support import eventually
+
+    system = make_system(
+        audit_signing_key=KEY, audit_checkpoint_events=100_000, audit_checkpoint_seconds=0.5
+    )
+    load_demo(system)
+    system.start_audit_log()
+    vkey = system.signer().vkey
+
+    def latest() -> tuple[int, int]:
+        with system.db.transaction() as conn:
+            (events,) = conn.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
+            row = conn.execute(
+                "SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
+            ).fetchone()
+        size = open_note(row[1], vkey).size if row else 0
+        return size, int(events)
+
+    eventually(lambda: latest()[0] == latest()[1] > 0, what="a checkpoint of every event")
+    first = latest()[0]
+    system.catalogue.register_library(TESTER, "NEW-T", "Thư viện mới", "school", "Phủ Lý")
+    eventually(lambda: latest()[0] == first + 1, what="the next checkpoint")
