@@ -183,7 +183,12 @@ def _check(
             if logged not in seen:
                 seen.add(logged)
                 report.events += 1
-    missing = next((i for i in range(len(expected)) if i not in seen), None)
+    # The relay may be behind the log: logged events after the last one on the topics
+    # are not relayed yet; one missing before it was taken away.
+    furthest = max(seen, default=-1)
+    missing = next((i for i in range(furthest) if i not in seen), None)
+    if furthest + 1 < len(expected):
+        report.notes.append(f"{len(expected) - furthest - 1} logged events are not relayed yet")
     if missing is not None:
         oid, version, _, _, _ = parse_leaf_data(stored[missing])
         return (
