@@ -884,6 +884,8 @@ def test_no_command_accepts_the_auditor(world: tuple[TestClient, dict[str, Any]]
         "tuple[tuple[str, int], ...]": (("HNM-DT", 30),),
         "list[dict[str, Any]]": [{"waybill": "RR1VN", "status": "delivered"}],
         "dict[str, Any]": {},
+        "bytes": b"x",
+        "bool": False,
     }
     by_name = {"work": "W-KIEU", "barcode": w["own_copy"], "request_id": UUID(w["own_request"])}
     kinds = [
