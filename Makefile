@@ -24,6 +24,7 @@ run: $(STAMP)
 # (embedded, by the test session) and Kafka (a real broker on 127.0.0.1:19092), run the
 # whole suite, the fast parts first and the fault suite (tests/faults/) last, stop them.
 test: lint
+	infra/install-chromium.sh
 	infra/with-kafka.sh $(BIN)/pytest -q tests/unit tests/integration tests/e2e tests/faults
 
 test-unit: $(STAMP)
@@ -33,6 +34,7 @@ test-integration: $(STAMP)
 	infra/with-kafka.sh $(BIN)/pytest -q tests/integration
 
 test-e2e: $(STAMP)
+	infra/install-chromium.sh
 	infra/with-kafka.sh $(BIN)/pytest -q tests/e2e
 
 TYPED := domain infra projections services workers composition api bench

@@ -6,33 +6,42 @@ from __future__ import annotations
 import sys as sys_module
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
 from api.audit import router as audit_router
 from api.audit_as_of import router as audit_as_of_router
 from api.catalogue import router as catalogue_router
+from api.catalogue_imports import router as catalogue_imports_router
 from api.copies import router as copies_router
 from api.digital import router as digital_router
 from api.health import router as health_router
 from api.libraries import router as libraries_router
+from api.oai_pmh import router as oai_pmh_router
 from api.partner_admin import router as partner_admin_router
 from api.partners import install as install_partners
 from api.partners import router as partners_router
 from api.projections import router as projections_router
 from api.read_your_writes import RecentWrites
+from api.reader_digital import router as reader_digital_router
 from api.readers import router as readers_router
 from api.requests import router as requests_router
 from api.rotations import router as rotations_router
 from api.shipments import router as shipments_router
+from api.sru import router as sru_router
 from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
+from api.ui_readers import router as ui_readers_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
 from infra.settings import Settings
+
+UI_STATIC = Path(__file__).parent / "static"  # the web UI's styles: nothing from outside
 
 
 def create_app(settings: Settings | None = None, system: System | None = None) -> FastAPI:
@@ -87,11 +96,17 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(copies_router)
     app.include_router(transfers_router)
     app.include_router(rotations_router)
+    app.include_router(reader_digital_router)  # before /readers/{reader_ref}/...
     app.include_router(readers_router)
     app.include_router(digital_router)
     app.include_router(audit_router)
     app.include_router(audit_as_of_router)
+    app.include_router(catalogue_imports_router)
+    app.include_router(oai_pmh_router)
+    app.include_router(sru_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
+    app.include_router(ui_readers_router)
+    app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app

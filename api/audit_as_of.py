@@ -19,7 +19,7 @@ from domain.errors import InvalidInput, NotFound
 from infra.aggregate_as_of import state_at, version_at
 from infra.clock import utc_now
 from projections.as_of import build, reading
-from projections.catalogue import search_works
+from projections.catalogue_search import search
 from projections.requests import queue
 from projections.statistics import monthly
 
@@ -51,7 +51,7 @@ def works_as_of(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[dict[str, Any]]:
     with reading(sys.db, _schema(sys, as_of)) as conn:
-        return search_works(conn, None, q, limit)
+        return search(conn, None, q, limit=limit)
 
 
 @router.get("/requests", summary="A library's request queue as it stood at an instant")

@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Annotated
 import structlog
 import typer
 
+from api import cli_backup
 from api.cli_accounts import accounts_cli
 from api.cli_audit import audit_cli
+from api.cli_catalogue import catalogue_cli
 from api.cli_stock import stock_cli
 from infra.heartbeats import Heartbeat
 from infra.settings import ProjectionSource, Settings
@@ -39,6 +41,8 @@ cli.add_typer(projections_cli, name="projections")
 cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(stock_cli, name="stock")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(catalogue_cli, name="catalogue")
+cli_backup.register(cli)  # backup, restore (ADR 0024)
 
 
 def _wait_for_signal() -> threading.Event:

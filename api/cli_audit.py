@@ -215,7 +215,7 @@ def as_of_view(
     from infra.aggregate_as_of import state_at, version_at
     from infra.clock import utc_now
     from projections.as_of import build, reading
-    from projections.catalogue import search_works
+    from projections.catalogue_search import search
     from projections.requests import queue
     from projections.statistics import monthly
 
@@ -241,7 +241,7 @@ def as_of_view(
             )
             with reading(system.db, schema) as conn:
                 if what == "catalogue":
-                    found = search_works(conn, None, None, 200)
+                    found = search(conn, None, None, limit=200)
                 elif what == "requests":
                     found = queue(conn, (library or "").upper(), "requester", None, 500, 0)
                 elif what == "statistics":

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from api.backup_health import backup_health
 from api.deps import system
 from api.log_health import LogHealth, log_health
 from composition.bootstrap import System
@@ -69,6 +70,9 @@ def health(sys: Annotated[System, Depends(system)]) -> JSONResponse:
         body["kafka"] = {"configured": False}
     body["projections"] = r.projections
     body["workers"] = r.workers
+    body["backup"], reason = backup_health(sys)
+    if reason:
+        r.reasons.append(reason)
     body["status"] = r.status
     body["reasons"] = r.reasons
     return JSONResponse(body, status_code=200)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from fastapi import Request
-
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "app": "Mạng lưới thư viện chia sẻ",
@@ -27,6 +25,78 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "Mật khẩu",
         "signed_in_as": "Đang đăng nhập",
         "sign_in_first": "Vui lòng đăng nhập",
+        "form_expired": "Biểu mẫu đã hết hạn hoặc không hợp lệ; vui lòng thử lại",
+        "dashboard": "Việc của thư viện",
+        "oldest": "lâu nhất",
+        "all_queues": "Tất cả yêu cầu",
+        "tile_to_answer": "yêu cầu chờ tôi trả lời",
+        "tile_to_ship": "tài liệu cần gửi đi",
+        "tile_conditions_to_answer": "điều kiện chờ tôi trả lời",
+        "tile_to_receive": "tài liệu đang trên đường tới",
+        "tile_to_return": "tài liệu cần trả lại",
+        "tile_to_check_in": "tài liệu trả về cần nhận lại",
+        "tile_overdue_lent": "tài liệu cho mượn quá hạn",
+        "tile_waiting_on_others": "yêu cầu chờ thư viện khác",
+        "tile_parcels_in_transit": "kiện hàng đang vận chuyển",
+        "tile_parcels_stuck": "kiện hàng bị kẹt",
+        "tile_transfers_open": "phiếu điều chuyển đang mở",
+        "tile_transfers_to_approve": "phiếu điều chuyển chờ tôi duyệt",
+        "tile_rotations_overdue": "thùng luân chuyển quá hạn",
+        "tile_digital_waiting": "bạn đọc chờ bản số",
+        "days": "ngày",
+        "hours": "giờ",
+        "register": "Đăng ký thẻ thư viện",
+        "register_intro": (
+            "Đăng ký trực tuyến thẻ thư viện dùng được ở mọi thư viện trong mạng lưới. Thẻ có "
+            "hiệu lực sau khi thủ thư xác minh danh tính của bạn tại quầy."
+        ),
+        "card_registered": "Đã đăng ký: thẻ đang chờ xác minh",
+        "card_number": "Số thẻ",
+        "access_key": "Mã truy cập",
+        "access_key_once": "chỉ hiện một lần; hãy ghi lại",
+        "card_qr": "Mã QR của thẻ",
+        "card_pending": "Chờ xác minh",
+        "card_active": "Đang hiệu lực",
+        "card_suspended": "Tạm khóa",
+        "card_erased": "Đã xóa",
+        "verify_in_person": (
+            "Mang giấy tờ tùy thân đến thư viện để thủ thư xác minh; thư viện không chụp hay "
+            "lưu ảnh giấy tờ."
+        ),
+        "home_library": "Thư viện đăng ký",
+        "full_name": "Họ và tên",
+        "date_of_birth": "Ngày sinh",
+        "contact": "Điện thoại hoặc e-mail",
+        "guardian_minor": "Người giám hộ (bắt buộc với người dưới 18 tuổi)",
+        "guardian_name": "Họ tên người giám hộ",
+        "guardian_contact": "Liên hệ người giám hộ",
+        "bad_date": "Ngày sinh không hợp lệ",
+        "wrong_card": "Số thẻ hoặc mã truy cập không đúng",
+        "my_page": "Trang bạn đọc",
+        "open_my_page": "Mở trang của tôi",
+        "offers": "Bản số đang chờ bạn",
+        "offer_waiting": "Có một bản số đang chờ bạn mượn:",
+        "until": "đến",
+        "digital_loans": "Tài liệu số đang mượn",
+        "waitlists": "Danh sách chờ",
+        "position": "Thứ tự",
+        "library_word": "Thư viện",
+        "borrow_digital": "Mượn hoặc đặt chờ tài liệu số",
+        "work_code": "Mã tài liệu",
+        "what_to_do": "Việc",
+        "go": "Thực hiện",
+        "nothing": "Không có.",
+        "open_reader": "Mở trình đọc (đường dẫn có hạn 15 phút)",
+        "step_borrow": "Mượn",
+        "step_hold": "Đặt chờ",
+        "step_return": "Trả",
+        "step_renew": "Gia hạn",
+        "step_link": "Đọc",
+        "step_skip": "Nhường lượt",
+        "step_cancel": "Bỏ chờ",
+        "when": "Lúc",
+        "what": "Việc",
+        "who": "Người thực hiện",
         "not_librarian": "Giao diện này dành cho thủ thư; tài khoản của bạn dùng API (/docs).",
         "requests": "Yêu cầu mượn liên thư viện",
         "outgoing": "Yêu cầu đi (thư viện yêu cầu)",
@@ -78,6 +148,78 @@ TEXT: dict[str, dict[str, str]] = {
         "password": "Password",
         "signed_in_as": "Signed in as",
         "sign_in_first": "Please sign in",
+        "form_expired": "The form has expired or is not valid; please try again",
+        "dashboard": "My library's work",
+        "oldest": "oldest",
+        "all_queues": "All requests",
+        "tile_to_answer": "requests waiting for my answer",
+        "tile_to_ship": "items to ship",
+        "tile_conditions_to_answer": "conditions waiting for my answer",
+        "tile_to_receive": "items on their way to us",
+        "tile_to_return": "items to return",
+        "tile_to_check_in": "returned items to check in",
+        "tile_overdue_lent": "items lent out and overdue",
+        "tile_waiting_on_others": "requests waiting on other libraries",
+        "tile_parcels_in_transit": "parcels in transit",
+        "tile_parcels_stuck": "stuck parcels",
+        "tile_transfers_open": "open transfers",
+        "tile_transfers_to_approve": "transfers waiting for my approval",
+        "tile_rotations_overdue": "rotation boxes overdue",
+        "tile_digital_waiting": "readers waiting for a digital copy",
+        "days": "days",
+        "hours": "hours",
+        "register": "Register for a library card",
+        "register_intro": (
+            "Register online for a library card valid at every library of the network. The "
+            "card becomes active once a librarian has verified your identity at the desk."
+        ),
+        "card_registered": "Registered: the card awaits verification",
+        "card_number": "Card number",
+        "access_key": "Access key",
+        "access_key_once": "shown once only; write it down",
+        "card_qr": "The card's QR code",
+        "card_pending": "Awaiting verification",
+        "card_active": "Active",
+        "card_suspended": "Suspended",
+        "card_erased": "Erased",
+        "verify_in_person": (
+            "Bring an identity document to the library for a librarian to verify; the library "
+            "never photographs or keeps it."
+        ),
+        "home_library": "Home library",
+        "full_name": "Full name",
+        "date_of_birth": "Date of birth",
+        "contact": "Telephone or e-mail",
+        "guardian_minor": "Guardian (required under 18)",
+        "guardian_name": "Guardian's name",
+        "guardian_contact": "Guardian's contact",
+        "bad_date": "The date of birth is not valid",
+        "wrong_card": "The card number or the access key is wrong",
+        "my_page": "My reader's page",
+        "open_my_page": "Open my page",
+        "offers": "Digital copies waiting for you",
+        "offer_waiting": "A digital copy is waiting for you to borrow:",
+        "until": "until",
+        "digital_loans": "My digital loans",
+        "waitlists": "My waitlists",
+        "position": "Place",
+        "library_word": "Library",
+        "borrow_digital": "Borrow or wait for a digital work",
+        "work_code": "Work code",
+        "what_to_do": "Do",
+        "go": "Go",
+        "nothing": "None.",
+        "open_reader": "Open the viewer (the link lasts 15 minutes)",
+        "step_borrow": "Borrow",
+        "step_hold": "Wait for it",
+        "step_return": "Return",
+        "step_renew": "Renew",
+        "step_link": "Read",
+        "step_skip": "Skip this offer",
+        "step_cancel": "Leave the waitlist",
+        "when": "When",
+        "what": "What",
+        "who": "Who",
         "not_librarian": "This interface is for librarians; your account uses the API (/docs).",
         "requests": "Interlibrary loan requests",
         "outgoing": "Outgoing (we request)",
@@ -108,16 +250,6 @@ TEXT: dict[str, dict[str, str]] = {
         "libraries_link": "Libraries",
     },
 }
-
-
-def language(request: Request) -> str:
-    asked = request.query_params.get("lang")
-    if asked in TEXT:
-        return asked
-    accept = request.headers.get("accept-language", "")
-    if accept.lower().startswith("en"):
-        return "en"
-    return "vi"
 
 
 # ISO 18626 statuses and actions, in Vietnamese (the ISO name is shown beside them).
@@ -166,8 +298,54 @@ ISO_VI: dict[str, str] = {
 }
 
 
+# The same in plain English (the ISO name is shown beside them too).
+ISO_EN: dict[str, str] = {
+    "RequestReceived": "With the supplier",
+    "ExpectToSupply": "Expected to be supplied",
+    "WillSupply": "Will be supplied",
+    "RetryPossible": "Offered with conditions",
+    "CancelPending": "Cancellation awaiting an answer",
+    "Loaned": "Sent",
+    "Received": "Received",
+    "Overdue": "Overdue",
+    "Recalled": "Recalled",
+    "ShippedReturn": "Sent back",
+    "ShippedForward": "Passed on",
+    "LoanCompleted": "Complete (returned)",
+    "CopyCompleted": "Complete (copy)",
+    "CompletedWithoutReturn": "Complete without return (lost)",
+    "Unfilled": "Could not be supplied",
+    "Cancelled": "Cancelled",
+    "ExpectsToSupply": "Expects to supply",
+    "Requested": "Requested",
+    "SentToSupplier": "Sent to a supplier",
+    "SupplierSkipped": "Moved to the next library",
+    "RotaExhausted": "No library left to ask",
+    "ConditionsProposed": "Conditions proposed",
+    "ConditionsAccepted": "Conditions accepted",
+    "CopyDelivered": "Copy delivered",
+    "CancelRequested": "Cancellation asked",
+    "CancelAnswered": "Cancellation answered",
+    "RenewRequested": "Renewal asked",
+    "RenewAnswered": "Renewal answered",
+    "MarkedOverdue": "Overdue",
+    "ReminderSent": "Reminder sent",
+    "ReturnShipped": "Sent back",
+    "NoteAdded": "Note",
+    "StatusRequested": "Status asked",
+    "AcceptConditions": "Accept the conditions",
+    "DeclineConditions": "Decline the conditions",
+    "Cancel": "Cancel the request",
+    "Renew": "Ask to renew",
+    "CancelResponse": "Answer the cancellation",
+    "RenewResponse": "Answer the renewal",
+    "Notification": "Send a note",
+    "StatusRequest": "Ask for the status",
+}
+LABELS = {"vi": ISO_VI, "en": ISO_EN}
+
+
 def iso_label(name: str, lang: str) -> str:
-    """A status, event or action name for the UI: Vietnamese with the ISO name, or ISO."""
-    if lang == "vi" and name in ISO_VI:
-        return f"{ISO_VI[name]} ({name})"
-    return name
+    """A status, event or action name for the UI, in words with the ISO name beside it."""
+    words = LABELS.get(lang, {}).get(name)
+    return f"{words} ({name})" if words else name

@@ -27,6 +27,9 @@ EXTRA: dict[str, set[int]] = {
     "POST /readers/me/card": {401, 404},
     "POST /readers/me/data": {401, 404},
     "POST /readers/me/erasure": {401, 404, 409},
+    "POST /readers/me/digital": {401, 404},
+    # No copy free, the cooling-off, a cap, a card not valid today: 409.
+    "POST /readers/me/digital/{work}/{action}": {401, 404, 409},
     # The viewer link is the credential: a dead one is 410 (`viewer-link-dead`).
     "GET /viewer/{token}/pages/{page}": {404, 410},
     # The verifiable log: no such checkpoint, or the event not logged yet (ADR 0026).

@@ -54,7 +54,7 @@ class CardStepIn(BaseModel):
     reason: str | None = line(max_length=500, default=None)
 
 
-def _proven(sys: System, proof: ReaderProof) -> str:
+def proven(sys: System, proof: ReaderProof) -> str:
     ref = proof.reader_ref.upper()
     if not sys.readers.proves(ref, proof.access_key):
         raise Unauthenticated("the card number or its access key is wrong")
@@ -92,20 +92,20 @@ class SvgResponse(Response):
     responses={200: {"content": {"image/svg+xml": {}}}},
 )
 def my_card(body: ReaderProof, sys: Annotated[System, Depends(system)]) -> Response:
-    ref = _proven(sys, body)
+    ref = proven(sys, body)
     sys.readers.get(ref)
     return SvgResponse(card_svg(ref))
 
 
 @router.post("/me/data", summary="Everything held about me (the right of access)")
 def my_data(body: ReaderProof, sys: Annotated[System, Depends(system)]) -> dict[str, Any]:
-    ref = _proven(sys, body)
+    ref = proven(sys, body)
     return sys.entry.act(reader_self(ref), ExportReaderData(reader_ref=ref))
 
 
 @router.post("/me/erasure", summary="Erase my personal data (acknowledged, then done)")
 def erase_me(body: ReaderProof, sys: Annotated[System, Depends(system)]) -> dict[str, Any]:
-    ref = _proven(sys, body)
+    ref = proven(sys, body)
     return sys.entry.act(reader_self(ref), EraseReader(reader_ref=ref))
 
 

@@ -5,25 +5,32 @@ as the API, decided by the same policy; the session is a signed token in a cooki
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from api.accounts import LoginThrottled, sign_in
 from api.auth import UI_COOKIE, ui_principal
 from api.deps import system
-from api.i18n import TEXT, iso_label, language
+from api.i18n import TEXT, iso_label
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
+from api.ui_guard import HEADERS, csrf_ok, csrf_token, guard, language
+from api.ui_reasons import reason_text
+from api.ui_timeline import sentence, who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
 from domain.errors import DomainError
+from infra.clock import utc_now
+from infra.handover_pdf import font_paths
 from projections.catalogue import search_works
+from projections.dashboard import REQUEST_TILES, library_dashboard
 from projections.libraries import list_libraries
 from projections.requests import detail, parties, queue
 from services.commands import RequestItem, TakeAction
@@ -34,10 +41,11 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 def _page(request: Request, template: str, me: Principal | None, **context: Any) -> HTMLResponse:
     lang = language(request)
-    return templates.TemplateResponse(
+    page = templates.TemplateResponse(
         request,
         template,
         {
+            "csrf": csrf_token(request),
             "t": TEXT[lang],
             "lang": lang,
             "other": "en" if lang == "vi" else "vi",
@@ -49,11 +57,12 @@ def _page(request: Request, template: str, me: Principal | None, **context: Any)
             **context,
         },
     )
+    return guard(request, page)  # type: ignore[return-value]
 
 
 def _back(path: str, lang: str, **params: str) -> RedirectResponse:
     query = "&".join([f"lang={lang}", *(f"{k}={quote(v)}" for k, v in params.items())])
-    return RedirectResponse(f"{path}?{query}", status_code=303)
+    return RedirectResponse(f"{path}?{query}", status_code=303, headers=HEADERS)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -67,14 +76,31 @@ def home(
     return _page(request, "libraries.html", me, libraries=libraries)
 
 
+FONT_STYLES = {"regular": "", "bold": "B", "italic": "I"}
+
+
+@router.get("/ui/fonts/{style}.ttf")
+def font(style: str) -> Response:
+    """Be Vietnam Pro, the font with every Vietnamese diacritic, served by us (as the
+    handover records embed it): nothing is loaded from outside."""
+    if style not in FONT_STYLES:
+        raise HTTPException(404, f"no font style {style!r}")
+    path = font_paths()[FONT_STYLES[style]]
+    headers = {"Cache-Control": "public, max-age=604800", "X-Content-Type-Options": "nosniff"}
+    return FileResponse(path, media_type="font/ttf", headers=headers)
+
+
 @router.post("/ui/login")
 def login(
     request: Request,
     sys: Annotated[System, Depends(system)],
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
+    form_ok: Annotated[bool, Depends(csrf_ok)],
 ) -> Response:
     lang = language(request)
+    if not form_ok:
+        return _back("/", lang, error=TEXT[lang]["form_expired"])
     try:
         who = sign_in(sys, username, password)
     except LoginThrottled:
@@ -96,7 +122,9 @@ def login(
 
 
 @router.post("/ui/logout")
-def logout(request: Request) -> Response:
+def logout(request: Request, form_ok: Annotated[bool, Depends(csrf_ok)]) -> Response:
+    if not form_ok:
+        return _back("/", language(request), error=TEXT[language(request)]["form_expired"])
     response = _back("/", language(request))
     response.delete_cookie(UI_COOKIE)
     return response
@@ -113,11 +141,31 @@ def my_requests(
         return _back("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
         return _back("/", lang, error=TEXT[lang]["not_librarian"])
+    chosen = request.query_params.get("queue", "")
+    now = utc_now()
     with sys.db.transaction() as conn:
-        outgoing = queue(conn, me.library, "requester")
-        incoming = queue(conn, me.library, "supplier")
+        tiles = library_dashboard(conn, me.library, now, sys.settings.stuck_after_days)
+        if chosen in REQUEST_TILES:  # one tile's queue
+            side, statuses = REQUEST_TILES[chosen]
+            mine = queue(conn, me.library, side, list(statuses))
+            other = "requester" if side == "supplier" else "supplier"
+            tables = [(TEXT[lang][f"tile_{chosen}"], mine, other)]
+        else:
+            tables = [
+                (TEXT[lang]["outgoing"], queue(conn, me.library, "requester"), "supplier"),
+                (TEXT[lang]["incoming"], queue(conn, me.library, "supplier"), "requester"),
+            ]
         works = search_works(conn, me.work_scope, limit=200)
-    return _page(request, "requests.html", me, outgoing=outgoing, incoming=incoming, works=works)
+    return _page(
+        request,
+        "requests.html",
+        me,
+        tiles=tiles,
+        tables=tables,
+        chosen=chosen if chosen in REQUEST_TILES else None,
+        works=works,
+        age=lambda oldest: age_of(oldest, now, lang),
+    )
 
 
 @router.post("/ui/requests")
@@ -127,9 +175,12 @@ def new_request(
     me: Annotated[Principal | None, Depends(ui_principal)],
     work: Annotated[str, Form()],
     reader_ref: Annotated[str, Form()],
+    form_ok: Annotated[bool, Depends(csrf_ok)],
     service_type: Annotated[str, Form()] = "Loan",
 ) -> Response:
     lang = language(request)
+    if not form_ok:
+        return _back("/ui/requests", lang, error=TEXT[lang]["form_expired"])
     if me is None:
         return _back("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library:
@@ -158,10 +209,30 @@ def one_request(
     if found is None or may(me, Permission.REQUEST_READ, library=involved) is None:
         return _back("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
     actions = actions_for(me, found)
-    return _page(request, "request.html", me, r=found, actions=actions)
+    lang = language(request)
+    return _page(
+        request,
+        "request.html",
+        me,
+        r=found,
+        actions=actions,
+        said=lambda event, data: sentence(event, data, lang),
+        by=lambda actor: who(actor, lang),
+        why=lambda reason: reason_text(reason, lang),
+    )
 
 
 FormField = Annotated[str | None, Form()]
+
+
+def age_of(oldest: datetime | date, now: datetime, lang: str) -> str:
+    """How long the oldest item of a tile has waited (a due date: how long it is past)."""
+    if not isinstance(oldest, datetime):
+        return f"{max(0, (now.date() - oldest).days)} {TEXT[lang]['days']}"
+    hours = max(0, int((now - oldest).total_seconds() // 3600))
+    if hours >= 48:
+        return f"{hours // 24} {TEXT[lang]['days']}"
+    return f"{hours} {TEXT[lang]['hours']}"
 
 
 def _read_own_write(sys: System, request_id: UUID, version: int) -> dict[str, Any] | None:
@@ -182,6 +253,7 @@ def act(
     sys: Annotated[System, Depends(system)],
     me: Annotated[Principal | None, Depends(ui_principal)],
     action: Annotated[str, Form()],
+    form_ok: Annotated[bool, Depends(csrf_ok)],
     expected_version: Annotated[int | None, Form()] = None,
     note: FormField = None,
     reason: FormField = None,
@@ -193,6 +265,8 @@ def act(
     to_request: FormField = None,
 ) -> Response:
     lang = language(request)
+    if not form_ok:
+        return _back(f"/ui/requests/{request_id}", lang, error=TEXT[lang]["form_expired"])
     if me is None:
         return _back("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library:

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from bench.audit_log import audit_figures
+from bench.backup import backup_figures
 from bench.baselines import (
     WARM_UP,
     make_topic,
@@ -27,6 +28,8 @@ from bench.baselines import (
     raw_pipeline_latency,
     raw_produce,
 )
+from bench.catalogue import catalogue_figures
+from bench.figures import figure, print_table
 from bench.kafka_projection import held, projectors, rate_until
 from bench.latency import end_to_end_latency
 from bench.processes import PROJECTORS
@@ -97,21 +100,6 @@ def fill_to(system: System, target: int) -> None:
         libs = [Library.register(f"F-{n + i}", "Thư viện", "school", "X") for i in range(100)]
         system.app.save(*libs)
         n += 100
-
-
-def figure(
-    name: str, value: float, baseline: float | None, aim: str | None, ok: bool | None, unit: str
-) -> dict[str, Any]:
-    ratio = value / baseline if baseline else None
-    return {
-        "name": name,
-        "value": round(value, 1),
-        "unit": unit,
-        "baseline": round(baseline, 1) if baseline else None,
-        "ratio": round(ratio, 3) if ratio else None,
-        "aim": aim,
-        "met": ok,
-    }
 
 
 def main() -> int:
@@ -236,6 +224,8 @@ def main() -> int:
                 "events/s",
             )
         )
+        # Backup and restore (ADR 0024), on this store, all of it on Kafka by now.
+        out += backup_figures(system, server_url, raw_topic)
 
         rate, window = 200, max(SECONDS, 5)
         raw_p50, raw_p99 = percentiles(
@@ -282,6 +272,8 @@ def main() -> int:
             figure("  same, p99, all in one process (serve)", p99, raw_p99, None, None, "ms")
         )
         out.extend(audit_figures(system, figure))  # the verifiable log (bench/audit_log.py)
+        # The union catalogue: MARC21 import and search (ADR 0025), in a database of its own.
+        out += catalogue_figures(server_url, figure)
     finally:
         system.close()
     result = {
@@ -320,18 +312,6 @@ def projected(system: System) -> int:
             "SELECT seen FROM projection_state WHERE projection = 'libraries'"
         ).fetchone()
     return int(row[0]) if row else 0
-
-
-def print_table(figures: list[dict[str, Any]]) -> None:
-    print(f"{'figure':<66} {'value':>10} {'baseline':>10} {'ratio':>7}  aim")
-    for f in figures:
-        mark = "" if f["met"] is None else ("met" if f["met"] else "MISSED")
-        digits = 1 if f["unit"] == "ms" else 0
-        base = f"{f['baseline']:,.{digits}f}" if f["baseline"] else "-"
-        ratio = f"{f['ratio']:.2f}" if f["ratio"] else "-"
-        print(
-            f"{f['name']:<66} {f['value']:>10,.1f} {base:>10} {ratio:>7}  {f['aim'] or ''} {mark}"
-        )
 
 
 if __name__ == "__main__":

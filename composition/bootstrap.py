@@ -22,11 +22,13 @@ from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
 from infra.event_store import event_store_env
+from infra.harvest_positions import HarvestPositions
 from infra.heartbeats import Heartbeat
 from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
 from infra.network_app import NetworkApp
+from infra.oai_client import fetch as oai_fetch
 from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.personal_data import ReaderKeys
@@ -37,6 +39,7 @@ from infra.tracing import configure_tracing
 from infra.viewer_links import ViewerLinks
 from projections.accounts import AccountsProjection, usernames_of
 from projections.catalogue import CatalogueProjection, copies_naming, find_candidates
+from projections.catalogue_search import CatalogueSearchProjection
 from projections.dead_letters import replay_parked
 from projections.digital import DigitalProjection
 from projections.libraries import LibrariesProjection
@@ -45,28 +48,33 @@ from projections.readers import ReadersProjection
 from projections.rebuild import Progress, Rebuild, RebuildReport
 from projections.requests import RequestsProjection, open_requests_naming
 from projections.runner import ProjectionRunner
-from projections.shipments import ShipmentsProjection
+from projections.shipments import ShipmentsProjection, in_transit
 from projections.sources import KafkaSource, LogSource
 from projections.statistics import StatisticsProjection
 from projections.transfers import TransfersProjection
 from projections.transfers import naming as transfers_naming
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.catalogue_import import CatalogueImportService
 from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.entry import Entry
+from services.history import HistoryService
 from services.idempotency import Idempotency
 from services.partners import PartnersService
 from services.readers import ReadersService
 from services.reorganisation import Mover, ReorganisationService
 from services.requests import CandidateFinder, RequestsService
 from services.rotations import RotationsService
+from services.shipment_moves import ShipmentMover
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
 from workers.audit_log import AuditLog
 from workers.audit_log import Kafka as AuditKafka
+from workers.backups import BackupSchedule
+from workers.harvest import Fetch, Harvester
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -87,6 +95,7 @@ PROJECTIONS: dict[str, type[Projection]] = {
         TransfersProjection,
         ReadersProjection,
         DigitalProjection,
+        CatalogueSearchProjection,
     )
 }
 
@@ -264,6 +273,20 @@ class System:
         interval = self.settings.timer_interval_seconds
         self._spawn("timers", lambda: timers.run(self.stop_event, interval))
 
+    def harvester(
+        self, fetch: Fetch = oai_fetch, sources: dict[str, str] | None = None
+    ) -> Harvester:
+        """The OAI-PMH harvester of `sources` (default: the configured ones; ADR 0025)."""
+        positions = HarvestPositions(self.db)
+        positions.setup()
+        chosen = self.settings.harvest_sources if sources is None else sources
+        return Harvester(self.entry, positions, fetch, chosen, utc_now)
+
+    def start_harvester(self) -> None:
+        harvester = self.harvester()
+        interval = self.settings.harvest_interval_seconds
+        self._spawn("harvester", lambda: harvester.run(self.stop_event, interval))
+
     def start_workers(self) -> None:
         """The workers that `serve` runs in-process: the relay when Kafka is configured,
         the projector from the configured source, and the timers."""
@@ -275,6 +298,16 @@ class System:
         self.start_timers()
         if self.settings.audit_log:
             self.start_audit_log()
+        if self.settings.harvest_sources:
+            self.start_harvester()
+        if self.settings.backup_dir is not None:
+            self.start_backups()
+
+    def start_backups(self, check_every: float = 60.0) -> BackupSchedule:
+        """Scheduled backups into LIBSHARE_BACKUP_DIR, with retention (ADR 0024)."""
+        schedule = BackupSchedule(self.db, self.settings, utc_now)
+        self._spawn("backups", lambda: schedule.run(self.stop_event, check_every))
+        return schedule
 
     def close(self) -> None:
         self.stop_event.set()
@@ -360,7 +393,14 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
 
         # What else moves when a library is merged or re-coded (ADR 0021): its copies, its
         # open transfers and its rotations (services/stock_moves.py).
-        movers: list[Mover] = [StockMover(app, stock_naming)]
+        def in_transit_naming(library: str) -> list[UUID]:
+            with db.transaction() as conn:
+                return [UUID(str(s["id"])) for s in in_transit(conn, library)]
+
+        movers: list[Mover] = [
+            StockMover(app, stock_naming),
+            ShipmentMover(app, in_transit_naming),
+        ]
         reorganisation = ReorganisationService(app, open_requests_of, staff_of, movers)
         token_key = load_key(settings.token_key, settings.data_dir, "token.key")
         tokens = Tokens(token_key, settings.token_ttl_seconds)
@@ -409,6 +449,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 digital=digital,
                 digital_access=digital_access,
                 clock=utc_now,
+                catalogue_import=CatalogueImportService(app),
+                history=HistoryService(app),
             ),
         )
         return system

@@ -65,15 +65,19 @@ class Permission(StrEnum):
     READERS_ERASE = "readers.erase"  # erase a reader; hand them their data
     # A reader acting on their own card (proved by its access key): no role holds it.
     READERS_SELF = "readers.self"
+    DIGITAL_SELF = "digital.self"  # a reader's own digital loans and holds
     DIGITAL_READ = "digital.read"  # a digitised work's pool: rights, availability, waitlist
     DIGITAL_RIGHTS = "digital.rights"  # record rights, set the lendable count
     DIGITAL_LEND = "digital.lend"  # loans, holds and viewer links for the library's readers
     AUDIT_READ = "audit.read"  # the verifiable log: checkpoints, proofs, exports (ADR 0026)
+    # Import the library's MARC21 catalogue; reverse a merge of its records (ADR 0025).
+    CATALOGUE_IMPORT = "catalogue.import"
     # Held by no account's role, only by the platform's own processes (below).
     CATALOGUE_MANAGE = "catalogue.manage"
     SHIPMENT_EVENTS = "partners.shipment_events"
     TIMERS_RUN = "timers.run"
     DIGITAL_VIEW = "digital.view"  # a page through a signed viewer link
+    HISTORY_CUT = "history.cut"  # a restore as of an instant records the cut (ADR 0024)
 
 
 # What every event records of who acted: an account, its role and library or partner; or
@@ -120,14 +124,17 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.READERS_MANAGE: {R.LIBRARIAN: L},
     Permission.READERS_ERASE: {R.LIBRARY_ADMIN: L},
     Permission.READERS_SELF: {},
+    Permission.DIGITAL_SELF: {},
     Permission.DIGITAL_READ: {R.LIBRARIAN: A, R.LIBRARY_ADMIN: A, R.AUDITOR: A},
     Permission.DIGITAL_RIGHTS: {R.LIBRARY_ADMIN: L},
     Permission.DIGITAL_LEND: {R.LIBRARIAN: L},
     Permission.AUDIT_READ: {R.AUDITOR: A},
+    Permission.CATALOGUE_IMPORT: {R.LIBRARY_ADMIN: L},
     Permission.CATALOGUE_MANAGE: {},
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
     Permission.DIGITAL_VIEW: {},
+    Permission.HISTORY_CUT: {},
 }
 
 ROLE_ORDER = list(Role)
@@ -213,6 +220,22 @@ MIGRATIONS = Platform(
 )
 
 
+# `libshare catalogue import` and the OAI-PMH harvester, for any library (ADR 0025).
+CATALOGUE_IMPORTER = Platform(
+    "catalogue-import",
+    {"account": "libshare-catalogue-import", "role": "system"},
+    frozenset({Permission.CATALOGUE_IMPORT}),
+)
+
+
+# The operator's `libshare restore --as-of`, on the server: records where history was cut.
+RESTORE = Platform(
+    "restore",
+    {"account": "libshare-restore", "role": "system", "via": "libshare restore"},
+    frozenset({Permission.HISTORY_CUT}),
+)
+
+
 def carrier_webhook(partner: str) -> Platform:
     """A postal partner's carrier updates, proven by the webhook's signature: the carrier
     acts on that partner's shipments only."""
@@ -237,7 +260,7 @@ def reader_self(reader_ref: str) -> Platform:
     return Platform(
         "reader",
         {"reader": reader_ref, "role": "reader"},
-        frozenset({Permission.READERS_SELF}),
+        frozenset({Permission.READERS_SELF, Permission.DIGITAL_SELF}),
         reader=reader_ref,
     )
 

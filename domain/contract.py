@@ -11,10 +11,12 @@ from eventsourcing.domain import Aggregate
 
 from domain.account import Account
 from domain.catalogue import Holding, Work
+from domain.catalogue_record import CatalogueRecord, WorkKey
 from domain.copy import Copy
 from domain.digital_access import LoanAccess
 from domain.digital_pool import DigitalPool
 from domain.digital_shelf import DigitalShelf
+from domain.history import HistoryCut
 from domain.ill_request import IllRequest
 from domain.library import Library
 from domain.library_code import LibraryCode
@@ -40,6 +42,9 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     DigitalPool,
     DigitalShelf,
     LoanAccess,
+    CatalogueRecord,
+    WorkKey,
+    HistoryCut,
 )
 
 # Fields every event has; they travel in the envelope (CloudEvents headers), not the payload.

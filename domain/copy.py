@@ -11,6 +11,7 @@ copy's resulting status and holder, so that read models need no rules of their o
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from enum import StrEnum
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -265,6 +266,12 @@ class Copy(Aggregate):
     def requestable(self) -> bool:
         """On a shelf, promised to no transfer and backing no digital loan: it may be lent."""
         return self.status in SHELVED and self.reserved_for is None and self.set_aside_for is None
+
+    def requestable_besides(self, loans: Collection[str]) -> bool:
+        """Requestable, or set aside only for a digital loan not among `loans` (one that
+        ended in the change being saved, which releases the copy)."""
+        released = self.set_aside_for is None or self.set_aside_for not in loans
+        return self.status in SHELVED and self.reserved_for is None and released
 
     def _shelf_status(self, holder: str) -> str:
         return (CopyStatus.ON_SHELF if holder == self.owner else CopyStatus.ON_DEPOSIT).value

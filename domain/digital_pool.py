@@ -43,6 +43,7 @@ class DigitalPool(Aggregate):
         self.loans: dict[str, dict[str, Any]] = {}  # loan id -> the loan
         self.holds: list[dict[str, Any]] = []  # the waitlist, in order
         self.last_ended: dict[str, datetime] = {}  # reader -> when their last loan ended
+        self.ended: dict[str, datetime] = {}  # loan id -> its end, until its reader is forgotten
 
     @staticmethod
     def id_for(work: str) -> UUID:
@@ -70,6 +71,11 @@ class DigitalPool(Aggregate):
 
     def hold_of(self, reader_ref: str) -> dict[str, Any] | None:
         return next((h for h in self.holds if h["reader_ref"] == reader_ref), None)
+
+    @property
+    def ill_offers(self) -> list[dict[str, Any]]:
+        """Offers to holds placed for ILL requests: the service lends them at once."""
+        return [h for h in self.offers if h.get("ill_request")]
 
     def position(self, reader_ref: str) -> int | None:
         """The reader's place on the waitlist (1: next), or None."""
@@ -241,7 +247,27 @@ class DigitalPool(Aggregate):
     def _end(self, loan_id: str, at: datetime) -> None:
         loan = self.loans.pop(loan_id)
         self.last_ended[loan["reader_ref"]] = at
+        self.ended[loan_id] = at
         self._undefer()
+
+    # -- retention of reading history (ADR 0023) --------------------------------------------
+    def forget_readers(self, today: date, keep_days: int) -> list[str]:
+        """The timers: loans that ended more than `keep_days` ago forget their readers
+        (the read model then shows none); the loans stay, for statistics."""
+        cutoff = today - timedelta(days=keep_days)
+        due = sorted(lid for lid, at in self.ended.items() if at.date() < cutoff)
+        if not due:
+            raise IllegalTransition(
+                "ForgetReaders", f"no loan of {self.work} ended before {cutoff}", [], "pool"
+            )
+        self._readers_forgotten(loan_ids=due, before=cutoff)
+        return due
+
+    @event("ReadersForgotten")
+    def _readers_forgotten(self, loan_ids: list[str], before: date) -> None:
+        for loan_id in loan_ids:
+            self.ended.pop(loan_id, None)
+        self.last_ended = {r: at for r, at in self.last_ended.items() if at.date() >= before}
 
     def renew(self, loan_id: str, now: datetime, period: timedelta) -> None:
         loan = self._loan(loan_id)
@@ -261,7 +287,11 @@ class DigitalPool(Aggregate):
         self.loans[loan_id]["renewals"] += 1
 
     # -- the waitlist ---------------------------------------------------------------------
-    def place_hold(self, reader_ref: str, library: str, reader: str, now: datetime) -> None:
+    def place_hold(
+        self, reader_ref: str, library: str, reader: str, now: datetime, ill_request: str = ""
+    ) -> None:
+        """A reader of `library` waits for the next free copy (for an ILL request of that
+        library's, `ill_request` names it: the copy offered is lent to it at once)."""
         reader_ref = one_line(reader_ref, "reader_ref", 64)
         reader_type(reader)
         if self.loan_of(reader_ref):
@@ -271,10 +301,18 @@ class DigitalPool(Aggregate):
         self._reader_may(reader_ref, library, now, "hold")
         if self.free(now.date()) > 0:
             raise InvalidInput(f"a digital copy of {self.work} is free: borrow it now")
-        self._hold_placed(reader_ref=reader_ref, library=library, reader_type=reader, at=now)
+        self._hold_placed(
+            reader_ref=reader_ref,
+            library=library,
+            reader_type=reader,
+            at=now,
+            ill_request=ill_request,
+        )
 
     @event("HoldPlaced")
-    def _hold_placed(self, reader_ref: str, library: str, reader_type: str, at: datetime) -> None:
+    def _hold_placed(
+        self, reader_ref: str, library: str, reader_type: str, at: datetime, ill_request: str = ""
+    ) -> None:
         self.holds.append(
             {
                 "reader_ref": reader_ref,
@@ -284,6 +322,7 @@ class DigitalPool(Aggregate):
                 "offered_until": None,
                 "skipped": False,
                 "deferred": False,
+                "ill_request": ill_request,
             }
         )
 

@@ -37,6 +37,8 @@ COOLING_OFF = timedelta(hours=24)
 MAX_RENEWALS = 1
 MAX_LOANS_PER_READER = 3
 MAX_HOLDS_PER_READER = 5
+# How long an ILL request waits on a pool's waitlist at most (its needed-by day, if sooner).
+ILL_WAIT = timedelta(days=30)
 VIEWER_LINK_TTL = timedelta(minutes=15)
 
 

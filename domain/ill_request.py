@@ -17,6 +17,7 @@ from domain.ill_status import (
     CANCEL_NOT_ANSWERED,
     CONDITION_KINDS,
     DEFAULT_ANSWER_HOURS,
+    DIGITAL_WAIT_ENDED,
     ON_LOAN,
     REASON_RETRY,
     REASONS_UNFILLED,
@@ -78,6 +79,7 @@ class IllRequest(Aggregate):
         self.answer_reminded = False  # the waited-on party was reminded in this wait
         self.receipt_confirmed = False  # the requester confirmed the item arrived
         self.delivered_format = ""  # "URL": a digital loan (ADR 0022); "": a parcel
+        self.digital_wait = False  # ExpectToSupply on a digital pool's waitlist (ADR 0022)
         self.last_reminder: date | None = None  # of an overdue loan
         self.deliveries: list[str] = []  # shipments the carrier reported delivered
 
@@ -143,6 +145,7 @@ class IllRequest(Aggregate):
         self.answer_reminded = False
         self.status = Status.REQUEST_RECEIVED
         self.conditions = None
+        self.digital_wait = False
 
     @event("RotaExhausted")
     def _rota_exhausted(self, reasons: list[dict[str, str]]) -> None:
@@ -222,10 +225,46 @@ class IllRequest(Aggregate):
 
     @event("ExpectsToSupply")
     def _expects_to_supply(
-        self, supplier: str, note: str, answer_due: datetime | None = None
+        self,
+        supplier: str,
+        note: str,
+        answer_due: datetime | None = None,
+        digital_wait: bool = False,
     ) -> None:
         self.status = Status.EXPECT_TO_SUPPLY
+        self.digital_wait = digital_wait
         self._wait_started(answer_due)
+
+    def wait_for_digital_copy(self, library: str, position: int, until: datetime) -> None:
+        """ISO ExpectToSupply from a digital pool with no copy free (ADR 0022): the request
+        waits on the pool's waitlist, number `position`, until `until`; the copy offered
+        to it is lent at once (Loaned, delivered format URL). At `until` the wait ends
+        and the request moves on (the timers)."""
+        self._as_supplier(library, "answer ExpectToSupply")
+        self._loan_only("wait for a digital copy")
+        self._guard("ExpectToSupply", {Status.REQUEST_RECEIVED})
+        self._expects_to_supply(
+            supplier=library,
+            note=f"no digital copy free: number {position} on the waitlist",
+            answer_due=until,
+            digital_wait=True,
+        )
+
+    @property
+    def waits_digitally(self) -> bool:
+        """Whether the request holds a place on a digital pool's waitlist."""
+        return self.digital_wait and self.status in (
+            Status.EXPECT_TO_SUPPLY,
+            Status.CANCEL_PENDING,
+        )
+
+    def digital_copy_refused(self, reason: str, now: datetime) -> None:
+        """The pool could not lend the copy it offered to the request's reader (a cap or
+        the cooling-off time): the supplier is skipped with the reason."""
+        self._guard("Unfilled", {Status.EXPECT_TO_SUPPLY})
+        assert self.supplier is not None
+        self._supplier_skipped(supplier=self.supplier, reason=reason)
+        self._route_next(now, {})
 
     def will_supply(
         self,
@@ -319,6 +358,10 @@ class IllRequest(Aggregate):
         assert self.supplier is not None
         if self.status is Status.REQUEST_RECEIVED:
             self._supplier_skipped(supplier=self.supplier, reason="AnswerTimedOut")
+            self._route_next(now, answer_hours)
+        elif self.digital_wait and self.status is Status.EXPECT_TO_SUPPLY:
+            # Nobody to remind: the waitlist did not reach the request in time.
+            self._supplier_skipped(supplier=self.supplier, reason=DIGITAL_WAIT_ENDED)
             self._route_next(now, answer_hours)
         elif self.status is Status.WILL_SUPPLY or not self.answer_reminded:
             waits_on = "requester" if self.status is Status.RETRY_POSSIBLE else "supplier"

@@ -136,7 +136,11 @@ REASONS_UNFILLED = frozenset(
         "Other",
     }
 )
-ROUTING_OUTCOMES = frozenset({"AnswerTimedOut", "ConditionsDeclined", "ConditionsNotAnswered"})
+# A request on a digital pool's waitlist whose wait ran out before a copy came free.
+DIGITAL_WAIT_ENDED = "DigitalWaitEnded"
+ROUTING_OUTCOMES = frozenset(
+    {"AnswerTimedOut", "ConditionsDeclined", "ConditionsNotAnswered", DIGITAL_WAIT_ENDED}
+)
 # Why the timer cancelled a request whose supplier never answered the Cancel.
 CANCEL_NOT_ANSWERED = "CancelNotAnswered"
 # Our conditions and the ISO 18626 reasonRetry each one is sent with.

@@ -233,7 +233,7 @@ class Library(Aggregate):
             raise LibraryMerged(
                 f"library {self.code} was merged into {self.merged_into} on "
                 f"{self.merge_act.effective.isoformat()} ({self.merge_act.act}): "
-                f"it takes no new requests as {role}; ask {self.merged_into}"
+                f"it takes no new work as {role}; go to {self.merged_into}"
             )
 
     def _not_merged(self, what: str) -> None:

@@ -209,6 +209,20 @@ class Shipment(Aggregate):
         finals = [e for e in events if CarrierStatus(e["status"]) in FINAL]
         return str((finals or events)[-1]["status"])
 
+    # -- reorganising the network (ADR 0021) ----------------------------------------------
+    def replace_library(self, old: str, new: str, why: str) -> bool:
+        """Library `old` became `new` (a merge, a re-code): a parcel still on its way from
+        or to it goes on from or to `new`; a journey ended is history, left as it was."""
+        if old not in (self.sender, self.recipient) or self.status in FINAL:
+            return False
+        self._library_replaced(old=old, new=new, why=why)
+        return True
+
+    @event("LibraryReplaced")
+    def _library_replaced(self, old: str, new: str, why: str) -> None:
+        self.sender = new if self.sender == old else self.sender
+        self.recipient = new if self.recipient == old else self.recipient
+
     @property
     def delivered(self) -> dict[str, Any] | None:
         return next((e for e in self.timeline() if e["status"] == CarrierStatus.DELIVERED), None)

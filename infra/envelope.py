@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from functools import cached_property
@@ -41,6 +41,12 @@ class Envelope:
     encoded: bytes | None = field(default=None, compare=False, repr=False)
     # `time` as stored or received (ISO 8601), when it came as text: sent on as it is.
     time_text: str | None = field(default=None, compare=False, repr=False)
+    # From the store: the stored event itself (topic, state bytes) and when it was
+    # recorded. The relay carries them on the log, so that the store can be rebuilt from
+    # the topics alone, event for event (ADR 0024).
+    stored_topic: str | None = field(default=None, compare=False, repr=False)
+    stored_state: bytes | None = field(default=None, compare=False, repr=False)
+    recorded_at: datetime | None = field(default=None, compare=False, repr=False)
 
     @cached_property
     def id(self) -> str:
@@ -183,6 +189,7 @@ def from_stored(
     notification_id: int,
     xid: int,
     metadata: dict[str, Any] | None,
+    recorded_at: datetime | None = None,
 ) -> Envelope:
     contract = _contract(stored.topic)
     payload, time, time_text = _payload_and_time(mapper, stored, contract)
@@ -204,6 +211,9 @@ def from_stored(
         actor=metadata.get("actor"),
         correlation_id=metadata.get("correlation_id"),
         causation_id=metadata.get("causation_id"),
+        stored_topic=stored.topic,
+        stored_state=stored.state,
+        recorded_at=recorded_at,
     )
     # `payload` holds only JSON types: its encoding decodes to this very dict.
     envelope.__dict__["data"] = payload
@@ -258,6 +268,31 @@ def kafka_headers(env: Envelope, key: bytes | None = None) -> list[tuple[str, by
         headers.append(("ce_correlationid", env.correlation_id.encode()))
     if env.causation_id:
         headers.append(("ce_causationid", env.causation_id.encode()))
+    if env.stored_state is not None and env.stored_topic is not None:
+        headers += stored_headers(env.stored_topic, env.stored_state, env.recorded_at)
+    return headers
+
+
+# Not CloudEvents attributes (the state is bytes): what `libshare restore --from-kafka`
+# needs to write the stored event again exactly as it was (ADR 0024).
+STORED_TOPIC, STORED_STATE, RECORDED_AT = (
+    "libshare_stored_topic",
+    "libshare_stored_state",
+    "libshare_recorded_at",
+)
+
+
+def instant_text(moment: datetime) -> str:
+    """An instant as ISO 8601 in UTC: the same text whatever the server's time zone."""
+    return moment.astimezone(UTC).isoformat()
+
+
+def stored_headers(
+    topic: str, state: bytes, recorded_at: datetime | None
+) -> list[tuple[str, bytes]]:
+    headers = [(STORED_TOPIC, topic.encode()), (STORED_STATE, state)]
+    if recorded_at is not None:
+        headers.append((RECORDED_AT, instant_text(recorded_at).encode()))
     return headers
 
 

@@ -138,6 +138,21 @@ class LibshareRecorder(PostgresApplicationRecorder):
             )
         super()._insert_events(curs, stored_events, **kwargs)
 
+    def stored_ids(self, ids: list[Any]) -> set[Any]:
+        """Which of these aggregate ids have events (one query for a batch: an import
+        asks about hundreds of records, keys and copies at once)."""
+        if not ids:
+            return set()
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                SQL(
+                    "SELECT DISTINCT originator_id FROM {t} WHERE originator_id = ANY(%s) "
+                    "AND originator_version = 1"
+                ).format(t=Identifier(self.datastore.schema, self.events_table_name)),
+                (ids,),
+            )
+            return {row["originator_id"] for row in curs.fetchall()}
+
     def recorded_command(self, key: str) -> RecordedCommand | None:
         """The command recorded with this idempotency key (its fingerprint and first
         result), if there is one."""

@@ -297,6 +297,11 @@ def _long_date(at: datetime | date) -> str:
     return f"ngày {at:%d} tháng {at:%m} năm {at:%Y}"
 
 
+def font_paths() -> dict[str, Path]:
+    """The font's files by style ("", "B", "I"): the web UI serves the same font."""
+    return dict(_font_paths())
+
+
 @cache
 def _font_paths() -> dict[str, Path]:
     try:

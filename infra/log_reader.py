@@ -39,7 +39,7 @@ class NotificationLogReader:
         # and sort of the whole log on every read.
         self._select = SQL(
             "SELECT e.notification_id, e.xid::text::bigint, e.originator_id, "
-            "e.originator_version, e.topic, e.state, e.metadata FROM {t} AS e "
+            "e.originator_version, e.topic, e.state, e.metadata, e.recorded_at FROM {t} AS e "
             "WHERE (e.xid, e.notification_id) > (%s::text::xid8, %s) "
             "AND e.xid < pg_snapshot_xmin(pg_current_snapshot()) "
             "ORDER BY e.xid, e.notification_id LIMIT %s"
@@ -75,14 +75,21 @@ class NotificationLogReader:
         return int(row[0]) if row else 0
 
     def _envelope(self, row: tuple[Any, ...]) -> Envelope:
-        nid, xid, originator_id, version, topic, state, metadata = row
+        nid, xid, originator_id, version, topic, state, metadata, recorded_at = row
         stored = StoredEvent(
             originator_id=originator_id,
             originator_version=version,
             topic=topic,
             state=bytes(state),
         )
-        return from_stored(self.mapper, stored, notification_id=nid, xid=xid, metadata=metadata)
+        return from_stored(
+            self.mapper,
+            stored,
+            notification_id=nid,
+            xid=xid,
+            metadata=metadata,
+            recorded_at=recorded_at,
+        )
 
 
 def position_of(envelope: Envelope) -> LogPosition:

@@ -82,6 +82,11 @@ class NetworkApp(Application[UUID]):
             stored = [self.mapper.to_stored_event(event) for event in events]
             self.recorder.insert_events(stored, metadata=metadata, command=command)
 
+    def stored_ids(self, ids: list[UUID]) -> set[UUID]:
+        """Which of these aggregates exist (infra/event_store.py)."""
+        recorder: LibshareRecorder = self.recorder  # type: ignore[assignment]
+        return recorder.stored_ids(ids)
+
     def recorded_command(self, key: str) -> RecordedCommand | None:
         """The command recorded with this idempotency key, if there is one."""
         recorder: LibshareRecorder = self.recorder  # type: ignore[assignment]

@@ -97,6 +97,19 @@ class Settings(BaseSettings):
     audit_signing_key: str | None = None
     audit_checkpoint_events: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: float = Field(default=10.0, gt=0)
+    # OAI-PMH harvests (ADR 0025): library code -> its system's provider, with its set:
+    # LIBSHARE_HARVEST_SOURCES='{"HNM-KB": "https://koha.kb.example/cgi-bin/koha/oai.pl"}'
+    harvest_sources: dict[str, str] = Field(default_factory=dict)
+    harvest_interval_seconds: float = Field(default=3600.0, gt=0)
+    # Scheduled backups in the workers (ADR 0024): off unless a folder is named. The
+    # secrets in each are sealed with the passphrase (LIBSHARE_BACKUP_PASSPHRASE, as for
+    # `libshare backup`) or the key (32 bytes, base64).
+    backup_dir: Path | None = None
+    backup_every_hours: float = Field(default=24.0, gt=0)
+    backup_keep_daily: int = Field(default=7, ge=1)
+    backup_keep_weekly: int = Field(default=4, ge=0)
+    backup_passphrase: str | None = None
+    backup_key: str | None = None
 
     def effective_projection_source(self) -> ProjectionSource:
         if self.projection_source is ProjectionSource.AUTO:

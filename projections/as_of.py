@@ -99,7 +99,8 @@ def build(
 @contextmanager
 def reading(db: Database, schema: str) -> Iterator[psycopg.Connection[Any]]:
     """A transaction whose unqualified tables are the read models as of the schema's
-    instant (and no live one: a table the view lacks is an error, not today's data)."""
+    instant: the view holds every projection's tables; `public` comes after it only for
+    what is not a read model (the extensions' functions and operators, e.g. pg_trgm's)."""
     with db.transaction() as conn:
-        conn.execute(f'SET LOCAL search_path TO "{schema}"')
+        conn.execute(f'SET LOCAL search_path TO "{schema}", public')
         yield conn

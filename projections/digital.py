@@ -30,6 +30,7 @@ POOL_EVENTS = (
     "OfferSkipped",
     "HoldCancelled",
     "OfferLapsed",
+    "ReadersForgotten",
 )
 
 
@@ -140,6 +141,11 @@ class DigitalProjection(Projection):
                 "WHERE pool_id = %s AND reader_ref = %s",
                 (pid, d["reader_ref"]),
             )
+        elif name == "ReadersForgotten":  # retention of reading history (ADR 0023)
+            yield (
+                f"UPDATE {loans} SET reader_ref = '' WHERE loan_id = ANY(%s)",
+                (list(d["loan_ids"]),),
+            )
         elif name in ("HoldCancelled", "OfferLapsed"):
             yield (
                 f"DELETE FROM {holds} WHERE pool_id = %s AND reader_ref = %s",
@@ -172,6 +178,18 @@ def due_for_timers(
         (now,),
     ).fetchall()
     return {"expire": [tuple(r) for r in loans], "lapse": [tuple(r) for r in offers]}
+
+
+def readers_to_forget(conn: psycopg.Connection[Any], now: datetime, keep_days: int) -> list[str]:
+    """Works whose pools have loans that ended more than `keep_days` ago and still name
+    their reader (ADR 0023)."""
+    rows = conn.execute(
+        f"SELECT DISTINCT p.work FROM {_t('digital_loans')} l JOIN {_t('digital_pools')} p "
+        "USING (pool_id) WHERE l.status <> 'active' AND l.reader_ref <> '' "
+        "AND l.ended_at < %s::date - %s ORDER BY p.work",
+        (now, keep_days),
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def pool_detail(

@@ -38,6 +38,7 @@ class ShipmentsProjection(Projection):
             "libshare.postal-partner.Registered.v1",
             "libshare.shipment.Dispatched.v1",
             "libshare.shipment.CarrierEventRecorded.v1",
+            "libshare.shipment.LibraryReplaced.v1",
         }
     )
     tables = ("partners", "shipments", "shipment_carrier_events", "postage_statements")
@@ -134,6 +135,13 @@ class ShipmentsProjection(Projection):
                 "SET shipments = s.shipments + 1, cost = s.cost + EXCLUDED.cost, "
                 "subsidy = s.subsidy + EXCLUDED.subsidy",
                 params,
+            )
+        elif name == "LibraryReplaced":  # a merge or re-code; postage stays with the sender then
+            yield (
+                f"UPDATE {ships} SET sender = CASE WHEN sender = %(old)s THEN %(new)s ELSE "
+                "sender END, recipient = CASE WHEN recipient = %(old)s THEN %(new)s ELSE "
+                "recipient END WHERE id = %(id)s",
+                {"old": d["old"], "new": d["new"], "id": event.aggregate_id},
             )
         else:  # a carrier event: keep it, then recompute the status from the timeline
             yield (

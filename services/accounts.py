@@ -4,6 +4,7 @@ credentials store (infra/credentials.py), never in the events."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -51,13 +52,18 @@ class AccountsService:
         partner: str | None = None,
         roles: tuple[str, ...] | list[str] = (),
         password: str | None = None,
+        today: date | None = None,
     ) -> tuple[dict[str, Any], bool]:
         """Open an account with its first roles; a repeat with the same data returns it
-        (created=False) and changes nothing but a missing password."""
+        (created=False) and changes nothing but a missing password. A library merged by
+        `today` opens no new accounts (its staff work for the library it joined)."""
         if password is not None:
             _check_password(password)
         if library:
-            library = aggregates.library(self.store, library).code
+            the_library = aggregates.library(self.store, library)
+            if today is not None:
+                the_library.refuse_work(today, "the library of a new account")
+            library = the_library.code
         if partner:
             partner = aggregates.partner(self.store, partner).code
         acc = Account.open(username, display_name, library, partner)

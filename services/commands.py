@@ -3,6 +3,7 @@ and nothing of who asks (the entry knows that). `Command[R]` answers with an R."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
@@ -15,6 +16,7 @@ from domain.legal_act import LegalAct
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
 from domain.postal_partner import PostalPartner
+from services.catalogue_import import ImportReport
 
 R = TypeVar("R", covariant=True)
 Summary = dict[str, Any]
@@ -443,3 +445,75 @@ class LapseDigitalOffer(Command[Summary]):
     work: str
     reader_ref: str
     now: datetime
+
+
+@dataclass(frozen=True)
+class ForgetDigitalReaders(Command[Summary]):
+    """The timers: a pool's loans ended before the retention period forget their readers."""
+
+    work: str
+    today: date
+    keep_days: int
+
+
+# -- a reader's own digital loans (proven by their card's access key) -------------------
+@dataclass(frozen=True)
+class MyDigitalShelf(Command[Summary]):
+    """The reader's digital loans and places on waitlists (an offer waiting for them, and
+    until when it waits, is the notice of it)."""
+
+    reader_ref: str
+
+
+@dataclass(frozen=True)
+class MyDigitalStep(Command[Summary]):
+    """The reader themself: borrow or hold a work; return, renew or open (a viewer link)
+    their loan of it; skip an offer or cancel their place. A reader has at most one loan
+    and one place per work, so the work names them."""
+
+    reader_ref: str
+    work: str
+    action: str
+    client_request_id: str | None = None
+
+
+# -- importing libraries' catalogues (ADR 0025) --------------------------------------------
+@dataclass(frozen=True)
+class ImportCatalogue(Command[ImportReport]):
+    """A library's MARC21 file (ISO 2709 or MARCXML): answers with its ImportReport.
+    `progress` is told how many records are done (the CLI's progress bar)."""
+
+    library: str
+    data: bytes = field(repr=False)
+    progress: Callable[[int], None] | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class SeparateRecord(Command[Summary]):
+    """Reverse the merge of a library's record into another library's work."""
+
+    library: str
+    local_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DeleteRecords(Command[int]):
+    """The library's system deleted these records: answers with how many were live."""
+
+    library: str
+    local_ids: tuple[str, ...]
+    reason: str
+
+
+# -- the store's own history (ADR 0024) -------------------------------------------------------
+@dataclass(frozen=True)
+class CutHistory(Command[Summary]):
+    """A restore as of `as_of` kept `kept` events and left `dropped` out, for `reason`."""
+
+    as_of: datetime
+    reason: str
+    kept: int
+    dropped: int
+    kept_digest: str
+    source: str

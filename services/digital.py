@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,16 +18,19 @@ from eventsourcing.domain import Aggregate
 
 from domain.access import Actor
 from domain.catalogue import Holding, Work
+from domain.copy import Copy
 from domain.digital_errors import NotLendable
 from domain.digital_pool import DigitalPool
 from domain.digital_rights import Rights
 from domain.digital_shelf import HOLD, LOAN, DigitalShelf
 from domain.digital_terms import (
     COOLING_OFF,
+    ILL_WAIT,
+    MAX_HOLDS_PER_READER,
     MAX_LOANS_PER_READER,
     loan_period,
 )
-from domain.errors import InvalidInput, NotFound
+from domain.errors import DomainError, InvalidInput, NotFound
 from domain.ill_request import IllRequest
 from infra.network_app import NetworkApp
 from services import aggregates
@@ -41,6 +44,15 @@ def _standing(pool: DigitalPool) -> Holdings:
         h["reader_ref"] for h in pool.holds
     }
     return {r: (pool.loan_of(r) is not None, pool.hold_of(r) is not None) for r in readers}
+
+
+def ill_loan_id(request_id: UUID) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"libshare:digital-loan:ill:{request_id}"))
+
+
+def viewer_url(work: str, loan_id: str) -> str:
+    """Where the requesting library's reader gets a viewer link for the loan."""
+    return f"/digital/{work}/loans/{loan_id}/link"
 
 
 def plain(result: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +133,7 @@ class DigitalService:
         requests whose digital loans it ended: all to be saved together."""
         before, loans = _standing(pool), {k: dict(v) for k, v in pool.loans.items()}
         result = change(pool)
+        lent_for_ill, refused = self._lend_ill_offers(pool, now)
         after = _standing(pool)
         changed: list[Aggregate] = [pool]
         for reader in sorted(before.keys() | after.keys()):
@@ -146,44 +159,76 @@ class DigitalService:
                 else:
                     request.digital_loan_renewed(after_loan["due_at"].date())
                 changed.append(request)
-        return changed, result
+        for request, loan_id in lent_for_ill:
+            due = pool.loans[loan_id]["due_at"]
+            url = viewer_url(pool.work, loan_id)
+            request.lend_digitally(pool.library, loan_id, url, now, due.date())
+            changed.append(request)
+        return changed + refused, result
 
     def _set_aside(
         self, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]
     ) -> list[Aggregate]:
         """The physical copy backing each new loan is set aside, and released when its
         loan ends, on the copy itself and in the pool's transaction: a desk check-out or
-        an ILL loan of it at the same moment conflicts with this save (ADR 0022)."""
-        changed: list[Aggregate] = []
-        for loan_id in after.keys() - before.keys():
-            if after[loan_id].get("backing"):
-                copy = aggregates.copy(self.store, after[loan_id]["backing"])
-                copy.set_aside(loan_id)
-                changed.append(copy)
+        an ILL loan of it at the same moment conflicts with this save (ADR 0022). A copy
+        released and set aside again in one change (a freed copy lent to a waiting ILL
+        request) is one object, released first."""
+        copies: dict[str, Copy] = {}
+
+        def copy(barcode: str) -> Copy:
+            return copies.setdefault(barcode, aggregates.copy(self.store, barcode))
+
         for loan_id in before.keys() - after.keys():
             if before[loan_id].get("backing"):
-                copy = aggregates.copy(self.store, before[loan_id]["backing"])
-                copy.end_set_aside(loan_id)
-                changed.append(copy)
-        return changed
+                copy(before[loan_id]["backing"]).end_set_aside(loan_id)
+        for loan_id in after.keys() - before.keys():
+            if after[loan_id].get("backing"):
+                copy(after[loan_id]["backing"]).set_aside(loan_id)
+        return list(copies.values())
 
     # -- interlibrary loans of never-ship works (ISO Loaned, delivered format URL) ---------
-    def ill_offer(self, work: str, requester: str, reader_ref: str, now: datetime) -> str | None:
-        """The library whose pool would lend `work` digitally to a reader of `requester`
-        now (None: none would)."""
+    def _ill_pool(
+        self, work: str, requester: str, reader_ref: str, now: datetime
+    ) -> DigitalPool | None:
+        """The pool of `work` if it lends to readers of `requester` and this reader may
+        borrow or wait for it (no loan or place of theirs on it, past the cooling-off)."""
         pool = self.current_pool(work)
-        if pool is None or pool.library == requester or pool.free(now.date()) == 0:
+        if pool is None or pool.library == requester or pool.allowed(now.date()) == 0:
             return None
         ended = pool.last_ended.get(reader_ref)
         if not pool.rights.lends_to(pool.library, requester) or pool.loan_of(reader_ref):
             return None
-        if ended is not None and now < ended + COOLING_OFF:
+        if pool.hold_of(reader_ref) or (ended is not None and now < ended + COOLING_OFF):
             return None
+        return pool
+
+    def _reader_shelf(self, reader_ref: str) -> DigitalShelf | None:
         try:
             shelf: Any = self.store.fresh.get(DigitalShelf.id_for(reader_ref))
         except AggregateNotFoundError:
-            shelf = None
-        if isinstance(shelf, DigitalShelf) and len(shelf.loans) >= MAX_LOANS_PER_READER:
+            return None
+        return shelf if isinstance(shelf, DigitalShelf) else None
+
+    def ill_offer(self, work: str, requester: str, reader_ref: str, now: datetime) -> str | None:
+        """The library whose pool would lend `work` digitally to a reader of `requester`
+        now (None: none would)."""
+        pool = self._ill_pool(work, requester, reader_ref, now)
+        if pool is None or pool.free(now.date()) == 0:
+            return None
+        shelf = self._reader_shelf(reader_ref)
+        if shelf is not None and len(shelf.loans) >= MAX_LOANS_PER_READER:
+            return None
+        return pool.library
+
+    def ill_waitlist(self, work: str, requester: str, reader_ref: str, now: datetime) -> str | None:
+        """The library whose pool would put a reader of `requester` on its waitlist for
+        `work`, as no copy is free now (None: none would)."""
+        pool = self._ill_pool(work, requester, reader_ref, now)
+        if pool is None or pool.free(now.date()) > 0:
+            return None
+        shelf = self._reader_shelf(reader_ref)
+        if shelf is not None and len(shelf.holds) >= MAX_HOLDS_PER_READER:
             return None
         return pool.library
 
@@ -191,7 +236,7 @@ class DigitalService:
         """Answer an ILL request with a digital loan of the supplier's pool: the pool's
         Lent and the request's Loaned (delivered format URL), saved together."""
         pool = self.pool(request.work)
-        loan_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"libshare:digital-loan:ill:{request.id}"))
+        loan_id = ill_loan_id(request.id)
 
         def change(p: DigitalPool) -> dict[str, Any]:
             period = loan_period(p.kind, "adult")
@@ -209,9 +254,80 @@ class DigitalService:
 
         changed, _ = self.changing(pool, change, now)
         due = pool.loans[loan_id]["due_at"]
-        url = f"/digital/{pool.work}/loans/{loan_id}/link"
-        request.lend_digitally(pool.library, loan_id, url, now, due.date())
+        request.lend_digitally(
+            pool.library, loan_id, viewer_url(pool.work, loan_id), now, due.date()
+        )
         return changed
+
+    def wait_for_ill(self, request: IllRequest, now: datetime) -> list[Aggregate]:
+        """Answer an ILL request with a place on the supplier's waitlist (ISO
+        ExpectToSupply): the copy offered to it is lent to it at once (`changing`)."""
+        pool = self.pool(request.work)
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.place_hold(request.reader_ref, request.requester, "adult", now, str(request.id))
+            return {}
+
+        changed, _ = self.changing(pool, change, now)
+        position = pool.position(request.reader_ref) or 1
+        until = now + ILL_WAIT
+        if request.needed_by is not None:
+            needed = datetime.combine(request.needed_by + timedelta(days=1), time(), now.tzinfo)
+            until = min(until, needed)
+        request.wait_for_digital_copy(pool.library, position, until)
+        return changed
+
+    def drop_ill_wait(self, request: IllRequest, now: datetime) -> list[Aggregate]:
+        """An ILL request left the waitlist's wait (cancelled, timed out, answered by
+        hand): its place goes to the next in line, in the request's transaction."""
+        pool = self.pool(request.work)
+        hold = pool.hold_of(request.reader_ref)
+        if hold is None or hold.get("ill_request") != str(request.id):
+            return []
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            p.cancel_hold(request.reader_ref, now)
+            return {}
+
+        changed, _ = self.changing(pool, change, now)
+        return changed
+
+    def _lend_ill_offers(
+        self, pool: DigitalPool, now: datetime
+    ) -> tuple[list[tuple[IllRequest, str]], list[Aggregate]]:
+        """A copy offered to an ILL request's hold is lent to it at once, as Libby's
+        "borrow automatically" does (ADR 0022). A request no longer waiting gives its
+        place up; one whose reader may not borrow now (a cap, the cooling-off) is
+        skipped with the reason. The loans made, and the requests refused."""
+        lent: list[tuple[IllRequest, str]] = []
+        refused: list[Aggregate] = []
+        while pool.ill_offers:
+            hold = pool.ill_offers[0]
+            request = aggregates.request(self.store, UUID(hold["ill_request"]))
+            if not (request.waits_digitally and request.supplier == pool.library):
+                pool.cancel_hold(hold["reader_ref"], now)
+                continue
+            loan_id = ill_loan_id(request.id)
+            kind = hold["reader_type"]
+            try:
+                self._shelf(hold["reader_ref"]).take(pool.work, LOAN)  # the cap, checked here
+                pool.lend(
+                    loan_id,
+                    hold["reader_ref"],
+                    hold["library"],
+                    kind,
+                    now,
+                    loan_period(pool.kind, kind),
+                    str(request.id),
+                    unavailable=self._off_shelf(pool),
+                )
+            except DomainError:
+                pool.cancel_hold(hold["reader_ref"], now)
+                request.digital_copy_refused("NotAvailableForILL", now)
+                refused.append(request)
+                continue
+            lent.append((request, loan_id))
+        return lent, refused
 
     # -- the holding library --------------------------------------------------------------
     def record_rights(
@@ -290,7 +406,11 @@ class DigitalService:
     def _off_shelf(self, pool: DigitalPool) -> frozenset[str]:
         """The physical copies backing the pool that are not on a shelf to be set aside
         (lent at the desk or on ILL, in transit, missing, withdrawn)."""
-        return frozenset(b for b in pool.backing if not aggregates.copy(self.store, b).requestable)
+        return frozenset(
+            b
+            for b in pool.backing
+            if not aggregates.copy(self.store, b).requestable_besides(pool.loans.keys())
+        )
 
     def _loan_view(self, pool: DigitalPool, loan_id: str) -> dict[str, Any]:
         loan = pool.loans[loan_id]
@@ -358,3 +478,52 @@ class DigitalService:
             return {"loan_id": loan_id, "ended": "expired"}
 
         return self._run(actor, work, change, now)
+
+    def forget_readers(
+        self, actor: Actor, work: str, today: date, keep_days: int
+    ) -> dict[str, Any]:
+        """The timers: loans ended more than `keep_days` ago forget their readers."""
+
+        def change(p: DigitalPool) -> dict[str, Any]:
+            return {"forgotten": p.forget_readers(today, keep_days)}
+
+        return self._run(actor, work, change, datetime.combine(today, time(), UTC))
+
+    # -- a reader's own view (services/digital_self.py) -----------------------------------
+    def loan_of(self, work: str, reader_ref: str) -> str:
+        pool = self.current_pool(work)
+        loan_id = pool.loan_of(reader_ref) if pool else None
+        if pool is None or loan_id is None:
+            raise NotFound(f"you have no digital loan of {work}")
+        return loan_id
+
+    def shelf_view(self, reader_ref: str, now: datetime) -> dict[str, Any]:
+        """A reader's digital loans and places, across the network. A place with a copy
+        offered shows until when it waits for them: the notice of the offer."""
+        shelf = self._reader_shelf(reader_ref)
+        loans: list[dict[str, Any]] = []
+        places: list[dict[str, Any]] = []
+        for work in sorted({*(shelf.loans if shelf else []), *(shelf.holds if shelf else [])}):
+            pool = self.current_pool(work)
+            if pool is None:
+                continue
+            loan_id, hold = pool.loan_of(reader_ref), pool.hold_of(reader_ref)
+            if loan_id is not None:
+                loan = pool.loans[loan_id]
+                loans.append(
+                    {"work": work, "library": pool.library, **self._loan_view(pool, loan_id)}
+                    | {"lent_at": loan["lent_at"]}
+                )
+            if hold is not None:
+                places.append(
+                    {
+                        "work": work,
+                        "library": pool.library,
+                        "position": pool.position(reader_ref),
+                        "waiting": len(pool.holds),
+                        "offered_until": hold["offered_until"],
+                        "skipped": hold["skipped"],
+                    }
+                )
+        offers = [p for p in places if p["offered_until"] is not None]
+        return plain({"reader_ref": reader_ref, "loans": loans, "holds": places, "offers": offers})

@@ -28,6 +28,7 @@ from domain.transfer import NETWORK
 from infra.causation import new_action
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
+from services.catalogue_import import CatalogueImportService
 from services.commands import (
     AddPartnerSecret,
     BorrowDigital,
@@ -35,14 +36,18 @@ from services.commands import (
     CheckOutCopy,
     Command,
     CompleteMerge,
+    CutHistory,
+    DeleteRecords,
     DigitalHoldStep,
     DigitalLoanStep,
     DisableAccount,
     EnableAccount,
     ExpireAnswer,
     ExpireDigitalLoan,
+    ForgetDigitalReaders,
     ForgetReader,
     GrantRole,
+    ImportCatalogue,
     IssueApiKey,
     IssueViewerLink,
     LapseDigitalOffer,
@@ -68,6 +73,7 @@ from services.commands import (
     RevokeApiKey,
     RevokeRole,
     RotationStep,
+    SeparateRecord,
     SetLendable,
     SetPassword,
     SetPolicy,
@@ -79,6 +85,8 @@ from services.commands import (
 from services.copies import CopiesService
 from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
+from services.digital_self import ReaderDigitalHandlers
+from services.history import HistoryService
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
 from services.readers import ReadersService
@@ -134,6 +142,8 @@ class Entry:
         digital: DigitalService,
         digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
+        catalogue_import: CatalogueImportService,
+        history: HistoryService | None = None,
     ) -> None:
         self.catalogue = catalogue
         self.copies = copies
@@ -147,6 +157,7 @@ class Entry:
         self.digital = digital
         self.digital_access = digital_access
         self.clock = clock
+        self.catalogue_import = catalogue_import
         self.handlers: dict[type[Command[Any]], Handler] = {
             RegisterLibrary: self._register_library,
             RenameLibrary: self._rename_library,
@@ -184,6 +195,7 @@ class Entry:
             IssueApiKey: self._issue_api_key,
             RevokeApiKey: self._revoke_api_key,
             **ReaderHandlers(readers, clock).table(),
+            **ReaderDigitalHandlers(digital, digital_access, clock).table(),
             RecordRights: self._record_rights,
             SetLendable: self._set_lendable,
             BorrowDigital: self._borrow_digital,
@@ -194,7 +206,13 @@ class Entry:
             ViewPage: self._view_page,
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
+            ForgetDigitalReaders: self._forget_digital_readers,
+            ImportCatalogue: self._import_catalogue,
+            SeparateRecord: self._separate_record,
+            DeleteRecords: self._delete_records,
+            CutHistory: self._cut_history,
         }
+        self.history = history
 
     def act(self, caller: Caller, command: Command[R]) -> R:
         """Authorise `caller` for `command`, and run it recording who acted."""
@@ -257,6 +275,22 @@ class Entry:
         # The copies a holding counts, each registered (numbered barcodes).
         self.copies.register_counted(actor, holding.work, holding.library, c.copies)
         return holding
+
+    # -- importing libraries' catalogues (ADR 0025) ----------------------------------------
+    def _import_catalogue(self, caller: Caller, c: ImportCatalogue) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.import_file(actor, library, c.data, c.progress)
+
+    def _separate_record(self, caller: Caller, c: SeparateRecord) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.separate(actor, library, c.local_id, c.reason)
+
+    def _delete_records(self, caller: Caller, c: DeleteRecords) -> Any:
+        library = c.library.strip().upper()
+        actor = authorise(caller, Permission.CATALOGUE_IMPORT, library=library)
+        return self.catalogue_import.delete(actor, library, c.local_ids, c.reason)
 
     # -- copies, transfers and rotations ----------------------------------------------------
     def _register_copy(self, caller: Caller, c: RegisterCopy) -> Any:
@@ -417,6 +451,7 @@ class Entry:
             partner=c.partner,
             roles=list(c.roles),
             password=c.password,
+            today=self.clock().date(),
         )
 
     def _account_library(self, caller: Caller, username: str) -> str | None:
@@ -562,6 +597,17 @@ class Entry:
     def _lapse_digital_offer(self, caller: Caller, c: LapseDigitalOffer) -> Any:
         actor = authorise(caller, Permission.TIMERS_RUN)
         return self.digital.hold_step(actor, c.work, c.reader_ref, "lapse", c.now)
+
+    def _forget_digital_readers(self, caller: Caller, c: ForgetDigitalReaders) -> Any:
+        actor = authorise(caller, Permission.TIMERS_RUN)
+        return self.digital.forget_readers(actor, c.work, c.today, c.keep_days)
+
+    # -- the store's own history (ADR 0024) -------------------------------------------------
+    def _cut_history(self, caller: Caller, c: CutHistory) -> Any:
+        actor = authorise(caller, Permission.HISTORY_CUT)
+        if self.history is None:
+            raise InvalidInput("this entry records no history cuts")
+        return self.history.cut(actor, c)
 
 
 def _library_of(caller: Caller) -> str | None:

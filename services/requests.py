@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from domain.access import Actor
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.ill_request import IllRequest
+from domain.ill_status import Status
 from domain.iso_actions import iso_action
 from domain.lending_policy import LendingPolicy
 from domain.routing import Candidate, Rota, WorkFacts, build_rota
@@ -124,11 +125,19 @@ class RequestsService:
         )
 
         # A never-ship work no library may post: its digital copy, if a pool lends it now.
-        digital = None
+        # With none free, a place on its waitlist (ADR 0022).
+        digital = waitlist = None
         if not rota.entries and facts.shipping == "never" and service_type == "Loan":
             digital = self.digital.ill_offer(the_work.code, requester, reader_ref.strip(), now)
+            if digital is None:
+                waitlist = self.digital.ill_waitlist(
+                    the_work.code, requester, reader_ref.strip(), now
+                )
         if digital is not None:
             entry = {"library": digital, "reason": "a digital copy, delivered as a URL"}
+            rota = Rota([entry], rota.excluded)
+        elif waitlist is not None:
+            entry = {"library": waitlist, "reason": "a digital copy, from its waitlist"}
             rota = Rota([entry], rota.excluded)
 
         def plan() -> Planned:
@@ -147,6 +156,8 @@ class RequestsService:
             changed: list[Aggregate] = [req]
             if digital is not None:
                 changed += self.digital.lend_for_ill(req, now)
+            elif waitlist is not None:
+                changed += self.digital.wait_for_ill(req, now)
             return changed, request_summary(req)
 
         return self.idempotency.run(actor, key, fingerprint, plan)
@@ -191,7 +202,9 @@ class RequestsService:
                     f"not {expected_version}; reload it",
                     current=request_summary(req),
                 )
+            waited = req.waits_digitally
             others = self._apply_action(req, library, action, params, now)
+            others += self._digital_wait_follows(req, waited, now)
             return [req, *others], request_summary(req)
 
         return self.idempotency.run(
@@ -218,6 +231,18 @@ class RequestsService:
         changed = iso_action(action).run(req, library, p, _Policies(self, req, library, now))
         others = [changed] if changed is not None else []
         return [*others, *self._copy_follows(req, action, library, changed, p)]
+
+    def _digital_wait_follows(
+        self, req: IllRequest, waited: bool, now: datetime
+    ) -> list[Aggregate]:
+        """A request that waited on a digital pool's waitlist: a Cancel is answered at
+        once (no librarian answers for the pool), and a request that no longer waits
+        gives its place up, in the same transaction."""
+        if not waited:
+            return []
+        if req.status is Status.CANCEL_PENDING and req.supplier is not None:
+            req.answer_cancel(req.supplier, True, "its place on the waitlist is given up")
+        return [] if req.waits_digitally else self.digital.drop_ill_wait(req, now)
 
     def _copy_follows(
         self,
@@ -258,8 +283,9 @@ class RequestsService:
         req = self.get_request(request_id)
         current = [req.supplier] if req.supplier else []
         upcoming = [e["library"] for e in req.rota[req.rota_index + 1 : req.rota_index + 2]]
+        waited = req.waits_digitally
         req.time_out(now, self.answer_hours_of([*current, *upcoming]))
-        self.store.record(req, actor=actor)
+        self.store.record(req, *self._digital_wait_follows(req, waited, now), actor=actor)
         return request_summary(req)
 
     def mark_overdue(self, actor: Actor, request_id: UUID, today: date) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from domain.access import TIMERS, Forbidden
 from domain.errors import DomainError
 from infra.database import Database
 from projections.digital import due_for_timers as digital_due
+from projections.digital import readers_to_forget
 from projections.libraries import merges_due
 from projections.requests import due_for_timers, ended_before
 from services.commands import (
@@ -28,6 +29,7 @@ from services.commands import (
     CompleteMerge,
     ExpireAnswer,
     ExpireDigitalLoan,
+    ForgetDigitalReaders,
     ForgetReader,
     LapseDigitalOffer,
     MarkOverdue,
@@ -100,12 +102,20 @@ class Timers:
 
     def _digital(self, now: datetime) -> dict[str, int]:
         """Digital loans past their due time expire and offers past their pickup window
-        lapse (ADR 0022), whether or not anyone uses the system."""
+        lapse (ADR 0022), whether or not anyone uses the system; loans ended before the
+        retention period forget their readers (ADR 0023)."""
+        keep = self.reading_history_days
         with self.db.transaction() as conn:
             due = digital_due(conn, now)
+            due["forget"] = [(work, "") for work in readers_to_forget(conn, now, keep)]
         steps: list[tuple[str, str, Callable[[str, str], Command[Any]]]] = [
             ("expire", "digital_expired", lambda work, loan: ExpireDigitalLoan(work, loan, now)),
             ("lapse", "offers_lapsed", lambda work, reader: LapseDigitalOffer(work, reader, now)),
+            (
+                "forget",
+                "digital_readers_forgotten",
+                lambda w, _: ForgetDigitalReaders(w, now.date(), keep),
+            ),
         ]
         done: dict[str, int] = {}
         for kind, counter, command in steps:

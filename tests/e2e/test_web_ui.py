@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.ui_guard import CSRF_COOKIE
 from composition.bootstrap import System
 from tests.e2e.callers import Network
 from tests.integration.support import eventually
@@ -19,6 +21,18 @@ def browser(network: Network) -> TestClient:
     client, _ = network
     eventually(lambda: "HNM-TVT" in client.get("/").text, what="the demo network")
     return client
+
+
+def post(browser: TestClient, path: str, data: dict[str, str] | None = None, **kw: Any) -> Any:
+    """Submit a form as the browser does: with the CSRF token its pages carry."""
+    token = browser.cookies.get(CSRF_COOKIE) or csrf_of(browser.get("/").text)
+    return browser.post(path, data={**(data or {}), "csrf": token}, **kw)
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, "the page's forms carry no CSRF token"
+    return found.group(1)
 
 
 LIBRARIANS = {"HNM-S-ADT": "thuthu.adt", "HNM-KB": "thuthu.kb", "HNM-DT": "thuthu.dt"}
@@ -36,8 +50,11 @@ def as_library(browser: TestClient, code: str) -> None:
         roles=["librarian"],
         password=PASSWORD,
     )
-    r = browser.post(
-        "/ui/login", data={"username": username, "password": PASSWORD}, follow_redirects=False
+    r = post(
+        browser,
+        "/ui/login",
+        data={"username": username, "password": PASSWORD},
+        follow_redirects=False,
     )
     assert r.status_code == 303 and r.headers["location"].startswith("/ui/requests")
 
@@ -46,8 +63,11 @@ def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: Tes
     as_library(browser, "HNM-S-ADT")
     page = browser.get("/ui/requests").text
     assert "Yêu cầu mới" in page and "Truyện Kiều" in page
-    r = browser.post(
-        "/ui/requests", data={"work": "W-KIEU", "reader_ref": "BD-1"}, follow_redirects=False
+    r = post(
+        browser,
+        "/ui/requests",
+        data={"work": "W-KIEU", "reader_ref": "BD-1"},
+        follow_redirects=False,
     )
     assert r.status_code == 303
     request_path = r.headers["location"].split("?")[0]
@@ -57,16 +77,23 @@ def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: Tes
         what="the request page",
     )
     page = browser.get(request_path).text
-    assert "1. HNM-DT (same locality (Duy Tiên))" in page
+    assert "1. HNM-DT (cùng địa bàn (Duy Tiên))" in page
     assert "Hủy yêu cầu (Cancel)" in page and "Sẽ cung cấp" not in page  # requester's actions
 
     as_library(browser, "HNM-DT")
     eventually(lambda: request_id in browser.get("/ui/requests").text, what="incoming queue")
+    # The dashboard: a count with its oldest item's age, linked to its queue.
+    home = browser.get("/ui/requests").text
+    tile = re.search(r'queue=to_answer[^>]*><span class="count">(\d+)</span>', home)
+    assert tile and int(tile.group(1)) >= 1 and "lâu nhất" in home
+    assert request_id in browser.get("/ui/requests?queue=to_answer").text
+    assert request_id not in browser.get("/ui/requests?queue=to_ship").text
     page = browser.get(request_path).text
     assert "Sẽ cung cấp (WillSupply)" in page and "Hủy yêu cầu" not in page
     version = re.search(r'name="expected_version" value="(\d+)"', page)
     assert version
-    r = browser.post(
+    r = post(
+        browser,
         f"{request_path}/act",
         data={
             "action": "Loaned",
@@ -76,20 +103,27 @@ def test_a_librarian_requests_and_the_supplier_ships_through_the_ui(browser: Tes
     )
     assert "Đã thực hiện" in r.text
     eventually(lambda: "Đã gửi đi (Loaned)" in browser.get(request_path).text, what="Loaned")
+    # The timeline in words, with who acted; no raw event data.
+    page = browser.get(request_path).text
+    assert "HNM-DT gửi bản HNM-DT-W-KIEU-1; hạn trả" in page
+    assert "thuthu.dt (thủ thư, HNM-DT)" in page and '{"supplier"' not in page
     english = browser.get(f"{request_path}?lang=en").text
     assert "Timeline" in english and "Loaned" in english
 
 
 def test_a_refused_action_is_explained_on_the_page(browser: TestClient) -> None:
     as_library(browser, "HNM-KB")
-    r = browser.post(
-        "/ui/requests", data={"work": "W-CHIPHEO", "reader_ref": "BD-2"}, follow_redirects=False
+    r = post(
+        browser,
+        "/ui/requests",
+        data={"work": "W-CHIPHEO", "reader_ref": "BD-2"},
+        follow_redirects=False,
     )
     # The page a command leads to shows the command's own result (read your writes).
     page = browser.get(r.headers["location"]).text
     assert "Hủy yêu cầu (Cancel)" in page and "Chí Phèo" in page
     request_path = r.headers["location"].split("?")[0]
-    page = browser.post(f"{request_path}/act", data={"action": "Received"}).text
+    page = post(browser, f"{request_path}/act", data={"action": "Received"}).text
     assert "Không thực hiện được" in page and "Received is not allowed" in page
     assert "Hủy yêu cầu (Cancel)" in page  # still on the request's page, its actions intact
 
@@ -98,13 +132,42 @@ def test_without_signing_in_the_ui_asks_for_it(browser: TestClient) -> None:
     r = browser.get("/ui/requests", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/?")
     assert "Đăng nhập" in browser.get("/").text
-    r = browser.post("/ui/login", data={"username": "thuthu.kb", "password": "wrong password"})
+    r = post(browser, "/ui/login", data={"username": "thuthu.kb", "password": "wrong password"})
     assert "wrong username or password" in r.text and "Đăng xuất" not in r.text
 
 
 def test_signing_out_ends_the_session(browser: TestClient) -> None:
     as_library(browser, "HNM-KB")
     assert "Đăng xuất" in browser.get("/ui/requests").text
-    browser.post("/ui/logout")
+    post(browser, "/ui/logout")
     r = browser.get("/ui/requests", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/?")
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
+    browser: TestClient,
+) -> None:
+    as_library(browser, "HNM-KB")
+    forged = browser.post(
+        "/ui/requests",
+        data={"work": "W-CHIPHEO", "reader_ref": "BD-3", "csrf": "x" * 43},
+        follow_redirects=False,
+    )
+    assert forged.status_code == 303 and "error=" in forged.headers["location"]
+    assert "BD-3" not in browser.get("/ui/requests").text
+    assert "hết hạn" in browser.get(forged.headers["location"]).text
+
+
+def test_pages_are_vietnamese_first_and_carry_security_headers(browser: TestClient) -> None:
+    page = browser.get("/", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert '<html lang="vi">' in page.text  # a browser's English does not switch it
+    csp = page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "<style>" not in page.text
+    assert page.headers["x-content-type-options"] == "nosniff"
+    assert page.headers["referrer-policy"] == "same-origin"
+    assert browser.get("/ui/static/ui.css").status_code == 200
+    font = browser.get("/ui/fonts/regular.ttf")  # every Vietnamese diacritic, served by us
+    assert font.status_code == 200 and font.headers["content-type"] == "font/ttf"
+    assert '<html lang="en">' in browser.get("/?lang=en").text
+    assert '<html lang="en">' in browser.get("/").text  # the choice is remembered

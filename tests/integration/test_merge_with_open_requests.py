@@ -111,6 +111,10 @@ def test_a_merge_while_requests_are_open_loses_and_orphans_nothing(system: Syste
     day_after = datetime.combine(tomorrow, now.timetz())
     with pytest.raises(LibraryMerged, match="merged into HNM-PL"):
         ask(TESTER, requester="HNM-TL", work="W-KIEU", reader_ref="R4", now=day_after)
+    with pytest.raises(LibraryMerged, match="go to HNM-PL"):  # nor new staff
+        system.accounts.open_account(
+            TESTER, "thuthu.tl2", "Thủ thư mới", library="HNM-TL", today=tomorrow
+        )
     eventually(
         lambda: (
             [(c.library, c.available) for c in system.candidate_finder("W-DEMEN")][:1]

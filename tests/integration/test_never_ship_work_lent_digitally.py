@@ -2,7 +2,8 @@
 Unfilled: the pool's loan and the request's ISO Loaned (delivered format URL) in one
 transaction; the requesting library opens viewer links for its reader; when the timers
 expire the digital loan, the request is complete (never overdue, nothing to post back).
-With no digital copy free, the request ends Unfilled as before."""
+With no digital copy free, the request waits on the waitlist:
+test_ill_waits_for_a_digital_copy.py."""
 
 from __future__ import annotations
 
@@ -83,11 +84,3 @@ def test_a_never_ship_work_is_lent_as_a_url_and_completes_when_the_loan_expires(
     with pytest.raises(ViewerLinkDead):
         act(VIEWER_LINK, ViewPage(link["token"], 1))
     shown(status="LoanCompleted")
-
-
-def test_with_no_digital_copy_free_the_request_ends_unfilled(network: System) -> None:
-    act = network.entry.act
-    assert act(SCHOOL, RequestItem("W-THANTICH", "BD-0042"))["status"] == "Loaned"
-    second = act(SCHOOL, RequestItem("W-THANTICH", "BD-0043"))
-    assert second["status"] == "Unfilled" and second["supplier"] is None
-    assert len(network.digital.pool("W-THANTICH").loans) == 1

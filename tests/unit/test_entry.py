@@ -43,6 +43,7 @@ def entry() -> Entry:
         digital=nothing,
         digital_access=nothing,
         clock=lambda: datetime.now(UTC),
+        catalogue_import=nothing,
     )
 
 
