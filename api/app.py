@@ -20,6 +20,7 @@ from api.catalogue_imports import router as catalogue_imports_router
 from api.copies import router as copies_router
 from api.digital import router as digital_router
 from api.health import router as health_router
+from api.iso18626 import router as iso18626_router
 from api.libraries import router as libraries_router
 from api.oai_pmh import router as oai_pmh_router
 from api.partner_admin import router as partner_admin_router
@@ -36,6 +37,7 @@ from api.sru import router as sru_router
 from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
+from api.ui_catalogue import router as ui_catalogue_router
 from api.ui_readers import router as ui_readers_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
@@ -101,12 +103,14 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(digital_router)
     app.include_router(audit_router)
     app.include_router(audit_as_of_router)
+    app.include_router(iso18626_router)
     app.include_router(catalogue_imports_router)
     app.include_router(oai_pmh_router)
     app.include_router(sru_router)
     install_partners(app, system.settings if system else (settings or Settings()))
     app.include_router(ui_router)
     app.include_router(ui_readers_router)
+    app.include_router(ui_catalogue_router)
     app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app

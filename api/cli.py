@@ -178,6 +178,20 @@ def timers(
         system.close()
 
 
+@cli.command("iso-outbox")
+def iso_outbox() -> None:
+    """Send ISO 18626 messages to outside peers from the event log, until stopped."""
+
+    stop = _wait_for_signal()
+    system = _worker_system(Settings(), stop)
+    if system is None:
+        return
+    try:
+        system.make_iso_outbox().run(stop, system.settings.iso18626_outbox_interval_seconds)
+    finally:
+        system.close()
+
+
 @demo_cli.command("load")
 def demo_load() -> None:
     """Register the demo network and its demo accounts through commands (idempotent)."""

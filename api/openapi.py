@@ -36,6 +36,9 @@ EXTRA: dict[str, set[int]] = {
     "GET /audit/checkpoint": {404},
     "GET /audit/proofs/inclusion": {404},
     "GET /audit/proofs/consistency": {404},
+    # An outside ISO 18626 peer: its shared secret, not a sign-in (ADR 0028). No ISO 18626
+    # message at all is 400 with an ERROR confirmation; no XSD folder configured, 503.
+    "POST /iso18626": {400, 401, 503},
 }
 # Idempotent creates answer 200 when the same thing existed already (a retry).
 REPLAYED = {

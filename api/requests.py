@@ -177,6 +177,8 @@ def one(
     if found is None:
         raise HTTPException(404, _unseen(request_id))
     found["actions"] = actions_for(me, found)
+    if sys.iso_peers is not None and sys.iso_peers.has_messages(request_id):
+        found["iso18626_messages"] = f"/requests/{request_id}/iso18626"  # (ADR 0028)
     return found
 
 

@@ -24,6 +24,7 @@ from infra.database import Database, EmbeddedPostgres, purge_pool
 from infra.event_store import event_store_env
 from infra.harvest_positions import HarvestPositions
 from infra.heartbeats import Heartbeat
+from infra.iso18626_xml import Schemas
 from infra.kafka_log import new_producer
 from infra.log_reader import NotificationLogReader
 from infra.logs import configure_logging
@@ -62,6 +63,8 @@ from services.digital_access import DigitalAccessService
 from services.entry import Entry
 from services.history import HistoryService
 from services.idempotency import Idempotency
+from services.iso_inbound import IsoInbound
+from services.iso_peers import IsoPeersService
 from services.partners import PartnersService
 from services.readers import ReadersService
 from services.reorganisation import Mover, ReorganisationService
@@ -75,6 +78,7 @@ from workers.audit_log import AuditLog
 from workers.audit_log import Kafka as AuditKafka
 from workers.backups import BackupSchedule
 from workers.harvest import Fetch, Harvester
+from workers.iso_outbox import IsoOutbox
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
@@ -135,6 +139,8 @@ class System:
     digital: DigitalService
     digital_access: DigitalAccessService
     entry: Entry  # the one way in for commands: `system.entry.act(caller, command)`
+    iso_peers: IsoPeersService | None = None  # ISO 18626 on the wire (ADR 0028)
+    iso_schemas: Schemas | None = None  # None: no XSD folder configured
     threads: list[Supervised] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
     runner: ProjectionRunner | None = None
@@ -268,6 +274,27 @@ class System:
     def timers(self) -> Timers:
         return Timers(self.db, self.entry, utc_now, self.settings.reading_history_days)
 
+    def make_iso_outbox(self) -> IsoOutbox:
+        """The ISO 18626 outbox (ADR 0028); needs the XSD folder in settings."""
+        if self.iso_schemas is None or self.iso_peers is None:
+            raise RuntimeError("LIBSHARE_ISO18626_XSD_DIR is not set: no ISO 18626 outbox")
+        outbox = IsoOutbox(
+            self.db,
+            self.reader,
+            self.entry,
+            self.iso_peers,
+            self.iso_schemas,
+            send_seconds=self.settings.iso18626_send_seconds,
+        )
+        outbox.setup()
+        return outbox
+
+    def start_iso_outbox(self) -> IsoOutbox:
+        outbox = self.make_iso_outbox()
+        interval = self.settings.iso18626_outbox_interval_seconds
+        self._spawn("iso-outbox", lambda: outbox.run(self.stop_event, interval))
+        return outbox
+
     def start_timers(self) -> None:
         timers = self.timers()
         interval = self.settings.timer_interval_seconds
@@ -298,6 +325,8 @@ class System:
         self.start_timers()
         if self.settings.audit_log:
             self.start_audit_log()
+        if self.iso_schemas is not None:
+            self.start_iso_outbox()
         if self.settings.harvest_sources:
             self.start_harvester()
         if self.settings.backup_dir is not None:
@@ -413,6 +442,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             app, ViewerLinks(link_key), FolderPages(pages_dir(settings))
         )
         requests = RequestsService(app, candidates, idempotency, copies, digital)
+        iso_peers = IsoPeersService(app, partner_secrets, settings.iso18626_agency_id_type)
+        iso_inbound = IsoInbound(app, requests, idempotency)
         system = System(
             settings=settings,
             db=db,
@@ -449,9 +480,13 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                 digital=digital,
                 digital_access=digital_access,
                 clock=utc_now,
+                iso_peers=iso_peers,
+                iso_inbound=iso_inbound,
                 catalogue_import=CatalogueImportService(app),
                 history=HistoryService(app),
             ),
+            iso_peers=iso_peers,
+            iso_schemas=Schemas(settings.iso18626_xsd_dir) if settings.iso18626_xsd_dir else None,
         )
         return system
     except BaseException:

@@ -77,6 +77,10 @@ class Permission(StrEnum):
     SHIPMENT_EVENTS = "partners.shipment_events"
     TIMERS_RUN = "timers.run"
     DIGITAL_VIEW = "digital.view"  # a page through a signed viewer link
+    ISO18626_PEERS = "iso18626.peers"  # configure outside ISO 18626 peers (ADR 0028)
+    ISO18626_READ = "iso18626.read"  # a request's ISO 18626 messages, verbatim
+    ISO18626_PEER = "iso18626.peer"  # an outside peer's own messages (no role holds it)
+    ISO18626_OUTBOX = "iso18626.outbox"  # the outbox worker records what it sent
     HISTORY_CUT = "history.cut"  # a restore as of an instant records the cut (ADR 0024)
 
 
@@ -134,6 +138,10 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.SHIPMENT_EVENTS: {},
     Permission.TIMERS_RUN: {},
     Permission.DIGITAL_VIEW: {},
+    Permission.ISO18626_PEERS: {R.NETWORK_ADMIN: A},
+    Permission.ISO18626_READ: {R.LIBRARIAN: L, R.LIBRARY_ADMIN: L, R.AUDITOR: A},
+    Permission.ISO18626_PEER: {},
+    Permission.ISO18626_OUTBOX: {},
     Permission.HISTORY_CUT: {},
 }
 
@@ -356,3 +364,22 @@ def authorise_grant(caller: Caller, role: Role, account_library: str | None) -> 
     if isinstance(caller, Platform):
         return authorise(caller, Permission.ACCOUNTS_MANAGE, library=account_library)
     return caller.actor(decide_grant(caller, role, account_library))
+
+
+def iso_peer(library: str) -> Platform:
+    """An outside ISO 18626 peer, proven by its shared secret, acting as the library it
+    stands as in our network (ADR 0028), on the requests it is party to only."""
+    return Platform(
+        "iso-peer",
+        {"iso_peer": library, "role": "iso_peer", "via": "iso18626"},
+        frozenset({Permission.ISO18626_PEER}),
+        partner=library,
+    )
+
+
+# The ISO 18626 outbox (workers/iso_outbox.py): records the messages it sent.
+ISO_OUTBOX = Platform(
+    "iso-outbox",
+    {"account": "libshare-iso-outbox", "role": "system"},
+    frozenset({Permission.ISO18626_OUTBOX}),
+)

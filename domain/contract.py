@@ -18,6 +18,8 @@ from domain.digital_pool import DigitalPool
 from domain.digital_shelf import DigitalShelf
 from domain.history import HistoryCut
 from domain.ill_request import IllRequest
+from domain.iso_conversation import IsoConversation
+from domain.iso_peer import IsoAgency, IsoPeer
 from domain.library import Library
 from domain.library_code import LibraryCode
 from domain.postal_partner import PostalPartner
@@ -42,6 +44,9 @@ AGGREGATES: tuple[type[Aggregate], ...] = (
     DigitalPool,
     DigitalShelf,
     LoanAccess,
+    IsoPeer,
+    IsoAgency,
+    IsoConversation,
     CatalogueRecord,
     WorkKey,
     HistoryCut,

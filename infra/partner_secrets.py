@@ -52,10 +52,11 @@ class PartnerSecrets:
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('libshare-partner-secrets-setup'))")
             conn.execute(DDL)
 
-    def create(self, partner: str) -> tuple[str, str]:
-        """A new random secret for `partner`: returns (secret id, the secret, shown once)."""
+    def create(self, partner: str, given: str | None = None) -> tuple[str, str]:
+        """A new random secret for `partner` (or the `given` one, a secret agreed with an
+        outside peer): returns (secret id, the secret, shown once)."""
         secret_id = f"s-{secrets.token_hex(6)}"
-        secret = secrets.token_urlsafe(32)
+        secret = given if given is not None else secrets.token_urlsafe(32)
         nonce = os.urandom(12)
         sealed = self.aead.encrypt(nonce, secret.encode(), f"{partner}:{secret_id}".encode())
         with self.db.transaction() as conn:

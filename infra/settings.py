@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     audit_signing_key: str | None = None
     audit_checkpoint_events: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: float = Field(default=10.0, gt=0)
+    # ISO 18626 on the wire (ADR 0028): the folder of the official XSDs (none: the
+    # endpoint answers 503 and the outbox sends nothing), our libraries' agency id type
+    # (their value: the library code), and how long the outbox retries one message.
+    iso18626_xsd_dir: Path | None = None
+    iso18626_agency_id_type: str = "ISIL"
+    iso18626_send_seconds: float = Field(default=30.0, gt=0)
+    iso18626_outbox_interval_seconds: float = Field(default=1.0, gt=0)
     # OAI-PMH harvests (ADR 0025): library code -> its system's provider, with its set:
     # LIBSHARE_HARVEST_SOURCES='{"HNM-KB": "https://koha.kb.example/cgi-bin/koha/oai.pl"}'
     harvest_sources: dict[str, str] = Field(default_factory=dict)

@@ -477,6 +477,58 @@ class MyDigitalStep(Command[Summary]):
     client_request_id: str | None = None
 
 
+# -- ISO 18626 on the wire (ADR 0028) ------------------------------------------------------
+@dataclass(frozen=True)
+class ConfigureIsoPeer(Command[Summary]):
+    """An outside ISO 18626 peer standing as `library` (registered as any library)."""
+
+    library: str
+    name: str
+    agency_id_type: str
+    agency_id_value: str
+    url: str
+    auth: str = "shared-secret"
+    schema: str = "2021"
+    secret: str | None = None  # the one agreed with the peer; None: a new one, shown once
+
+
+@dataclass(frozen=True)
+class ApplyIsoMessage(Command[bytes]):
+    """A peer's ISO 18626 message (parsed and valid), to our library `supplier` where it
+    names one; answers with the confirmation's bytes."""
+
+    peer: str
+    supplier: str | None
+    message: Any  # infra.iso18626_xml.Message
+    raw: str
+
+
+@dataclass(frozen=True)
+class KeepRefusedIsoMessage(Command[None]):
+    """A peer's message refused before it was applied (invalid against the schema)."""
+
+    peer: str
+    raw: str
+    confirmation: bytes
+    error_type: str
+    error_value: str
+
+
+@dataclass(frozen=True)
+class RecordIsoSent(Command[bool]):
+    """The outbox sent a message built from the event `source` on `request_id`."""
+
+    request_id: UUID
+    peer: str
+    source: str
+    kind: str
+    message: str
+    confirmation: str
+    status: str
+    attempts: int
+    error: str = ""
+
+
 # -- importing libraries' catalogues (ADR 0025) --------------------------------------------
 @dataclass(frozen=True)
 class ImportCatalogue(Command[ImportReport]):

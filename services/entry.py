@@ -87,6 +87,9 @@ from services.digital import DigitalService
 from services.digital_access import DigitalAccessService
 from services.digital_self import ReaderDigitalHandlers
 from services.history import HistoryService
+from services.iso_entry import IsoHandlers
+from services.iso_inbound import IsoInbound
+from services.iso_peers import IsoPeersService
 from services.partners import PartnersService
 from services.reader_entry import ReaderHandlers
 from services.readers import ReadersService
@@ -142,6 +145,8 @@ class Entry:
         digital: DigitalService,
         digital_access: DigitalAccessService,
         clock: Callable[[], datetime],
+        iso_peers: IsoPeersService,
+        iso_inbound: IsoInbound,
         catalogue_import: CatalogueImportService,
         history: HistoryService | None = None,
     ) -> None:
@@ -207,6 +212,7 @@ class Entry:
             ExpireDigitalLoan: self._expire_digital_loan,
             LapseDigitalOffer: self._lapse_digital_offer,
             ForgetDigitalReaders: self._forget_digital_readers,
+            **IsoHandlers(iso_peers, iso_inbound, clock).table(),
             ImportCatalogue: self._import_catalogue,
             SeparateRecord: self._separate_record,
             DeleteRecords: self._delete_records,

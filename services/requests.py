@@ -7,6 +7,7 @@ current state."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
@@ -187,8 +188,10 @@ class RequestsService:
         client_request_id: str | None = None,
         expected_version: int | None = None,
         now: datetime,
+        also: Callable[[IllRequest], list[Aggregate]] | None = None,
     ) -> dict[str, Any]:
-        """One ISO 18626 action on a request by a librarian of `library`."""
+        """One ISO 18626 action on a request by a librarian of `library` (`also`: other
+        aggregates to save with it, e.g. the ISO 18626 message that asked for it)."""
         key = f"{library}:{client_request_id}" if client_request_id else None
         fingerprint = command_fingerprint(
             "act", request_id=request_id, action=action, params=params
@@ -205,6 +208,7 @@ class RequestsService:
             waited = req.waits_digitally
             others = self._apply_action(req, library, action, params, now)
             others += self._digital_wait_follows(req, waited, now)
+            others += also(req) if also is not None else []
             return [req, *others], request_summary(req)
 
         return self.idempotency.run(
@@ -256,8 +260,8 @@ class RequestsService:
         supplier holds; it comes back with LoanCompleted, goes missing with
         CompletedWithoutReturn, and on with ShippedForward. A copy that went elsewhere in
         the meantime (checked in at another library) is not moved back silently."""
-        if req.item_id is None or action not in _COPY_ACTIONS:
-            return []
+        if req.item_id is None or action not in _COPY_ACTIONS or p.get("outside_item"):
+            return []  # (an outside peer's item: no copy of ours, ADR 0028)
         if action == "Loaned":
             copy = self.copies.for_ill(req.item_id)
             copy.lend_on_ill(library, str(req.id), req.requester, req.work)

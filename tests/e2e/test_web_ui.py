@@ -171,3 +171,21 @@ def test_pages_are_vietnamese_first_and_carry_security_headers(browser: TestClie
     assert font.status_code == 200 and font.headers["content-type"] == "font/ttf"
     assert '<html lang="en">' in browser.get("/?lang=en").text
     assert '<html lang="en">' in browser.get("/").text  # the choice is remembered
+
+
+def test_a_librarian_finds_a_work_typed_without_tones_and_requests_it(
+    browser: TestClient,
+) -> None:
+    as_library(browser, "HNM-S-ADT")
+    found = browser.get("/ui/catalogue", params={"q": "truyen kieu"}).text
+    assert "<strong>Truyện Kiều</strong>" in found and "HNM-DT: " in found
+    assert "Không tìm thấy" in browser.get("/ui/catalogue", params={"q": "khong co"}).text
+    r = post(
+        browser,
+        "/ui/requests",
+        {"work": "W-KIEU", "reader_ref": "BD-5"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and "/ui/requests/" in r.headers["location"]
+    english = browser.get("/ui/catalogue", params={"q": "TRUYỆN KIỀU", "lang": "en"}).text
+    assert "Request for a reader" in english and "Truyện Kiều" in english

@@ -43,6 +43,8 @@ def entry() -> Entry:
         digital=nothing,
         digital_access=nothing,
         clock=lambda: datetime.now(UTC),
+        iso_peers=nothing,
+        iso_inbound=nothing,
         catalogue_import=nothing,
     )
 

@@ -1,0 +1,412 @@
+"""Round trips between two libshare instances over real HTTP, each the other's outside
+ISO 18626 peer (ADR 0028): instance A's library LIB-A borrows from instance B's LIB-B.
+Each runs its API under uvicorn on a port of its own, with a database of its own, its
+projector and its ISO 18626 outbox; the librarians act through each one's API. Both
+sides end in the same state, and every message either side sent validated against the
+schema and was confirmed OK."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from composition.bootstrap import System
+from domain.errors import NotFound
+from domain.ill_request import IllRequest
+from infra.database import with_dbname
+from services.commands import ConfigureIsoPeer
+from services.iso_inbound import peer_request_id
+from tests.e2e.callers import api_key_for
+from tests.e2e.iso_world import ADMIN, build_network, need_interop
+from tests.integration.support import eventually
+
+WORK = "W-KIEU"
+
+
+@dataclass
+class Side:
+    system: System
+    url: str
+    key: str
+
+    def act(self, request_id: Any, action: str, **params: Any) -> dict[str, Any]:
+        r = httpx.post(
+            f"{self.url}/requests/{request_id}/actions",
+            json={"action": action, **params},
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    def request(self, request_id: Any) -> IllRequest:
+        return self.system.requests.get_request(request_id)
+
+    def messages_via(self, client: TestClient, request_id: Any) -> list[dict[str, Any]]:
+        r = client.get(
+            f"/requests/{request_id}/iso18626", headers={"Authorization": f"Bearer {self.key}"}
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["messages"])
+
+    def messages(self, request_id: Any) -> list[dict[str, Any]]:
+        r = httpx.get(
+            f"{self.url}/requests/{request_id}/iso18626",
+            headers={"Authorization": f"Bearer {self.key}"},
+            timeout=10,
+        )
+        assert r.status_code == 200, r.text
+        return list(r.json()["messages"])
+
+
+def _socket() -> socket.socket:
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture
+def second_database(pg_server_url: str) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield with_dbname(pg_server_url, name)
+    with psycopg.connect(pg_server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def two_instances(
+    make_system: Callable[..., System], second_database: str, b_after: float = 0.0
+) -> Iterator[tuple[Side, Side]]:
+    """A and B, each served by uvicorn on its own port; B starts listening `b_after`
+    seconds later (until then, connecting to it is refused)."""
+    xsd = need_interop()
+    socks = _socket(), _socket()
+    urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
+    settings = {"iso18626_xsd_dir": xsd, "iso18626_send_seconds": 8.0}
+    a = make_system(**settings, iso18626_outbox_interval_seconds=0.1)
+    b = make_system(**settings, iso18626_outbox_interval_seconds=0.1, database_url=second_database)
+    build_network(a, "LIB-A", "LIB-B", f"{urls[1]}/iso18626", WORK, holder="LIB-B")
+    build_network(b, "LIB-B", "LIB-A", f"{urls[0]}/iso18626", WORK)
+    servers = []
+    for system, sock, after in zip((a, b), socks, (0.0, b_after), strict=True):
+        system.start_projector()
+        system.start_iso_outbox()
+        server = uvicorn.Server(uvicorn.Config(create_app(system=system), log_level="warning"))
+
+        def run(
+            server: uvicorn.Server = server, sock: socket.socket = sock, after: float = after
+        ) -> None:
+            time.sleep(after)
+            server.run(sockets=[sock])
+
+        threading.Thread(target=run, daemon=True).start()
+        servers.append(server)
+    eventually(lambda: bool(servers[0].started), what="A to start")
+    side_a = Side(a, urls[0], api_key_for(a, "lib-a", "librarian", library="LIB-A"))
+    side_b = Side(b, urls[1], api_key_for(b, "lib-b", "librarian", library="LIB-B"))
+    try:
+        yield side_a, side_b
+    finally:
+        for server in servers:
+            server.should_exit = True
+        time.sleep(0.3)
+
+
+@pytest.fixture
+def sides(make_system: Callable[..., System], second_database: str) -> Iterator[tuple[Side, Side]]:
+    with two_instances(make_system, second_database) as both_sides:
+        eventually(lambda: _answers(both_sides[1]), what="B to start")
+        yield both_sides
+
+
+def _answers(side: Side) -> bool:
+    try:
+        return httpx.get(f"{side.url}/health", timeout=1).status_code < 500
+    except httpx.HTTPError:
+        return False
+
+
+def borrow(a: Side, b: Side, service_type: str = "Loan") -> tuple[Any, Any]:
+    """LIB-A asks for the work; its rota reaches LIB-B, on the other instance."""
+
+    def candidates() -> bool:
+        return bool(a.system.candidate_finder(WORK))
+
+    eventually(candidates, what="the catalogue of A to list LIB-B")
+    r = httpx.post(
+        f"{a.url}/requests",
+        json={"work": WORK, "reader_ref": "BD-0042", "service_type": service_type},
+        headers={"Authorization": f"Bearer {a.key}"},
+        timeout=10,
+    )
+    assert r.status_code == 201, r.text
+    ours = uuid.UUID(r.json()["id"])
+    assert r.json()["supplier"] == "LIB-B"
+    theirs = peer_request_id("LIB-A", str(ours))
+
+    def arrived() -> bool:
+        try:
+            return b.request(theirs).status.value == "RequestReceived"
+        except Exception:
+            return False
+
+    eventually(arrived, what="the request to reach B")
+    return ours, theirs
+
+
+def both(a: Side, ours: Any, b: Side, theirs: Any, status_a: str, status_b: str) -> None:
+    eventually(
+        lambda: (
+            (a.request(ours).status.value, b.request(theirs).status.value) == (status_a, status_b)
+        ),
+        what=f"A {status_a} and B {status_b}",
+    )
+
+
+def every_message_confirmed(side: Side, request_id: Any) -> None:
+    sent = [m for m in side.messages(request_id) if m["direction"] == "out"]
+    assert sent and all(m["status"] == "OK" for m in sent), sent
+
+
+def test_a_loan_goes_and_comes_back(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "WillSupply")
+    both(a, ours, b, theirs, "WillSupply", "WillSupply")
+    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-1")
+    both(a, ours, b, theirs, "Loaned", "Loaned")
+    assert a.request(ours).due_date == b.request(theirs).due_date
+    a.act(ours, "Received")
+    both(a, ours, b, theirs, "Received", "Received")
+    a.act(ours, "ShippedReturn")
+    both(a, ours, b, theirs, "ShippedReturn", "ShippedReturn")
+    b.act(theirs, "LoanCompleted")
+    both(a, ours, b, theirs, "LoanCompleted", "LoanCompleted")
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+    kinds = [m["kind"] for m in a.messages(ours)]
+    assert kinds[0] == "request" and "supplyingAgencyMessage" in kinds
+    # the request's timeline links its messages
+    eventually(
+        lambda: (
+            httpx.get(f"{a.url}/requests/{ours}", headers={"Authorization": f"Bearer {a.key}"})
+            .json()
+            .get("iso18626_messages")
+            == f"/requests/{ours}/iso18626"
+        ),
+        what="the link from the timeline",
+    )
+
+
+def test_an_outbox_that_starts_over_sends_nothing_twice(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "ExpectToSupply")
+    both(a, ours, b, theirs, "ExpectToSupply", "ExpectToSupply")
+    sent_a, sent_b = len(a.messages(ours)), len(b.messages(theirs))
+    version_b = b.request(theirs).version
+    for side in (a, b):  # as if the position were lost: the log is read again from the start
+        with side.system.db.transaction() as conn:
+            conn.execute("UPDATE iso_outbox_positions SET xid = 0, notification_id = 0")
+    outbox = a.system.make_iso_outbox()
+    while outbox.run_once():
+        pass
+    outbox_b = b.system.make_iso_outbox()
+    while outbox_b.run_once():
+        pass
+    assert (len(a.messages(ours)), len(b.messages(theirs))) == (sent_a, sent_b)
+    assert b.request(theirs).version == version_b
+
+
+def test_unfilled_ends_the_request_on_both_sides_with_the_reason(
+    sides: tuple[Side, Side],
+) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "Unfilled", reason="NotOnShelf")
+    both(a, ours, b, theirs, "Unfilled", "Unfilled")
+    assert {"library": "LIB-B", "reason": "NotOnShelf"} in a.request(ours).outcomes
+    every_message_confirmed(b, theirs)
+
+
+def test_cancel_accepted_and_refused(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    a.act(ours, "Cancel", reason="the reader left")
+    both(a, ours, b, theirs, "CancelPending", "CancelPending")
+    b.act(theirs, "CancelResponse", answer="N", reason="already packed")
+    both(a, ours, b, theirs, "RequestReceived", "RequestReceived")
+    a.act(ours, "Cancel")
+    both(a, ours, b, theirs, "CancelPending", "CancelPending")
+    b.act(theirs, "CancelResponse", answer="Y")
+    both(a, ours, b, theirs, "Cancelled", "Cancelled")
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+
+
+def test_renew_accepted_and_refused_then_recall(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-1")
+    both(a, ours, b, theirs, "Loaned", "Loaned")
+    a.act(ours, "Received")
+    both(a, ours, b, theirs, "Received", "Received")
+    due = a.request(ours).due_date
+    a.act(ours, "Renew")
+    eventually(lambda: b.request(theirs).renew_pending, what="B to see the Renew")
+    b.act(theirs, "RenewResponse", answer="Y")
+    eventually(lambda: a.request(ours).due_date != due, what="A's new due date")
+    assert a.request(ours).due_date == b.request(theirs).due_date
+    a.act(ours, "Renew")
+    eventually(lambda: b.request(theirs).renew_pending, what="B to see the second Renew")
+    b.act(theirs, "RenewResponse", answer="N")
+    eventually(lambda: not a.request(ours).renew_pending, what="A to hear the refusal")
+    b.act(theirs, "Recalled")
+    both(a, ours, b, theirs, "Recalled", "Recalled")
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+
+
+def test_conditions_accepted_and_declined(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "RetryPossible", condition="LibraryUseOnly", note="đọc tại chỗ")
+    both(a, ours, b, theirs, "RetryPossible", "RetryPossible")
+    assert (a.request(ours).conditions or {})["kind"] == "LibraryUseOnly"
+    a.act(ours, "AcceptConditions")
+    both(a, ours, b, theirs, "WillSupply", "WillSupply")
+    every_message_confirmed(a, ours)
+
+    ours2, theirs2 = borrow(a, b)
+    b.act(theirs2, "RetryPossible", condition="NoReproduction")
+    both(a, ours2, b, theirs2, "RetryPossible", "RetryPossible")
+    a.act(ours2, "DeclineConditions")
+    both(a, ours2, b, theirs2, "Unfilled", "Cancelled")
+    every_message_confirmed(a, ours2)
+
+
+def test_a_copy_is_delivered(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    ours, theirs = borrow(a, b, "Copy")
+    b.act(theirs, "CopyCompleted", note="https://example.org/scan.pdf")
+    both(a, ours, b, theirs, "CopyCompleted", "CopyCompleted")
+    every_message_confirmed(b, theirs)
+
+
+def test_a_loan_over_the_2017_schema_and_the_overdue_notice(sides: tuple[Side, Side]) -> None:
+    a, b = sides
+    for side, peer, url in ((a, "LIB-B", b.url), (b, "LIB-A", a.url)):
+        side.system.entry.act(
+            ADMIN,
+            ConfigureIsoPeer(
+                peer, f"Outside {peer}", "ISIL", peer, f"{url}/iso18626", schema="2017"
+            ),
+        )
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-2")
+    both(a, ours, b, theirs, "Loaned", "Loaned")
+    a.act(ours, "Received")
+    both(a, ours, b, theirs, "Received", "Received")
+    # B's timers find the loan overdue: A hears of it (and its own timers decide for A)
+    due = b.request(theirs).due_date
+    assert due is not None
+    b.system.timers().run_once(datetime.combine(due + timedelta(days=1), dtime(9), UTC))
+    eventually(
+        lambda: any("Overdue" in m["message"] for m in a.messages(ours)),
+        what="A to hear the Overdue",
+    )
+    sent = [m for m in a.messages(ours) + b.messages(theirs) if m["direction"] == "out"]
+    assert sent and all('ill:version="1.2"' in m["message"] for m in sent)
+    every_message_confirmed(a, ours)
+    every_message_confirmed(b, theirs)
+
+
+def test_an_unreachable_peer_leaves_the_request_to_move_on_at_its_time_out(
+    make_system: Callable[..., System],
+) -> None:
+    sock = _socket()  # bound, never listening: the peer is away
+    away = f"http://127.0.0.1:{sock.getsockname()[1]}/iso18626"
+    a = make_system(iso18626_xsd_dir=need_interop(), iso18626_send_seconds=1.0)
+    build_network(a, "LIB-A", "LIB-B", away, WORK, holder="LIB-B")
+    a.start_projector()
+    outbox = a.make_iso_outbox()
+    eventually(lambda: bool(a.candidate_finder(WORK)), what="the catalogue")
+    key = api_key_for(a, "lib-a", "librarian", library="LIB-A")
+    with TestClient(create_app(system=a)) as client:
+        r = client.post(
+            "/requests",
+            json={"work": WORK, "reader_ref": "BD-0042"},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 201, r.text
+        ours = uuid.UUID(r.json()["id"])
+        while outbox.run_once():
+            pass
+        (sent,) = Side(a, "", key).messages_via(client, ours)
+        assert sent["status"] == "" and "unreachable" in sent["error"]
+        assert sent["attempts"] >= 2
+        req = a.requests.get_request(ours)
+        assert req.status.value == "RequestReceived" and req.answer_due is not None
+        a.timers().run_once(req.answer_due + timedelta(minutes=1))
+        assert a.requests.get_request(ours).status.value == "Unfilled"
+    sock.close()
+
+
+def test_a_peer_that_comes_up_late_gets_the_request_after_retries(
+    make_system: Callable[..., System], second_database: str
+) -> None:
+    with two_instances(make_system, second_database, b_after=6.0) as (a, b):
+        ours, _ = borrow(a, b)  # (it waits until B has the request)
+        (sent,) = [m for m in a.messages(ours) if m["direction"] == "out"]
+        assert sent["status"] == "OK" and sent["attempts"] >= 2, sent
+
+
+def test_a_peer_that_refuses_our_secret_leaves_the_refusal_on_record(
+    sides: tuple[Side, Side],
+) -> None:
+    a, b = sides
+    a.system.entry.act(
+        ADMIN,
+        ConfigureIsoPeer(
+            "LIB-B",
+            "Outside LIB-B",
+            "ISIL",
+            "LIB-B",
+            f"{b.url}/iso18626",
+            secret="not-the-secret-b-knows",
+        ),
+    )
+    eventually(lambda: bool(a.system.candidate_finder(WORK)), what="the catalogue of A")
+    r = httpx.post(
+        f"{a.url}/requests",
+        json={"work": WORK, "reader_ref": "BD-0042"},
+        headers={"Authorization": f"Bearer {a.key}"},
+        timeout=10,
+    )
+    ours = uuid.UUID(r.json()["id"])
+
+    def refused() -> bool:
+        sent = [m for m in a.messages(ours) if m["direction"] == "out"]
+        return bool(sent) and sent[0]["error"].startswith("HTTP 401")
+
+    eventually(refused, what="A to record B's refusal")
+    with pytest.raises(NotFound):
+        b.request(peer_request_id("LIB-A", str(ours)))
