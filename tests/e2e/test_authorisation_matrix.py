@@ -933,6 +933,7 @@ def test_no_command_accepts_the_auditor(world: tuple[TestClient, dict[str, Any]]
         "dict[str, Any]": {},
         "bytes": b"x",
         "bool": False,
+        "Any": None,
     }
     by_name = {"work": "W-KIEU", "barcode": w["own_copy"], "request_id": UUID(w["own_request"])}
     kinds = [
