@@ -13,6 +13,8 @@ from fastapi.staticfiles import StaticFiles
 
 from api import accounts, context, openapi, problems, url_text
 from api.accounts import router as accounts_router
+from api.audit import router as audit_router
+from api.audit_as_of import router as audit_as_of_router
 from api.catalogue import router as catalogue_router
 from api.catalogue_imports import router as catalogue_imports_router
 from api.copies import router as copies_router
@@ -99,6 +101,8 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(reader_digital_router)  # before /readers/{reader_ref}/...
     app.include_router(readers_router)
     app.include_router(digital_router)
+    app.include_router(audit_router)
+    app.include_router(audit_as_of_router)
     app.include_router(iso18626_router)
     app.include_router(catalogue_imports_router)
     app.include_router(oai_pmh_router)

@@ -13,6 +13,7 @@ import typer
 
 from api import cli_backup
 from api.cli_accounts import accounts_cli
+from api.cli_audit import audit_cli
 from api.cli_catalogue import catalogue_cli
 from api.cli_stock import stock_cli
 from infra.heartbeats import Heartbeat
@@ -39,6 +40,7 @@ cli.add_typer(events_cli, name="events")
 cli.add_typer(projections_cli, name="projections")
 cli.add_typer(accounts_cli, name="accounts")
 cli.add_typer(stock_cli, name="stock")
+cli.add_typer(audit_cli, name="audit")
 cli.add_typer(catalogue_cli, name="catalogue")
 cli_backup.register(cli)  # backup, restore (ADR 0024)
 

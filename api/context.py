@@ -14,6 +14,7 @@ from opentelemetry import propagate, trace
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infra.causation import caused_by
 from infra.logs import bind_context, clear_context
 from infra.tracing import tracer
 
@@ -50,8 +51,11 @@ class RequestContext:
 
         ctx = propagate.extract(dict(headers))
         path = scope["path"]
-        with _tracer.start_as_current_span(
-            f"{scope['method']} {path}", context=ctx, kind=trace.SpanKind.SERVER
+        with (
+            _tracer.start_as_current_span(
+                f"{scope['method']} {path}", context=ctx, kind=trace.SpanKind.SERVER
+            ),
+            caused_by(f"http:{request_id}", correlation_id),
         ):
             await self.app(scope, receive, send_with_ids)
         principal = state.get("principal")

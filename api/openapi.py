@@ -32,6 +32,10 @@ EXTRA: dict[str, set[int]] = {
     "POST /readers/me/digital/{work}/{action}": {401, 404, 409},
     # The viewer link is the credential: a dead one is 410 (`viewer-link-dead`).
     "GET /viewer/{token}/pages/{page}": {404, 410},
+    # The verifiable log: no such checkpoint, or the event not logged yet (ADR 0026).
+    "GET /audit/checkpoint": {404},
+    "GET /audit/proofs/inclusion": {404},
+    "GET /audit/proofs/consistency": {404},
     # An outside ISO 18626 peer: its shared secret, not a sign-in (ADR 0028). No ISO 18626
     # message at all is 400 with an ERROR confirmation; no XSD folder configured, 503.
     "POST /iso18626": {400, 401, 503},

@@ -17,6 +17,7 @@ from typing import Any
 
 import psycopg
 
+from bench.audit_log import audit_figures
 from bench.backup import backup_figures
 from bench.baselines import (
     WARM_UP,
@@ -270,6 +271,7 @@ def main() -> int:
         out.append(
             figure("  same, p99, all in one process (serve)", p99, raw_p99, None, None, "ms")
         )
+        out.extend(audit_figures(system, figure))  # the verifiable log (bench/audit_log.py)
         # The union catalogue: MARC21 import and search (ADR 0025), in a database of its own.
         out += catalogue_figures(server_url, figure)
     finally:

@@ -10,12 +10,14 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from uuid import UUID
 
 import structlog
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_exponential_jitter
 
 from domain.routing import Candidate
+from infra.audit_store import setup as setup_audit_tables
 from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
@@ -32,6 +34,7 @@ from infra.page_folder import FolderPages
 from infra.partner_secrets import PartnerSecrets, load_key
 from infra.personal_data import ReaderKeys
 from infra.settings import ProjectionSource, Settings, pages_dir
+from infra.signed_note import Signer
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
 from infra.viewer_links import ViewerLinks
@@ -71,12 +74,15 @@ from services.shipment_moves import ShipmentMover
 from services.shipments import ShipmentsService, StoredWaybills
 from services.stock_moves import StockMover
 from services.transfers import TransfersService
+from workers.audit_log import AuditLog
+from workers.audit_log import Kafka as AuditKafka
 from workers.backups import BackupSchedule
 from workers.harvest import Fetch, Harvester
 from workers.iso_outbox import IsoOutbox
 from workers.relay import Relay
 from workers.supervisor import Supervised
 from workers.timers import Timers
+from workers.witness import KafkaWitness, Witness
 
 log = structlog.get_logger("libshare.bootstrap")
 
@@ -223,6 +229,48 @@ class System:
         )
         return runner
 
+    @staticmethod
+    def signer_of(settings: Settings) -> Signer:
+        """The audit log's signing key (ADR 0026), named for its origin."""
+        seed = load_key(settings.audit_signing_key, settings.data_dir, "audit-signing.key")
+        return Signer.from_seed(settings.audit_origin, seed)
+
+    def signer(self) -> Signer:
+        return self.signer_of(self.settings)
+
+    def make_audit_log(self) -> AuditLog:
+        s = self.settings
+        bootstrap = s.kafka_bootstrap_servers
+        make_kafka = (
+            (lambda: AuditKafka(bootstrap, s.kafka_topic_prefix, s.kafka_client_id))
+            if bootstrap
+            else None
+        )
+        audit = AuditLog(
+            self.db,
+            self.signer(),
+            checkpoint_every=s.audit_checkpoint_events,
+            checkpoint_seconds=s.audit_checkpoint_seconds,
+            make_kafka=make_kafka,
+        )
+        audit.setup()
+        return audit
+
+    @staticmethod
+    def witness_of(settings: Settings, name: str, folder: Path, log_key: str) -> KafkaWitness:
+        """A witness of the log whose key is `log_key`, its state in `folder` (ADR 0026)."""
+        assert settings.kafka_bootstrap_servers, "KAFKA_BOOTSTRAP_SERVERS is not set"
+        return KafkaWitness(
+            Witness.open(name, folder, log_key),
+            settings.kafka_bootstrap_servers,
+            settings.kafka_topic_prefix,
+        )
+
+    def start_audit_log(self) -> AuditLog:
+        audit = self.make_audit_log()
+        self._spawn("audit-log", lambda: audit.run(self.stop_event))
+        return audit
+
     def timers(self) -> Timers:
         return Timers(self.db, self.entry, utc_now, self.settings.reading_history_days)
 
@@ -275,6 +323,8 @@ class System:
         if source is not ProjectionSource.NONE:
             self.start_projector(source)
         self.start_timers()
+        if self.settings.audit_log:
+            self.start_audit_log()
         if self.iso_schemas is not None:
             self.start_iso_outbox()
         if self.settings.harvest_sources:
@@ -337,6 +387,7 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
 
         partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
         partner_secrets.setup()
+        setup_audit_tables(db)  # the verifiable log's tables: its API reads them (ADR 0026)
         reader_keys.setup()
         credentials = Credentials(db)
         credentials.setup()

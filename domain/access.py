@@ -69,6 +69,7 @@ class Permission(StrEnum):
     DIGITAL_READ = "digital.read"  # a digitised work's pool: rights, availability, waitlist
     DIGITAL_RIGHTS = "digital.rights"  # record rights, set the lendable count
     DIGITAL_LEND = "digital.lend"  # loans, holds and viewer links for the library's readers
+    AUDIT_READ = "audit.read"  # the verifiable log: checkpoints, proofs, exports (ADR 0026)
     # Import the library's MARC21 catalogue; reverse a merge of its records (ADR 0025).
     CATALOGUE_IMPORT = "catalogue.import"
     # Held by no account's role, only by the platform's own processes (below).
@@ -131,6 +132,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.DIGITAL_READ: {R.LIBRARIAN: A, R.LIBRARY_ADMIN: A, R.AUDITOR: A},
     Permission.DIGITAL_RIGHTS: {R.LIBRARY_ADMIN: L},
     Permission.DIGITAL_LEND: {R.LIBRARIAN: L},
+    Permission.AUDIT_READ: {R.AUDITOR: A},
     Permission.CATALOGUE_IMPORT: {R.LIBRARY_ADMIN: L},
     Permission.CATALOGUE_MANAGE: {},
     Permission.SHIPMENT_EVENTS: {},

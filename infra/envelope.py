@@ -34,6 +34,8 @@ class Envelope:
     xid: int
     traceparent: str | None = None
     actor: dict[str, Any] | None = None
+    correlation_id: str | None = None  # why it was written (infra/causation.py)
+    causation_id: str | None = None
     # The JSON payload as received (from Kafka); from the store, it is encoded when asked
     # for (the relay does; projections read `data`). Not compared: `data` is.
     encoded: bytes | None = field(default=None, compare=False, repr=False)
@@ -80,6 +82,8 @@ class Envelope:
             self.notification_id,
             self.xid,
             self.traceparent,
+            self.correlation_id,
+            self.causation_id,
         )
 
 
@@ -205,6 +209,8 @@ def from_stored(
         xid=xid,
         traceparent=metadata.get("traceparent"),
         actor=metadata.get("actor"),
+        correlation_id=metadata.get("correlation_id"),
+        causation_id=metadata.get("causation_id"),
         stored_topic=stored.topic,
         stored_state=stored.state,
         recorded_at=recorded_at,
@@ -258,6 +264,10 @@ def kafka_headers(env: Envelope, key: bytes | None = None) -> list[tuple[str, by
         headers.append(("traceparent", env.traceparent.encode()))
     if env.actor:
         headers.append(("ce_actor", json.dumps(env.actor, ensure_ascii=False).encode()))
+    if env.correlation_id:
+        headers.append(("ce_correlationid", env.correlation_id.encode()))
+    if env.causation_id:
+        headers.append(("ce_causationid", env.causation_id.encode()))
     if env.stored_state is not None and env.stored_topic is not None:
         headers += stored_headers(env.stored_topic, env.stored_state, env.recorded_at)
     return headers
@@ -317,4 +327,10 @@ def from_kafka(headers: list[tuple[str, bytes]], value: bytes) -> Envelope:
         encoded=value,
         traceparent=traceparent.decode() if traceparent is not None else None,
         actor=json.loads(actor) if actor is not None else None,
+        correlation_id=_optional_text(h.get("ce_correlationid")),
+        causation_id=_optional_text(h.get("ce_causationid")),
     )
+
+
+def _optional_text(value: bytes | None) -> str | None:
+    return value.decode() if value is not None else None

@@ -14,6 +14,7 @@ from uuid import UUID
 from kafka import KafkaConsumer, TopicPartition
 
 from infra.backup_archive import BackupRefused, EventRow
+from infra.causation import trace_id_of
 from infra.envelope import RECORDED_AT, STORED_STATE, STORED_TOPIC
 from infra.kafka_log import all_topics
 
@@ -29,6 +30,14 @@ def _row(headers: dict[str, bytes]) -> EventRow | None:
         metadata["traceparent"] = headers["traceparent"].decode()
     if "ce_actor" in headers:
         metadata["actor"] = json.loads(headers["ce_actor"])
+    # Why it was written (ADR 0026): the audit log's leaves cover the metadata as stored.
+    if "ce_correlationid" in headers:
+        metadata["correlation_id"] = headers["ce_correlationid"].decode()
+    if "ce_causationid" in headers:
+        metadata["causation_id"] = headers["ce_causationid"].decode()
+    trace_id = trace_id_of(headers["traceparent"].decode()) if "traceparent" in headers else None
+    if trace_id:
+        metadata["trace_id"] = trace_id
     return EventRow(
         notification_id=int(headers["ce_notificationid"]),
         originator_id=str(UUID(headers["ce_subject"].decode())),

@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, Mapper, Transcoding
 
 from domain.access import Actor
+from infra.causation import cause_metadata
 from infra.event_store import APP_NAME, LibshareRecorder, RecordedCommand
 from infra.fresh_aggregates import FreshAggregates
 from infra.personal_data import PersonalDataMapper, ReaderKeys
@@ -72,6 +73,7 @@ class NetworkApp(Application[UUID]):
             metadata["traceparent"] = traceparent
         if actor:
             metadata["actor"] = actor
+        metadata.update(cause_metadata(traceparent))  # correlation, causation, trace ids
         if not self._direct_save:
             self.save(*aggregates, metadata=metadata, command=command)
             return

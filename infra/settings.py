@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     timer_interval_seconds: float = Field(default=60.0, gt=0)
     db_pool_size: int = Field(default=8, ge=1, le=100)
     startup_retry_seconds: float = Field(default=60.0, gt=0)
+    # The verifiable log (ADR 0026): its origin (also its key's name), its Ed25519 key (32
+    # bytes, base64; unset in development: a key file under data_dir), and how often it
+    # signs a checkpoint (every so many events, or so many seconds once it has grown).
+    audit_log: bool = True  # `serve` also runs the audit log's worker
+    audit_origin: str = Field(default="libshare.local/ha-nam/events", pattern=r"^[^\s+]+$")
+    audit_signing_key: str | None = None
+    audit_checkpoint_events: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=10.0, gt=0)
     # ISO 18626 on the wire (ADR 0028): the folder of the official XSDs (none: the
     # endpoint answers 503 and the outbox sends nothing), our libraries' agency id type
     # (their value: the library code), and how long the outbox retries one message.

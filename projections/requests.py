@@ -12,6 +12,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from domain.ill_status import TERMINAL
+from infra.causation import cause_of
 from infra.envelope import Envelope
 from projections.projection import Projection, Statement
 
@@ -108,6 +109,7 @@ class RequestsProjection(Projection):
         data jsonb NOT NULL,
         PRIMARY KEY (request_id, version)
     );
+    ALTER TABLE {schema}.ill_request_timeline ADD COLUMN IF NOT EXISTS cause jsonb;
     CREATE TABLE IF NOT EXISTS {schema}.ill_request_shipments (
         shipment_id uuid PRIMARY KEY,
         request_id uuid NOT NULL,
@@ -123,7 +125,8 @@ class RequestsProjection(Projection):
             return
         yield (
             f"INSERT INTO {self.table('ill_request_timeline')} "
-            "(request_id, version, event, at, actor, data) VALUES (%s, %s, %s, %s, %s, %s)",
+            "(request_id, version, event, at, actor, data, cause) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
                 rid,
                 event.version,
@@ -131,6 +134,7 @@ class RequestsProjection(Projection):
                 event.time,
                 json.dumps(event.actor) if event.actor else None,
                 json.dumps(d, ensure_ascii=False),
+                json.dumps(cause_of(event)),
             ),
         )
         if name == "Requested":
@@ -298,7 +302,7 @@ def detail(conn: psycopg.Connection[Any], request_id: UUID) -> dict[str, Any] | 
         if found is None:
             return None
         found["timeline"] = cur.execute(
-            "SELECT version, event, at, actor, data FROM ill_request_timeline "
+            "SELECT version, event, at, actor, data, cause FROM ill_request_timeline "
             "WHERE request_id = %s ORDER BY version",
             (request_id,),
         ).fetchall()

@@ -35,6 +35,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
+from infra.causation import cause_of
 from infra.envelope import Envelope
 from projections.projection import Projection, Statement
 
@@ -127,6 +128,7 @@ class TransfersProjection(Projection):
         data jsonb NOT NULL,
         PRIMARY KEY (transfer_id, version)
     );
+    ALTER TABLE {schema}.transfer_timeline ADD COLUMN IF NOT EXISTS cause jsonb;
     CREATE TABLE IF NOT EXISTS {schema}.rotations (
         id uuid PRIMARY KEY,
         home text NOT NULL,
@@ -174,7 +176,8 @@ class TransfersProjection(Projection):
         t, lines = self.table("transfers"), self.table("transfer_copies")
         yield (
             f"INSERT INTO {self.table('transfer_timeline')} "
-            "(transfer_id, version, event, at, actor, data) VALUES (%s, %s, %s, %s, %s, %s)",
+            "(transfer_id, version, event, at, actor, data, cause) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
                 tid,
                 event.version,
@@ -182,6 +185,7 @@ class TransfersProjection(Projection):
                 event.time,
                 json.dumps(event.actor, ensure_ascii=False) if event.actor else None,
                 json.dumps(d, ensure_ascii=False),
+                json.dumps(cause_of(event)),
             ),
         )
         if name == "Proposed":
@@ -470,7 +474,7 @@ def transfer_detail(conn: psycopg.Connection[Any], transfer_id: UUID) -> dict[st
             (transfer_id,),
         ).fetchall()
         found["timeline"] = cur.execute(
-            "SELECT version, event, at, actor, data FROM transfer_timeline "
+            "SELECT version, event, at, actor, data, cause FROM transfer_timeline "
             "WHERE transfer_id = %s ORDER BY version",
             (transfer_id,),
         ).fetchall()

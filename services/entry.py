@@ -25,6 +25,7 @@ from domain.access import (
 from domain.account import check_role
 from domain.errors import InvalidInput, NotFound
 from domain.transfer import NETWORK
+from infra.causation import new_action
 from services.accounts import AccountsService
 from services.catalogue import CatalogueService
 from services.catalogue_import import CatalogueImportService
@@ -224,7 +225,8 @@ class Entry:
         handler = self.handlers.get(type(command))
         if handler is None:
             raise InvalidInput(f"no such command: {type(command).__name__}")
-        return cast(R, handler(caller, command))
+        with new_action("command"):  # unless the action's face named its cause
+            return cast(R, handler(caller, command))
 
     # -- catalogue and policies -----------------------------------------------------------
     def _register_library(self, caller: Caller, c: RegisterLibrary) -> Any:

@@ -18,6 +18,7 @@ from domain.access import Actor
 from domain.errors import DomainError, InvalidInput, NotFound
 from domain.ill_request import IllRequest
 from domain.shipment import Shipment
+from infra.causation import caused_by
 from infra.network_app import NetworkApp
 from services import aggregates
 from services.transfers import TransfersService
@@ -78,8 +79,10 @@ class ShipmentsService:
         results: list[dict[str, str]] = []
         for item in items:
             event_id = str(item.get("carrier_event_id", ""))
+            message = f"carrier:{partner_code}:{event_id}"  # each update is a message of its own
             try:
-                result = self._record_carrier_event(actor, partner_code, item)
+                with caused_by(message, correlation_id=message):
+                    result = self._record_carrier_event(actor, partner_code, item)
             except DomainError as exc:
                 result = {"result": "rejected", "reason": exc.detail}
             results.append({"carrier_event_id": event_id, **result})
