@@ -54,6 +54,7 @@ def make_backup(
         keys = deployment_keys(settings)
         with Snapshot(db.url) as snap:
             total, relayed = snap.count_events(), snap.relayed()
+            checkpoint = snap.checkpoint()
 
             def counted() -> Any:
                 for n, row in enumerate(snap.events(), 1):
@@ -70,6 +71,7 @@ def make_backup(
             {
                 "created_at": datetime.now(UTC).isoformat(),
                 "events": {**events.summary(), "relayed": relayed},
+                "checkpoint": checkpoint,
                 "commands": commands,
                 "secrets": {
                     **params,

@@ -100,6 +100,19 @@ class Snapshot:
             )
         return found
 
+    def checkpoint(self) -> dict[str, Any] | None:
+        """The verifiable log's latest signed checkpoint (ADR 0026) as of the snapshot:
+        its tree size and its signed note, which witnesses hold too. A store restored
+        from the backup logs the same leaves again, so its tree of that size has the
+        same root (None: no checkpoint signed yet)."""
+        if self._one("SELECT to_regclass('audit_checkpoints')") is None:
+            return None
+        assert self.conn is not None
+        row = self.conn.execute(
+            "SELECT size, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetchone()
+        return {"size": int(row[0]), "note": str(row[1])} if row else None
+
     def relayed(self) -> int:
         """How many events, in log order, the relay had published (0 without a relay)."""
         if self._one("SELECT to_regclass('relay_positions')") is None:

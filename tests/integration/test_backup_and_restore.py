@@ -6,6 +6,7 @@ that holds events is refused unless forced."""
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from composition.bootstrap import System
 from composition.restore import restore_archive
 from infra.backup_archive import Archive, ArchiveWriter, BackupRefused, Sealing, seal
 from infra.backup_log import last_backups
@@ -176,3 +178,38 @@ def test_a_restore_that_fails_while_writing_leaves_the_store_empty(
             restore_archive(target, bad, SEALING)
         with psycopg.connect(url) as conn:
             assert nonempty_tables(conn) == []
+
+
+def _latest_checkpoint(system: System) -> tuple[int, bytes, str]:
+    with system.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT size, root, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1"
+        ).fetchone()
+    assert row is not None, "no checkpoint signed"
+    return int(row[0]), bytes(row[1]), str(row[2])
+
+
+def test_the_manifest_names_the_logs_checkpoint_and_the_restored_log_reaches_its_root(
+    make_system: MakeSystem, pg_server_url: str, tmp_path: Path
+) -> None:
+    """Where the verifiable log has signed a checkpoint (ADR 0026), the backup's manifest
+    holds it; the restored store, logged again, has the same root at that size: the
+    history restored is the history the witnesses saw."""
+    key = base64.b64encode(bytes(range(32))).decode()
+    lost = make_system(data_dir=tmp_path / "lost", audit_signing_key=key)
+    make_history(lost)
+    log = lost.make_audit_log()
+    log.run_once()
+    log.checkpoint()
+    size, root, note = _latest_checkpoint(lost)
+    archive = tmp_path / "network.lsbak"
+    manifest = make_backup(lost.db, lost.settings, archive, SEALING)
+    assert manifest["checkpoint"] == {"size": size, "note": note}
+    with another_database(pg_server_url) as url:
+        target = make_system(database_url=url, data_dir=tmp_path / "new", audit_signing_key=key)
+        restore_archive(target, archive, SEALING)
+        back = make_system(database_url=url, data_dir=tmp_path / "new", audit_signing_key=key)
+        again = back.make_audit_log()
+        again.run_once()
+        again.checkpoint()
+        assert _latest_checkpoint(back)[:2] == (size, root)
