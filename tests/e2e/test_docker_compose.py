@@ -37,7 +37,12 @@ def test_every_compose_service_runs_a_real_command_with_known_settings() -> None
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     services = compose["services"]
     assert {"postgres", "kafka", "api", "relay", "projector", "timers"} <= set(services)
+    assert {"audit-log", "witness-dt", "witness-kb"} <= set(services)  # the log, 2 witnesses
     known = {f"LIBSHARE_{name.upper()}" for name in Settings.model_fields}
+    for name in ("witness-dt", "witness-kb"):  # Kafka only, no database (ADR 0026)
+        program, *args = services[name]["command"]
+        assert program == "libshare" and args[:2] == ["audit", "witness"]
+        assert CliRunner().invoke(cli, [*args[:2], "--help"]).exit_code == 0
     for name in ("api", "relay", "projector", "timers"):
         service = services[name]
         env = service.get("environment") or {}
