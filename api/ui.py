@@ -39,7 +39,7 @@ router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
-def _page(request: Request, template: str, me: Principal | None, **context: Any) -> HTMLResponse:
+def render(request: Request, template: str, me: Principal | None, **context: Any) -> HTMLResponse:
     lang = language(request)
     page = templates.TemplateResponse(
         request,
@@ -60,7 +60,7 @@ def _page(request: Request, template: str, me: Principal | None, **context: Any)
     return guard(request, page)  # type: ignore[return-value]
 
 
-def _back(path: str, lang: str, **params: str) -> RedirectResponse:
+def redirect(path: str, lang: str, **params: str) -> RedirectResponse:
     query = "&".join([f"lang={lang}", *(f"{k}={quote(v)}" for k, v in params.items())])
     return RedirectResponse(f"{path}?{query}", status_code=303, headers=HEADERS)
 
@@ -73,7 +73,7 @@ def home(
 ) -> HTMLResponse:
     with sys.db.transaction() as conn:
         libraries = list_libraries(conn)
-    return _page(request, "libraries.html", me, libraries=libraries)
+    return render(request, "libraries.html", me, libraries=libraries)
 
 
 FONT_STYLES = {"regular": "", "bold": "B", "italic": "I"}
@@ -100,16 +100,16 @@ def login(
 ) -> Response:
     lang = language(request)
     if not form_ok:
-        return _back("/", lang, error=TEXT[lang]["form_expired"])
+        return redirect("/", lang, error=TEXT[lang]["form_expired"])
     try:
         who = sign_in(sys, username, password)
     except LoginThrottled:
-        return _back("/", lang, error="too many failed sign-ins; wait a few minutes")
+        return redirect("/", lang, error="too many failed sign-ins; wait a few minutes")
     except HTTPException as exc:
-        return _back("/", lang, error=str(exc.detail))
+        return redirect("/", lang, error=str(exc.detail))
     ttl = int(sys.settings.ui_session_hours * 3600)
     token, _ = sys.tokens.issue(who, ttl)
-    response = _back("/ui/requests", lang)
+    response = redirect("/ui/requests", lang)
     response.set_cookie(
         UI_COOKIE,
         token,
@@ -124,8 +124,8 @@ def login(
 @router.post("/ui/logout")
 def logout(request: Request, form_ok: Annotated[bool, Depends(csrf_ok)]) -> Response:
     if not form_ok:
-        return _back("/", language(request), error=TEXT[language(request)]["form_expired"])
-    response = _back("/", language(request))
+        return redirect("/", language(request), error=TEXT[language(request)]["form_expired"])
+    response = redirect("/", language(request))
     response.delete_cookie(UI_COOKIE)
     return response
 
@@ -138,9 +138,9 @@ def my_requests(
 ) -> Response:
     lang = language(request)
     if me is None:
-        return _back("/", lang, error=TEXT[lang]["sign_in_first"])
+        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
-        return _back("/", lang, error=TEXT[lang]["not_librarian"])
+        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     chosen = request.query_params.get("queue", "")
     now = utc_now()
     with sys.db.transaction() as conn:
@@ -156,7 +156,7 @@ def my_requests(
                 (TEXT[lang]["incoming"], queue(conn, me.library, "supplier"), "requester"),
             ]
         works = search_works(conn, me.work_scope, limit=200)
-    return _page(
+    return render(
         request,
         "requests.html",
         me,
@@ -180,17 +180,19 @@ def new_request(
 ) -> Response:
     lang = language(request)
     if not form_ok:
-        return _back("/ui/requests", lang, error=TEXT[lang]["form_expired"])
+        return redirect("/ui/requests", lang, error=TEXT[lang]["form_expired"])
     if me is None:
-        return _back("/", lang, error=TEXT[lang]["sign_in_first"])
+        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library:
-        return _back("/", lang, error=TEXT[lang]["not_librarian"])
+        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     try:
         command = RequestItem(work=work, reader_ref=reader_ref, service_type=service_type)
         created = sys.entry.act(me, command)
     except DomainError as exc:
-        return _back("/ui/requests", lang, error=exc.detail)
-    return _back(f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"]))
+        return redirect("/ui/requests", lang, error=exc.detail)
+    return redirect(
+        f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"])
+    )
 
 
 @router.get("/ui/requests/{request_id}", response_class=HTMLResponse)
@@ -201,16 +203,16 @@ def one_request(
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
     if me is None:
-        return _back("/", language(request), error=TEXT[language(request)]["sign_in_first"])
+        return redirect("/", language(request), error=TEXT[language(request)]["sign_in_first"])
     wanted = request.query_params.get("v", "")
     found = _read_own_write(sys, request_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
         involved = parties(conn, request_id)
     if found is None or may(me, Permission.REQUEST_READ, library=involved) is None:
-        return _back("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
+        return redirect("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
     actions = actions_for(me, found)
     lang = language(request)
-    return _page(
+    return render(
         request,
         "request.html",
         me,
@@ -266,11 +268,11 @@ def act(
 ) -> Response:
     lang = language(request)
     if not form_ok:
-        return _back(f"/ui/requests/{request_id}", lang, error=TEXT[lang]["form_expired"])
+        return redirect(f"/ui/requests/{request_id}", lang, error=TEXT[lang]["form_expired"])
     if me is None:
-        return _back("/", lang, error=TEXT[lang]["sign_in_first"])
+        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library:
-        return _back("/", lang, error=TEXT[lang]["not_librarian"])
+        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     given = {
         "note": note,
         "reason": reason,
@@ -286,7 +288,7 @@ def act(
     try:
         result = sys.entry.act(me, command)
     except Hidden:
-        return _back("/ui/requests", lang, error=f"{request_id}: not found")
+        return redirect("/ui/requests", lang, error=f"{request_id}: not found")
     except DomainError as exc:
-        return _back(f"/ui/requests/{request_id}", lang, error=exc.detail)
-    return _back(f"/ui/requests/{request_id}", lang, done=action, v=str(result["version"]))
+        return redirect(f"/ui/requests/{request_id}", lang, error=exc.detail)
+    return redirect(f"/ui/requests/{request_id}", lang, done=action, v=str(result["version"]))

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import _back, _page
+from api.ui import redirect, render
 from api.ui_guard import language
 from composition.bootstrap import System
 from domain.access import Permission, Principal, may
@@ -37,9 +37,9 @@ def catalogue(
 ) -> Response:
     lang = language(request)
     if me is None:
-        return _back("/", lang, error=TEXT[lang]["sign_in_first"])
+        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
-        return _back("/", lang, error=TEXT[lang]["not_librarian"])
+        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     results: list[dict[str, Any]] = []
     with sys.db.transaction() as conn:
         if q.strip():
@@ -57,7 +57,7 @@ def catalogue(
                 holders = [h for h in work.get("holdings", []) if h["copies"] or h["available"]]
                 results.append({**hit, "libraries": holders})
         more = q.strip() and len(found) > PAGE
-    return _page(
+    return render(
         request,
         "catalogue.html",
         me,

@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import _back, _page
+from api.ui import redirect, render
 from api.ui_guard import csrf_ok, language
 from composition.bootstrap import System
 from domain.access import ONLINE_REGISTRATION, reader_self
@@ -32,7 +32,7 @@ Optional = Annotated[str | None, Form()]
 def registration(request: Request, sys: Annotated[System, Depends(system)]) -> Response:
     with sys.db.transaction() as conn:
         libraries = list_libraries(conn)
-    return _page(request, "register.html", None, libraries=libraries, card=None)
+    return render(request, "register.html", None, libraries=libraries, card=None)
 
 
 @router.post("/ui/readers/register")
@@ -49,7 +49,7 @@ def register(
 ) -> Response:
     lang = language(request)
     if not form_ok:
-        return _back("/ui/readers/register", lang, error=TEXT[lang]["form_expired"])
+        return redirect("/ui/readers/register", lang, error=TEXT[lang]["form_expired"])
     try:
         born = date.fromisoformat(date_of_birth)
         command = RegisterReader(
@@ -62,16 +62,16 @@ def register(
         )
         card = sys.entry.act(ONLINE_REGISTRATION, command)
     except ValueError:
-        return _back("/ui/readers/register", lang, error=TEXT[lang]["bad_date"])
+        return redirect("/ui/readers/register", lang, error=TEXT[lang]["bad_date"])
     except DomainError as exc:
-        return _back("/ui/readers/register", lang, error=exc.detail)
+        return redirect("/ui/readers/register", lang, error=exc.detail)
     qr = base64.b64encode(str(card["card_qr_svg"]).encode()).decode()
-    return _page(request, "register.html", None, libraries=[], card=card, qr=qr)
+    return render(request, "register.html", None, libraries=[], card=card, qr=qr)
 
 
 @router.get("/ui/me")
 def my_page(request: Request) -> Response:
-    return _page(request, "reader.html", None, shelf=None, proof=None, link=None)
+    return render(request, "reader.html", None, shelf=None, proof=None, link=None)
 
 
 @router.post("/ui/me")
@@ -87,10 +87,10 @@ def my_shelf(
     """The reader's shelf; with `work` and `action`, that step first (its outcome shown)."""
     lang = language(request)
     if not form_ok:
-        return _back("/ui/me", lang, error=TEXT[lang]["form_expired"])
+        return redirect("/ui/me", lang, error=TEXT[lang]["form_expired"])
     ref = reader_ref.strip().upper()
     if not sys.readers.proves(ref, access_key.strip()):
-        return _back("/ui/me", lang, error=TEXT[lang]["wrong_card"])
+        return redirect("/ui/me", lang, error=TEXT[lang]["wrong_card"])
     caller, done, error, link = reader_self(ref), None, None, None
     if work and action:
         try:
@@ -101,7 +101,7 @@ def my_shelf(
             error = exc.detail
     shelf = sys.entry.act(caller, MyDigitalShelf(ref))
     proof = {"reader_ref": ref, "access_key": access_key.strip()}
-    return _page(
+    return render(
         request,
         "reader.html",
         None,
