@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.i18n_pages import PAGES
+
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "app": "Mạng lưới thư viện chia sẻ",
@@ -373,6 +375,8 @@ ISO_EN: dict[str, str] = {
     "StatusRequest": "Ask for the status",
 }
 LABELS = {"vi": ISO_VI, "en": ISO_EN}
+for _lang, _pages in PAGES.items():
+    TEXT[_lang].update(_pages)
 
 
 def iso_label(name: str, lang: str) -> str:

@@ -15,6 +15,7 @@ from api.ui_guard import CSRF_COOKIE
 from composition.demo_pages import write_demo_pages
 from domain.access import DEMO_LOADER, Principal
 from domain.account import Role
+from domain.shipment import Shipment
 from infra.page_folder import FolderPages
 from infra.settings import pages_dir
 from services.commands import (
@@ -479,9 +480,36 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             allow={"librarian": ONLY_OWN},
             ui=True,
         ),
+        **ui_parcels_matrix(w),
         **readers_matrix(w),
         **audit_matrix(w),
         **catalogue_import_matrix(w),
+    }
+
+
+def ui_parcels_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """The UI's parcels: the list is my library's; a parcel, its slip and its barcode are
+    the sending and receiving libraries' (and an auditor's)."""
+    own, other = w["own_shipment"], w["other_shipment"]
+    parties = {"librarian": ONLY_OWN, "library_admin": ONLY_OWN, "auditor": BOTH}
+
+    def parcel(tail: str) -> Case:
+        return Case(
+            **{
+                "own": (f"/ui/parcels/{own}{tail}", {}),
+                "other": (f"/ui/parcels/{other}{tail}", {}),
+            },
+            allow=parties,
+            ui=True,
+        )
+
+    return {
+        "GET /ui/parcels": Case(
+            *same("/ui/parcels"), allow={"librarian": BOTH, "library_admin": BOTH}, ui=True
+        ),
+        "GET /ui/parcels/{shipment_id}": parcel(""),
+        "GET /ui/parcels/{shipment_id}/slip": parcel("/slip"),
+        "GET /ui/parcels/{shipment_id}/waybill.svg": parcel("/waybill.svg"),
     }
 
 
@@ -719,6 +747,8 @@ def transfers_world(system: Any) -> dict[str, Any]:
         "own_transfer_copy": "HNM-KB-W-TATDEN-1",
         "own_transfer": dispatched("HNM-KB", "HNM-DT", "HNM-KB-W-TATDEN-1", "EB900000001VN"),
         "other_transfer": dispatched("HNM-DT", "HNM-BL", "HNM-DT-W-KIEU-2", "EB900000002VN"),
+        "own_shipment": Shipment.id_for("VNPOST", "EB900000001VN"),
+        "other_shipment": Shipment.id_for("VNPOST", "EB900000002VN"),
         "own_rotation": rotation("HNM-KB", "HNM-KB-W-KIEU-1", "HNM-S-AKB"),
         "other_rotation": rotation("HNM-DT", "HNM-DT-W-KIEU-1", "HNM-S-ADT"),
     }
