@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from api.i18n_pages import PAGES
+from api.i18n_stock import STOCK
 
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
@@ -375,8 +376,9 @@ ISO_EN: dict[str, str] = {
     "StatusRequest": "Ask for the status",
 }
 LABELS = {"vi": ISO_VI, "en": ISO_EN}
-for _lang, _pages in PAGES.items():
-    TEXT[_lang].update(_pages)
+for _lang in TEXT:
+    TEXT[_lang].update(PAGES[_lang])
+    TEXT[_lang].update(STOCK[_lang])
 
 
 def iso_label(name: str, lang: str) -> str:

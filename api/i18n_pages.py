@@ -64,6 +64,7 @@ REFUSED_VI = {
     "not-party": "Thư viện của bạn không phải bên được làm việc này",
     "conflict": "Đã có người thay đổi trước; hãy xem lại trang",
     "idempotency-key-reused": "Mã yêu cầu đã được dùng cho lệnh khác",
+    "forbidden": "Tài khoản của bạn không được làm việc này",
 }
 REFUSED_EN = {
     "domain-error": "The command was refused",
@@ -74,6 +75,7 @@ REFUSED_EN = {
     "not-party": "Your library is not the party that may do this",
     "conflict": "Someone changed it first; look at the page again",
     "idempotency-key-reused": "The request key was used for another command",
+    "forbidden": "Your account may not do this",
 }
 
 PAGES: dict[str, dict[str, str]] = {

@@ -182,6 +182,9 @@ def my_requests(
 TILE_PAGES = {
     "parcels_in_transit": "/ui/parcels",
     "parcels_stuck": "/ui/parcels?stuck=true",
+    "transfers_open": "/ui/transfers",
+    "transfers_to_approve": "/ui/transfers?approve=true",
+    "rotations_overdue": "/ui/rotations?overdue=true",
 }
 
 

@@ -58,3 +58,23 @@ def refusal(exc: DomainError, lang: str) -> str:
     domain's own words (which name the rule, the state or the value)."""
     kind = TEXT[lang].get(f"refused_{exc.slug}", TEXT[lang]["refused_domain-error"])
     return f"{kind}: {exc.detail}"
+
+
+def barcodes(text: str) -> list[str]:
+    """The barcodes of a scanned list: one per line (or separated by spaces or commas), in
+    capitals, each once, in the order scanned."""
+    seen: dict[str, None] = {}
+    for word in re.split(r"[\s,;]+", text.upper()):
+        if word:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def damaged_lines(text: str) -> list[dict[str, str]]:
+    """Damaged copies, one per line: the barcode, then what is wrong with it."""
+    out = []
+    for row in text.splitlines():
+        code, _, note = row.strip().partition(" ")
+        if code:
+            out.append({"copy": code.strip(",:;").upper(), "note": note.strip(" :-") or "?"})
+    return out

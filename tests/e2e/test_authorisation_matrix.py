@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -23,6 +24,7 @@ from services.commands import (
     IssueViewerLink,
     PlaceDigitalHold,
     RecordRights,
+    RegisterCopy,
     RegisterHolding,
     RegisterWork,
     SetLendable,
@@ -481,6 +483,7 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             ui=True,
         ),
         **ui_parcels_matrix(w),
+        **ui_stock_matrix(w),
         **readers_matrix(w),
         **audit_matrix(w),
         **catalogue_import_matrix(w),
@@ -510,6 +513,66 @@ def ui_parcels_matrix(w: dict[str, Any]) -> dict[str, Case]:
         "GET /ui/parcels/{shipment_id}": parcel(""),
         "GET /ui/parcels/{shipment_id}/slip": parcel("/slip"),
         "GET /ui/parcels/{shipment_id}/waybill.svg": parcel("/waybill.svg"),
+    }
+
+
+def ui_stock_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """The UI's transfers and rotations, as the API's: a library's own, an auditor's,
+    the department's and the network's to read; the steps its librarians' (the own
+    cases are steps that succeed: HNM-KB approves the transfer proposed to it, sends its
+    planned box on)."""
+    readers = {"auditor": BOTH, "department": BOTH, "network_admin": BOTH}
+    reading = {**readers, "librarian": ONLY_OWN, "library_admin": ONLY_OWN}
+    mine = {"librarian": BOTH, "library_admin": BOTH}
+    own_tr, other_tr = w["own_transfer"], w["other_transfer"]
+    own_ro, other_ro = w["own_rotation"], w["other_rotation"]
+
+    def both(own: str, other: str, **kw: Any) -> dict[str, Any]:
+        return {"own": (own, kw), "other": (other, kw)}
+
+    proposal = {"receiver": "HNM-BL", "reason": "manual", "copies": "HNM-KB-UI-1"}
+    box = {"name": "Tủ sách", "copies": "HNM-KB-UI-1", "stages": "HNM-S-AKB 30"}
+    return {
+        "GET /ui/transfers": Case(*same("/ui/transfers"), allow=mine, ui=True),
+        "POST /ui/transfers": Case(
+            *same("/ui/transfers", data=proposal), allow={"librarian": BOTH}, ui=True
+        ),
+        "GET /ui/transfers/{transfer_id}": Case(
+            **both(f"/ui/transfers/{own_tr}", f"/ui/transfers/{other_tr}"), allow=reading, ui=True
+        ),
+        "POST /ui/transfers/{transfer_id}/act": Case(
+            **both(
+                f"/ui/transfers/{w['own_proposal']}/act",
+                f"/ui/transfers/{other_tr}/act",
+                data={"action": "approve"},
+            ),
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
+        "GET /ui/transfers/{transfer_id}/handover/{stage}.pdf": Case(
+            **both(
+                f"/ui/transfers/{own_tr}/handover/dispatch.pdf",
+                f"/ui/transfers/{other_tr}/handover/dispatch.pdf",
+            ),
+            allow=reading,
+            ui=True,
+        ),
+        "GET /ui/rotations": Case(*same("/ui/rotations"), allow=mine, ui=True),
+        "POST /ui/rotations": Case(
+            *same("/ui/rotations", data=box), allow={"librarian": BOTH}, ui=True
+        ),
+        "GET /ui/rotations/{rotation_id}": Case(
+            **both(f"/ui/rotations/{own_ro}", f"/ui/rotations/{other_ro}"), allow=reading, ui=True
+        ),
+        "POST /ui/rotations/{rotation_id}/act": Case(
+            **both(
+                f"/ui/rotations/{w['ui_rotation']}/act",
+                f"/ui/rotations/{other_ro}/act",
+                data={"action": "advance"},
+            ),
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
     }
 
 
@@ -741,7 +804,23 @@ def transfers_world(system: Any) -> dict[str, Any]:
         )
         return str(r["id"])
 
+    proposal = system.transfers.propose(
+        TESTER,
+        "HNM-TVT",
+        sender="HNM-TVT",
+        receiver="HNM-KB",
+        reason="manual",
+        copies=["HNM-TVT-W-KIEU-5"],
+        due_date=None,
+        note="",
+        client_request_id=None,
+        now=now,
+    )
+    for barcode in ("HNM-KB-UI-1", "HNM-KB-UI-2"):  # the UI's own steps
+        system.entry.act(DEMO_LOADER, RegisterCopy(barcode, "W-TATDEN", "HNM-KB"))
     return {
+        "own_proposal": proposal["id"],
+        "ui_rotation": rotation("HNM-KB", "HNM-KB-UI-2", "HNM-S-AKB"),
         "own_copy": "HNM-KB-W-KIEU-1",
         "other_copy": "HNM-DT-W-KIEU-1",
         "own_transfer_copy": "HNM-KB-W-TATDEN-1",
@@ -841,7 +920,8 @@ def test_every_role_on_every_endpoint_is_allowed_or_denied_as_the_matrix_says(
                 r = call(client, method, case, which, w["callers"][role])
                 expect_allowed = case.public or which in case.allow.get(role, frozenset())
                 if r.status_code >= 500 or denied(r, case) == expect_allowed:
-                    wrong.append(f"{name} {role} {which}: {r.status_code} {r.text[:120]}")
+                    said = unquote(r.headers.get("location", "")) or r.text[:120]
+                    wrong.append(f"{name} {role} {which}: {r.status_code} {said}")
                 if not expect_allowed and not case.ui and role == "anonymous":
                     assert r.status_code == 401, f"{name}: anonymous gets {r.status_code}"
     assert wrong == []
