@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.i18n_desk import DESK
 from api.i18n_pages import PAGES
 from api.i18n_stock import STOCK
 
@@ -379,6 +380,7 @@ LABELS = {"vi": ISO_VI, "en": ISO_EN}
 for _lang in TEXT:
     TEXT[_lang].update(PAGES[_lang])
     TEXT[_lang].update(STOCK[_lang])
+    TEXT[_lang].update(DESK[_lang])
 
 
 def iso_label(name: str, lang: str) -> str:

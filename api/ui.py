@@ -185,6 +185,7 @@ TILE_PAGES = {
     "transfers_open": "/ui/transfers",
     "transfers_to_approve": "/ui/transfers?approve=true",
     "rotations_overdue": "/ui/rotations?overdue=true",
+    "digital_waiting": "/ui/digital",
 }
 
 

@@ -484,6 +484,7 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
         ),
         **ui_parcels_matrix(w),
         **ui_stock_matrix(w),
+        **ui_desk_matrix(w),
         **readers_matrix(w),
         **audit_matrix(w),
         **catalogue_import_matrix(w),
@@ -572,6 +573,56 @@ def ui_stock_matrix(w: dict[str, Any]) -> dict[str, Case]:
             ),
             allow={"librarian": ONLY_OWN},
             ui=True,
+        ),
+    }
+
+
+def ui_desk_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """The UI's digital lending (its librarians') and card desk (the home library's; a
+    suspension is lifted by the library that made it)."""
+    r = w["readers"]
+    lender = {"librarian": BOTH}
+    desk = {"librarian": ONLY_OWN, "library_admin": ONLY_OWN}
+
+    def card(tail: str, key: str, **kw: Any) -> dict[str, Any]:
+        own, other = r[key]
+        return {"own": (f"/ui/desk/{own}{tail}", kw), "other": (f"/ui/desk/{other}{tail}", kw)}
+
+    own_work, other_work = w["own_work"], w["other_work"]
+    return {
+        "GET /ui/digital": Case(*same("/ui/digital"), allow=lender, ui=True),
+        "GET /ui/digital/{work}": Case(
+            **{"own": (f"/ui/digital/{own_work}", {}), "other": (f"/ui/digital/{other_work}", {})},
+            allow=lender,
+            ui=True,
+        ),
+        "POST /ui/digital/{work}/lend": Case(
+            *same(f"/ui/digital/{own_work}/lend", data={"reader_ref": "BD-M7", "wait": "1"}),
+            allow=lender,
+            ui=True,
+        ),
+        "POST /ui/digital/{work}/loans/{loan_id}/{action}": Case(
+            **{
+                "own": (f"/ui{w['own_loan']}/link", {}),
+                "other": (f"/ui{w['other_loan']}/link", {}),
+            },
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
+        "POST /ui/digital/{work}/holds/{reader_ref}/{action}": Case(
+            **{
+                "own": (f"/ui{w['own_hold']}/cancel", {}),
+                "other": (f"/ui{w['other_hold']}/cancel", {}),
+            },
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
+        "GET /ui/desk": Case(
+            *same("/ui/desk"), allow={"librarian": BOTH, "library_admin": BOTH}, ui=True
+        ),
+        "GET /ui/desk/{reader_ref}": Case(**card("", "active"), allow=desk, ui=True),
+        "POST /ui/desk/{reader_ref}/{action}": Case(
+            **card("/reinstate", "suspended"), allow={"librarian": ONLY_OWN}, ui=True
         ),
     }
 
