@@ -18,6 +18,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from domain.routing import Candidate
 from infra.audit_store import setup as setup_audit_tables
+from infra.certificates import outbox_tls
 from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
@@ -278,6 +279,7 @@ class System:
         """The ISO 18626 outbox (ADR 0028); needs the XSD folder in settings."""
         if self.iso_schemas is None or self.iso_peers is None:
             raise RuntimeError("LIBSHARE_ISO18626_XSD_DIR is not set: no ISO 18626 outbox")
+        tls = outbox_tls(self.settings)
         outbox = IsoOutbox(
             self.db,
             self.reader,
@@ -285,6 +287,8 @@ class System:
             self.iso_peers,
             self.iso_schemas,
             send_seconds=self.settings.iso18626_send_seconds,
+            verify=tls.verify,
+            identity=tls.identity,
         )
         outbox.setup()
         return outbox
