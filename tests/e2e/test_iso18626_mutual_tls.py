@@ -6,7 +6,11 @@ or with another peer's certificate is refused, and nothing changes."""
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -31,7 +35,7 @@ from tests.e2e.iso_instances import (
     second_database,
     two_instances,
 )
-from tests.e2e.iso_world import ADMIN, SECRET
+from tests.e2e.iso_world import ADMIN, ROOT, SECRET, need_interop
 from tests.e2e.tls_world import Pki, make_pki
 from tests.integration.support import eventually
 
@@ -148,7 +152,7 @@ def test_an_outbox_without_our_client_certificate_records_why_it_sent_nothing(
 def test_mutual_tls_needs_the_peers_certificate(
     make_system: Callable[..., System], pki: Pki
 ) -> None:
-    from tests.e2e.iso_world import build_network, need_interop
+    from tests.e2e.iso_world import build_network
 
     system = make_system(iso18626_xsd_dir=need_interop())
     build_network(system, "LIB-B", "EXT-A", "https://a.example/iso18626", WORK)
@@ -183,3 +187,66 @@ def test_mutual_tls_needs_the_peers_certificate(
         ),
     )
     assert summary["auth"] == "mutual-tls" and len(summary["certificate_sha256"]) == 64
+
+
+def test_libshare_serve_speaks_https_and_hands_the_client_certificate_on(
+    database_url: str, pki: Pki
+) -> None:
+    """The real `libshare serve` process, configured as the README says."""
+    xsd = need_interop()
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "LIBSHARE_PORT": str(port),
+        "LIBSHARE_LOAD_DEMO": "false",
+        "LIBSHARE_RUN_WORKERS": "false",
+        "LIBSHARE_ISO18626_XSD_DIR": str(xsd),
+        "LIBSHARE_TLS_CERTFILE": str(pki.server.cert),
+        "LIBSHARE_TLS_KEYFILE": str(pki.server.key),
+        "LIBSHARE_TLS_CLIENT_CA": str(pki.ca.cert),
+    }
+    env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"https://127.0.0.1:{port}"
+    trusting = client_context(pki.ca.cert)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()
+            try:
+                if httpx.get(f"{url}/health", verify=trusting, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, "serve never answered over HTTPS"
+                time.sleep(0.2)
+        with pytest.raises(httpx.HTTPError):  # no plain HTTP on that port
+            httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+        body = _request_from_lib_a("S-1")
+        # without a certificate (or a secret) the endpoint does not know who is talking
+        assert httpx.post(f"{url}/iso18626", content=body, verify=trusting).status_code == 401
+        # with one our CA signed, it reaches the app: an agency it has no peer for
+        genuine = client_context(pki.ca.cert, pki.client_a.cert, pki.client_a.key)
+        r = httpx.post(f"{url}/iso18626", content=body, verify=genuine, timeout=10)
+        assert r.status_code == 200 and read_confirmation(r.content)[:2] == (
+            "ERROR",
+            "UnrecognisedDataValue",
+        ), r.text
+        stranger = client_context(pki.ca.cert, pki.stranger.cert, pki.stranger.key)
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(f"{url}/iso18626", content=body, verify=stranger, timeout=10)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
