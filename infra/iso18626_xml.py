@@ -239,6 +239,8 @@ def build_request(
     service_type: str,
     request_type: str = "New",
     need_before: str = "",
+    author: str = "",
+    isbns: tuple[str, ...] = (),
 ) -> bytes:
     root = _envelope(generation)
     body = _sub(root, "request")
@@ -247,6 +249,12 @@ def build_request(
     _sub(bib, "supplierUniqueRecordId", work)
     if title:
         _sub(bib, "title", title)
+    if author:
+        _sub(bib, "author", author)
+    for isbn in isbns:
+        item = _sub(bib, "bibliographicItemId")
+        _sub(item, "bibliographicItemIdentifierCode", "ISBN")
+        _sub(item, "bibliographicItemIdentifier", isbn)
     service = _sub(body, "serviceInfo")
     _sub(service, "requestType", request_type)
     _sub(service, "serviceType", service_type)

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     iso18626_client_cert: Path | None = None
     iso18626_client_key: Path | None = None
     iso18626_ca_file: Path | None = None
+    # The lookup hook: outside peers asked whether their catalogue has a work when a rota
+    # is made, library code -> its SRU server, e.g. '{"VN-NLV": "https://nlv.example/sru"}',
+    # and how long each may take to answer.
+    iso18626_lookups: dict[str, str] = Field(default_factory=dict)
+    iso18626_lookup_seconds: float = Field(default=3.0, gt=0, le=30)
     # `serve` over HTTPS (PEM files); with a client CA, clients may present certificates
     # signed by it (how a peer configured for mutual TLS proves itself: api/tls.py).
     tls_certfile: Path | None = None

@@ -26,6 +26,7 @@ from tenacity import (
 )
 
 from domain.access import ISO_OUTBOX
+from domain.catalogue import Work
 from domain.errors import DomainError
 from domain.ill_request import IllRequest
 from domain.ill_status import Status
@@ -120,6 +121,7 @@ class IsoOutbox:
         post: Callable[..., httpx.Response] | None = None,
         verify: ssl.SSLContext | bool = True,
         identity: ssl.SSLContext | None = None,
+        isbns: Callable[[str], list[str]] | None = None,
     ) -> None:
         """`verify`: how peers' server certificates are checked; `identity`: the context
         that also presents our client certificate, to peers configured for mutual TLS."""
@@ -133,6 +135,7 @@ class IsoOutbox:
         self.post = post or httpx.post
         self.verify = verify
         self.identity = identity
+        self.isbns = isbns or (lambda work: [])  # a work's ISBNs, sent with a request
         self.sent = 0
 
     def setup(self) -> None:
@@ -229,7 +232,7 @@ class IsoOutbox:
             )
             gen = peer.schema
             if name in ("SentToSupplier", "ConditionsAccepted"):
-                title = self._title(req.work)
+                work = self._work(req.work)
                 return (
                     peer,
                     "request",
@@ -237,10 +240,12 @@ class IsoOutbox:
                         gen,
                         h,
                         work=req.work,
-                        title=title,
+                        title=work.title if work else "",
                         service_type=req.service_type.value,
                         request_type="New" if name == "SentToSupplier" else "Retry",
                         need_before=_z(req.needed_by.isoformat()) if req.needed_by else "",
+                        author=work.creator if work else "",
+                        isbns=tuple(self.isbns(req.work)),
                     ),
                 )
             action = REQUESTER_SENDS.get(name)
@@ -315,11 +320,11 @@ class IsoOutbox:
         )
         return peer, "supplyingAgencyMessage", message
 
-    def _title(self, work: str) -> str:
+    def _work(self, code: str) -> Work | None:
         try:
-            return str(aggregates.work(self.peers.store, work).title)
+            return aggregates.work(self.peers.store, code)
         except DomainError:
-            return ""
+            return None
 
     def _send(self, req: IllRequest, peer: IsoPeer, kind: str, message: bytes, source: str) -> None:
         attempts, status, confirmation, error = 0, "", "", ""

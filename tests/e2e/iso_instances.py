@@ -99,10 +99,12 @@ def two_instances(
     second_database: str,
     b_after: float = 0.0,
     pki: Pki | None = None,
+    lookup: bool = False,
 ) -> Iterator[tuple[Side, Side]]:
     """A and B, each served by uvicorn on its own port; B starts listening `b_after`
     seconds later (until then, connecting to it is refused). With `pki`: over HTTPS,
-    each peer configured for mutual TLS with the other's client certificate."""
+    each peer configured for mutual TLS with the other's client certificate. With
+    `lookup`: A asks B's SRU server whether it has a work (the lookup hook)."""
     xsd = need_interop()
     socks = bound_socket(), bound_socket()
     scheme = "https" if pki else "http"
@@ -119,7 +121,8 @@ def two_instances(
                 "iso18626_client_key": client.key,
                 "iso18626_ca_file": pki.ca.cert,
             }
-    a = make_system(**settings, **tls[0], iso18626_outbox_interval_seconds=0.1)
+    hook = {"iso18626_lookups": {"LIB-B": f"{urls[1]}/sru"}} if lookup else {}
+    a = make_system(**settings, **tls[0], **hook, iso18626_outbox_interval_seconds=0.1)
     b = make_system(
         **settings,
         **tls[1],
