@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -230,5 +230,12 @@ def both(a: Side, ours: Any, b: Side, theirs: Any, status_a: str, status_b: str)
 
 
 def every_message_confirmed(side: Side, request_id: Any) -> None:
-    sent = [m for m in side.messages(request_id) if m["direction"] == "out"]
-    assert sent and all(m["status"] == "OK" for m in sent), sent
+    """Every message `side` sent on the request was confirmed OK. (The other side may
+    act on the last one before this side has recorded its confirmation: it is waited for.)"""
+
+    def sent() -> list[dict[str, Any]]:
+        return [m for m in side.messages(request_id) if m["direction"] == "out"]
+
+    with suppress(AssertionError):
+        eventually(lambda: all(m["status"] == "OK" for m in sent() or [{"status": ""}]))
+    assert sent() and all(m["status"] == "OK" for m in sent()), sent()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -90,9 +91,14 @@ def test_our_reader_loses_the_peers_item(sides: tuple[Side, Side]) -> None:
     a.act(ours, "Lost")
     both(a, ours, b, theirs, "CompletedWithoutReturn", "CompletedWithoutReturn")
     assert b.system.copies.get(f"LIB-B-{WORK}-1").status.value == "missing"
-    (lost,) = [m for m in a.messages(ours) if m["direction"] == "out" and ">Lost<" in m["message"]]
-    assert "<action>Lost</action>" in lost["message"].replace("ill:", "") and lost["status"] == "OK"
+
+    def lost_sent() -> list[dict[str, Any]]:
+        return [m for m in a.messages(ours) if m["direction"] == "out" and ">Lost<" in m["message"]]
+
+    eventually(lambda: bool(lost_sent()), what="A to record B's confirmation of the Lost")
     every_message_confirmed(a, ours)
+    (lost,) = lost_sent()
+    assert "<action>Lost</action>" in lost["message"].replace("ill:", "") and lost["status"] == "OK"
 
 
 def test_the_peer_loses_our_item_and_says_why(sides: tuple[Side, Side]) -> None:
