@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_guard import language
+from api.ui_render import redirect, render
 from api.ui_session import signed_out
 from composition.bootstrap import System
 from domain.access import Permission, Principal, may

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 
 from api.i18n import TEXT
 from api.ui_guard import language
+from api.ui_render import render
 
 
 def is_ui(request: Request) -> bool:
@@ -19,8 +20,6 @@ def is_ui(request: Request) -> bool:
 
 
 def ui_problem(request: Request, status: int, fields: Sequence[Any] = ()) -> Response:
-    from api.ui import render  # the page helpers (api.ui imports the app's dependencies)
-
     lang = language(request)
     t = TEXT[lang]
     what = {422: "problem_form", 404: "problem_not_found"}.get(status, "problem_internal")
