@@ -1,25 +1,63 @@
-"""Shipments for librarians and the department: in transit (with stuck parcels) and the
-monthly postage statements with the province's subsidy, as JSON or CSV."""
+"""Shipments for librarians and the department: one parcel for several requests, those
+in transit (with stuck parcels) and the monthly postage statements with the province's
+subsidy, as JSON or CSV."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import PlainTextResponse
+from pydantic import BaseModel, Field
 
 from api.auth import Authorize
 from api.deps import system
-from api.fields import MONTH
+from api.fields import MONTH, ClientRequestId
+from api.requests import Barcode, ShipmentIn
 from composition.bootstrap import System
 from domain.access import Permission, Principal, decide, may
+from domain.errors import InvalidInput
 from infra.clock import utc_now
 from projections.shipments import as_csv, in_transit, statement
+from services.commands import ShipTogether
 
 router = APIRouter(tags=["postal shipments"])
 Shipments = Annotated[Principal, Depends(Authorize(Permission.SHIPMENTS_READ))]
 Postage = Annotated[Principal, Depends(Authorize(Permission.POSTAGE_READ))]
+
+
+class Item(BaseModel):
+    request_id: UUID
+    item_id: Barcode | None = Field(default=None, description="Loaned: the copy's barcode")
+
+
+class Together(BaseModel):
+    """Several requests to one library, their items in one parcel under one waybill."""
+
+    action: Literal["Loaned", "ShippedReturn"]
+    items: list[Item] = Field(min_length=1, max_length=500)
+    shipment: ShipmentIn
+    client_request_id: ClientRequestId | None = None
+
+
+@router.post("/shipments", status_code=201, summary="One parcel for several requests")
+def ship_together(
+    body: Together,
+    sys: Annotated[System, Depends(system)],
+    me: Annotated[Principal, Depends(Authorize(Permission.REQUEST_ACT))],
+) -> dict[str, Any]:
+    """Each request is Loaned (with its item's barcode) or ShippedReturn, and one shipment
+    carries them all; all or nothing. The parcels' contents default to the items."""
+    shipment = body.shipment.model_dump(mode="json")
+    items = tuple((i.request_id, i.item_id or "") for i in body.items)
+    if body.action == "Loaned" and not all(item for _, item in items):
+        raise InvalidInput("Loaned: every request needs its item's barcode (item_id)")
+    for parcel in shipment["parcels"]:
+        parcel["contents"] = parcel["contents"] or [item for _, item in items if item]
+    command = ShipTogether(body.action, items, shipment, body.client_request_id)
+    return sys.entry.act(me, command)
 
 
 class CsvResponse(PlainTextResponse):

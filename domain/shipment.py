@@ -80,6 +80,7 @@ class Shipment(Aggregate):
         self.parcels = parcels
         self.declared_postage = Decimal(declared_postage)
         self.carrier_events: dict[str, dict[str, Any]] = {}
+        self.more_requests: list[str] = []  # requests whose items share the parcels
 
     @staticmethod
     def id_for(partner: str, waybill: str) -> UUID:
@@ -208,6 +209,35 @@ class Shipment(Aggregate):
             return "created"
         finals = [e for e in events if CarrierStatus(e["status"]) in FINAL]
         return str((finals or events)[-1]["status"])
+
+    # -- one parcel for several requests -------------------------------------------------
+    def add_request(self, request_id: UUID, recipient: str) -> None:
+        """Another request's item goes in the same parcels: loans from one library to
+        another, or returns, packed together under one waybill. Only before the carrier
+        has the parcels, and only to the same library."""
+        rid = str(request_id)
+        if self.purpose == "transfer":
+            raise InvalidInput("a transfer's shipment carries that transfer only")
+        if recipient != self.recipient:
+            raise InvalidInput(
+                f"request {rid} goes to {recipient}, not to {self.recipient}: not in one parcel"
+            )
+        if rid in self.requests:
+            raise InvalidInput(f"request {rid} is in this shipment already")
+        if self.carrier_events:
+            raise IllegalTransition("adding a request", f"{self.status} (with the carrier)")
+        if len(self.requests) >= 500:
+            raise InvalidInput("a shipment carries at most 500 requests")
+        self._request_added(request_id=rid, purpose=self.purpose)
+
+    @event("RequestAdded")
+    def _request_added(self, request_id: str, purpose: str) -> None:
+        self.more_requests = [*self.more_requests, request_id]
+
+    @property
+    def requests(self) -> list[str]:
+        """Every request the shipment carries an item of, the first one first."""
+        return [self.request_id, *self.more_requests]
 
     # -- reorganising the network (ADR 0021) ----------------------------------------------
     def replace_library(self, old: str, new: str, why: str) -> bool:

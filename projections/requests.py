@@ -38,7 +38,9 @@ STATUS_AFTER = {
 
 class RequestsProjection(Projection):
     name = "requests"
-    handles = frozenset({"libshare.shipment.Dispatched.v1"}) | frozenset(
+    handles = frozenset(
+        {"libshare.shipment.Dispatched.v1", "libshare.shipment.RequestAdded.v1"}
+    ) | frozenset(
         f"libshare.ill-request.{name}.v1"
         for name in [
             "Requested",
@@ -111,10 +113,14 @@ class RequestsProjection(Projection):
     );
     ALTER TABLE {schema}.ill_request_timeline ADD COLUMN IF NOT EXISTS cause jsonb;
     CREATE TABLE IF NOT EXISTS {schema}.ill_request_shipments (
-        shipment_id uuid PRIMARY KEY,
+        shipment_id uuid NOT NULL,
         request_id uuid NOT NULL,
         purpose text NOT NULL
     );
+    ALTER TABLE {schema}.ill_request_shipments DROP CONSTRAINT IF EXISTS
+        ill_request_shipments_pkey;
+    CREATE UNIQUE INDEX IF NOT EXISTS ill_request_shipments_pair
+        ON {schema}.ill_request_shipments (shipment_id, request_id);
     """
 
     def statements(self, event: Envelope) -> Iterable[Statement]:
@@ -256,7 +262,7 @@ class RequestsProjection(Projection):
         """Which shipments carry which request (the request's own ParcelDelivered event
         tells that one arrived)."""
         links, d = self.table("ill_request_shipments"), event.data
-        if event.type.endswith("Dispatched.v1"):
+        if event.type.endswith(("Dispatched.v1", "RequestAdded.v1")):  # one parcel, many
             yield (
                 f"INSERT INTO {links} VALUES (%s, %s, %s)",
                 (event.aggregate_id, d["request_id"], d["purpose"]),

@@ -39,6 +39,7 @@ class ShipmentsProjection(Projection):
             "libshare.shipment.Dispatched.v1",
             "libshare.shipment.CarrierEventRecorded.v1",
             "libshare.shipment.LibraryReplaced.v1",
+            "libshare.shipment.RequestAdded.v1",
         }
     )
     tables = ("partners", "shipments", "shipment_carrier_events", "postage_statements")
@@ -66,6 +67,8 @@ class ShipmentsProjection(Projection):
         delivered_at timestamptz,
         signer text
     );
+    ALTER TABLE {schema}.shipments ADD COLUMN IF NOT EXISTS
+        more_requests uuid[] NOT NULL DEFAULT '{{}}';
     CREATE INDEX IF NOT EXISTS shipments_partner ON {schema}.shipments (partner, status);
     CREATE TABLE IF NOT EXISTS {schema}.shipment_carrier_events (
         shipment_id uuid NOT NULL,
@@ -136,6 +139,12 @@ class ShipmentsProjection(Projection):
                 "subsidy = s.subsidy + EXCLUDED.subsidy",
                 params,
             )
+        elif name == "RequestAdded":  # another request's item in the same parcels
+            yield (
+                f"UPDATE {ships} SET more_requests = array_append(more_requests, %s) "
+                "WHERE id = %s",
+                (d["request_id"], event.aggregate_id),
+            )
         elif name == "LibraryReplaced":  # a merge or re-code; postage stays with the sender then
             yield (
                 f"UPDATE {ships} SET sender = CASE WHEN sender = %(old)s THEN %(new)s ELSE "
@@ -174,7 +183,8 @@ class ShipmentsProjection(Projection):
 
 SHIPMENT_COLUMNS = (
     "id, request_id, purpose, sender, recipient, partner, waybill, parcels, status, "
-    "declared_postage, subsidy, dispatched_at, last_carrier_at, delivered_at, signer"
+    "declared_postage, subsidy, dispatched_at, last_carrier_at, delivered_at, signer, "
+    "more_requests"
 )
 
 
@@ -219,8 +229,8 @@ def for_request(conn: psycopg.Connection[Any], request_id: Any) -> list[dict[str
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(
             f"SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE request_id = %s "
-            "ORDER BY dispatched_at",
-            (request_id,),
+            "OR %s = ANY(more_requests) ORDER BY dispatched_at",
+            (request_id, request_id),
         ).fetchall()
 
 

@@ -203,6 +203,17 @@ class TakeAction(Command[Summary]):
 
 
 @dataclass(frozen=True)
+class ShipTogether(Command[Summary]):
+    """Several requests' items in one parcel by post to one library: each request Loaned
+    (`items`: request and item barcode) or ShippedReturn, one shipment for all."""
+
+    action: str
+    items: tuple[tuple[UUID, str], ...]
+    shipment: dict[str, Any] = field(default_factory=dict)
+    client_request_id: str | None = None
+
+
+@dataclass(frozen=True)
 class ExpireAnswer(Command[Summary]):
     """A wait passed its deadline (the timers)."""
 

@@ -77,6 +77,7 @@ from services.commands import (
     SetLendable,
     SetPassword,
     SetPolicy,
+    ShipTogether,
     TakeAction,
     TransferStep,
     ViewPage,
@@ -183,6 +184,7 @@ class Entry:
             RotationStep: self._rotation_step,
             RequestItem: self._request_item,
             TakeAction: self._take_action,
+            ShipTogether: self._ship_together,
             ExpireAnswer: self._expire_answer,
             MarkOverdue: self._mark_overdue,
             Remind: self._remind,
@@ -405,6 +407,24 @@ class Entry:
             params=c.params,
             client_request_id=c.client_request_id,
             expected_version=c.expected_version,
+            now=self.clock(),
+        )
+
+    def _ship_together(self, caller: Caller, c: ShipTogether) -> Any:
+        for request_id, _ in c.items:  # a party to every request it names
+            involved = self.requests.request_parties(request_id)
+            authorise(
+                caller, Permission.REQUEST_ACT, library=involved, secret=unseen_request(request_id)
+            )
+        library = _own_library(caller)
+        actor = authorise(caller, Permission.REQUEST_ACT, library=library)
+        return self.requests.ship_together(
+            actor,
+            library=library,
+            action=c.action,
+            items=list(c.items),
+            shipment=dict(c.shipment),
+            client_request_id=c.client_request_id,
             now=self.clock(),
         )
 

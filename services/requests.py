@@ -21,6 +21,7 @@ from domain.ill_status import Status
 from domain.iso_actions import iso_action
 from domain.lending_policy import LendingPolicy
 from domain.routing import Candidate, Rota, WorkFacts, build_rota
+from domain.shipment import Shipment
 from infra.network_app import NetworkApp
 from services import aggregates
 from services.copies import CopiesService
@@ -214,6 +215,48 @@ class RequestsService:
         return self.idempotency.run(
             actor, key, fingerprint, plan, lambda: request_summary(self.get_request(request_id))
         )
+
+    def ship_together(
+        self,
+        actor: Actor,
+        *,
+        library: str,
+        action: str,
+        items: list[tuple[UUID, str]],
+        shipment: dict[str, Any],
+        client_request_id: str | None = None,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """Several requests' items in one parcel under one waybill, to one library: each
+        request is Loaned (with its item) or ShippedReturn, and one shipment carries them
+        all, in one transaction (all or nothing)."""
+        if action not in ("Loaned", "ShippedReturn"):
+            raise InvalidInput("items go together by post when lent (Loaned) or sent back")
+        if not 1 <= len(items) <= 500 or len({r for r, _ in items}) != len(items):
+            raise InvalidInput("name 1 to 500 different requests to ship together")
+        key = f"{library}:{client_request_id}" if client_request_id else None
+        fingerprint = command_fingerprint(
+            "ship", action=action, items=[[str(r), i] for r, i in items], shipment=shipment
+        )
+        purpose = "loan" if action == "Loaned" else "return"
+
+        def plan() -> Planned:
+            changed: list[Aggregate] = []
+            parcel: Shipment | None = None
+            for request_id, item_id in items:
+                req = self.get_request(request_id)
+                p = {"item_id": item_id} if action == "Loaned" else {}
+                changed += [req, *self._apply_action(req, library, action, p, now)]
+                if parcel is None:
+                    parcel = new_shipment(self.store, req, library, purpose, shipment)
+                else:
+                    recipient = req.requester if purpose == "loan" else req.supplier
+                    parcel.add_request(req.id, str(recipient))
+            assert parcel is not None
+            summary = {"shipment": str(parcel.id), "requests": parcel.requests}
+            return [*changed, parcel], summary
+
+        return self.idempotency.run(actor, key, fingerprint, plan)
 
     def _apply_action(
         self,

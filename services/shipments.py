@@ -128,11 +128,14 @@ class ShipmentsService:
         delivered = shipment.delivered
         if delivered is None:
             return []
-        req = aggregates.request(self.store, UUID(shipment.request_id))
-        new = req.parcel_delivered(
-            str(shipment.id), shipment.purpose, delivered["at"], delivered["signer"]
-        )
-        return [req] if new else []
+        arrived: list[Aggregate] = []
+        for request_id in shipment.requests:  # each request the parcels carry an item of
+            req = aggregates.request(self.store, UUID(request_id))
+            if req.parcel_delivered(
+                str(shipment.id), shipment.purpose, delivered["at"], delivered["signer"]
+            ):
+                arrived.append(req)
+        return arrived
 
 
 def _time(value: Any) -> datetime:
