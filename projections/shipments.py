@@ -141,8 +141,7 @@ class ShipmentsProjection(Projection):
             )
         elif name == "RequestAdded":  # another request's item in the same parcels
             yield (
-                f"UPDATE {ships} SET more_requests = array_append(more_requests, %s) "
-                "WHERE id = %s",
+                f"UPDATE {ships} SET more_requests = array_append(more_requests, %s) WHERE id = %s",
                 (d["request_id"], event.aggregate_id),
             )
         elif name == "LibraryReplaced":  # a merge or re-code; postage stays with the sender then
