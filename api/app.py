@@ -37,8 +37,11 @@ from api.sru import router as sru_router
 from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
+from api.ui_audit import router as ui_audit_router
+from api.ui_audit_log import router as ui_audit_log_router
 from api.ui_catalogue import router as ui_catalogue_router
 from api.ui_readers import router as ui_readers_router
+from api.ui_statistics import router as ui_statistics_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
 from infra.settings import Settings
@@ -111,6 +114,9 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(ui_router)
     app.include_router(ui_readers_router)
     app.include_router(ui_catalogue_router)
+    app.include_router(ui_statistics_router)
+    app.include_router(ui_audit_router)
+    app.include_router(ui_audit_log_router)
     app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app
