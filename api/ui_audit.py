@@ -19,7 +19,7 @@ from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
 from api.ui import redirect, render
-from api.ui_audit_words import aggregate_name, cause_text, copy_sentence
+from api.ui_audit_words import aggregate_name, cause_text, copy_sentence, shipment_sentence
 from api.ui_guard import language
 from api.ui_timeline import sentence, who
 from api.ui_words import Words
@@ -143,7 +143,7 @@ def _also(
             link = f"/ui/audit/requests/{ident}"
         elif kind == "copy" and ident in barcodes:
             link = f"/ui/audit/copies/{barcodes[ident]}"
-        said = copy_sentence if kind == "copy" else sentence
+        said = {"copy": copy_sentence, "shipment": shipment_sentence}.get(kind, sentence)
         also.append(
             {
                 "action": action_of[e["correlation_id"]],

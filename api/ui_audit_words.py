@@ -52,6 +52,23 @@ COPY_SENTENCES: dict[str, dict[str, str]] = {
         "LibraryReplaced": "{old} is now {new} ({why})",
     },
 }
+SHIPMENT_SENTENCES: dict[str, dict[str, str]] = {
+    "vi": {
+        "Dispatched": (
+            "{sender} gửi {partner} vận đơn {waybill} tới {recipient}; cước {declared_postage}"
+        ),
+        "CarrierEventRecorded": "{status} lúc {at} {facility}",
+        "LibraryReplaced": "{old} nay là {new} ({why})",
+    },
+    "en": {
+        "Dispatched": (
+            "{sender} sent waybill {waybill} by {partner} to {recipient}; "
+            "postage {declared_postage}"
+        ),
+        "CarrierEventRecorded": "{status} at {at} {facility}",
+        "LibraryReplaced": "{old} is now {new} ({why})",
+    },
+}
 CAUSES = {
     "vi": {
         "http": "yêu cầu HTTP {id}",
@@ -72,6 +89,10 @@ CAUSES = {
 
 def copy_sentence(event: str, data: dict[str, Any], lang: str) -> str:
     return sentence(event, data, lang, COPY_SENTENCES)
+
+
+def shipment_sentence(event: str, data: dict[str, Any], lang: str) -> str:
+    return sentence(event, data, lang, SHIPMENT_SENTENCES)
 
 
 def cause_text(causation_id: str | None, lang: str, numbers: dict[str, int]) -> str:

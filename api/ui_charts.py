@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 # Colours with at least 3:1 contrast against white (WCAG 2.1, 1.4.11 non-text contrast).
 COLOURS = ("#1a5fb4", "#b25e00", "#26734d")
-WIDTH, LABEL, ROW, GAP, TOP = 480, 120, 18, 8, 8
-PLOT = WIDTH - LABEL - 70  # room on the right for each bar's figure
+WIDTH, LABEL, ROW, GAP, TOP = 360, 84, 18, 8, 8  # a phone's width: text at its size
+PLOT = WIDTH - LABEL - 64  # room on the right for each bar's figure
 
 
 @dataclass(frozen=True)
