@@ -35,14 +35,40 @@ def shipped(client: TestClient, requester: str, supplier: str, waybill: str, pos
     return str(created["id"])
 
 
+def rotated(client: TestClient) -> None:
+    """Two copies of HNM-TVT's on a rotation at HNM-S-BH, received there."""
+    home, school = Librarian(client, "HNM-TVT"), Librarian(client, "HNM-S-BH")
+    box = ["HNM-TVT-W-CHIPHEO-1", "HNM-TVT-W-CHIPHEO-2"]
+    stages = [{"library": "HNM-S-BH", "days": 30}]
+    planned = home.post("/rotations", {"name": "Tủ sách 1", "copies": box, "stages": stages})
+    assert planned.status_code == 201, planned.text
+    moving = home.post(f"/rotations/{planned.json()['id']}/actions", {"action": "advance"})
+    tid = moving.json()["transfer_id"]
+
+    def step(who: Librarian, action: str, **params: Any) -> None:
+        r = who.post(f"/transfers/{tid}/actions", {"action": action, **params})
+        assert r.status_code == 200, r.text
+
+    eventually(lambda: school.get(f"/transfers/{tid}").status_code == 200, what="the transfer")
+    step(school, "approve")
+    step(home, "pick", copies=box)
+    parcel = {"weight_grams": 600, "contents": box}
+    waybill = {"partner": "VNPOST", "waybill": "EB200000009VN", "declared_postage": "20000"}
+    step(home, "dispatch", shipments=[{**waybill, "parcels": [parcel]}])
+    step(school, "receive", copies=box)
+    step(school, "close")
+
+
 @pytest.fixture
 def month_of_loans(network: Network) -> tuple[TestClient, dict[str, Any]]:
     """Two loans sent by post (HNM-TVT to HNM-S-BH for 40,000 đ, HNM-DT to HNM-S-ADT for
-    25,000 đ) and one request still waiting; what the API says of the month then."""
+    25,000 đ), one request still waiting, a rotation's box at HNM-S-BH (its transfer sent
+    for 20,000 đ); what the API says of the month then."""
     client, _ = network
     shipped(client, "HNM-S-BH", "HNM-TVT", "EB200000001VN", "40000")
     shipped(client, "HNM-S-ADT", "HNM-DT", "EB200000002VN", "25000")
     Librarian(client, "HNM-S-BH").request("W-TATDEN")
+    rotated(client)
     department = headers_for(client, "department")
 
     def api() -> dict[str, Any]:
@@ -53,7 +79,12 @@ def month_of_loans(network: Network) -> tuple[TestClient, dict[str, Any]]:
         }
 
     eventually(
-        lambda: api()["monthly"]["network"]["filled"] == 2 and len(api()["postage"]) == 2,
+        lambda: (
+            api()["monthly"]["network"]["filled"] == 2
+            and sum(float(s["cost"]) for s in api()["postage"]) == 85000
+            and api()["monthly"]["network"]["postage"] == "85000.00"
+            and api()["rotations"]["network"]["copies_at_month_end"] == 2
+        ),
         what="the month's statistics",
     )
     return client, api()
@@ -85,7 +116,7 @@ def test_the_department_reads_the_apis_figures_on_the_page_in_both_languages(
         assert row[6] == expected_rate
         assert row[8] == vi_number(lib["postage"])
     assert rows["HNM-S-BH"][1:3] == ["2", "1"] and rows["HNM-S-BH"][6] == "100,0 %"
-    assert rows["HNM-TVT"][8] == "40.000" and rows["HNM-DT"][8] == "25.000"
+    assert rows["HNM-TVT"][8] == "60.000" and rows["HNM-DT"][8] == "25.000"  # loan, box
     assert rows["Toàn mạng lưới"][1] == str(api["monthly"]["network"]["requested"])
 
     postage = found["Cước bưu chính và hỗ trợ của tỉnh"]
@@ -94,13 +125,19 @@ def test_the_department_reads_the_apis_figures_on_the_page_in_both_languages(
     }
     # The charts say their figures: a title, and a description with every value.
     assert page.text.count('<svg role="img"') == 6
+    rotations = found["Sách luân chuyển và gửi tặng có thời hạn"][1:]
+    assert [(r[0], r[1], r[4]) for r in rotations] == [
+        (r["library"], str(r["copies_at_month_end"]), str(r["rotations"]))
+        for r in api["rotations"]["libraries"]
+    ]
+    assert rotations[0][:2] == ["HNM-S-BH", "2"]
     assert "HNM-S-BH: Tỷ lệ đáp ứng 100,0 %" in page.text
-    assert "HNM-TVT: Cước (đồng) 40.000" in page.text
+    assert "HNM-TVT: Cước (đồng) 60.000" in page.text
 
     english = client.get("/ui/statistics?lang=en")
     assert "<h1>Network statistics" in english.text
     rows = {r[0]: r for r in tables(english.text)["Requests this month, per library"][1:]}
-    assert rows["HNM-S-BH"][6] == "100.0 %" and rows["HNM-TVT"][8] == "40,000"
+    assert rows["HNM-S-BH"][6] == "100.0 %" and rows["HNM-TVT"][8] == "60,000"
 
 
 def read_csv(response: Any) -> list[list[str]]:
@@ -140,8 +177,12 @@ def test_each_csv_download_is_the_apis_figures_with_a_file_name(
     header, *rows = read_csv(client.get("/ui/statistics/volume.csv"))
     this_month = {r[1]: int(r[2]) for r in rows if r[0] == month}
     assert this_month == {lib["library"]: lib["requested"] for lib in api["monthly"]["libraries"]}
-    header, *rows = read_csv(client.get("/ui/statistics/rotations.csv"))
-    assert [r[1] for r in rows] == [lib["library"] for lib in api["rotations"]["libraries"]]
+    header, *rows = read_csv(client.get("/ui/statistics/rotations.csv?lang=vi"))
+    assert header[1:3] == ["Thư viện", "Số bản cuối tháng"]
+    assert [(r[1], int(r[2]), int(r[3]), float(r[4])) for r in rows] == [
+        (r["library"], r["copies_at_month_end"], r["copy_days"], r["average_copies"])
+        for r in api["rotations"]["libraries"]
+    ]
 
 
 def test_a_librarian_sees_their_own_library_and_no_postage_statement(

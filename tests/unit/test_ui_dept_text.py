@@ -20,7 +20,12 @@ from api.ui_words import MissingText, Words
 from domain.contract import event_types
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "api" / "templates"
-PAGES = ["base.html", "statistics.html", *sorted(p.name for p in TEMPLATES.glob("audit_*.html"))]
+PAGES = [
+    "base.html",
+    "statistics.html",
+    "statistics_chart.html",
+    *sorted(p.name for p in TEMPLATES.glob("audit_*.html")),
+]
 
 
 def keys_asked(template: str) -> set[str]:
