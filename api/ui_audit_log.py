@@ -39,8 +39,8 @@ def network_as_of(
     request: Request,
     sys: Annotated[System, Depends(system)],
     me: Annotated[Principal | None, Depends(ui_principal)],
-    as_of: Annotated[str, Query(max_length=40)] = "",
-    library: Annotated[str, Query(max_length=32)] = "",
+    as_of: Annotated[str, Query()] = "",
+    library: Annotated[str, Query()] = "",
 ) -> Response:
     allowed = auditor(request, me)
     if isinstance(allowed, Response):
@@ -51,7 +51,10 @@ def network_as_of(
         return redirect("/ui/audit/as-of", lang, error=TEXT[lang][instant])
     with sys.db.transaction() as conn:
         libraries = list_libraries(conn)
-    code = library.strip().upper() or (libraries[0]["code"] if libraries else "")
+    codes = [lib["code"] for lib in libraries]
+    code = library.strip().upper()
+    if code not in codes:  # none chosen yet, or one the network does not have
+        code = codes[0] if codes else ""
     queues: list[tuple[str, list[dict[str, Any]], str]] = []
     stats: dict[str, Any] | None = None
     if instant is not None:

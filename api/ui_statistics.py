@@ -36,7 +36,7 @@ from domain.access import Permission, Principal, may
 from infra.clock import utc_now
 
 router = APIRouter(include_in_schema=False)
-Month = Annotated[str, Query(max_length=7)]
+Month = Annotated[str, Query()]  # checked by `_month`: a bad one gets its message
 
 
 def seen_by(me: Principal) -> Seen | None:
@@ -56,7 +56,7 @@ def seen_by(me: Principal) -> Seen | None:
 def _month(month: str) -> date | None:
     if not month:
         return utc_now().date().replace(day=1)
-    return date.fromisoformat(f"{month}-01") if re.match(MONTH, month) else None
+    return date.fromisoformat(f"{month}-01") if re.fullmatch(MONTH, month) else None
 
 
 def _following(first: date) -> str | None:

@@ -245,3 +245,22 @@ def test_every_department_and_audit_page_renders_in_both_languages(
         assert f'<html lang="{lang}">' in page.text and "error=" not in str(page.url), path
     for table in ("monthly", "volume", "postage", "rotations"):
         assert client.get(f"/ui/statistics/{table}.csv", params={"lang": lang}).status_code == 200
+
+
+def test_bad_references_and_moments_get_a_clear_message(network: Network) -> None:
+    client, _ = network
+    sign_in_as(client, "kiemtoan.bad", "auditor")
+    said = {
+        "/ui/audit/find?ref=!!": "Hãy nhập mã yêu cầu (UUID) hoặc mã vạch",
+        "/ui/audit/find?ref=": "Hãy nhập mã yêu cầu (UUID) hoặc mã vạch",
+        "/ui/audit/copies/NO-SUCH-COPY": "NO-SUCH-COPY: không tìm thấy",
+        f"/ui/audit/requests/{uuid.UUID(int=7)}": "không tìm thấy",
+        "/ui/audit/copies/HNM-TVT-W-KIEU-1?as_of=" + "9" * 300: "Thời điểm phải có dạng",
+        "/ui/audit/as-of?as_of=2026-02-30T10:00": "Thời điểm phải có dạng",
+    }
+    for path, message in said.items():
+        r = client.get(path)
+        assert r.status_code == 200 and message in r.text, path
+    # A library the network does not have: the first one's queues instead, no error.
+    r = client.get("/ui/audit/as-of?as_of=2026-01-01T00:00&library=NOWHERE")
+    assert r.status_code == 200 and "selected>HNM-" in r.text
