@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from api.i18n_desk import DESK
+from api.i18n_pages import PAGES
+from api.i18n_stock import STOCK
+
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "app": "Mạng lưới thư viện chia sẻ",
@@ -581,6 +585,10 @@ ISO_EN: dict[str, str] = {
     "StatusRequest": "Ask for the status",
 }
 LABELS = {"vi": ISO_VI, "en": ISO_EN}
+for _lang in TEXT:
+    TEXT[_lang].update(PAGES[_lang])
+    TEXT[_lang].update(STOCK[_lang])
+    TEXT[_lang].update(DESK[_lang])
 
 
 def iso_label(name: str, lang: str) -> str:

@@ -21,8 +21,10 @@ from api.deps import system
 from api.i18n import TEXT, iso_label
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
+from api.ui_forms import parcel_form, refusal
 from api.ui_guard import HEADERS, csrf_ok, csrf_token, guard, language
 from api.ui_reasons import reason_text
+from api.ui_session import back_to, next_of, signed_out
 from api.ui_timeline import sentence, who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
@@ -33,6 +35,7 @@ from projections.catalogue import search_works
 from projections.dashboard import REQUEST_TILES, library_dashboard
 from projections.libraries import list_libraries
 from projections.requests import detail, parties, queue
+from projections.shipments import for_request, partner_list
 from services.commands import RequestItem, TakeAction
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +76,11 @@ def home(
 ) -> HTMLResponse:
     with sys.db.transaction() as conn:
         libraries = list_libraries(conn)
-    return render(request, "libraries.html", me, libraries=libraries)
+    return render(request, "libraries.html", me, libraries=libraries, next=next_of(request))
+
+
+def _with_lang(page: str, lang: str) -> str:
+    return f"{page}{'&' if '?' in page else '?'}lang={lang}"
 
 
 FONT_STYLES = {"regular": "", "bold": "B", "italic": "I"}
@@ -97,19 +104,21 @@ def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     form_ok: Annotated[bool, Depends(csrf_ok)],
+    next_page: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     lang = language(request)
+    back = back_to(next_page)
     if not form_ok:
-        return redirect("/", lang, error=TEXT[lang]["form_expired"])
+        return redirect("/", lang, error=TEXT[lang]["form_expired"], next=back)
     try:
         who = sign_in(sys, username, password)
     except LoginThrottled:
-        return redirect("/", lang, error="too many failed sign-ins; wait a few minutes")
+        return redirect("/", lang, error=TEXT[lang]["login_throttled"], next=back)
     except HTTPException as exc:
-        return redirect("/", lang, error=str(exc.detail))
+        return redirect("/", lang, error=str(exc.detail), next=back)
     ttl = int(sys.settings.ui_session_hours * 3600)
     token, _ = sys.tokens.issue(who, ttl)
-    response = redirect("/ui/requests", lang)
+    response = RedirectResponse(_with_lang(back, lang), status_code=303, headers=HEADERS)
     response.set_cookie(
         UI_COOKIE,
         token,
@@ -138,7 +147,7 @@ def my_requests(
 ) -> Response:
     lang = language(request)
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request)
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     chosen = request.query_params.get("queue", "")
@@ -165,7 +174,25 @@ def my_requests(
         chosen=chosen if chosen in REQUEST_TILES else None,
         works=works,
         age=lambda oldest: age_of(oldest, now, lang),
+        tile_page=tile_page,
     )
+
+
+# Where a dashboard tile that is not a queue of requests leads.
+TILE_PAGES = {
+    "parcels_in_transit": "/ui/parcels",
+    "parcels_stuck": "/ui/parcels?stuck=true",
+    "transfers_open": "/ui/transfers",
+    "transfers_to_approve": "/ui/transfers?approve=true",
+    "rotations_overdue": "/ui/rotations?overdue=true",
+    "digital_waiting": "/ui/digital",
+}
+
+
+def tile_page(tile: dict[str, Any]) -> str | None:
+    if tile["queue"]:
+        return f"/ui/requests?queue={tile['key']}"
+    return TILE_PAGES.get(tile["key"])
 
 
 @router.post("/ui/requests")
@@ -182,14 +209,14 @@ def new_request(
     if not form_ok:
         return redirect("/ui/requests", lang, error=TEXT[lang]["form_expired"])
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request, "/ui/requests")
     if not me.library:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     try:
         command = RequestItem(work=work, reader_ref=reader_ref, service_type=service_type)
         created = sys.entry.act(me, command)
     except DomainError as exc:
-        return redirect("/ui/requests", lang, error=exc.detail)
+        return redirect("/ui/requests", lang, error=refusal(exc, lang))
     return redirect(
         f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"])
     )
@@ -203,7 +230,7 @@ def one_request(
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
     if me is None:
-        return redirect("/", language(request), error=TEXT[language(request)]["sign_in_first"])
+        return signed_out(request)
     wanted = request.query_params.get("v", "")
     found = _read_own_write(sys, request_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
@@ -212,12 +239,17 @@ def one_request(
         return redirect("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
     actions = actions_for(me, found)
     lang = language(request)
+    with sys.db.transaction() as conn:
+        shipments = for_request(conn, request_id)
+        partners = partner_list(conn)
     return render(
         request,
         "request.html",
         me,
         r=found,
         actions=actions,
+        shipments=shipments,
+        partners=partners,
         said=lambda event, data: sentence(event, data, lang),
         by=lambda actor: who(actor, lang),
         why=lambda reason: reason_text(reason, lang),
@@ -265,12 +297,16 @@ def act(
     cost: FormField = None,
     available_on: FormField = None,
     to_request: FormField = None,
+    partner: FormField = None,
+    waybill: FormField = None,
+    weight_grams: FormField = None,
+    declared_postage: FormField = None,
 ) -> Response:
     lang = language(request)
     if not form_ok:
         return redirect(f"/ui/requests/{request_id}", lang, error=TEXT[lang]["form_expired"])
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request, f"/ui/requests/{request_id}")
     if not me.library:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     given = {
@@ -283,12 +319,17 @@ def act(
         "available_on": available_on,
         "to_request": to_request,
     }
-    params = {k: v.strip() for k, v in given.items() if v and v.strip()}
+    params: dict[str, Any] = {k: v.strip() for k, v in given.items() if v and v.strip()}
+    by_post = parcel_form(partner, waybill, weight_grams, declared_postage, item_id, lang)
+    if isinstance(by_post, str):
+        return redirect(f"/ui/requests/{request_id}", lang, error=by_post)
+    if by_post and action in ("Loaned", "ShippedReturn"):
+        params["shipment"] = by_post
     command = TakeAction(request_id, action, params, expected_version=expected_version)
     try:
         result = sys.entry.act(me, command)
     except Hidden:
         return redirect("/ui/requests", lang, error=f"{request_id}: not found")
     except DomainError as exc:
-        return redirect(f"/ui/requests/{request_id}", lang, error=exc.detail)
+        return redirect(f"/ui/requests/{request_id}", lang, error=refusal(exc, lang))
     return redirect(f"/ui/requests/{request_id}", lang, done=action, v=str(result["version"]))

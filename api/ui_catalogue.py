@@ -15,6 +15,7 @@ from api.deps import system
 from api.i18n import TEXT
 from api.ui import redirect, render
 from api.ui_guard import language
+from api.ui_session import signed_out
 from composition.bootstrap import System
 from domain.access import Permission, Principal, may
 from domain.catalogue import ItemKind
@@ -37,7 +38,7 @@ def catalogue(
 ) -> Response:
     lang = language(request)
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request)
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     results: list[dict[str, Any]] = []

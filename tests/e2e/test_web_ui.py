@@ -35,7 +35,12 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
-LIBRARIANS = {"HNM-S-ADT": "thuthu.adt", "HNM-KB": "thuthu.kb", "HNM-DT": "thuthu.dt"}
+LIBRARIANS = {
+    "HNM-S-ADT": "thuthu.adt",
+    "HNM-S-AKB": "thuthu.akb",
+    "HNM-KB": "thuthu.kb",
+    "HNM-DT": "thuthu.dt",
+}
 
 
 def as_library(browser: TestClient, code: str) -> None:
