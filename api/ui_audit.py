@@ -20,7 +20,8 @@ from api.deps import system
 from api.i18n import TEXT
 from api.ui import redirect, render
 from api.ui_audit_words import aggregate_name, cause_text, copy_sentence, shipment_sentence
-from api.ui_guard import language
+from api.ui_figures import csv_download
+from api.ui_guard import guard, language
 from api.ui_timeline import sentence, who
 from api.ui_words import Words
 from composition.bootstrap import System
@@ -169,7 +170,9 @@ def _show_story(
     said: Callable[[str, dict[str, Any]], str],
     as_of: str,
     path: str,
+    download: str | None,
 ) -> Response:
+    """The story as a page, or (`download`: the file's name) as CSV."""
     lang = language(request)
     instant = instant_of(as_of)
     if isinstance(instant, str):
@@ -182,6 +185,8 @@ def _show_story(
         kept = [e for e in entries if version and e["version"] <= version]
         later, entries = len(entries) - len(kept), kept
     rows = story(entries, lang, said)
+    if download:
+        return guard(request, _story_csv(rows, lang, download))
     return render(
         request,
         "audit_story.html",
@@ -198,6 +203,21 @@ def _show_story(
     )
 
 
+STORY_COLUMNS = ("n", "at", "event", "version", "what", "who", "action", "correlation",
+                 "why", "event_id", "trace")  # fmt: skip
+
+
+def _story_csv(rows: list[dict[str, Any]], lang: str, name: str) -> Response:
+    """The story's rows as the page shows them, to save: the words in the page's
+    language, the time in ISO 8601 (UTC), the ids as recorded."""
+    text = TEXT[lang]
+    header = ["#", f"{text['when']} (UTC)", "event", "version", text["what"], text["who"],
+              text["audit_action"], "correlation_id", text["audit_why"], "event_id",
+              "trace_id"]  # fmt: skip
+    lines = [[r["at"].isoformat() if k == "at" else r[k] for k in STORY_COLUMNS] for r in rows]
+    return csv_download(name, header, lines, {})
+
+
 @router.get("/ui/audit/requests/{request_id}")
 def request_story(
     request_id: UUID,
@@ -205,6 +225,7 @@ def request_story(
     sys: Annotated[System, Depends(system)],
     me: Annotated[Principal | None, Depends(ui_principal)],
     as_of: Instant = "",
+    format: Annotated[str, Query(description="csv: the story as a file to save")] = "",
 ) -> Response:
     allowed = auditor(request, me)
     if isinstance(allowed, Response):
@@ -225,6 +246,7 @@ def request_story(
         lambda event, data: sentence(event, data, lang),
         as_of,
         f"/ui/audit/requests/{request_id}",
+        f"libshare-story-request-{request_id}.csv" if format == "csv" else None,
     )
 
 
@@ -235,6 +257,7 @@ def copy_story(
     sys: Annotated[System, Depends(system)],
     me: Annotated[Principal | None, Depends(ui_principal)],
     as_of: Instant = "",
+    format: Annotated[str, Query(description="csv: the story as a file to save")] = "",
 ) -> Response:
     allowed = auditor(request, me)
     if isinstance(allowed, Response):
@@ -256,4 +279,5 @@ def copy_story(
         lambda event, data: copy_sentence(event, data, lang),
         as_of,
         f"/ui/audit/copies/{code}",
+        f"libshare-story-copy-{code}.csv" if format == "csv" else None,
     )

@@ -8,7 +8,9 @@ event altered in the database."""
 from __future__ import annotations
 
 import base64
+import csv
 import html
+import io
 import os
 import re
 import subprocess
@@ -104,6 +106,20 @@ def test_a_requests_story_says_who_why_and_what_else_each_action_did(
     assert copy_row[0] == "Thao tác 2" and copy_row[2] == f"bản tài liệu {w['item']}"
     assert f'href="/ui/audit/copies/{w["item"]}?lang=vi"' in page.text
 
+    # The same story as a file to save: the page's rows, the ids as recorded.
+    saved = client.get(f"/ui/audit/requests/{w['id']}?format=csv")
+    assert saved.headers["content-type"] == "text/csv; charset=utf-8"
+    assert saved.headers["content-disposition"] == (
+        f'attachment; filename="libshare-story-request-{w["id"]}.csv"'
+    )
+    header, *lines = csv.reader(io.StringIO(saved.content.decode("utf-8-sig")))
+    assert header[:5] == ["#", "Lúc (UTC)", "event", "version", "Việc"]
+    assert [(r[2], int(r[3])) for r in lines] == [
+        (e["event"], e["version"]) for e in w["detail"]["timeline"]
+    ]
+    assert lines[0][4] == first[2].rsplit(" (", 1)[0] and lines[0][7] == "phieu-muon-0042"
+    assert lines[0][9] == w["detail"]["timeline"][0]["cause"]["event_id"]
+
     english = client.get(f"/ui/audit/requests/{w['id']}?lang=en").text
     rows = tables(english)["The events, in order"][1:]
     assert rows[0][2].startswith("HNM-S-BH asked for W-KIEU for reader BD-0042")
@@ -120,6 +136,12 @@ def test_a_copy_and_the_network_as_they_stood_before_the_loan(
     assert rows[0][2].startswith(f"Đăng ký bản {w['item']} của tài liệu W-KIEU, thuộc HNM-TVT")
     assert rows[-1][2].startswith("Cho HNM-S-BH mượn liên thư viện")
     assert f'href="/ui/audit/requests/{w["id"]}?lang=vi"' in copy_page
+
+    saved = client.get(f"/ui/audit/copies/{w['item']}?format=csv")
+    assert saved.headers["content-disposition"].endswith(f'"libshare-story-copy-{w["item"]}.csv"')
+    _, *lines = csv.reader(io.StringIO(saved.content.decode("utf-8-sig")))
+    assert [r[2] for r in lines] == ["Registered", "LentOnIll"]
+    assert lines[1][4] == "Cho HNM-S-BH mượn liên thư viện"
 
     at = w["before_loan"]
     then = client.get(f"/ui/audit/requests/{w['id']}", params={"as_of": at[:19]}).text
