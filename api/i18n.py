@@ -537,6 +537,7 @@ ISO_VI: dict[str, str] = {
     "RenewResponse": "Trả lời gia hạn",
     "Notification": "Gửi ghi chú",
     "StatusRequest": "Hỏi trạng thái",
+    "Lost": "Báo mất tài liệu",
 }
 
 
@@ -583,6 +584,7 @@ ISO_EN: dict[str, str] = {
     "RenewResponse": "Answer the renewal",
     "Notification": "Send a note",
     "StatusRequest": "Ask for the status",
+    "Lost": "Report the item lost",
 }
 LABELS = {"vi": ISO_VI, "en": ISO_EN}
 for _lang in TEXT:

@@ -81,6 +81,11 @@ REFUSED_EN = {
 PAGES: dict[str, dict[str, str]] = {
     "vi": {
         "session_expired": "Phiên làm việc đã hết hạn; vui lòng đăng nhập lại",
+        "problem_title": "Không thực hiện được",
+        "problem_form": "Biểu mẫu thiếu thông tin hoặc có ô không hợp lệ",
+        "problem_not_found": "Không có trang này",
+        "problem_internal": "Đã có lỗi ngoài dự kiến; việc của bạn chưa được ghi nhận",
+        "problem_back": "Về trang việc của thư viện",
         "login_throttled": "Đăng nhập sai quá nhiều lần; vui lòng chờ vài phút",
         "parcels": "Kiện hàng",
         "parcels_all": "Tất cả kiện đang vận chuyển",
@@ -139,6 +144,11 @@ PAGES: dict[str, dict[str, str]] = {
     },
     "en": {
         "session_expired": "Your session has expired; please sign in again",
+        "problem_title": "That did not work",
+        "problem_form": "The form is missing something or has a field that is not valid",
+        "problem_not_found": "There is no such page",
+        "problem_internal": "Something unexpected went wrong; nothing was recorded",
+        "problem_back": "Back to the library's work",
         "login_throttled": "Too many failed sign-ins; wait a few minutes",
         "parcels": "Parcels",
         "parcels_all": "All parcels in transit",

@@ -6,24 +6,22 @@ as the API, decided by the same policy; the session is a signed token in a cooki
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from api.accounts import LoginThrottled, sign_in
 from api.auth import UI_COOKIE, ui_principal
 from api.deps import system
-from api.i18n import TEXT, iso_label
+from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
 from api.ui_forms import parcel_form, refusal
-from api.ui_guard import HEADERS, csrf_ok, csrf_token, guard, language
+from api.ui_guard import HEADERS, csrf_ok, language
 from api.ui_reasons import reason_text
+from api.ui_render import redirect, render
 from api.ui_session import back_to, next_of, signed_out
 from api.ui_timeline import sentence, who
 from composition.bootstrap import System
@@ -39,33 +37,6 @@ from projections.shipments import for_request, partner_list
 from services.commands import RequestItem, TakeAction
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
-
-def render(request: Request, template: str, me: Principal | None, **context: Any) -> HTMLResponse:
-    lang = language(request)
-    page = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "csrf": csrf_token(request),
-            "t": TEXT[lang],
-            "lang": lang,
-            "other": "en" if lang == "vi" else "vi",
-            "label": lambda name: iso_label(name, lang),
-            "library": me.library if me else None,
-            "account": me.account if me else None,
-            "error": request.query_params.get("error"),
-            "done": request.query_params.get("done"),
-            **context,
-        },
-    )
-    return guard(request, page)  # type: ignore[return-value]
-
-
-def redirect(path: str, lang: str, **params: str) -> RedirectResponse:
-    query = "&".join([f"lang={lang}", *(f"{k}={quote(v)}" for k, v in params.items())])
-    return RedirectResponse(f"{path}?{query}", status_code=303, headers=HEADERS)
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -13,9 +13,9 @@ from fastapi.responses import HTMLResponse, Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_forms import refusal
 from api.ui_guard import csrf_ok, language
+from api.ui_render import redirect, render
 from api.ui_session import signed_out
 from composition.bootstrap import System
 from domain.access import Permission, Principal, may

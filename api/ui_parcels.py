@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_guard import language
+from api.ui_render import redirect, render
 from api.ui_session import signed_out
 from api.waybill_barcode import waybill_svg
 from composition.bootstrap import System

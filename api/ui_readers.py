@@ -15,9 +15,9 @@ from fastapi.responses import Response
 
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_forms import refusal
 from api.ui_guard import csrf_ok, language
+from api.ui_render import redirect, render
 from composition.bootstrap import System
 from domain.access import ONLINE_REGISTRATION, reader_self
 from domain.errors import DomainError

@@ -15,9 +15,9 @@ from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
-from api.ui import redirect, render
 from api.ui_forms import barcodes, refusal
 from api.ui_guard import csrf_ok, language
+from api.ui_render import redirect, render
 from api.ui_session import signed_out
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may

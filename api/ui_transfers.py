@@ -16,9 +16,9 @@ from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
-from api.ui import redirect, render
 from api.ui_forms import barcodes, damaged_lines, parcel_form, refusal
 from api.ui_guard import csrf_ok, language
+from api.ui_render import redirect, render
 from api.ui_session import signed_out
 from api.ui_timeline import who
 from composition.bootstrap import System
