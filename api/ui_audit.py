@@ -18,10 +18,10 @@ from fastapi.responses import Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_audit_words import aggregate_name, cause_text, copy_sentence, shipment_sentence
 from api.ui_figures import csv_download
 from api.ui_guard import guard, language
+from api.ui_render import redirect, render
 from api.ui_timeline import sentence, who
 from api.ui_words import Words
 from composition.bootstrap import System

@@ -16,9 +16,9 @@ from fastapi.responses import Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_audit import auditor, instant_of
 from api.ui_guard import language
+from api.ui_render import redirect, render
 from api.ui_words import Words
 from composition.bootstrap import PROJECTIONS, System, projection_named
 from domain.access import Principal

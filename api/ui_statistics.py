@@ -18,10 +18,10 @@ from api.auth import ui_principal
 from api.deps import system
 from api.fields import MONTH
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_charts import Chart, bar_chart
 from api.ui_figures import csv_download, number, percent
 from api.ui_guard import HEADERS, guard, language
+from api.ui_render import redirect, render
 from api.ui_statistics_tables import (
     COLUMNS,
     Seen,

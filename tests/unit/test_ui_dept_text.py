@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from api.i18n import TEXT
-from api.ui import templates
 from api.ui_audit_words import COPY_SENTENCES, SHIPMENT_SENTENCES, cause_text, copy_sentence
 from api.ui_charts import PLOT, bar_chart
 from api.ui_figures import number, percent
+from api.ui_render import templates
 from api.ui_words import MissingText, Words
 from domain.contract import event_types
 
