@@ -37,12 +37,15 @@ from api.sru import router as sru_router
 from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
+from api.ui_audit import router as ui_audit_router
+from api.ui_audit_log import router as ui_audit_log_router
 from api.ui_catalogue import router as ui_catalogue_router
 from api.ui_desk import router as ui_desk_router
 from api.ui_digital import router as ui_digital_router
 from api.ui_parcels import router as ui_parcels_router
 from api.ui_readers import router as ui_readers_router
 from api.ui_rotations import router as ui_rotations_router
+from api.ui_statistics import router as ui_statistics_router
 from api.ui_transfers import router as ui_transfers_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
@@ -116,6 +119,9 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(ui_router)
     app.include_router(ui_readers_router)
     app.include_router(ui_catalogue_router)
+    app.include_router(ui_statistics_router)
+    app.include_router(ui_audit_router)
+    app.include_router(ui_audit_log_router)
     app.include_router(ui_parcels_router)
     app.include_router(ui_transfers_router)
     app.include_router(ui_rotations_router)

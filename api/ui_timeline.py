@@ -103,9 +103,12 @@ def _shown(value: Any) -> str:
     return "—" if value in (None, "") else str(value)
 
 
-def sentence(event: str, data: dict[str, Any], lang: str) -> str:
-    """What happened, in words; an event without a sentence is named as it is."""
-    template = SENTENCES[lang].get(event)
+def sentence(
+    event: str, data: dict[str, Any], lang: str, sentences: dict[str, dict[str, str]] = SENTENCES
+) -> str:
+    """What happened, in words (a request's events, or those of `sentences`); an event
+    without a sentence is named as it is."""
+    template = sentences[lang].get(event)
     if template is None:
         return event
     words = {k: _shown(v) for k, v in data.items()}

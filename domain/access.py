@@ -82,6 +82,8 @@ class Permission(StrEnum):
     ISO18626_PEER = "iso18626.peer"  # an outside peer's own messages (no role holds it)
     ISO18626_OUTBOX = "iso18626.outbox"  # the outbox worker records what it sent
     HISTORY_CUT = "history.cut"  # a restore as of an instant records the cut (ADR 0024)
+    # A library's own rows of the statistics, in the web UI (ADR 0032).
+    LIBRARY_STATISTICS_READ = "statistics.library.read"
 
 
 # What every event records of who acted: an account, its role and library or partner; or
@@ -143,6 +145,7 @@ RULES: dict[Permission, dict[Role, Scope]] = {
     Permission.ISO18626_PEER: {},
     Permission.ISO18626_OUTBOX: {},
     Permission.HISTORY_CUT: {},
+    Permission.LIBRARY_STATISTICS_READ: {R.LIBRARIAN: L, R.LIBRARY_ADMIN: L},
 }
 
 ROLE_ORDER = list(Role)

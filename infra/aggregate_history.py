@@ -11,6 +11,7 @@ import psycopg
 from eventsourcing.persistence import Mapper, StoredEvent
 from psycopg.sql import SQL, Identifier
 
+from infra.causation import cause_of
 from infra.envelope import from_stored
 from infra.event_store import EVENTS_TABLE
 
@@ -23,7 +24,8 @@ _SELECT = SQL(
 def history(
     conn: psycopg.Connection[Any], mapper: Mapper[UUID], aggregate_id: UUID
 ) -> list[dict[str, Any]]:
-    """[{version, event, at, actor, data}] for every event of the aggregate."""
+    """[{version, event, at, actor, data, cause}] for every event of the aggregate (its
+    cause: infra/causation.py `cause_of`)."""
     found = []
     for nid, xid, version, topic, state, metadata in conn.execute(
         _SELECT, (aggregate_id,)
@@ -42,6 +44,7 @@ def history(
                 "at": env.time,
                 "actor": env.actor,
                 "data": env.data,
+                "cause": cause_of(env),
             }
         )
     return found

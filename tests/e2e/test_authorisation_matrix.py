@@ -506,6 +506,7 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
         **readers_matrix(w),
         **audit_matrix(w),
         **catalogue_import_matrix(w),
+        **ui_department_and_audit_matrix(w),
     }
 
 
@@ -1181,4 +1182,31 @@ def catalogue_import_matrix(w: dict[str, Any]) -> dict[str, Case]:
         "GET /oai": Case(*same("/oai?verb=Identify"), public=True),
         "POST /oai": Case(*same("/oai", data={"verb": "Identify"}), public=True),
         "GET /sru": Case(*same("/sru?query=kieu"), public=True),
+    }
+
+
+def ui_department_and_audit_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """The web UI's statistics (every library's for those who read the statistics, a
+    library's own for its staff) and the auditors' pages (the auditor's alone)."""
+    stats = {r: BOTH for r in ("auditor", "department", "network_admin", "librarian")}
+    stats["library_admin"] = BOTH
+    only = {"auditor": BOTH}
+    req = w["own_request"]
+    return {
+        "GET /ui/statistics": Case(*same("/ui/statistics"), allow=stats, ui=True),
+        "GET /ui/statistics/{table}.csv": Case(
+            *same("/ui/statistics/monthly.csv"), allow=stats, ui=True
+        ),
+        "GET /ui/audit": Case(*same("/ui/audit"), allow=only, ui=True),
+        "GET /ui/audit/find": Case(*same(f"/ui/audit/find?ref={req}"), allow=only, ui=True),
+        "GET /ui/audit/requests/{request_id}": Case(
+            *same(f"/ui/audit/requests/{req}"), allow=only, ui=True
+        ),
+        "GET /ui/audit/copies/{barcode}": Case(
+            *same(f"/ui/audit/copies/{w['own_copy']}"), allow=only, ui=True
+        ),
+        "GET /ui/audit/as-of": Case(
+            *same("/ui/audit/as-of?as_of=2026-01-01T00:00&library=HNM-KB"), allow=only, ui=True
+        ),
+        "GET /ui/audit/log": Case(*same("/ui/audit/log"), allow=only, ui=True),
     }
