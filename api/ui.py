@@ -120,6 +120,11 @@ def my_requests(
     if me is None:
         return signed_out(request)
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
+        # The auditors' and the department's pages are theirs to start from.
+        if may(me, Permission.AUDIT_READ) is not None:
+            return redirect("/ui/audit", lang)
+        if may(me, Permission.STATISTICS_READ) is not None:
+            return redirect("/ui/statistics", lang)
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     chosen = request.query_params.get("queue", "")
     now = utc_now()

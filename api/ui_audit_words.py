@@ -59,6 +59,7 @@ SHIPMENT_SENTENCES: dict[str, dict[str, str]] = {
         ),
         "CarrierEventRecorded": "{status} lúc {at} {facility}",
         "LibraryReplaced": "{old} nay là {new} ({why})",
+        "RequestAdded": "Cùng kiện có tài liệu của yêu cầu {request_id}",
     },
     "en": {
         "Dispatched": (
@@ -67,6 +68,7 @@ SHIPMENT_SENTENCES: dict[str, dict[str, str]] = {
         ),
         "CarrierEventRecorded": "{status} at {at} {facility}",
         "LibraryReplaced": "{old} is now {new} ({why})",
+        "RequestAdded": "The same parcel carries request {request_id}'s item",
     },
 }
 CAUSES = {

@@ -479,7 +479,10 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
         # A peer proves itself by its shared secret; no role's credential will do.
         "POST /iso18626": Case(*same("/iso18626", content=b"<x/>")),
         # -- the librarians' web UI ------------------------------------------------------------
-        "GET /ui/requests": Case(*same("/ui/requests"), allow=librarian_lib, ui=True),
+        # (auditors, the department and the network are sent on to their own pages)
+        "GET /ui/requests": Case(
+            *same("/ui/requests"), allow={**librarian_lib, **readers}, ui=True
+        ),
         "GET /ui/catalogue": Case(*same("/ui/catalogue?q=kieu"), allow=librarian_lib, ui=True),
         "POST /ui/requests": Case(
             *same("/ui/requests", data={"work": "W-CHIPHEO", "reader_ref": "BD-9"}),

@@ -214,3 +214,20 @@ def test_a_malformed_page_request_gets_a_page_in_words_not_json(browser: TestCli
         .headers["content-type"]
         .startswith("application/problem+json")
     )  # the API keeps answering machines in problem+json
+
+
+def test_auditors_and_the_department_land_on_their_own_pages(browser: TestClient) -> None:
+    system: System = browser.app.state.system  # type: ignore[attr-defined]
+    for username, role, page in (
+        ("ui.kiemtoan", "auditor", "/ui/audit"),
+        ("ui.sovhtt", "department", "/ui/statistics"),
+    ):
+        system.accounts.open_account(
+            {"account": "test-setup", "role": "network_admin"},
+            username,
+            username,
+            roles=[role],
+            password=PASSWORD,
+        )
+        r = post(browser, "/ui/login", data={"username": username, "password": PASSWORD})
+        assert r.url.path == page and "error=" not in str(r.url), r.url
