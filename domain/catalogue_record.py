@@ -17,6 +17,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import IllegalTransition, InvalidInput
+from domain.vietnamese_text import fold, words
 
 LOCAL_ID = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,100}$")
 NEW_WORK = "new work"
@@ -225,11 +226,23 @@ def title_key(folded_title: str, folded_creator: str, year: str) -> str:
     return f"tay:{folded_title}|{folded_creator}|{year}"
 
 
+def title_author_key(title: str, creator: str) -> str:
+    """The key of a work by its title and author alone, words only (no punctuation, no
+    dates: "Nguyễn, Du, 1765-1820." is "nguyen du"). Claimed by works registered without
+    a year (the demo's, a librarian's); an import looks it up last and never claims it, so
+    two editions of other years still become two works."""
+    author = [w for w in words(fold(creator)) if not w.isdigit()]
+    return f"ta:{' '.join(words(fold(title)))}|{' '.join(author)}"
+
+
 def match_keys(isbns: tuple[str, ...], title_key_: str) -> list[str]:
     """The keys a record claims, in the order they are tried: its ISBNs, then its title."""
     return [f"isbn:{i}" for i in isbns] + [title_key_]
 
 
 def rule_of(key: str) -> str:
-    """How a merge through `key` is told: 'isbn 978...' or 'title, author and year'."""
-    return f"isbn {key[5:]}" if key.startswith("isbn:") else "title, author and year"
+    """How a merge through `key` is told: 'isbn 978...', 'title, author and year', or
+    'title and author' (a work registered without a year)."""
+    if key.startswith("isbn:"):
+        return f"isbn {key[5:]}"
+    return "title and author" if key.startswith("ta:") else "title, author and year"

@@ -96,9 +96,16 @@ _holding_id = lru_cache(maxsize=8192)(Holding.id_for)
 _copy_id = lru_cache(maxsize=8192)(Copy.id_for)
 
 
+def _lookup_keys(parsed: Parsed) -> list[str]:
+    """The keys a record is matched by, in order: those it claims (its ISBNs, its title,
+    author and year), then its title and author, which only registered works claim."""
+    keys = match_keys(parsed.description.isbns, parsed.title_key)
+    return [*keys, parsed.title_author_key] if parsed.title_author_key else keys
+
+
 def _ids(library: str, parsed: Parsed) -> list[UUID]:
     """Every aggregate a record's import may look up."""
-    keys = match_keys(parsed.description.isbns, parsed.title_key)
+    keys = _lookup_keys(parsed)
     work = parsed.new_work_code()
     barcodes = list(parsed.description.items) or [numbered_barcode(library, work, 1)]
     return [
@@ -200,8 +207,9 @@ class CatalogueImportService:
             report.updated.append(parsed.local_id)
             return
         keys = match_keys(parsed.description.isbns, parsed.title_key)
-        claimed = {key: found.work for key in keys if (found := lookups.get(_key_id(key)))}
-        match = next((key for key in keys if key in claimed), None)
+        tried = _lookup_keys(parsed)
+        claimed = {key: found.work for key in tried if (found := lookups.get(_key_id(key)))}
+        match = next((key for key in tried if key in claimed), None)
         if match is not None:
             work_code, rule = claimed[match], rule_of(match)
         else:
@@ -261,8 +269,9 @@ class CatalogueImportService:
 
     def separate(self, actor: Actor, library: str, local_id: str, reason: str) -> dict[str, Any]:
         """Reverse a merge: the record gets a work of its own (registered from its
-        description) and leaves the other work's search text. The library's copies stay
-        under the work they were registered with (ADR 0025)."""
+        description) and leaves the other work's search text, and the library's copies
+        the record brought (its items, or the one numbered copy of an item-less record)
+        go with it, with the holdings' counts: all in one transaction (ADR 0025)."""
         code = aggregates.library(self.store, library).code
         record: CatalogueRecord | None = self._get(_record_id(code, local_id))
         if record is None:
@@ -274,8 +283,43 @@ class CatalogueImportService:
         changed: list[Aggregate] = [record]
         if self._get(_work_id(work_code)) is None:
             changed.append(Work.register(work_code, d.title, "book", creator=d.creator))
+        barcodes = list(d.items) or [numbered_barcode(code, previous, 1)]
+        moved = [
+            copy
+            for barcode in barcodes
+            if isinstance(copy := self._get(_copy_id(barcode)), Copy)
+            and copy.work == previous
+            and copy.owner == code
+            and copy.recatalogue(work_code, reason)
+        ]
+        changed += [*moved, *self._holdings_after_move(code, previous, work_code, len(moved))]
         self.store.record(*changed, actor=actor)
-        return {"record": local_id, "library": code, "work": work_code, "was": previous}
+        return {
+            "record": local_id,
+            "library": code,
+            "work": work_code,
+            "was": previous,
+            "copies": sorted(c.barcode for c in moved),
+        }
+
+    def _holdings_after_move(
+        self, library: str, previous: str, work: str, moved: int
+    ) -> list[Aggregate]:
+        """The library's holding of the work its copies left counts that many fewer; its
+        holding of the work they joined counts them."""
+        if moved == 0:
+            return []
+        changed: list[Aggregate] = []
+        old: Holding | None = self._get(_holding_id(previous, library))
+        if old is not None:
+            left = max(0, old.copies - moved)
+            old.change_copies(left, min(old.digital_lendable, left))
+            changed.append(old)
+        new: Holding | None = self._get(_holding_id(work, library))
+        if new is None:
+            return [*changed, Holding.register(work, library, moved)]
+        new.change_copies(new.copies + moved, new.digital_lendable)
+        return [*changed, new]
 
 
 def _rejection(position: int, local_id: str | None, reason: str) -> dict[str, Any]:
