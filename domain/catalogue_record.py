@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -94,6 +95,7 @@ class CatalogueRecord(Aggregate):
         self.merged_from: list[str] = []  # works a separation moved it away from
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(library: str, local_id: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:catalogue-record:{library}:{local_id}")
 
@@ -188,6 +190,7 @@ class WorkKey(Aggregate):
         self.work = work
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(key: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:work-key:{key}")
 

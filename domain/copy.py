@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -243,6 +244,7 @@ class Copy(Aggregate):
         self.set_aside_for: str | None = None  # the digital loan it backs
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(barcode: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:copy:{barcode.strip().upper()}")
 

@@ -12,6 +12,7 @@ import re
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 import pymarc
@@ -35,6 +36,7 @@ class Parsed:
     fingerprint: str
     title_author_key: str = ""  # looked up last: a work registered without a year
 
+    @cached_property
     def new_work_code(self) -> str:
         """The code a record's work gets when it matches none: W-<ISBN-13>, or W-T and a
         digest of its title key (deterministic, so two imports racing agree)."""
@@ -65,6 +67,7 @@ def _text(value: str) -> str:
     return escape(_XML_CHARS.sub("", value))
 
 
+@lru_cache(maxsize=4096)  # tags, indicators and subfield codes: a few values, over and over
 def _attr(value: str) -> str:
     return quoteattr(_XML_CHARS.sub("", value))
 

@@ -131,3 +131,21 @@ def test_a_library_of_congress_record_keeps_its_author_key_without_dates(system:
     report = imported(system, KB, path.read_bytes())
     rules = {m["record"]: (m["work"], m["rule"]) for m in report["merged"]}
     assert rules["00280615"] == ("W-HOANGCAM", "title and author")
+
+
+def test_a_record_the_domain_refuses_is_told_and_the_rest_of_its_batch_goes_in(
+    system: System,
+) -> None:
+    load_demo(system)
+    too_long = Book("K" * 120, "Tắt đèn", "Ngô Tất Tố", "2011")
+    books = [Book(f"KB-{n}", f"Sách {n}", "Tác giả", "2020") for n in range(600)]
+    report = imported(system, KB, iso2709(*books[:300], too_long, *books[300:]))
+    assert report["created"] == 600
+    assert report["rejected"] == [
+        {
+            "position": 301,
+            "record": "K" * 120,
+            "reason": f"control number {'K' * 120!r} must be 1 to 100 characters",
+        }
+    ]
+    assert imported(system, KB, iso2709(*books))["unchanged"] == 600
