@@ -91,6 +91,9 @@ class CatalogueProjection(Projection):
         lent_to text  -- the library a copy on ILL loan is with
     );
     CREATE INDEX IF NOT EXISTS catalogue_copies_work ON {schema}.catalogue_copies (work, holder);
+    -- Search counts a page of works' copies from this index alone (ADR 0025, 2026-12-02).
+    CREATE INDEX IF NOT EXISTS catalogue_copies_availability
+        ON {schema}.catalogue_copies (work) INCLUDE (holder, status, picked_for);
     """
 
     def statements(self, event: Envelope) -> Iterable[Statement]:
