@@ -1,8 +1,9 @@
 """The union catalogue's figures (ADR 0025): MARC21 import end to end (through the entry:
-parse, match, one transaction per record with its work, keys, holding and copy) beside
-pymarc parsing the same file alone; and search p95 over a generated catalogue of
-`BENCH_HOLDINGS` holdings (default 20,000; the issue's size is 1,000,000) beside the bare
-indexed full-text query that finds the same works."""
+parse, match, one transaction per batch of records with their works, keys, holdings and
+copies) beside pymarc parsing the same file alone; and search p95 over a generated
+catalogue of `BENCH_HOLDINGS` holdings (default 20,000; the issue's size is 1,000,000)
+beside the bare indexed full-text query that finds the same works. `make bench` runs them
+with the others; `python -m bench.catalogue` alone."""
 
 from __future__ import annotations
 

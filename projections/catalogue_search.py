@@ -220,7 +220,7 @@ def _like(word: str) -> str:
 # that many works the index finds with every word in its tones, then, if the page needs
 # more, the first that many of the others (ADR 0025, 2026-12-02). A page past the bound
 # ranks every match.
-CANDIDATES = 1000
+CANDIDATES = 500
 
 
 @dataclass(frozen=True)
