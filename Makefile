@@ -22,10 +22,11 @@ run: $(STAMP)
 
 # Lint and type-check first (a lint or type error fails the build), then start PostgreSQL
 # (embedded, by the test session) and Kafka (a real broker on 127.0.0.1:19092), run the
-# whole suite, the fast parts first and the fault suite (tests/faults/) last, stop them.
+# whole suite, with the fault suite (tests/faults/, mostly waiting through outages) beside
+# the rest (infra/run-suites.sh), stop them.
 test: lint
 	infra/install-chromium.sh
-	infra/with-kafka.sh $(BIN)/pytest -q tests/unit tests/integration tests/e2e tests/faults
+	infra/with-kafka.sh infra/run-suites.sh
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit

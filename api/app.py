@@ -38,7 +38,12 @@ from api.statistics import router as statistics_router
 from api.transfers import router as transfers_router
 from api.ui import router as ui_router
 from api.ui_catalogue import router as ui_catalogue_router
+from api.ui_desk import router as ui_desk_router
+from api.ui_digital import router as ui_digital_router
+from api.ui_parcels import router as ui_parcels_router
 from api.ui_readers import router as ui_readers_router
+from api.ui_rotations import router as ui_rotations_router
+from api.ui_transfers import router as ui_transfers_router
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo_on_first_start
 from infra.settings import Settings
@@ -111,6 +116,11 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     app.include_router(ui_router)
     app.include_router(ui_readers_router)
     app.include_router(ui_catalogue_router)
+    app.include_router(ui_parcels_router)
+    app.include_router(ui_transfers_router)
+    app.include_router(ui_rotations_router)
+    app.include_router(ui_digital_router)
+    app.include_router(ui_desk_router)
     app.mount("/ui/static", StaticFiles(directory=UI_STATIC), name="ui-static")
     openapi.install(app)
     return app

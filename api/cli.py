@@ -102,6 +102,7 @@ def serve(
     import uvicorn
 
     from api.app import create_app
+    from api.tls import server_options
 
     settings = Settings()
     settings.run_workers = workers and settings.run_workers
@@ -111,6 +112,7 @@ def serve(
         port=port or settings.port,
         log_config=None,
         access_log=False,
+        **server_options(settings),
     )
 
 

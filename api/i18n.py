@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from api.i18n_desk import DESK
+from api.i18n_pages import PAGES
+from api.i18n_stock import STOCK
+
 TEXT: dict[str, dict[str, str]] = {
     "vi": {
         "app": "Mạng lưới thư viện chia sẻ",
@@ -325,6 +329,7 @@ ISO_VI: dict[str, str] = {
     "RenewResponse": "Trả lời gia hạn",
     "Notification": "Gửi ghi chú",
     "StatusRequest": "Hỏi trạng thái",
+    "Lost": "Báo mất tài liệu",
 }
 
 
@@ -371,8 +376,13 @@ ISO_EN: dict[str, str] = {
     "RenewResponse": "Answer the renewal",
     "Notification": "Send a note",
     "StatusRequest": "Ask for the status",
+    "Lost": "Report the item lost",
 }
 LABELS = {"vi": ISO_VI, "en": ISO_EN}
+for _lang in TEXT:
+    TEXT[_lang].update(PAGES[_lang])
+    TEXT[_lang].update(STOCK[_lang])
+    TEXT[_lang].update(DESK[_lang])
 
 
 def iso_label(name: str, lang: str) -> str:

@@ -1,5 +1,6 @@
 """ISO 18626 on the wire (ADR 0028). `POST /iso18626`: an outside peer's message (XML),
-with its shared secret in `X-ISO18626-Shared-Secret`; answered at once with the standard
+with its shared secret in `X-ISO18626-Shared-Secret` (or, for a peer configured for mutual
+TLS, its pinned client certificate: api/tls.py); answered at once with the standard
 confirmation, OK or ERROR (HTTP 200), or HTTP 400 with an ERROR confirmation when the body
 is no ISO 18626 message at all. The network administrator configures the peers; a
 request's messages, verbatim, are read at `/requests/{id}/iso18626`."""
@@ -17,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Authorize
 from api.deps import system
 from api.fields import line
+from api.tls import client_certificate
 from composition.bootstrap import System
 from domain.access import Permission, Principal, decide, iso_peer
 from domain.iso_conversation import IsoConversation
@@ -41,6 +43,9 @@ class NewPeer(BaseModel):
     auth: Literal["shared-secret", "mutual-tls"] = "shared-secret"
     schema_generation: Literal["2021", "2017"] = Field(default="2021", alias="schema")
     secret: str | None = Field(default=None, min_length=16, max_length=200)
+    client_certificate: str | None = Field(
+        default=None, max_length=20_000, description="mutual TLS: the peer's certificate (PEM)"
+    )
 
 
 @router.post("/iso18626/peers", status_code=201, summary="Configure an outside ISO 18626 peer")
@@ -54,6 +59,7 @@ def configure_peer(body: NewPeer, sys: Annotated[System, Depends(system)], me: A
         body.auth,
         body.schema_generation,
         body.secret,
+        body.client_certificate,
     )
     return sys.entry.act(me, command)
 
@@ -96,17 +102,20 @@ def _now() -> str:
 )
 async def inbound(request: Request, sys: Annotated[System, Depends(system)]) -> Response:
     presented = request.headers.get(SECRET_HEADER, "")
-    if not presented:
-        raise HTTPException(401, f"send the peer's shared secret in {SECRET_HEADER}")
+    certificate = client_certificate(request.scope)
+    if not presented and not certificate:
+        raise HTTPException(
+            401, f"send the peer's shared secret in {SECRET_HEADER}, or its client certificate"
+        )
     if sys.iso_schemas is None or sys.iso_peers is None:
         raise HTTPException(503, "ISO 18626 is not configured here (no XSD folder)")
     body = await request.body()
     if len(body) > MAX_BODY:
         raise HTTPException(400, f"an ISO 18626 message has at most {MAX_BODY} bytes")
-    return await run_in_threadpool(_receive, sys, body, presented)
+    return await run_in_threadpool(_receive, sys, body, presented, certificate)
 
 
-def _receive(sys: System, body: bytes, presented: str) -> Response:
+def _receive(sys: System, body: bytes, presented: str, certificate: str) -> Response:
     assert sys.iso_schemas is not None and sys.iso_peers is not None
     schemas, peers = sys.iso_schemas, sys.iso_peers
     doc, kind = kind_of(body)
@@ -128,7 +137,9 @@ def _receive(sys: System, body: bytes, presented: str) -> Response:
         refused = Refused("UnrecognisedDataValue", f"{sender}AgencyId: agency not found")
     if refused is None and ours is None:
         refused = Refused("UnrecognisedDataValue", f"{recipient}AgencyId: agency not found")
-    if peer is not None and not peers.authentic(peer, presented):
+    if peer is not None and not peers.authentic(peer, presented, certificate):
+        if peer.auth == "mutual-tls":
+            raise HTTPException(401, "the peer's pinned client certificate was not presented")
         raise HTTPException(401, "the shared secret does not match the peer's")
     if refused is not None:
         answer = build_confirmation(msg.generation, kind, h, received_at=_now(), error=refused)

@@ -10,10 +10,11 @@ import psycopg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.ui_problems import is_ui, ui_problem
 from domain.access import Forbidden
 from domain.digital_errors import ViewerLinkDead
 from domain.errors import (
@@ -217,7 +218,9 @@ def install(app: FastAPI) -> None:
         return problem(exc.slug, exc.detail, status=status, request=request, **extra)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        if is_ui(request):
+            return ui_problem(request, 422, [e.get("loc", ()) for e in exc.errors()])
         errors = [
             {"location": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
         ]
@@ -229,7 +232,9 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_ui(request) and exc.status_code in (404, 405):
+            return ui_problem(request, 404)
         slug = {404: "not-found", 401: "unauthenticated"}.get(exc.status_code, "http-error")
         response = problem(slug, str(exc.detail), status=exc.status_code, request=request)
         response.headers.update(exc.headers or {})
@@ -253,9 +258,11 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception) -> JSONResponse:
+    async def _internal(request: Request, exc: Exception) -> Response:
         if isinstance(exc, UNAVAILABLE) or isinstance(exc.__cause__, UNAVAILABLE):
             return await _unavailable(request, exc)
+        if is_ui(request):
+            return ui_problem(request, 500)
         return problem("internal-error", "An unexpected error occurred.", request=request)
 
     @app.get("/problems/{slug}", tags=["meta"], summary="What a problem type means")

@@ -6,23 +6,23 @@ as the API, decided by the same policy; the session is a signed token in a cooki
 from __future__ import annotations
 
 from datetime import date, datetime
-from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from api.accounts import LoginThrottled, sign_in
 from api.auth import UI_COOKIE, ui_principal
 from api.deps import system
-from api.i18n import TEXT, iso_label
+from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
-from api.ui_guard import HEADERS, csrf_ok, csrf_token, guard, language
+from api.ui_forms import parcel_form, refusal
+from api.ui_guard import HEADERS, csrf_ok, language
 from api.ui_reasons import reason_text
+from api.ui_render import redirect, render
+from api.ui_session import back_to, next_of, signed_out
 from api.ui_timeline import sentence, who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
@@ -33,36 +33,10 @@ from projections.catalogue import search_works
 from projections.dashboard import REQUEST_TILES, library_dashboard
 from projections.libraries import list_libraries
 from projections.requests import detail, parties, queue
+from projections.shipments import for_request, partner_list
 from services.commands import RequestItem, TakeAction
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-
-
-def render(request: Request, template: str, me: Principal | None, **context: Any) -> HTMLResponse:
-    lang = language(request)
-    page = templates.TemplateResponse(
-        request,
-        template,
-        {
-            "csrf": csrf_token(request),
-            "t": TEXT[lang],
-            "lang": lang,
-            "other": "en" if lang == "vi" else "vi",
-            "label": lambda name: iso_label(name, lang),
-            "library": me.library if me else None,
-            "account": me.account if me else None,
-            "error": request.query_params.get("error"),
-            "done": request.query_params.get("done"),
-            **context,
-        },
-    )
-    return guard(request, page)  # type: ignore[return-value]
-
-
-def redirect(path: str, lang: str, **params: str) -> RedirectResponse:
-    query = "&".join([f"lang={lang}", *(f"{k}={quote(v)}" for k, v in params.items())])
-    return RedirectResponse(f"{path}?{query}", status_code=303, headers=HEADERS)
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -73,7 +47,11 @@ def home(
 ) -> HTMLResponse:
     with sys.db.transaction() as conn:
         libraries = list_libraries(conn)
-    return render(request, "libraries.html", me, libraries=libraries)
+    return render(request, "libraries.html", me, libraries=libraries, next=next_of(request))
+
+
+def _with_lang(page: str, lang: str) -> str:
+    return f"{page}{'&' if '?' in page else '?'}lang={lang}"
 
 
 FONT_STYLES = {"regular": "", "bold": "B", "italic": "I"}
@@ -97,19 +75,21 @@ def login(
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
     form_ok: Annotated[bool, Depends(csrf_ok)],
+    next_page: Annotated[str, Form(alias="next")] = "",
 ) -> Response:
     lang = language(request)
+    back = back_to(next_page)
     if not form_ok:
-        return redirect("/", lang, error=TEXT[lang]["form_expired"])
+        return redirect("/", lang, error=TEXT[lang]["form_expired"], next=back)
     try:
         who = sign_in(sys, username, password)
     except LoginThrottled:
-        return redirect("/", lang, error="too many failed sign-ins; wait a few minutes")
+        return redirect("/", lang, error=TEXT[lang]["login_throttled"], next=back)
     except HTTPException as exc:
-        return redirect("/", lang, error=str(exc.detail))
+        return redirect("/", lang, error=str(exc.detail), next=back)
     ttl = int(sys.settings.ui_session_hours * 3600)
     token, _ = sys.tokens.issue(who, ttl)
-    response = redirect("/ui/requests", lang)
+    response = RedirectResponse(_with_lang(back, lang), status_code=303, headers=HEADERS)
     response.set_cookie(
         UI_COOKIE,
         token,
@@ -138,7 +118,7 @@ def my_requests(
 ) -> Response:
     lang = language(request)
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request)
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     chosen = request.query_params.get("queue", "")
@@ -165,7 +145,25 @@ def my_requests(
         chosen=chosen if chosen in REQUEST_TILES else None,
         works=works,
         age=lambda oldest: age_of(oldest, now, lang),
+        tile_page=tile_page,
     )
+
+
+# Where a dashboard tile that is not a queue of requests leads.
+TILE_PAGES = {
+    "parcels_in_transit": "/ui/parcels",
+    "parcels_stuck": "/ui/parcels?stuck=true",
+    "transfers_open": "/ui/transfers",
+    "transfers_to_approve": "/ui/transfers?approve=true",
+    "rotations_overdue": "/ui/rotations?overdue=true",
+    "digital_waiting": "/ui/digital",
+}
+
+
+def tile_page(tile: dict[str, Any]) -> str | None:
+    if tile["queue"]:
+        return f"/ui/requests?queue={tile['key']}"
+    return TILE_PAGES.get(tile["key"])
 
 
 @router.post("/ui/requests")
@@ -182,14 +180,14 @@ def new_request(
     if not form_ok:
         return redirect("/ui/requests", lang, error=TEXT[lang]["form_expired"])
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request, "/ui/requests")
     if not me.library:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     try:
         command = RequestItem(work=work, reader_ref=reader_ref, service_type=service_type)
         created = sys.entry.act(me, command)
     except DomainError as exc:
-        return redirect("/ui/requests", lang, error=exc.detail)
+        return redirect("/ui/requests", lang, error=refusal(exc, lang))
     return redirect(
         f"/ui/requests/{created['id']}", lang, done="Requested", v=str(created["version"])
     )
@@ -203,7 +201,7 @@ def one_request(
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
     if me is None:
-        return redirect("/", language(request), error=TEXT[language(request)]["sign_in_first"])
+        return signed_out(request)
     wanted = request.query_params.get("v", "")
     found = _read_own_write(sys, request_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
@@ -212,12 +210,17 @@ def one_request(
         return redirect("/ui/requests", language(request), error=f"{request_id}: not found (yet)")
     actions = actions_for(me, found)
     lang = language(request)
+    with sys.db.transaction() as conn:
+        shipments = for_request(conn, request_id)
+        partners = partner_list(conn)
     return render(
         request,
         "request.html",
         me,
         r=found,
         actions=actions,
+        shipments=shipments,
+        partners=partners,
         said=lambda event, data: sentence(event, data, lang),
         by=lambda actor: who(actor, lang),
         why=lambda reason: reason_text(reason, lang),
@@ -265,12 +268,16 @@ def act(
     cost: FormField = None,
     available_on: FormField = None,
     to_request: FormField = None,
+    partner: FormField = None,
+    waybill: FormField = None,
+    weight_grams: FormField = None,
+    declared_postage: FormField = None,
 ) -> Response:
     lang = language(request)
     if not form_ok:
         return redirect(f"/ui/requests/{request_id}", lang, error=TEXT[lang]["form_expired"])
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request, f"/ui/requests/{request_id}")
     if not me.library:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     given = {
@@ -283,12 +290,17 @@ def act(
         "available_on": available_on,
         "to_request": to_request,
     }
-    params = {k: v.strip() for k, v in given.items() if v and v.strip()}
+    params: dict[str, Any] = {k: v.strip() for k, v in given.items() if v and v.strip()}
+    by_post = parcel_form(partner, waybill, weight_grams, declared_postage, item_id, lang)
+    if isinstance(by_post, str):
+        return redirect(f"/ui/requests/{request_id}", lang, error=by_post)
+    if by_post and action in ("Loaned", "ShippedReturn"):
+        params["shipment"] = by_post
     command = TakeAction(request_id, action, params, expected_version=expected_version)
     try:
         result = sys.entry.act(me, command)
     except Hidden:
         return redirect("/ui/requests", lang, error=f"{request_id}: not found")
     except DomainError as exc:
-        return redirect(f"/ui/requests/{request_id}", lang, error=exc.detail)
+        return redirect(f"/ui/requests/{request_id}", lang, error=refusal(exc, lang))
     return redirect(f"/ui/requests/{request_id}", lang, done=action, v=str(result["version"]))

@@ -13,8 +13,9 @@ from fastapi.responses import Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
 from api.ui_guard import language
+from api.ui_render import redirect, render
+from api.ui_session import signed_out
 from composition.bootstrap import System
 from domain.access import Permission, Principal, may
 from domain.catalogue import ItemKind
@@ -32,12 +33,14 @@ def catalogue(
     me: Annotated[Principal | None, Depends(ui_principal)],
     q: Annotated[str, Query(max_length=200)] = "",
     available: Annotated[bool, Query()] = False,
-    kind: Annotated[ItemKind | None, Query()] = None,
+    kind_asked: Annotated[str, Query(alias="kind", max_length=40)] = "",
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
     lang = language(request)
     if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+        return signed_out(request)
+    # "any kind" is the form's empty choice; a kind we do not know is no filter either
+    kind = ItemKind(kind_asked) if kind_asked in {k.value for k in ItemKind} else None
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
         return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     results: list[dict[str, Any]] = []

@@ -15,8 +15,9 @@ from fastapi.responses import Response
 
 from api.deps import system
 from api.i18n import TEXT
-from api.ui import redirect, render
+from api.ui_forms import refusal
 from api.ui_guard import csrf_ok, language
+from api.ui_render import redirect, render
 from composition.bootstrap import System
 from domain.access import ONLINE_REGISTRATION, reader_self
 from domain.errors import DomainError
@@ -64,7 +65,7 @@ def register(
     except ValueError:
         return redirect("/ui/readers/register", lang, error=TEXT[lang]["bad_date"])
     except DomainError as exc:
-        return redirect("/ui/readers/register", lang, error=exc.detail)
+        return redirect("/ui/readers/register", lang, error=refusal(exc, lang))
     qr = base64.b64encode(str(card["card_qr_svg"]).encode()).decode()
     return render(request, "register.html", None, libraries=[], card=card, qr=qr)
 
@@ -98,7 +99,7 @@ def my_shelf(
             done = action
             link = result.get("url") if action == "link" else None
         except DomainError as exc:
-            error = exc.detail
+            error = refusal(exc, lang)
     shelf = sys.entry.act(caller, MyDigitalShelf(ref))
     proof = {"reader_ref": ref, "access_key": access_key.strip()}
     return render(

@@ -10,6 +10,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from domain.routing import Candidate
 from infra.audit_store import setup as setup_audit_tables
+from infra.certificates import outbox_tls
 from infra.clock import utc_now
 from infra.credentials import Credentials
 from infra.database import Database, EmbeddedPostgres, purge_pool
@@ -35,11 +37,13 @@ from infra.partner_secrets import PartnerSecrets, load_key
 from infra.personal_data import ReaderKeys
 from infra.settings import ProjectionSource, Settings, pages_dir
 from infra.signed_note import Signer
+from infra.sru_client import sru_count
 from infra.tokens import Tokens
 from infra.tracing import configure_tracing
 from infra.viewer_links import ViewerLinks
 from projections.accounts import AccountsProjection, usernames_of
 from projections.catalogue import CatalogueProjection, copies_naming, find_candidates
+from projections.catalogue_protocols import work_isbns
 from projections.catalogue_search import CatalogueSearchProjection
 from projections.dead_letters import replay_parked
 from projections.digital import DigitalProjection
@@ -63,6 +67,7 @@ from services.digital_access import DigitalAccessService
 from services.entry import Entry
 from services.history import HistoryService
 from services.idempotency import Idempotency
+from services.iso_candidates import WithOutsideLookups
 from services.iso_inbound import IsoInbound
 from services.iso_peers import IsoPeersService
 from services.partners import PartnersService
@@ -278,6 +283,7 @@ class System:
         """The ISO 18626 outbox (ADR 0028); needs the XSD folder in settings."""
         if self.iso_schemas is None or self.iso_peers is None:
             raise RuntimeError("LIBSHARE_ISO18626_XSD_DIR is not set: no ISO 18626 outbox")
+        tls = outbox_tls(self.settings)
         outbox = IsoOutbox(
             self.db,
             self.reader,
@@ -285,9 +291,15 @@ class System:
             self.iso_peers,
             self.iso_schemas,
             send_seconds=self.settings.iso18626_send_seconds,
+            verify=tls.verify,
+            identity=tls.identity,
+            isbns=self.work_isbns,
         )
         outbox.setup()
         return outbox
+
+    def work_isbns(self, work: str) -> list[str]:
+        return _isbns(self.db, work)
 
     def start_iso_outbox(self) -> IsoOutbox:
         outbox = self.make_iso_outbox()
@@ -348,6 +360,11 @@ class System:
             self.embedded.stop()
 
 
+def _isbns(db: Database, work: str) -> list[str]:
+    with db.transaction() as conn:
+        return work_isbns(conn, work)
+
+
 def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> System:
     settings = settings or Settings()
     if configure:
@@ -381,9 +398,23 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
         if app is None:  # (the Retrying loop either built it or raised)
             raise RuntimeError("the event store application was not built")
 
-        def candidates(work: str) -> list[Candidate]:
+        def held(work: str) -> list[Candidate]:
             with db.transaction() as conn:
                 return find_candidates(conn, work)
+
+        candidates: CandidateFinder = held
+        if settings.iso18626_lookups:  # the lookup hook of outside peers (ADR 0028)
+            candidates = WithOutsideLookups(
+                held,
+                app,
+                settings.iso18626_lookups,
+                lambda work: _isbns(db, work),
+                partial(
+                    sru_count,
+                    timeout=settings.iso18626_lookup_seconds,
+                    verify=outbox_tls(settings).verify,
+                ),
+            )
 
         partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))
         partner_secrets.setup()

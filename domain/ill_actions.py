@@ -13,10 +13,10 @@ _REQUESTER_ACTIONS: dict[Status, tuple[str, ...]] = {
     Status.WILL_SUPPLY: ("Cancel", "Notification", "StatusRequest"),
     Status.RETRY_POSSIBLE: ("AcceptConditions", "DeclineConditions", "Cancel", "Notification"),
     Status.CANCEL_PENDING: ("Notification", "StatusRequest"),
-    Status.LOANED: ("Received", "Notification", "StatusRequest"),
-    Status.RECEIVED: ("Renew", "ShippedReturn", "ShippedForward", "Notification"),
-    Status.OVERDUE: ("Renew", "ShippedReturn", "Notification"),
-    Status.RECALLED: ("ShippedReturn", "Notification"),
+    Status.LOANED: ("Received", "Notification", "StatusRequest", "Lost"),
+    Status.RECEIVED: ("Renew", "ShippedReturn", "ShippedForward", "Notification", "Lost"),
+    Status.OVERDUE: ("Renew", "ShippedReturn", "Notification", "Lost"),
+    Status.RECALLED: ("ShippedReturn", "Notification", "Lost"),
     Status.SHIPPED_RETURN: ("Notification", "StatusRequest"),
 }
 _SUPPLIER_ACTIONS: dict[Status, tuple[str, ...]] = {
@@ -57,7 +57,7 @@ ALL_ACTIONS: tuple[str, ...] = (
     ),
     "RenewResponse",
 )
-_LOAN_ONLY = frozenset({"Loaned", "Received", "Renew", "ShippedReturn", "ShippedForward"})
+_LOAN_ONLY = frozenset({"Loaned", "Received", "Renew", "ShippedReturn", "ShippedForward", "Lost"})
 
 
 def available_actions(

@@ -392,8 +392,11 @@ class IllRequest(Aggregate):
         self.answer_due = answer_due
         self.answer_reminded = True
 
-    def ship(self, library: str, item_id: str, now: datetime, loan_days: int) -> None:
-        """ISO Loaned: the supplier ships the item; the due date follows its policy."""
+    def ship(
+        self, library: str, item_id: str, now: datetime, loan_days: int, due: date | None = None
+    ) -> None:
+        """ISO Loaned: the supplier ships the item; the due date follows its policy, or is
+        `due` where the supplier's own system set it (an outside peer's dueDate)."""
         self._as_supplier(library, "ship")
         self._loan_only("ship")
         self._guard(
@@ -406,7 +409,7 @@ class IllRequest(Aggregate):
             supplier=library,
             item_id=item_id,
             shipped_at=now,
-            due_date=now.date() + timedelta(days=loan_days),
+            due_date=due or now.date() + timedelta(days=loan_days),
         )
 
     def lend_digitally(
@@ -522,18 +525,26 @@ class IllRequest(Aggregate):
         self.status_before_cancel = None
 
     def answer_renew(
-        self, library: str, accept: bool, renewal_days: int, renewals_allowed: int, reason: str = ""
+        self,
+        library: str,
+        accept: bool,
+        renewal_days: int,
+        renewals_allowed: int,
+        reason: str = "",
+        due: date | None = None,
     ) -> None:
+        """`due`: the new due date the supplier's own system set (an outside peer's, in its
+        RenewResponse): it counts its renewals itself, so our copy of its policy does not."""
         self._as_supplier(library, "answer a renewal")
         self._guard("RenewResponse", ON_LOAN)
         if not self.renew_pending:
             raise IllegalTransition("RenewResponse", f"{self.status.value} (no renewal asked)")
-        if accept and self.renewals >= renewals_allowed:
+        if accept and due is None and self.renewals >= renewals_allowed:
             raise InvalidInput(f"the policy allows {renewals_allowed} renewal(s); all used")
         if accept and self.status is Status.RECALLED:
             raise InvalidInput("a recalled item cannot be renewed")
         assert self.due_date is not None
-        new_due = self.due_date + timedelta(days=renewal_days) if accept else None
+        new_due = (due or self.due_date + timedelta(days=renewal_days)) if accept else None
         self._renew_answered(supplier=library, accepted=accept, due_date=new_due, reason=reason)
 
     @event("RenewAnswered")
@@ -580,6 +591,17 @@ class IllRequest(Aggregate):
         if not reason.strip():
             raise InvalidInput("CompletedWithoutReturn needs a reason (e.g. Lost)")
         self._completed_without_return(supplier=library, reason=reason.strip())
+
+    def report_lost(self, library: str) -> None:
+        """ISO Lost (2021): the requester reports the item it borrowed lost; the loan
+        ends CompletedWithoutReturn with reason Lost, as the supplier's would (the event
+        names the loan's supplier; the actor says who reported it)."""
+        self._as_requester(library, "report the item lost")
+        self._loan_only("Lost")
+        self._not_digital("Lost")
+        self._guard("Lost", {Status.LOANED, *ON_LOAN})
+        assert self.supplier is not None
+        self._completed_without_return(supplier=self.supplier, reason="Lost")
 
     @event("CompletedWithoutReturn")
     def _completed_without_return(self, supplier: str, reason: str) -> None:

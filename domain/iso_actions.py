@@ -19,7 +19,7 @@ from domain.ill_request import IllRequest
 from domain.lending_policy import LendingPolicy
 
 # An action's parameters, as the API and the UI send them (note, reason, item_id, answer,
-# condition, cost, available_on, to_request).
+# condition, cost, available_on, to_request; due_date: an outside peer's, from ISO 18626).
 Params = dict[str, Any]
 
 
@@ -133,7 +133,11 @@ ISO_ACTIONS: dict[str, IsoAction] = {
             "ship",
             ("Loaned",),
             lambda r, lib, p, c: r.ship(
-                lib, p.get("item_id", ""), c.now, c.supplier_policy().loan_days
+                lib,
+                p.get("item_id", ""),
+                c.now,
+                c.supplier_policy().loan_days,
+                day(p.get("due_date")),
             ),
         ),
         IsoAction(
@@ -158,6 +162,7 @@ ISO_ACTIONS: dict[str, IsoAction] = {
                 c.supplier_policy().renewal_days,
                 c.supplier_policy().renewals_allowed,
                 p.get("reason", ""),
+                day(p.get("due_date")),
             ),
         ),
         IsoAction("Recalled", "recall", ("Recalled",), lambda r, lib, p, c: r.recall(lib, c.now)),
@@ -201,6 +206,12 @@ ISO_ACTIONS: dict[str, IsoAction] = {
             lambda r, lib, p, c: r.ship_return(lib, c.now),
         ),
         IsoAction("ShippedForward", "ship_forward", ("ShippedForward",), _ship_forward),
+        IsoAction(
+            "Lost",
+            "report_lost",
+            ("CompletedWithoutReturn",),
+            lambda r, lib, p, c: r.report_lost(lib),
+        ),
         # either party's
         IsoAction(
             "Notification",

@@ -21,6 +21,7 @@ from domain.text import one_line
 SCHEMAS = ("2021", "2017")
 AUTHS = ("shared-secret", "mutual-tls")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
+_FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _AGENCY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,49}$")
 
 
@@ -68,6 +69,7 @@ class IsoPeer(Aggregate):
         self.auth = auth
         self.schema = schema
         self.secret_ids: list[str] = []
+        self.certificate_sha256 = ""  # mutual TLS: the client certificate it presents
 
     @staticmethod
     def id_for(library: str) -> UUID:
@@ -136,6 +138,18 @@ class IsoPeer(Aggregate):
     @event("SecretSet")
     def _secret_set(self, secret_id: str) -> None:
         self.secret_ids = [secret_id]
+
+    def pin_certificate(self, sha256: str) -> None:
+        """Mutual TLS: from now on the peer proves itself with the client certificate of
+        this SHA-256 fingerprint (signed by a CA our TLS trusts), and no other."""
+        if not _FINGERPRINT.match(sha256):
+            raise InvalidInput("a certificate's SHA-256 fingerprint is 64 hex digits")
+        if sha256 != self.certificate_sha256:
+            self._certificate_pinned(sha256=sha256)
+
+    @event("CertificatePinned")
+    def _certificate_pinned(self, sha256: str) -> None:
+        self.certificate_sha256 = sha256
 
 
 class IsoAgency(Aggregate):

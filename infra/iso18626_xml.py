@@ -96,6 +96,9 @@ class Message:
     generation: str
     header: dict[str, str]
     values: dict[str, str] = field(default_factory=dict)
+    # a request's bibliographicItemId and bibliographicRecordId: (code, identifier) each
+    item_ids: tuple[tuple[str, str], ...] = ()
+    record_ids: tuple[tuple[str, str], ...] = ()
 
 
 def _q(name: str) -> str:
@@ -125,6 +128,8 @@ _READ = {
     "request": {
         "work": "bibliographicInfo/supplierUniqueRecordId",
         "title": "bibliographicInfo/title",
+        "author": "bibliographicInfo/author",
+        "publication_date": "publicationInfo/publicationDate",
         "request_type": "serviceInfo/requestType",
         "service_type": "serviceInfo/serviceType",
         "need_before": "serviceInfo/needBeforeDate",
@@ -163,7 +168,21 @@ def read(doc: Any, kind: str, generation: str) -> Message:
         "supplying_request_id": _text(h, "supplyingAgencyRequestId"),
     }
     values = {name: _text(body, path) for name, path in _READ[kind].items()}
-    return Message(kind, generation, header, {k: v for k, v in values.items() if v})
+    return Message(
+        kind,
+        generation,
+        header,
+        {k: v for k, v in values.items() if v},
+        _pairs(body, "bibliographicItemId", "bibliographicItemIdentifier"),
+        _pairs(body, "bibliographicRecordId", "bibliographicRecordIdentifier"),
+    )
+
+
+def _pairs(body: Any, element: str, identifier: str) -> tuple[tuple[str, str], ...]:
+    """The (code, identifier) of each `element` in a request's bibliographicInfo."""
+    found = body.findall(f"ill:bibliographicInfo/ill:{element}", {"ill": NS})
+    pairs = ((_text(n, f"{identifier}Code"), _text(n, identifier)) for n in found)
+    return tuple((code, value) for code, value in pairs if value)
 
 
 # -- building -------------------------------------------------------------------------
@@ -220,6 +239,8 @@ def build_request(
     service_type: str,
     request_type: str = "New",
     need_before: str = "",
+    author: str = "",
+    isbns: tuple[str, ...] = (),
 ) -> bytes:
     root = _envelope(generation)
     body = _sub(root, "request")
@@ -228,6 +249,12 @@ def build_request(
     _sub(bib, "supplierUniqueRecordId", work)
     if title:
         _sub(bib, "title", title)
+    if author:
+        _sub(bib, "author", author)
+    for isbn in isbns:
+        item = _sub(bib, "bibliographicItemId")
+        _sub(item, "bibliographicItemIdentifierCode", "ISBN")
+        _sub(item, "bibliographicItemIdentifier", isbn)
     service = _sub(body, "serviceInfo")
     _sub(service, "requestType", request_type)
     _sub(service, "serviceType", service_type)

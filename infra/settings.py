@@ -104,6 +104,22 @@ class Settings(BaseSettings):
     iso18626_agency_id_type: str = "ISIL"
     iso18626_send_seconds: float = Field(default=30.0, gt=0)
     iso18626_outbox_interval_seconds: float = Field(default=1.0, gt=0)
+    # Mutual TLS with ISO 18626 peers (ADR 0028, amended 2026-12-02). What the outbox
+    # presents to a peer configured for mutual TLS (a PEM certificate and its key), and the
+    # CAs it trusts for the peers' server certificates (unset: the system's).
+    iso18626_client_cert: Path | None = None
+    iso18626_client_key: Path | None = None
+    iso18626_ca_file: Path | None = None
+    # The lookup hook: outside peers asked whether their catalogue has a work when a rota
+    # is made, library code -> its SRU server, e.g. '{"VN-NLV": "https://nlv.example/sru"}',
+    # and how long each may take to answer.
+    iso18626_lookups: dict[str, str] = Field(default_factory=dict)
+    iso18626_lookup_seconds: float = Field(default=3.0, gt=0, le=30)
+    # `serve` over HTTPS (PEM files); with a client CA, clients may present certificates
+    # signed by it (how a peer configured for mutual TLS proves itself: api/tls.py).
+    tls_certfile: Path | None = None
+    tls_keyfile: Path | None = None
+    tls_client_ca: Path | None = None
     # OAI-PMH harvests (ADR 0025): library code -> its system's provider, with its set:
     # LIBSHARE_HARVEST_SOURCES='{"HNM-KB": "https://koha.kb.example/cgi-bin/koha/oai.pl"}'
     harvest_sources: dict[str, str] = Field(default_factory=dict)

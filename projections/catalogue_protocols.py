@@ -112,3 +112,14 @@ def sru_search(
             [*params, maximum, start - 1],
         ).fetchall()
     return total, hits
+
+
+def work_isbns(conn: psycopg.Connection[Any], work: str) -> list[str]:
+    """The ISBNs our libraries' live records of `work` carry, each once (an outside peer
+    is asked for the work by them: services/iso_candidates.py, workers/iso_outbox.py)."""
+    rows = conn.execute(
+        "SELECT DISTINCT i FROM catalogue_records r, unnest(r.isbns) AS i "
+        "WHERE r.work = %s AND NOT r.deleted ORDER BY i",
+        (work,),
+    ).fetchall()
+    return [str(row[0]) for row in rows]

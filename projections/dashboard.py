@@ -30,6 +30,17 @@ REQUEST_TILES: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+# The tiles after the request queues', in their order.
+OTHER_TILES = (
+    "parcels_in_transit",
+    "parcels_stuck",
+    "transfers_open",
+    "transfers_to_approve",
+    "rotations_overdue",
+    "digital_waiting",
+)
+
+
 def _tile(key: str, count: int, oldest: datetime | date | None, queue: bool) -> dict[str, Any]:
     return {"key": key, "count": count, "oldest": oldest, "queue": queue}
 
@@ -64,15 +75,15 @@ def library_dashboard(
         "USING (pool_id) WHERE p.library = %s",
         (library,),
     ).fetchone() or (0, None)
-    return [
-        *tiles,
-        _tile("parcels_in_transit", len(moving), _first(moving, "dispatched_at"), False),
-        _tile("parcels_stuck", len(stuck), _first(stuck, "dispatched_at"), False),
-        _tile("transfers_open", len(transfers), _first(transfers, "updated_at"), False),
-        _tile("transfers_to_approve", len(approvals), _first(approvals, "proposed_at"), False),
-        _tile("rotations_overdue", len(boxes), _first(boxes, "due_date"), False),
-        _tile("digital_waiting", int(waiting[0] or 0), waiting[1], False),
-    ]
+    others = {
+        "parcels_in_transit": (len(moving), _first(moving, "dispatched_at")),
+        "parcels_stuck": (len(stuck), _first(stuck, "dispatched_at")),
+        "transfers_open": (len(transfers), _first(transfers, "updated_at")),
+        "transfers_to_approve": (len(approvals), _first(approvals, "proposed_at")),
+        "rotations_overdue": (len(boxes), _first(boxes, "due_date")),
+        "digital_waiting": (int(waiting[0] or 0), waiting[1]),
+    }
+    return [*tiles, *(_tile(key, *others[key], False) for key in OTHER_TILES)]
 
 
 def _first(rows: list[dict[str, Any]], column: str) -> Any:

@@ -226,3 +226,16 @@ def pool_detail(
         for h in holds
     ]
     return pool
+
+
+def pool_list(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Every digitised work's pool with its title, copies lent now and readers waiting."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            f"SELECT p.work, coalesce(w.title, p.work) AS title, p.library, p.lendable, "
+            f"(SELECT count(*) FROM {_t('digital_loans')} l WHERE l.pool_id = p.pool_id "
+            " AND l.status = 'active') AS lent, "
+            f"(SELECT count(*) FROM {_t('digital_holds')} h WHERE h.pool_id = p.pool_id) "
+            f"AS waiting FROM {_t('digital_pools')} p LEFT JOIN catalogue_works w "
+            "ON w.code = p.work ORDER BY title"
+        ).fetchall()

@@ -224,6 +224,27 @@ def for_request(conn: psycopg.Connection[Any], request_id: Any) -> list[dict[str
         ).fetchall()
 
 
+def one(conn: psycopg.Connection[Any], shipment_id: Any) -> dict[str, Any] | None:
+    """One shipment with the carrier's events, in the carrier's order (stage, then time)."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        found = cur.execute(
+            f"SELECT {SHIPMENT_COLUMNS} FROM shipments WHERE id = %s", (shipment_id,)
+        ).fetchone()
+        if found is None:
+            return None
+        found["carrier_events"] = cur.execute(
+            "SELECT carrier_event_id, status, at, facility, signer, reason "
+            "FROM shipment_carrier_events WHERE shipment_id = %s ORDER BY at, stage",
+            (shipment_id,),
+        ).fetchall()
+    return found
+
+
+def partner_list(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute("SELECT code, name FROM partners ORDER BY code").fetchall()
+
+
 def statement(
     conn: psycopg.Connection[Any],
     month: date,

@@ -490,6 +490,7 @@ class ConfigureIsoPeer(Command[Summary]):
     auth: str = "shared-secret"
     schema: str = "2021"
     secret: str | None = None  # the one agreed with the peer; None: a new one, shown once
+    certificate: str | None = None  # mutual TLS: the peer's client certificate (PEM)
 
 
 @dataclass(frozen=True)

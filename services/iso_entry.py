@@ -51,6 +51,7 @@ class IsoHandlers:
             auth=c.auth,
             schema=c.schema,
             secret=c.secret,
+            certificate=c.certificate,
         )
 
     def _apply(self, caller: Caller, c: ApplyIsoMessage) -> Any:

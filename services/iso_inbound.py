@@ -27,8 +27,8 @@ from domain.ill_status import REASONS_UNFILLED
 from domain.iso_conversation import IsoConversation
 from infra.iso18626_xml import Message, Refused, build_confirmation
 from infra.network_app import NetworkApp
-from services import aggregates
 from services.idempotency import Idempotency, Planned, command_fingerprint
+from services.iso_lookup import check_held, find_work
 from services.requests import RequestsService, request_summary
 
 # A supplier's status (StatusChange or RequestResponse) -> our ISO action; None: noted only.
@@ -48,7 +48,7 @@ STATUS_ACTIONS: dict[str, str | None] = {
     "HoldReturn": None,
     "ReleaseHoldReturn": None,
 }
-# A requester's action -> ours (Lost: the loan completes without return).
+# A requester's action -> ours (Lost: the loan ends CompletedWithoutReturn, reason Lost).
 REQUESTER_ACTIONS = {
     "Cancel": "Cancel",
     "Received": "Received",
@@ -56,7 +56,7 @@ REQUESTER_ACTIONS = {
     "ShippedReturn": "ShippedReturn",
     "Notification": "Notification",
     "StatusRequest": "StatusRequest",
-    "Lost": "CompletedWithoutReturn",
+    "Lost": "Lost",
 }
 RETRY_CONDITIONS = {
     "LoanCondition": "LibraryUseOnly",
@@ -83,6 +83,12 @@ def _day(value: str) -> date | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00")).date() if value else None
     except ValueError:
         raise Refused("UnrecognisedDataValue", f"date {value!r} is not an xs:dateTime") from None
+
+
+def _due(values: dict[str, str]) -> dict[str, str]:
+    """The peer's dueDate, as our due date (the date as the peer wrote it), if it gave one."""
+    due = _day(values.get("due_date", ""))
+    return {"due_date": due.isoformat()} if due is not None else {}
 
 
 class IsoInbound:
@@ -216,13 +222,13 @@ class IsoInbound:
         if request_type == "Reminder":
             self.requests.get_request(request_id)
             raise Refused("UnsupportedActionType", "requestType: Reminder is not acted on")
-        code = msg.values.get("work", "")
-        try:
-            work = aggregates.work(self.store, code)
-        except (NotFound, DomainError):
-            raise Refused(
-                "UnrecognisedDataValue", f"supplierUniqueRecordId: no work {code!r} here"
-            ) from None
+        work = find_work(self.store, msg)
+        check_held(
+            self.store,
+            work,
+            supplier,
+            lambda: [c.library for c in self.requests.candidates(work.code) if c.library != peer],
+        )
         service = msg.values.get("service_type", "Loan")
         service = "Loan" if service == "CopyOrLoan" else service
         needed_by = _day(msg.values.get("need_before", ""))
@@ -280,6 +286,8 @@ class IsoInbound:
         if reason in ("CancelResponse", "RenewResponse"):
             action: str | None = reason
             params["answer"] = v.get("answer", "N")
+            if reason == "RenewResponse" and params["answer"] == "Y":
+                params.update(_due(v))
         elif reason == "Notification":
             action = "Notification"
             params.setdefault("note", "(no note)")
@@ -293,6 +301,7 @@ class IsoInbound:
         elif action == "Loaned":
             params["item_id"] = v.get("item_id") or f"{peer}:{msg.header['requesting_request_id']}"
             params["outside_item"] = True
+            params.update(_due(v))
         elif action == "RetryPossible":
             kind = v.get("loan_condition", "")
             if kind not in ("LibraryUseOnly", "NoReproduction"):
@@ -332,9 +341,6 @@ class IsoInbound:
             raise Refused("UnsupportedActionType", f"action: {given} is not supported here")
         params: dict[str, Any] = {"note": msg.values["note"]} if msg.values.get("note") else {}
         library = peer
-        if given == "Lost":
-            library = req.supplier or peer
-            params = {"reason": "Lost", "outside_item": False}
         if action == "Notification":
             params.setdefault("note", "(no note)")
         if action == "Cancel":

@@ -15,6 +15,7 @@ from domain.access import Actor
 from domain.errors import InvalidInput, NotFound
 from domain.iso_conversation import IsoConversation
 from domain.iso_peer import IsoAgency, IsoPeer
+from infra.certificates import fingerprint
 from infra.network_app import NetworkApp
 from infra.partner_secrets import PartnerSecrets
 from services import aggregates
@@ -32,6 +33,7 @@ def peer_summary(peer: IsoPeer) -> dict[str, Any]:
         "auth": peer.auth,
         "schema": peer.schema,
         "secret_ids": list(peer.secret_ids),
+        "certificate_sha256": peer.certificate_sha256 or None,
         "version": peer.version,
     }
 
@@ -54,10 +56,12 @@ class IsoPeersService:
         auth: str,
         schema: str,
         secret: str | None,
+        certificate: str | None = None,
     ) -> dict[str, Any]:
         """Configure (or change) the peer standing as `library`. With `secret`, the
         shared secret the peer gave us; with none on a first configuration, a new one,
-        shown in this answer only."""
+        shown in this answer only. With `certificate` (PEM), the client certificate it
+        presents over mutual TLS, pinned by its fingerprint; mutual TLS needs one."""
         wanted = IsoPeer.configure(
             library, name, agency_id_type, agency_id_value, url, auth, schema
         )
@@ -87,8 +91,12 @@ class IsoPeersService:
             claimed = IsoAgency.claim(agency_id_type, agency_id_value, peer.library)
         else:
             claimed.reassign(peer.library)
+        if certificate is not None:
+            peer.pin_certificate(fingerprint(certificate))
+        if peer.auth == "mutual-tls" and not peer.certificate_sha256:
+            raise InvalidInput("mutual TLS needs the peer's client certificate (PEM)")
         shown = None
-        if secret is not None or not peer.secret_ids:
+        if secret is not None or (not peer.secret_ids and peer.auth == "shared-secret"):
             if secret is not None and len(secret) < 16:
                 raise InvalidInput("a shared secret has at least 16 characters")
             secret_id, created = self.secrets.create(f"iso:{peer.library}", secret)
@@ -153,9 +161,13 @@ class IsoPeersService:
             raise NotFound(f"the peer {peer.library} has no shared secret")
         return keys[0].decode()
 
-    def authentic(self, peer: IsoPeer, presented: str) -> bool:
-        if peer.auth != "shared-secret":
-            return False  # mutual TLS: checked by the TLS terminator, not here (ADR 0028)
+    def authentic(self, peer: IsoPeer, presented: str, certificate: str = "") -> bool:
+        """Whether the sender is `peer`: by its shared secret, or (mutual TLS) by the
+        client certificate the TLS handshake verified, the one pinned for it."""
+        if peer.auth == "mutual-tls":
+            return bool(certificate) and hmac.compare_digest(
+                fingerprint(certificate), peer.certificate_sha256
+            )
         keys = self.secrets.valid(f"iso:{peer.library}", peer.secret_ids)
         return any(hmac.compare_digest(k, presented.encode()) for k in keys)
 

@@ -278,7 +278,8 @@ class RequestsService:
         elif action == "LoanCompleted":
             copy.end_ill_loan(str(req.id))
         else:
-            copy.lose_on_loan(str(req.id), str(p.get("reason") or "CompletedWithoutReturn"))
+            reason = "Lost" if action == "Lost" else p.get("reason")
+            copy.lose_on_loan(str(req.id), str(reason or "CompletedWithoutReturn"))
         return [copy]
 
     # -- when a wait ends (the timers) ----------------------------------------------------
@@ -315,7 +316,9 @@ class RequestsService:
         return request_summary(req)
 
 
-_COPY_ACTIONS = frozenset({"Loaned", "ShippedForward", "LoanCompleted", "CompletedWithoutReturn"})
+_COPY_ACTIONS = frozenset(
+    {"Loaned", "ShippedForward", "LoanCompleted", "CompletedWithoutReturn", "Lost"}
+)
 
 
 class _Policies:

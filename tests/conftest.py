@@ -28,7 +28,8 @@ def pg_server_url() -> Iterator[str]:
     if url:
         yield url
         return
-    server = EmbeddedPostgres(ROOT / ".data" / "test")
+    # The fault suite, run beside the rest by infra/run-suites.sh, has a server of its own.
+    server = EmbeddedPostgres(ROOT / ".data" / os.environ.get("LIBSHARE_TEST_PG_DIR", "test"))
     yield server.url
 
 

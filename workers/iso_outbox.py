@@ -9,6 +9,7 @@ the request moves on at the rota's time-out, as the timers already do."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -25,6 +26,7 @@ from tenacity import (
 )
 
 from domain.access import ISO_OUTBOX
+from domain.catalogue import Work
 from domain.errors import DomainError
 from domain.ill_request import IllRequest
 from domain.ill_status import Status
@@ -82,6 +84,10 @@ SUPPLIER_SENDS = {
 MOVED_ON = ("AnswerTimedOut", "ConditionsDeclined", "ConditionsNotAnswered")
 
 
+class NoClientCertificate(Exception):
+    """A peer configured for mutual TLS, and no client certificate of ours configured."""
+
+
 class Unsendable(Exception):
     """A message that failed its schema: a bug of ours, recorded, never sent."""
 
@@ -113,7 +119,12 @@ class IsoOutbox:
         send_seconds: float = 30.0,
         name: str = "iso18626",
         post: Callable[..., httpx.Response] | None = None,
+        verify: ssl.SSLContext | bool = True,
+        identity: ssl.SSLContext | None = None,
+        isbns: Callable[[str], list[str]] | None = None,
     ) -> None:
+        """`verify`: how peers' server certificates are checked; `identity`: the context
+        that also presents our client certificate, to peers configured for mutual TLS."""
         self.db = db
         self.reader = reader
         self.entry = entry
@@ -122,6 +133,9 @@ class IsoOutbox:
         self.send_seconds = send_seconds
         self.name = name
         self.post = post or httpx.post
+        self.verify = verify
+        self.identity = identity
+        self.isbns = isbns or (lambda work: [])  # a work's ISBNs, sent with a request
         self.sent = 0
 
     def setup(self) -> None:
@@ -218,7 +232,7 @@ class IsoOutbox:
             )
             gen = peer.schema
             if name in ("SentToSupplier", "ConditionsAccepted"):
-                title = self._title(req.work)
+                work = self._work(req.work)
                 return (
                     peer,
                     "request",
@@ -226,10 +240,12 @@ class IsoOutbox:
                         gen,
                         h,
                         work=req.work,
-                        title=title,
+                        title=work.title if work else "",
                         service_type=req.service_type.value,
                         request_type="New" if name == "SentToSupplier" else "Retry",
                         need_before=_z(req.needed_by.isoformat()) if req.needed_by else "",
+                        author=work.creator if work else "",
+                        isbns=tuple(self.isbns(req.work)),
                     ),
                 )
             action = REQUESTER_SENDS.get(name)
@@ -240,6 +256,9 @@ class IsoOutbox:
                 action, note = "Notification", str(d.get("note", ""))
             elif name == "StatusRequested":
                 action = "StatusRequest"
+            elif name == "CompletedWithoutReturn":  # our requester reported it lost
+                # (2017 has no Lost: the supplier hears it as a note, and ends its loan)
+                action, note = ("Lost", "") if gen == "2021" else ("Notification", "Lost")
             if action is None:
                 return None
             note = note or str(d.get("reason") or "")
@@ -286,6 +305,8 @@ class IsoOutbox:
                 fields["retry_after"] = _z(c["available_on"])
         elif name == "Loaned":
             fields.update(item_id=str(d.get("item_id", "")), due_date=_z(d["due_date"]))
+        elif name == "CompletedWithoutReturn":
+            fields["note"] = str(d.get("reason", ""))  # (the peer reads its reason there)
         elif name == "CancelAnswered":
             fields["answer"] = "Y" if d.get("accepted") else "N"
             status = "Cancelled" if d.get("accepted") else _before_cancel(req)
@@ -299,11 +320,11 @@ class IsoOutbox:
         )
         return peer, "supplyingAgencyMessage", message
 
-    def _title(self, work: str) -> str:
+    def _work(self, code: str) -> Work | None:
         try:
-            return str(aggregates.work(self.peers.store, work).title)
+            return aggregates.work(self.peers.store, code)
         except DomainError:
-            return ""
+            return None
 
     def _send(self, req: IllRequest, peer: IsoPeer, kind: str, message: bytes, source: str) -> None:
         attempts, status, confirmation, error = 0, "", "", ""
@@ -313,8 +334,15 @@ class IsoOutbox:
             error = f"not valid against the {peer.schema} schema, not sent: {exc}"
             log.error("iso message invalid", request=str(req.id), error=error)
         else:
-            secret = self.peers.secret_of(peer) if peer.auth == "shared-secret" else ""
+            mutual = peer.auth == "mutual-tls"
+            headers = {"Content-Type": "application/xml"}
+            if not mutual:
+                headers[SECRET_HEADER] = self.peers.secret_of(peer)
+            verify = self.identity if mutual else self.verify
             try:
+                if verify is None:
+                    raise NoClientCertificate
+
                 for attempt in Retrying(
                     retry=retry_if_exception(_transient),
                     wait=wait_exponential_jitter(multiplier=0.2, max=5),
@@ -324,10 +352,7 @@ class IsoOutbox:
                     with attempt:
                         attempts += 1
                         response = self.post(
-                            peer.url,
-                            content=message,
-                            headers={"Content-Type": "application/xml", SECRET_HEADER: secret},
-                            timeout=10.0,
+                            peer.url, content=message, headers=headers, timeout=10.0, verify=verify
                         )
                         if response.status_code >= 500 or response.status_code == 429:
                             response.raise_for_status()
@@ -337,6 +362,11 @@ class IsoOutbox:
                     error = f"HTTP {response.status_code}: {response.text[:300]}"
                 elif status != "OK":
                     error = f"{error_type}: {error_value}"
+            except NoClientCertificate:
+                error = (
+                    "mutual TLS: no client certificate (LIBSHARE_ISO18626_CLIENT_CERT), not sent"
+                )
+                log.error("iso peer needs our client certificate", peer=peer.library)
             except (httpx.HTTPError, OSError) as exc:
                 error = f"unreachable after {attempts} attempts: {exc!r}"[:500]
                 log.warning("iso peer unreachable", peer=peer.library, error=error)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,6 +16,7 @@ from api.ui_guard import CSRF_COOKIE
 from composition.demo_pages import write_demo_pages
 from domain.access import DEMO_LOADER, Principal
 from domain.account import Role
+from domain.shipment import Shipment
 from infra.page_folder import FolderPages
 from infra.settings import pages_dir
 from services.commands import (
@@ -22,6 +24,7 @@ from services.commands import (
     IssueViewerLink,
     PlaceDigitalHold,
     RecordRights,
+    RegisterCopy,
     RegisterHolding,
     RegisterWork,
     SetLendable,
@@ -479,9 +482,148 @@ def matrix(w: dict[str, Any]) -> dict[str, Case]:
             allow={"librarian": ONLY_OWN},
             ui=True,
         ),
+        **ui_parcels_matrix(w),
+        **ui_stock_matrix(w),
+        **ui_desk_matrix(w),
         **readers_matrix(w),
         **audit_matrix(w),
         **catalogue_import_matrix(w),
+    }
+
+
+def ui_parcels_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """The UI's parcels: the list is my library's; a parcel, its slip and its barcode are
+    the sending and receiving libraries' (and an auditor's)."""
+    own, other = w["own_shipment"], w["other_shipment"]
+    parties = {"librarian": ONLY_OWN, "library_admin": ONLY_OWN, "auditor": BOTH}
+
+    def parcel(tail: str) -> Case:
+        return Case(
+            **{
+                "own": (f"/ui/parcels/{own}{tail}", {}),
+                "other": (f"/ui/parcels/{other}{tail}", {}),
+            },
+            allow=parties,
+            ui=True,
+        )
+
+    return {
+        "GET /ui/parcels": Case(
+            *same("/ui/parcels"), allow={"librarian": BOTH, "library_admin": BOTH}, ui=True
+        ),
+        "GET /ui/parcels/{shipment_id}": parcel(""),
+        "GET /ui/parcels/{shipment_id}/slip": parcel("/slip"),
+        "GET /ui/parcels/{shipment_id}/waybill.svg": parcel("/waybill.svg"),
+    }
+
+
+def ui_stock_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """The UI's transfers and rotations, as the API's: a library's own, an auditor's,
+    the department's and the network's to read; the steps its librarians' (the own
+    cases are steps that succeed: HNM-KB approves the transfer proposed to it, sends its
+    planned box on)."""
+    readers = {"auditor": BOTH, "department": BOTH, "network_admin": BOTH}
+    reading = {**readers, "librarian": ONLY_OWN, "library_admin": ONLY_OWN}
+    mine = {"librarian": BOTH, "library_admin": BOTH}
+    own_tr, other_tr = w["own_transfer"], w["other_transfer"]
+    own_ro, other_ro = w["own_rotation"], w["other_rotation"]
+
+    def both(own: str, other: str, **kw: Any) -> dict[str, Any]:
+        return {"own": (own, kw), "other": (other, kw)}
+
+    proposal = {"receiver": "HNM-BL", "reason": "manual", "copies": "HNM-KB-UI-1"}
+    box = {"name": "Tủ sách", "copies": "HNM-KB-UI-1", "stages": "HNM-S-AKB 30"}
+    return {
+        "GET /ui/transfers": Case(*same("/ui/transfers"), allow=mine, ui=True),
+        "POST /ui/transfers": Case(
+            *same("/ui/transfers", data=proposal), allow={"librarian": BOTH}, ui=True
+        ),
+        "GET /ui/transfers/{transfer_id}": Case(
+            **both(f"/ui/transfers/{own_tr}", f"/ui/transfers/{other_tr}"), allow=reading, ui=True
+        ),
+        "POST /ui/transfers/{transfer_id}/act": Case(
+            **both(
+                f"/ui/transfers/{w['own_proposal']}/act",
+                f"/ui/transfers/{other_tr}/act",
+                data={"action": "approve"},
+            ),
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
+        "GET /ui/transfers/{transfer_id}/handover/{stage}.pdf": Case(
+            **both(
+                f"/ui/transfers/{own_tr}/handover/dispatch.pdf",
+                f"/ui/transfers/{other_tr}/handover/dispatch.pdf",
+            ),
+            allow=reading,
+            ui=True,
+        ),
+        "GET /ui/rotations": Case(*same("/ui/rotations"), allow=mine, ui=True),
+        "POST /ui/rotations": Case(
+            *same("/ui/rotations", data=box), allow={"librarian": BOTH}, ui=True
+        ),
+        "GET /ui/rotations/{rotation_id}": Case(
+            **both(f"/ui/rotations/{own_ro}", f"/ui/rotations/{other_ro}"), allow=reading, ui=True
+        ),
+        "POST /ui/rotations/{rotation_id}/act": Case(
+            **both(
+                f"/ui/rotations/{w['ui_rotation']}/act",
+                f"/ui/rotations/{other_ro}/act",
+                data={"action": "advance"},
+            ),
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
+    }
+
+
+def ui_desk_matrix(w: dict[str, Any]) -> dict[str, Case]:
+    """The UI's digital lending (its librarians') and card desk (the home library's; a
+    suspension is lifted by the library that made it)."""
+    r = w["readers"]
+    lender = {"librarian": BOTH}
+    desk = {"librarian": ONLY_OWN, "library_admin": ONLY_OWN}
+
+    def card(tail: str, key: str, **kw: Any) -> dict[str, Any]:
+        own, other = r[key]
+        return {"own": (f"/ui/desk/{own}{tail}", kw), "other": (f"/ui/desk/{other}{tail}", kw)}
+
+    own_work, other_work = w["own_work"], w["other_work"]
+    return {
+        "GET /ui/digital": Case(*same("/ui/digital"), allow=lender, ui=True),
+        "GET /ui/digital/{work}": Case(
+            **{"own": (f"/ui/digital/{own_work}", {}), "other": (f"/ui/digital/{other_work}", {})},
+            allow=lender,
+            ui=True,
+        ),
+        "POST /ui/digital/{work}/lend": Case(
+            *same(f"/ui/digital/{own_work}/lend", data={"reader_ref": "BD-M7", "wait": "1"}),
+            allow=lender,
+            ui=True,
+        ),
+        "POST /ui/digital/{work}/loans/{loan_id}/{action}": Case(
+            **{
+                "own": (f"/ui{w['own_loan']}/link", {}),
+                "other": (f"/ui{w['other_loan']}/link", {}),
+            },
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
+        "POST /ui/digital/{work}/holds/{reader_ref}/{action}": Case(
+            **{
+                "own": (f"/ui{w['own_hold']}/cancel", {}),
+                "other": (f"/ui{w['other_hold']}/cancel", {}),
+            },
+            allow={"librarian": ONLY_OWN},
+            ui=True,
+        ),
+        "GET /ui/desk": Case(
+            *same("/ui/desk"), allow={"librarian": BOTH, "library_admin": BOTH}, ui=True
+        ),
+        "GET /ui/desk/{reader_ref}": Case(**card("", "active"), allow=desk, ui=True),
+        "POST /ui/desk/{reader_ref}/{action}": Case(
+            **card("/reinstate", "suspended"), allow={"librarian": ONLY_OWN}, ui=True
+        ),
     }
 
 
@@ -713,12 +855,30 @@ def transfers_world(system: Any) -> dict[str, Any]:
         )
         return str(r["id"])
 
+    proposal = system.transfers.propose(
+        TESTER,
+        "HNM-TVT",
+        sender="HNM-TVT",
+        receiver="HNM-KB",
+        reason="manual",
+        copies=["HNM-TVT-W-KIEU-5"],
+        due_date=None,
+        note="",
+        client_request_id=None,
+        now=now,
+    )
+    for barcode in ("HNM-KB-UI-1", "HNM-KB-UI-2"):  # the UI's own steps
+        system.entry.act(DEMO_LOADER, RegisterCopy(barcode, "W-TATDEN", "HNM-KB"))
     return {
+        "own_proposal": proposal["id"],
+        "ui_rotation": rotation("HNM-KB", "HNM-KB-UI-2", "HNM-S-AKB"),
         "own_copy": "HNM-KB-W-KIEU-1",
         "other_copy": "HNM-DT-W-KIEU-1",
         "own_transfer_copy": "HNM-KB-W-TATDEN-1",
         "own_transfer": dispatched("HNM-KB", "HNM-DT", "HNM-KB-W-TATDEN-1", "EB900000001VN"),
         "other_transfer": dispatched("HNM-DT", "HNM-BL", "HNM-DT-W-KIEU-2", "EB900000002VN"),
+        "own_shipment": Shipment.id_for("VNPOST", "EB900000001VN"),
+        "other_shipment": Shipment.id_for("VNPOST", "EB900000002VN"),
         "own_rotation": rotation("HNM-KB", "HNM-KB-W-KIEU-1", "HNM-S-AKB"),
         "other_rotation": rotation("HNM-DT", "HNM-DT-W-KIEU-1", "HNM-S-ADT"),
     }
@@ -811,7 +971,8 @@ def test_every_role_on_every_endpoint_is_allowed_or_denied_as_the_matrix_says(
                 r = call(client, method, case, which, w["callers"][role])
                 expect_allowed = case.public or which in case.allow.get(role, frozenset())
                 if r.status_code >= 500 or denied(r, case) == expect_allowed:
-                    wrong.append(f"{name} {role} {which}: {r.status_code} {r.text[:120]}")
+                    said = unquote(r.headers.get("location", "")) or r.text[:120]
+                    wrong.append(f"{name} {role} {which}: {r.status_code} {said}")
                 if not expect_allowed and not case.ui and role == "anonymous":
                     assert r.status_code == 401, f"{name}: anonymous gets {r.status_code}"
     assert wrong == []

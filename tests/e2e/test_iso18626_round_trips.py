@@ -7,183 +7,36 @@ schema and was confirmed OK."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
-from typing import Any
 
 import httpx
-import psycopg
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from composition.bootstrap import System
 from domain.errors import NotFound
-from domain.ill_request import IllRequest
-from infra.database import with_dbname
 from services.commands import ConfigureIsoPeer
 from services.iso_inbound import peer_request_id
 from tests.e2e.callers import api_key_for
+from tests.e2e.iso_instances import (  # (the fixtures too)
+    WORK,
+    Side,
+    borrow,
+    both,
+    bound_socket,
+    every_message_confirmed,
+    second_database,
+    sides,
+    two_instances,
+)
 from tests.e2e.iso_world import ADMIN, build_network, need_interop
 from tests.integration.support import eventually
 
-WORK = "W-KIEU"
-
-
-@dataclass
-class Side:
-    system: System
-    url: str
-    key: str
-
-    def act(self, request_id: Any, action: str, **params: Any) -> dict[str, Any]:
-        r = httpx.post(
-            f"{self.url}/requests/{request_id}/actions",
-            json={"action": action, **params},
-            headers={"Authorization": f"Bearer {self.key}"},
-            timeout=10,
-        )
-        assert r.status_code == 200, r.text
-        return dict(r.json())
-
-    def request(self, request_id: Any) -> IllRequest:
-        return self.system.requests.get_request(request_id)
-
-    def messages_via(self, client: TestClient, request_id: Any) -> list[dict[str, Any]]:
-        r = client.get(
-            f"/requests/{request_id}/iso18626", headers={"Authorization": f"Bearer {self.key}"}
-        )
-        assert r.status_code == 200, r.text
-        return list(r.json()["messages"])
-
-    def messages(self, request_id: Any) -> list[dict[str, Any]]:
-        r = httpx.get(
-            f"{self.url}/requests/{request_id}/iso18626",
-            headers={"Authorization": f"Bearer {self.key}"},
-            timeout=10,
-        )
-        assert r.status_code == 200, r.text
-        return list(r.json()["messages"])
-
-
-def _socket() -> socket.socket:
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-@pytest.fixture
-def second_database(pg_server_url: str) -> Iterator[str]:
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield with_dbname(pg_server_url, name)
-    with psycopg.connect(pg_server_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def two_instances(
-    make_system: Callable[..., System], second_database: str, b_after: float = 0.0
-) -> Iterator[tuple[Side, Side]]:
-    """A and B, each served by uvicorn on its own port; B starts listening `b_after`
-    seconds later (until then, connecting to it is refused)."""
-    xsd = need_interop()
-    socks = _socket(), _socket()
-    urls = [f"http://127.0.0.1:{s.getsockname()[1]}" for s in socks]
-    settings = {"iso18626_xsd_dir": xsd, "iso18626_send_seconds": 8.0}
-    a = make_system(**settings, iso18626_outbox_interval_seconds=0.1)
-    b = make_system(**settings, iso18626_outbox_interval_seconds=0.1, database_url=second_database)
-    build_network(a, "LIB-A", "LIB-B", f"{urls[1]}/iso18626", WORK, holder="LIB-B")
-    build_network(b, "LIB-B", "LIB-A", f"{urls[0]}/iso18626", WORK)
-    servers = []
-    for system, sock, after in zip((a, b), socks, (0.0, b_after), strict=True):
-        system.start_projector()
-        system.start_iso_outbox()
-        server = uvicorn.Server(uvicorn.Config(create_app(system=system), log_level="warning"))
-
-        def run(
-            server: uvicorn.Server = server, sock: socket.socket = sock, after: float = after
-        ) -> None:
-            time.sleep(after)
-            server.run(sockets=[sock])
-
-        threading.Thread(target=run, daemon=True).start()
-        servers.append(server)
-    eventually(lambda: bool(servers[0].started), what="A to start")
-    side_a = Side(a, urls[0], api_key_for(a, "lib-a", "librarian", library="LIB-A"))
-    side_b = Side(b, urls[1], api_key_for(b, "lib-b", "librarian", library="LIB-B"))
-    try:
-        yield side_a, side_b
-    finally:
-        for server in servers:
-            server.should_exit = True
-        time.sleep(0.3)
-
-
-@pytest.fixture
-def sides(make_system: Callable[..., System], second_database: str) -> Iterator[tuple[Side, Side]]:
-    with two_instances(make_system, second_database) as both_sides:
-        eventually(lambda: _answers(both_sides[1]), what="B to start")
-        yield both_sides
-
-
-def _answers(side: Side) -> bool:
-    try:
-        return httpx.get(f"{side.url}/health", timeout=1).status_code < 500
-    except httpx.HTTPError:
-        return False
-
-
-def borrow(a: Side, b: Side, service_type: str = "Loan") -> tuple[Any, Any]:
-    """LIB-A asks for the work; its rota reaches LIB-B, on the other instance."""
-
-    def candidates() -> bool:
-        return bool(a.system.candidate_finder(WORK))
-
-    eventually(candidates, what="the catalogue of A to list LIB-B")
-    r = httpx.post(
-        f"{a.url}/requests",
-        json={"work": WORK, "reader_ref": "BD-0042", "service_type": service_type},
-        headers={"Authorization": f"Bearer {a.key}"},
-        timeout=10,
-    )
-    assert r.status_code == 201, r.text
-    ours = uuid.UUID(r.json()["id"])
-    assert r.json()["supplier"] == "LIB-B"
-    theirs = peer_request_id("LIB-A", str(ours))
-
-    def arrived() -> bool:
-        try:
-            return b.request(theirs).status.value == "RequestReceived"
-        except Exception:
-            return False
-
-    eventually(arrived, what="the request to reach B")
-    return ours, theirs
-
-
-def both(a: Side, ours: Any, b: Side, theirs: Any, status_a: str, status_b: str) -> None:
-    eventually(
-        lambda: (
-            (a.request(ours).status.value, b.request(theirs).status.value) == (status_a, status_b)
-        ),
-        what=f"A {status_a} and B {status_b}",
-    )
-
-
-def every_message_confirmed(side: Side, request_id: Any) -> None:
-    sent = [m for m in side.messages(request_id) if m["direction"] == "out"]
-    assert sent and all(m["status"] == "OK" for m in sent), sent
+__all__ = ["second_database", "sides"]  # fixtures, used by name
 
 
 def test_a_loan_goes_and_comes_back(sides: tuple[Side, Side]) -> None:
@@ -342,7 +195,7 @@ def test_a_loan_over_the_2017_schema_and_the_overdue_notice(sides: tuple[Side, S
 def test_an_unreachable_peer_leaves_the_request_to_move_on_at_its_time_out(
     make_system: Callable[..., System],
 ) -> None:
-    sock = _socket()  # bound, never listening: the peer is away
+    sock = bound_socket()  # bound, never listening: the peer is away
     away = f"http://127.0.0.1:{sock.getsockname()[1]}/iso18626"
     a = make_system(iso18626_xsd_dir=need_interop(), iso18626_send_seconds=1.0)
     build_network(a, "LIB-A", "LIB-B", away, WORK, holder="LIB-B")

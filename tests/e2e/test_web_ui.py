@@ -35,7 +35,12 @@ def csrf_of(page: str) -> str:
     return found.group(1)
 
 
-LIBRARIANS = {"HNM-S-ADT": "thuthu.adt", "HNM-KB": "thuthu.kb", "HNM-DT": "thuthu.dt"}
+LIBRARIANS = {
+    "HNM-S-ADT": "thuthu.adt",
+    "HNM-S-AKB": "thuthu.akb",
+    "HNM-KB": "thuthu.kb",
+    "HNM-DT": "thuthu.dt",
+}
 
 
 def as_library(browser: TestClient, code: str) -> None:
@@ -189,3 +194,23 @@ def test_a_librarian_finds_a_work_typed_without_tones_and_requests_it(
     assert r.status_code == 303 and "/ui/requests/" in r.headers["location"]
     english = browser.get("/ui/catalogue", params={"q": "TRUYỆN KIỀU", "lang": "en"}).text
     assert "Request for a reader" in english and "Truyện Kiều" in english
+
+
+def test_a_malformed_page_request_gets_a_page_in_words_not_json(browser: TestClient) -> None:
+    as_library(browser, "HNM-KB")
+    # The search form's "any kind" is an empty choice: it filters nothing.
+    any_kind = browser.get("/ui/catalogue?q=truyen+kieu&kind=&lang=vi")
+    assert any_kind.status_code == 200 and "Danh mục liên hợp" in any_kind.text
+    bad = browser.get("/ui/catalogue?q=kieu&offset=abc")
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("text/html")
+    assert "Biểu mẫu thiếu thông tin hoặc có ô không hợp lệ: offset" in bad.text
+    assert bad.headers["content-security-policy"].startswith("default-src 'self'")
+    missing = post(browser, "/ui/requests", data={"work": "W-KIEU"})  # no reader
+    assert missing.status_code == 422 and "reader_ref" in missing.text
+    nowhere = browser.get("/ui/no-such-page?lang=en")
+    assert nowhere.status_code == 404 and "There is no such page" in nowhere.text
+    assert (
+        browser.get("/requests/not-a-uuid")
+        .headers["content-type"]
+        .startswith("application/problem+json")
+    )  # the API keeps answering machines in problem+json

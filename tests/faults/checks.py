@@ -111,6 +111,28 @@ def caught_up(system: System) -> bool:
     return bool(unpublished == 0 and seen == total)
 
 
+def stored_count(system: System) -> int:
+    with system.db.transaction() as conn:
+        row = conn.execute("SELECT count(*) FROM libshare_events").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def passed(system: System, mark: int) -> bool:
+    """The relay has published, and every projection has seen, at least `mark` events:
+    under a load that never stops, the pipeline keeps up when it passes, within a bound,
+    the count stored when we looked (lag 0 at one instant is luck, not keeping up)."""
+    with system.db.transaction() as conn:
+        row = conn.execute(
+            "SELECT (SELECT min(seen) FROM projection_state), "
+            "(SELECT count(*) FROM libshare_events e, relay_positions r "
+            " WHERE (e.xid, e.notification_id) <= (r.xid::text::xid8, r.notification_id))"
+        ).fetchone()
+    assert row is not None
+    seen, published = row
+    return bool(seen is not None and seen >= mark and published >= mark)
+
+
 def assert_nothing_lost(
     system: System, layout: Layout, load: Load, *, answers_503: bool = False
 ) -> int:

@@ -13,6 +13,8 @@ from composition.bootstrap import System
 from tests.faults.checks import (
     assert_nothing_lost,
     caught_up,
+    passed,
+    stored_count,
 )
 from tests.faults.conftest import record_recovery
 from tests.faults.layout import Broker, Layout, Load, wait_until
@@ -25,7 +27,8 @@ def test_everything_arrives_within_30_s_of_the_brokers_return(
     outage_s: int, layout: Layout, broker: Broker, load: Load, checker: System
 ) -> None:
     wait_until(lambda: load.created() >= 60, 60, "the clients creating requests")
-    wait_until(lambda: caught_up(checker), 30, "the read models following the load")
+    mark = stored_count(checker)
+    wait_until(lambda: passed(checker, mark), 30, "the read models following the load")
     broker.stop()
     stopped = time.monotonic()
     created_before = load.created()

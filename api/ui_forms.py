@@ -1,0 +1,80 @@
+"""What the web UI's forms check before a command is sent, with the messages in the
+page's language (the domain checks again and has the last word)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from api.i18n import TEXT
+from domain.errors import DomainError
+
+WAYBILL = re.compile(r"^[A-Z0-9-]{6,40}$")
+
+
+def parcel_form(
+    partner: str | None,
+    waybill: str | None,
+    weight_grams: str | None,
+    declared_postage: str | None,
+    item_id: str | None,
+    lang: str,
+) -> dict[str, Any] | str | None:
+    """The shipment of a "send by post" fieldset (one parcel holding the item), None when
+    the fieldset was left empty, or the message saying what is wrong with it."""
+    fields = [partner, waybill, weight_grams, declared_postage]
+    if not any(f and f.strip() for f in fields):
+        return None
+    t = TEXT[lang]
+    if not (partner and partner.strip()):
+        return t["parcel_needs_partner"]
+    code = (waybill or "").strip().upper()
+    if not WAYBILL.match(code):
+        return t["parcel_bad_waybill"]
+    try:
+        grams = int((weight_grams or "").strip())
+    except ValueError:
+        return t["parcel_bad_weight"]
+    if not 1 <= grams <= 30_000:
+        return t["parcel_bad_weight"]
+    try:
+        postage = Decimal((declared_postage or "0").strip().replace(".", "").replace(",", ""))
+    except InvalidOperation:
+        return t["parcel_bad_postage"]
+    if postage < 0 or postage > 100_000_000:
+        return t["parcel_bad_postage"]
+    contents = [item_id.strip()] if item_id and item_id.strip() else []
+    return {
+        "partner": partner.strip().upper(),
+        "waybill": code,
+        "parcels": [{"weight_grams": grams, "contents": contents}],
+        "declared_postage": str(postage),
+    }
+
+
+def refusal(exc: DomainError, lang: str) -> str:
+    """A refused command's message: what kind of refusal, in the page's language, then the
+    domain's own words (which name the rule, the state or the value)."""
+    kind = TEXT[lang].get(f"refused_{exc.slug}", TEXT[lang]["refused_domain-error"])
+    return f"{kind}: {exc.detail}"
+
+
+def barcodes(text: str) -> list[str]:
+    """The barcodes of a scanned list: one per line (or separated by spaces or commas), in
+    capitals, each once, in the order scanned."""
+    seen: dict[str, None] = {}
+    for word in re.split(r"[\s,;]+", text.upper()):
+        if word:
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def damaged_lines(text: str) -> list[dict[str, str]]:
+    """Damaged copies, one per line: the barcode, then what is wrong with it."""
+    out = []
+    for row in text.splitlines():
+        code, _, note = row.strip().partition(" ")
+        if code:
+            out.append({"copy": code.strip(",:;").upper(), "note": note.strip(" :-") or "?"})
+    return out
