@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -62,6 +63,7 @@ class Work(Aggregate):
         self.visible_to = list(visible_to)
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(code: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:work:{code}")
 
@@ -126,6 +128,7 @@ class Holding(Aggregate):
         self.digital_lendable = digital_lendable
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(work: str, library: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:holding:{work}:{library}")
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import IllegalTransition, InvalidInput
+from domain.vietnamese_text import fold, words
 
 LOCAL_ID = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,100}$")
 NEW_WORK = "new work"
@@ -93,6 +95,7 @@ class CatalogueRecord(Aggregate):
         self.merged_from: list[str] = []  # works a separation moved it away from
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(library: str, local_id: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:catalogue-record:{library}:{local_id}")
 
@@ -187,6 +190,7 @@ class WorkKey(Aggregate):
         self.work = work
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(key: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:work-key:{key}")
 
@@ -225,11 +229,23 @@ def title_key(folded_title: str, folded_creator: str, year: str) -> str:
     return f"tay:{folded_title}|{folded_creator}|{year}"
 
 
+def title_author_key(title: str, creator: str) -> str:
+    """The key of a work by its title and author alone, words only (no punctuation, no
+    dates: "Nguyễn, Du, 1765-1820." is "nguyen du"). Claimed by works registered without
+    a year (the demo's, a librarian's); an import looks it up last and never claims it, so
+    two editions of other years still become two works."""
+    author = [w for w in words(fold(creator)) if not w.isdigit()]
+    return f"ta:{' '.join(words(fold(title)))}|{' '.join(author)}"
+
+
 def match_keys(isbns: tuple[str, ...], title_key_: str) -> list[str]:
     """The keys a record claims, in the order they are tried: its ISBNs, then its title."""
     return [f"isbn:{i}" for i in isbns] + [title_key_]
 
 
 def rule_of(key: str) -> str:
-    """How a merge through `key` is told: 'isbn 978...' or 'title, author and year'."""
-    return f"isbn {key[5:]}" if key.startswith("isbn:") else "title, author and year"
+    """How a merge through `key` is told: 'isbn 978...', 'title, author and year', or
+    'title and author' (a work registered without a year)."""
+    if key.startswith("isbn:"):
+        return f"isbn {key[5:]}"
+    return "title and author" if key.startswith("ta:") else "title, author and year"

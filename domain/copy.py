@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -218,6 +219,17 @@ class Copy(Aggregate):
                 copy.in_transit_to = self.new
             copy.queue = [{**q, "to": self.new} if q["to"] == self.old else q for q in copy.queue]
 
+    class Recatalogued(Changed):
+        """The copy is of another work now: its library's record was separated from the
+        work it had been merged into (ADR 0025), and the copy goes with the record."""
+
+        work: str
+        previous: str
+        reason: str
+
+        def change(self, copy: Copy) -> None:
+            copy.work = self.work
+
     def __init__(self, barcode: str, work: str, owner: str, holder: str, status: str) -> None:
         self.barcode = barcode
         self.work = work
@@ -232,6 +244,7 @@ class Copy(Aggregate):
         self.set_aside_for: str | None = None  # the digital loan it backs
 
     @staticmethod
+    @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(barcode: str) -> UUID:
         return uuid5(NAMESPACE_URL, f"libshare:copy:{barcode.strip().upper()}")
 
@@ -295,6 +308,15 @@ class Copy(Aggregate):
             raise self._refuse(command, f"picked for transfer {self.reserved_for}")
         if self.set_aside_for is not None:
             raise self._refuse(command, f"set aside for a digital loan ({self.set_aside_for})")
+
+    # -- cataloguing -----------------------------------------------------------------------
+    def recatalogue(self, work: str, reason: str) -> bool:
+        """Move the copy to `work`, whatever it is doing (a loan or a transfer goes on);
+        True if it was of another work."""
+        if work == self.work:
+            return False
+        self._trigger(self.Recatalogued, work=work, previous=self.work, reason=reason)
+        return True
 
     # -- interlibrary loans ---------------------------------------------------------------
     def lend_on_ill(self, supplier: str, request_id: str, requester: str, work: str) -> None:

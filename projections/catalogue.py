@@ -41,6 +41,7 @@ COPY_EVENTS = (
     "LibraryReplaced",
     "SetAside",
     "SetAsideEnded",
+    "Recatalogued",
 )
 
 
@@ -90,6 +91,9 @@ class CatalogueProjection(Projection):
         lent_to text  -- the library a copy on ILL loan is with
     );
     CREATE INDEX IF NOT EXISTS catalogue_copies_work ON {schema}.catalogue_copies (work, holder);
+    -- Search counts a page of works' copies from this index alone (ADR 0025, 2026-12-02).
+    CREATE INDEX IF NOT EXISTS catalogue_copies_availability
+        ON {schema}.catalogue_copies (work) INCLUDE (holder, status, picked_for);
     """
 
     def statements(self, event: Envelope) -> Iterable[Statement]:
@@ -127,6 +131,12 @@ class CatalogueProjection(Projection):
                 f"INSERT INTO {copies} (id, barcode, work, owner, holder, status) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 (event.aggregate_id, d["barcode"], d["work"], d["owner"], d["holder"], d["status"]),
+            )
+        elif kind == "Recatalogued":  # its record was separated from a merge (ADR 0025)
+            yield (
+                f"UPDATE {copies} SET work = %s, status = %s, holder = %s, owner = %s "
+                "WHERE id = %s",
+                (d["work"], d["status"], d["holder"], d["owner"], event.aggregate_id),
             )
         else:  # every later copy event carries the copy's resulting state
             picked = _PICKED_FOR.get(kind, "picked_for")

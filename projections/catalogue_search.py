@@ -63,6 +63,8 @@ class CatalogueSearchProjection(Projection):
         live_records int NOT NULL DEFAULT 0
     );
     CREATE INDEX IF NOT EXISTS catalogue_search_fts ON {schema}.catalogue_search USING gin (fts);
+    CREATE INDEX IF NOT EXISTS catalogue_search_exact
+        ON {schema}.catalogue_search USING gin (exact_fts);
     CREATE INDEX IF NOT EXISTS catalogue_search_trgm
         ON {schema}.catalogue_search USING gin (folded gin_trgm_ops);
     CREATE TABLE IF NOT EXISTS {schema}.catalogue_records (
@@ -213,17 +215,26 @@ def _like(word: str) -> str:
     return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+# Works ranked per query at most, for a page inside them: a query that matches more (a
+# two-word query over a million holdings matches a few thousand works) ranks the first
+# that many works the index finds with every word in its tones, then, if the page needs
+# more, the first that many of the others (ADR 0025, 2026-12-02). A page past the bound
+# ranks every match.
+CANDIDATES = 500
+
+
 @dataclass(frozen=True)
 class Query:
     """A search as typed, in the forms the SQL needs: the folded words that must all be
     there (the last one may be the start of a word), the ideographic words that must be
-    in the text, and the exact words that rank a work higher when they match with their
-    tones."""
+    in the text, the exact words that rank a work higher when they match with their
+    tones, and all of them with their tones (the exact-tone candidates)."""
 
     folded: str | None  # a tsquery, or None
     ideographs: tuple[str, ...]
-    exact: str | None  # a tsquery
+    exact: str | None  # a tsquery: any exact word
     code: str
+    exact_all: str | None = None  # a tsquery: every exact word, when some carry tones
 
     @classmethod
     def of(cls, typed: str) -> Query:
@@ -234,11 +245,13 @@ class Query:
         ideographs = tuple(w for w in words(fold(text)) if has_ideographs(w))
         tsq = " & ".join(f"'{w}'" for w in folded) + (":*" if folded else "")
         exact_words = [w for w in words(exact(text)) if not has_ideographs(w)]
+        toned = exact_words != folded and bool(exact_words)
         return cls(
             folded=tsq or None,
             ideographs=ideographs,
             exact=" | ".join(f"'{w}'" for w in exact_words) or None,
             code=text.upper(),
+            exact_all=" & ".join(f"'{w}'" for w in exact_words) + ":*" if toned else None,
         )
 
 
@@ -263,8 +276,12 @@ def search(
         "(s.records = 0 OR s.live_records > 0)",
     ]
     params: dict[str, Any] = {"library_kind": library_kind, "limit": limit, "offset": offset}
+    # The same bound for every page inside it (pages agree); past it, every match (LIMIT NULL)
+    params["candidates"] = CANDIDATES if offset + limit <= CANDIDATES else None
     rank = "0::real"
     exact_rank = "0::real"
+    matched: str | None = None
+    exact_matched: str | None = None
     if q is not None and q.strip():
         query = Query.of(q)
         text = []
@@ -278,9 +295,11 @@ def search(
         if query.exact:
             params["eq"] = query.exact
             exact_rank = "ts_rank(s.exact_fts, to_tsquery('simple', %(eq)s))"
+        if query.exact_all and query.folded:
+            params["ea"] = query.exact_all
+            exact_matched = " AND ".join(["s.exact_fts @@ to_tsquery('simple', %(ea)s)", *text[1:]])
         params["code"] = query.code
-        matched = " AND ".join(text) if text else "false"
-        where.append(f"(({matched}) OR s.work = %(code)s)")
+        matched = f"(({' AND '.join(text) if text else 'false'}) OR s.work = %(code)s)"
     if kind is not None:
         where.append("s.kind = %(kind)s")
         params["kind"] = kind
@@ -296,22 +315,38 @@ def search(
             f"EXISTS (SELECT 1 FROM catalogue_copies c WHERE c.work = s.work AND {_LENDABLE})"
         )
         where.append(lendable if available else f"NOT {lendable}")
+    filters = " AND ".join(where)
+    ranked = f"SELECT s.work, s.title, {exact_rank} AS exact_rank, {rank} AS rank"
+    bounded = "LIMIT %(candidates)s"
+    if matched is None:  # no words: every work, by title
+        tiers = f"SELECT *, 0 AS tier FROM ({ranked} FROM catalogue_search s WHERE {filters}) s"
+    elif exact_matched is None:
+        tiers = f"SELECT *, 0 AS tier FROM ({ranked} FROM catalogue_search s WHERE {filters} "
+        tiers += f"AND {matched} {bounded}) s"
+    else:  # every word with its tones first; the others only if the page needs them
+        params["page_end"] = offset + limit
+        tiers = (
+            f"WITH exact AS MATERIALIZED ({ranked} FROM catalogue_search s WHERE {filters} "
+            f"AND {exact_matched} {bounded}) SELECT *, 1 AS tier FROM exact UNION ALL "
+            f"SELECT *, 0 FROM ({ranked} FROM catalogue_search s WHERE {filters} AND {matched} "
+            f"AND NOT ({exact_matched}) AND (SELECT count(*) FROM exact) < %(page_end)s "
+            f"{bounded}) s"
+        )
     sql = (
-        f"WITH hits AS (SELECT s.work, s.title, {exact_rank} AS exact_rank, {rank} AS rank "
-        f"FROM catalogue_search s WHERE {' AND '.join(where)} "
-        "ORDER BY exact_rank DESC, rank DESC, s.title, s.work "
+        f"WITH hits AS (SELECT * FROM ({tiers}) s "
+        "ORDER BY tier DESC, exact_rank DESC, rank DESC, s.title, s.work "
         "LIMIT %(limit)s OFFSET %(offset)s) "
         "SELECT w.code, w.title, w.creator, w.kind, w.language, w.shipping, w.digital, "
         "a.available, a.holders, o.originals FROM hits h "
         "JOIN catalogue_works w ON w.code = h.work "
         "LEFT JOIN LATERAL (SELECT "
-        f"count(c.id) FILTER (WHERE {_LENDABLE})::int AS available, "
+        f"count(*) FILTER (WHERE {_LENDABLE})::int AS available, "
         "count(DISTINCT c.holder) FILTER (WHERE c.status <> 'withdrawn')::int AS holders "
         "FROM catalogue_copies c WHERE c.work = h.work) a ON true "
         "LEFT JOIN LATERAL (SELECT coalesce(array_agg(DISTINCT x ORDER BY x), '{}') AS originals "
         "FROM catalogue_records r, unnest(r.originals) x "
         "WHERE r.work = h.work AND NOT r.deleted) o ON true "
-        "ORDER BY h.exact_rank DESC, h.rank DESC, h.title, h.work"
+        "ORDER BY h.tier DESC, h.exact_rank DESC, h.rank DESC, h.title, h.work"
     )
     with conn.cursor(row_factory=dict_row) as cur:
         return cur.execute(sql, params).fetchall()

@@ -4,12 +4,15 @@ same data returns what is there; other data under the same code is AlreadyExists
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Actor
 from domain.catalogue import Holding, Work
+from domain.catalogue_record import WorkKey, title_author_key
 from domain.errors import AlreadyExists, InvalidInput, NotFound
 from domain.lending_policy import LendingPolicy
 from domain.library import Library
@@ -66,19 +69,37 @@ class CatalogueService:
 
     # -- the union catalogue --------------------------------------------------------------
     def register_work(self, actor: Actor, **fields: Any) -> tuple[Work, bool]:
+        """Register a work with the key of its title and author (ADR 0025), so that a
+        library's imported record of it merges into it. A repeat with the same data
+        returns it, and claims its key if it had none (works registered before keys)."""
         work = Work.register(**fields)
         try:
-            self.store.record(work, actor=actor)
+            self.store.record(work, *self._unclaimed_key(work), actor=actor)
             return work, True
         except IntegrityError:
+            pass
+        try:
             existing: Work = self.store.repository.get(work.id)
-            if (existing.title, existing.kind, existing.shipping) != (
-                work.title,
-                work.kind,
-                work.shipping,
-            ):
-                raise AlreadyExists(f"work {work.code} exists with other data") from None
-            return existing, False
+        except AggregateNotFoundError:  # another work took the key meanwhile
+            self.store.record(work, actor=actor)
+            return work, True
+        if (existing.title, existing.kind, existing.shipping) != (
+            work.title,
+            work.kind,
+            work.shipping,
+        ):
+            raise AlreadyExists(f"work {work.code} exists with other data") from None
+        key = self._unclaimed_key(existing)
+        if key:
+            with suppress(IntegrityError):  # claimed meanwhile: the first claim stands
+                self.store.record(*key, actor=actor)
+        return existing, False
+
+    def _unclaimed_key(self, work: Work) -> list[WorkKey]:
+        key = title_author_key(work.title, work.creator)
+        if self.store.stored_ids([WorkKey.id_for(key)]):
+            return []
+        return [WorkKey.claim(key, work.code)]
 
     def register_holding(
         self, actor: Actor, work: str, library: str, copies: int, digital_lendable: int = 0

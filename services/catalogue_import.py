@@ -7,9 +7,11 @@ A merge is reversed by `separate`; a record deleted at its source by `delete`.""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -58,6 +60,16 @@ class ImportReport:
 BATCH = 500  # records saved in one transaction when nothing goes wrong
 
 
+@dataclass
+class _Saving:
+    """A batch being saved (future None: the domain refused one of its records)."""
+
+    library: str
+    batch: list[Parsed]
+    part: ImportReport
+    future: Future[None] | None
+
+
 class _Lookups:
     """The aggregates an import looks up: those it made or changed in this batch first,
     then, for ids the batch asked about in bulk and found missing, none; else the store."""
@@ -88,18 +100,25 @@ class _Lookups:
         return [self.pending[i] for i in self.order]
 
 
-# Ids are uuid5 digests: an import asks for each a few times (bulk check, lookups).
-_record_id = lru_cache(maxsize=8192)(CatalogueRecord.id_for)
-_key_id = lru_cache(maxsize=8192)(WorkKey.id_for)
-_work_id = lru_cache(maxsize=8192)(Work.id_for)
-_holding_id = lru_cache(maxsize=8192)(Holding.id_for)
-_copy_id = lru_cache(maxsize=8192)(Copy.id_for)
+# Ids are uuid5 digests, cached by the aggregates: an import asks for each a few times.
+_record_id = CatalogueRecord.id_for
+_key_id = WorkKey.id_for
+_work_id = Work.id_for
+_holding_id = Holding.id_for
+_copy_id = Copy.id_for
+
+
+def _lookup_keys(parsed: Parsed) -> list[str]:
+    """The keys a record is matched by, in order: those it claims (its ISBNs, its title,
+    author and year), then its title and author, which only registered works claim."""
+    keys = match_keys(parsed.description.isbns, parsed.title_key)
+    return [*keys, parsed.title_author_key] if parsed.title_author_key else keys
 
 
 def _ids(library: str, parsed: Parsed) -> list[UUID]:
     """Every aggregate a record's import may look up."""
-    keys = match_keys(parsed.description.isbns, parsed.title_key)
-    work = parsed.new_work_code()
+    keys = _lookup_keys(parsed)
+    work = parsed.new_work_code
     barcodes = list(parsed.description.items) or [numbered_barcode(library, work, 1)]
     return [
         _record_id(library, parsed.local_id),
@@ -125,42 +144,66 @@ class CatalogueImportService:
     ) -> ImportReport:
         """Import a file's records in batches of BATCH, each batch in one transaction; a
         batch that fails (another import took a key meanwhile, a record the domain
-        refuses) is imported again record by record, each in its own transaction."""
+        refuses) is imported again record by record, each in its own transaction. While
+        a batch is saved, the next one is read (a second thread: the save mostly waits
+        on PostgreSQL); it is matched only once the save is done."""
         code = aggregates.library(self.store, library).code
         report = ImportReport(code)
         done = 0
         batch: list[Parsed] = []
-        for parsed in read(data, code):
-            done += 1
-            if isinstance(parsed, Rejected):
-                report.rejected.append(_rejection(parsed.position, parsed.local_id, parsed.reason))
-            else:
-                batch.append(parsed)
-            if len(batch) >= BATCH:
-                self._import_batch(actor, code, batch, report)
-                batch = []
-            if progress is not None and (done % 100 == 0 or not batch):
-                progress(done)
-        self._import_batch(actor, code, batch, report)
+        with ThreadPoolExecutor(1, thread_name_prefix="catalogue-import") as saver:
+            saving: _Saving | None = None
+            for parsed in read(data, code):
+                done += 1
+                if isinstance(parsed, Rejected):
+                    reason = _rejection(parsed.position, parsed.local_id, parsed.reason)
+                    report.rejected.append(reason)
+                else:
+                    batch.append(parsed)
+                if len(batch) >= BATCH:
+                    self._saved(actor, saving, report)
+                    saving = self._save_batch(saver, actor, code, batch)
+                    batch = []
+                if progress is not None and (done % 100 == 0 or not batch):
+                    progress(done)
+            self._saved(actor, saving, report)
+            self._saved(actor, self._save_batch(saver, actor, code, batch), report)
         if progress is not None:
             progress(done)
         return report
 
-    def _import_batch(
-        self, actor: Actor, library: str, batch: list[Parsed], report: ImportReport
-    ) -> None:
+    def _save_batch(
+        self, saver: ThreadPoolExecutor, actor: Actor, library: str, batch: list[Parsed]
+    ) -> _Saving | None:
+        """Match and build a batch's aggregates, and start saving them."""
         if not batch:
-            return
+            return None
         part = ImportReport(library)
         try:
             lookups = _Lookups(self.store, [i for p in batch for i in _ids(library, p)])
             for parsed in batch:
                 self._import_one(lookups, library, parsed, part)
-            self.store.record(*lookups.changed(), actor=actor)
-        except (IntegrityError, DomainError):
-            for parsed in batch:  # one by one: the others go in, the bad one is told
-                self._import_alone(actor, library, parsed, report)
+        except DomainError:
+            return _Saving(library, batch, part, None)
+        save = partial(self.store.record, *lookups.changed(), actor=actor)
+        return _Saving(library, batch, part, saver.submit(contextvars.copy_context().run, save))
+
+    def _saved(self, actor: Actor, saving: _Saving | None, report: ImportReport) -> None:
+        """Wait for a batch's save; if it failed, import its records one by one: the
+        others go in, the bad one is told."""
+        if saving is None:
             return
+        failed = saving.future is None
+        if saving.future is not None:
+            try:
+                saving.future.result()
+            except (IntegrityError, DomainError):
+                failed = True
+        if failed:
+            for parsed in saving.batch:
+                self._import_alone(actor, saving.library, parsed, report)
+            return
+        part = saving.part
         report.created += part.created
         report.merged += part.merged
         report.updated += part.updated
@@ -200,12 +243,13 @@ class CatalogueImportService:
             report.updated.append(parsed.local_id)
             return
         keys = match_keys(parsed.description.isbns, parsed.title_key)
-        claimed = {key: found.work for key in keys if (found := lookups.get(_key_id(key)))}
-        match = next((key for key in keys if key in claimed), None)
+        tried = _lookup_keys(parsed)
+        claimed = {key: found.work for key in tried if (found := lookups.get(_key_id(key)))}
+        match = next((key for key in tried if key in claimed), None)
         if match is not None:
             work_code, rule = claimed[match], rule_of(match)
         else:
-            work_code, rule = parsed.new_work_code(), NEW_WORK
+            work_code, rule = parsed.new_work_code, NEW_WORK
         made: list[Aggregate] = [
             CatalogueRecord.import_(
                 library,
@@ -261,8 +305,9 @@ class CatalogueImportService:
 
     def separate(self, actor: Actor, library: str, local_id: str, reason: str) -> dict[str, Any]:
         """Reverse a merge: the record gets a work of its own (registered from its
-        description) and leaves the other work's search text. The library's copies stay
-        under the work they were registered with (ADR 0025)."""
+        description) and leaves the other work's search text, and the library's copies
+        the record brought (its items, or the one numbered copy of an item-less record)
+        go with it, with the holdings' counts: all in one transaction (ADR 0025)."""
         code = aggregates.library(self.store, library).code
         record: CatalogueRecord | None = self._get(_record_id(code, local_id))
         if record is None:
@@ -274,8 +319,43 @@ class CatalogueImportService:
         changed: list[Aggregate] = [record]
         if self._get(_work_id(work_code)) is None:
             changed.append(Work.register(work_code, d.title, "book", creator=d.creator))
+        barcodes = list(d.items) or [numbered_barcode(code, previous, 1)]
+        moved = [
+            copy
+            for barcode in barcodes
+            if isinstance(copy := self._get(_copy_id(barcode)), Copy)
+            and copy.work == previous
+            and copy.owner == code
+            and copy.recatalogue(work_code, reason)
+        ]
+        changed += [*moved, *self._holdings_after_move(code, previous, work_code, len(moved))]
         self.store.record(*changed, actor=actor)
-        return {"record": local_id, "library": code, "work": work_code, "was": previous}
+        return {
+            "record": local_id,
+            "library": code,
+            "work": work_code,
+            "was": previous,
+            "copies": sorted(c.barcode for c in moved),
+        }
+
+    def _holdings_after_move(
+        self, library: str, previous: str, work: str, moved: int
+    ) -> list[Aggregate]:
+        """The library's holding of the work its copies left counts that many fewer; its
+        holding of the work they joined counts them."""
+        if moved == 0:
+            return []
+        changed: list[Aggregate] = []
+        old: Holding | None = self._get(_holding_id(previous, library))
+        if old is not None:
+            left = max(0, old.copies - moved)
+            old.change_copies(left, min(old.digital_lendable, left))
+            changed.append(old)
+        new: Holding | None = self._get(_holding_id(work, library))
+        if new is None:
+            return [*changed, Holding.register(work, library, moved)]
+        new.change_copies(new.copies + moved, new.digital_lendable)
+        return [*changed, new]
 
 
 def _rejection(position: int, local_id: str | None, reason: str) -> dict[str, Any]:

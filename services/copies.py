@@ -43,6 +43,17 @@ class CopiesService:
     def get(self, barcode: str) -> Copy:
         return aggregates.copy(self.store, barcode)
 
+    def at_desk(self, library: str, barcode: str) -> Copy:
+        """The copy a library's desk scanned: the library's own label first (an imported
+        copy's barcode is `<library>-<its label>`, ADR 0025), else the barcode as it is."""
+        code = barcode_of(barcode)
+        if not code.startswith(f"{library}-"):
+            try:
+                return self.get(f"{library}-{code}")
+            except (NotFound, InvalidInput):  # not one of ours (or too long with the prefix)
+                pass
+        return self.get(code)
+
     def register(self, actor: Actor, barcode: str, work: str, library: str) -> tuple[Copy, bool]:
         """Register a copy owned by `library`; a repeat with the same data returns it."""
         the_work = aggregates.work(self.store, work)
@@ -84,19 +95,19 @@ class CopiesService:
         self, actor: Actor, library: str, barcode: str, reader_ref: str, today: date
     ) -> Copy:
         aggregates.check_card(self.store, reader_ref, today)  # a card valid network-wide
-        copy = self.get(barcode)
+        copy = self.at_desk(library, barcode)
         copy.check_out(library, reader_ref)
         self.store.record(copy, actor=actor)
         return copy
 
     def check_in(self, actor: Actor, library: str, barcode: str) -> Copy:
-        copy = self.get(barcode)
+        copy = self.at_desk(library, barcode)
         copy.check_in(library)
         self.store.record(copy, actor=actor)
         return copy
 
     def withdraw(self, actor: Actor, library: str, barcode: str, reason: str) -> Copy:
-        copy = self.get(barcode)
+        copy = self.at_desk(library, barcode)
         copy.withdraw(library, reason)
         self.store.record(copy, actor=actor)
         return copy

@@ -12,12 +12,13 @@ import re
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from xml.sax.saxutils import escape, quoteattr
 
 import pymarc
 from pymarc import Leader, Record, Subfield
 
-from domain.catalogue_record import Description, isbn13, title_key
+from domain.catalogue_record import Description, isbn13, title_author_key, title_key
 from domain.copy import BARCODE
 from domain.vietnamese_text import fold, normalise
 
@@ -33,7 +34,9 @@ class Parsed:
     title_key: str
     marcxml: str
     fingerprint: str
+    title_author_key: str = ""  # looked up last: a work registered without a year
 
+    @cached_property
     def new_work_code(self) -> str:
         """The code a record's work gets when it matches none: W-<ISBN-13>, or W-T and a
         digest of its title key (deterministic, so two imports racing agree)."""
@@ -64,6 +67,7 @@ def _text(value: str) -> str:
     return escape(_XML_CHARS.sub("", value))
 
 
+@lru_cache(maxsize=4096)  # tags, indicators and subfield codes: a few values, over and over
 def _attr(value: str) -> str:
     return quoteattr(_XML_CHARS.sub("", value))
 
@@ -153,6 +157,13 @@ def _title(record: Record) -> tuple[str, int]:
     return "", 0
 
 
+def _title_proper(record: Record) -> str:
+    """245 $a alone: the title without its subtitle and parts, as a work is registered."""
+    for field in record.get_fields("245"):
+        return _TRAILING.sub("", " ".join(v.strip() for v in field.get_subfields("a")))
+    return ""
+
+
 def _year(record: Record) -> str:
     fixed = record.get("008")
     if fixed is not None and fixed.data and fixed.data[7:11].isdigit():
@@ -232,4 +243,5 @@ def _parse(position: int, record: Record | None, library: str) -> Parsed | Rejec
         title_key=title_key(fold(title[skip:]), fold(creator), year),
         marcxml=marcxml,
         fingerprint=hashlib.sha256(marcxml.encode()).hexdigest(),
+        title_author_key=title_author_key(_title_proper(record)[skip:], creator),
     )

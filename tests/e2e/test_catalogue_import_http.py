@@ -57,3 +57,47 @@ def test_an_empty_upload_is_a_problem(network: Network) -> None:
         assert r.status_code == 422
         assert r.headers["content-type"] == "application/problem+json"
         assert r.json()["type"] == f"/problems/{problem}"
+
+
+def test_an_uploaded_record_of_a_demo_work_joins_it_and_a_separation_takes_its_copies_back(
+    network: Network,
+) -> None:
+    client, _ = network
+    admin = headers_for(client, "library_admin", library="HNM-KB")
+    kieu = Book("KB-200", "Truyện Kiều", "Nguyễn, Du, 1765-1820", "2018", barcodes=("K7",))
+    r = client.post(
+        "/libraries/HNM-KB/catalogue-imports",
+        content=iso2709(kieu),
+        headers={**admin, "content-type": "application/marc"},
+    )
+    assert r.json()["merged"] == [
+        {"record": "KB-200", "work": "W-KIEU", "rule": "title and author"}
+    ], r.text
+    school = Librarian(client, "HNM-S-ADT")
+
+    def kb_copies(work: str) -> int | None:
+        r = school.get(f"/catalogue/works/{work}")
+        if r.status_code == 404:  # not projected yet
+            return None
+        return sum(h["copies"] for h in r.json()["holdings"] if h["library"] == "HNM-KB")
+
+    eventually(lambda: kb_copies("W-KIEU") == 2, what="the imported copy under W-KIEU")
+    r = client.post(
+        "/libraries/HNM-KB/catalogue-records/KB-200/separate",
+        json={"reason": "a different edition"},
+        headers=admin,
+    )
+    assert r.status_code == 200, r.text
+    separated = r.json()
+    assert separated["was"] == "W-KIEU" and separated["copies"] == ["HNM-KB-K7"]
+    eventually(lambda: kb_copies(separated["work"]) == 1, what="the copy under its own work")
+    assert kb_copies("W-KIEU") == 1
+    # a record no longer merged cannot be separated again: a problem, with its type
+    again = client.post(
+        "/libraries/HNM-KB/catalogue-records/KB-200/separate",
+        json={"reason": "twice"},
+        headers=admin,
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    assert again.json()["type"] == "/problems/illegal-transition"
