@@ -28,6 +28,7 @@ COPY_SENTENCES: dict[str, dict[str, str]] = {
         "Withdrawn": "Thanh lý{reason}",
         "SetAside": "Dành cho một lượt mượn số",
         "SetAsideEnded": "Hết dành cho lượt mượn số",
+        "Recatalogued": "Chuyển từ tác phẩm {previous} sang {work} ({reason})",
         "LibraryReplaced": "{old} nay là {new} ({why})",
     },
     "en": {
@@ -49,6 +50,7 @@ COPY_SENTENCES: dict[str, dict[str, str]] = {
         "Withdrawn": "Withdrawn{reason}",
         "SetAside": "Set aside for a digital loan",
         "SetAsideEnded": "No longer set aside for a digital loan",
+        "Recatalogued": "Moved from work {previous} to {work} ({reason})",
         "LibraryReplaced": "{old} is now {new} ({why})",
     },
 }
