@@ -18,7 +18,7 @@ from api.deps import system
 from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
-from api.ui_forms import parcel_form, refusal
+from api.ui_forms import parcel_form, parcel_mates, refusal
 from api.ui_guard import HEADERS, csrf_ok, language
 from api.ui_reasons import reason_text
 from api.ui_render import redirect, render
@@ -34,7 +34,7 @@ from projections.dashboard import REQUEST_TILES, library_dashboard
 from projections.libraries import list_libraries
 from projections.requests import detail, parties, queue
 from projections.shipments import for_request, partner_list
-from services.commands import RequestItem, TakeAction
+from services.commands import RequestItem, ShipTogether, TakeAction
 
 router = APIRouter(include_in_schema=False)
 
@@ -218,6 +218,7 @@ def one_request(
     with sys.db.transaction() as conn:
         shipments = for_request(conn, request_id)
         partners = partner_list(conn)
+        mates = _parcel_mates(conn, me, found, actions)
     return render(
         request,
         "request.html",
@@ -226,6 +227,7 @@ def one_request(
         actions=actions,
         shipments=shipments,
         partners=partners,
+        mates=mates,
         said=lambda event, data: sentence(event, data, lang),
         by=lambda actor: who(actor, lang),
         why=lambda reason: reason_text(reason, lang),
@@ -233,6 +235,27 @@ def one_request(
 
 
 FormField = Annotated[str | None, Form()]
+
+# What may share a parcel with a request about to go by post: my other requests to the
+# same library that are as ready to be lent, or to be sent back.
+READY_TO_LEND = ["RequestReceived", "ExpectToSupply", "WillSupply"]
+READY_TO_RETURN = ["Received", "Overdue", "Recalled"]
+
+
+def _parcel_mates(
+    conn: Any, me: Principal, found: dict[str, Any], actions: list[str]
+) -> list[dict[str, Any]]:
+    if not me.library:
+        return []
+    if "Loaned" in actions:
+        rows = queue(conn, me.library, "supplier", READY_TO_LEND)
+        other = "requester"
+    elif "ShippedReturn" in actions:
+        rows = queue(conn, me.library, "requester", READY_TO_RETURN)
+        other = "supplier"
+    else:
+        return []
+    return [r for r in rows if r["id"] != found["id"] and r[other] == found[other]][:20]
 
 
 def age_of(oldest: datetime | date, now: datetime, lang: str) -> str:
@@ -277,6 +300,9 @@ def act(
     waybill: FormField = None,
     weight_grams: FormField = None,
     declared_postage: FormField = None,
+    together_ids: Annotated[list[str], Form()] = [],  # noqa: B006 (FastAPI copies it)
+    together_items: Annotated[list[str], Form()] = [],  # noqa: B006
+    together: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
     lang = language(request)
     if not form_ok:
@@ -301,9 +327,19 @@ def act(
         return redirect(f"/ui/requests/{request_id}", lang, error=by_post)
     if by_post and action in ("Loaned", "ShippedReturn"):
         params["shipment"] = by_post
-    command = TakeAction(request_id, action, params, expected_version=expected_version)
+    command: Any = TakeAction(request_id, action, params, expected_version=expected_version)
+    others = parcel_mates(action, together_ids, together_items, together)
+    if isinstance(others, str):
+        return redirect(f"/ui/requests/{request_id}", lang, error=TEXT[lang][others])
+    if others and by_post:  # one parcel for this request and the others ticked
+        items = ((request_id, params.get("item_id", "")), *others)
+        shipment = dict(by_post)
+        shipment["parcels"][0]["contents"] = [i for _, i in items if i]
+        command = ShipTogether(action, items, shipment)
     try:
         result = sys.entry.act(me, command)
+        if isinstance(command, ShipTogether):  # this request's own version, to read back
+            result = {"version": result["versions"][str(request_id)]}
     except Hidden:
         return redirect("/ui/requests", lang, error=f"{request_id}: not found")
     except DomainError as exc:

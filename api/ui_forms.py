@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from uuid import UUID
 
 from api.i18n import TEXT
 from domain.errors import DomainError
@@ -78,3 +79,23 @@ def damaged_lines(text: str) -> list[dict[str, str]]:
         if code:
             out.append({"copy": code.strip(",:;").upper(), "note": note.strip(" :-") or "?"})
     return out
+
+
+def parcel_mates(
+    action: str, ids: list[str], items: list[str], ticked: list[str]
+) -> list[tuple[UUID, str]] | str:
+    """The other requests a librarian put in the same parcel: for a loan, those whose
+    item barcode was typed (the ids and barcodes come in pairs, every pair sent); for a
+    return, those ticked. A text key when the form does not add up."""
+    try:
+        if action == "Loaned":
+            if len(ids) != len(items):
+                return "form_expired"
+            return [
+                (UUID(r), i.strip().upper()) for r, i in zip(ids, items, strict=True) if i.strip()
+            ]
+        if action == "ShippedReturn":
+            return [(UUID(r), "") for r in dict.fromkeys(ticked)]
+    except ValueError:
+        return "form_expired"
+    return []

@@ -243,6 +243,7 @@ class RequestsService:
         def plan() -> Planned:
             changed: list[Aggregate] = []
             parcel: Shipment | None = None
+            versions: dict[str, int] = {}
             for request_id, item_id in items:
                 req = self.get_request(request_id)
                 p = {"item_id": item_id} if action == "Loaned" else {}
@@ -252,8 +253,13 @@ class RequestsService:
                 else:
                     recipient = req.requester if purpose == "loan" else req.supplier
                     parcel.add_request(req.id, str(recipient))
+                versions[str(req.id)] = req.version
             assert parcel is not None
-            summary = {"shipment": str(parcel.id), "requests": parcel.requests}
+            summary = {
+                "shipment": str(parcel.id),
+                "requests": parcel.requests,
+                "versions": versions,
+            }
             return [*changed, parcel], summary
 
         return self.idempotency.run(actor, key, fingerprint, plan)

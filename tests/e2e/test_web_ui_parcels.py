@@ -237,3 +237,49 @@ def test_an_expired_session_signs_in_again_and_returns_to_the_page(browser: Test
         follow_redirects=False,
     )
     assert r.headers["location"] == "/ui/requests?lang=vi"
+
+
+def test_two_loans_to_one_school_go_in_one_parcel_from_the_request_page(
+    browser: TestClient,
+) -> None:
+    as_library(browser, "HNM-S-ADT")
+    paths = [
+        post(browser, "/ui/requests", data={"work": "W-KIEU", "reader_ref": f"BD-P{n}"}).url.path
+        for n in (1, 2)
+    ]
+    for path in paths:
+        eventually(lambda path=path: "HNM-DT" in browser.get(path).text, what="routed")
+    as_library(browser, "HNM-DT")
+    first, second = paths
+
+    def offered() -> bool:
+        return f'name="together_ids" value="{second.rsplit("/", 1)[1]}"' in browser.get(first).text
+
+    eventually(offered, what="the other request offered for the same parcel")
+    page = browser.get(first).text
+    assert "Cùng kiện" in page
+    version = re.search(r'name="expected_version" value="(\d+)"', page)
+    assert version
+    r = post(
+        browser,
+        f"{first}/act",
+        data={
+            "action": "Loaned",
+            "expected_version": version.group(1),
+            "item_id": "HNM-DT-W-KIEU-1",
+            "partner": "VNPOST",
+            "waybill": "EB200000009VN",
+            "weight_grams": "1500",
+            "declared_postage": "40000",
+            "together_ids": second.rsplit("/", 1)[1],
+            "together_items": "HNM-DT-W-KIEU-2",
+        },
+    )
+    assert "error=" not in str(r.url), r.url
+    for path in paths:
+        eventually(lambda path=path: "EB200000009VN" in browser.get(path).text, what="the parcel")
+        assert "Đã gửi đi" in browser.get(path).text
+    parcel = re.search(r'href="(/ui/parcels/[0-9a-f-]+)\?', browser.get(second).text)
+    assert parcel
+    slip = browser.get(f"{parcel.group(1)}/slip").text
+    assert "HNM-DT-W-KIEU-1, HNM-DT-W-KIEU-2" in slip
