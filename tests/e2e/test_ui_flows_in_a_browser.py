@@ -21,6 +21,7 @@ from api.partners import sign
 from composition.bootstrap import System
 from tests.actors import TESTER
 from tests.e2e.test_ui_in_a_browser import (  # noqa: F401 (fixtures)
+    PASSWORD,
     browser,
     pytestmark,
     shoot,
@@ -246,3 +247,28 @@ def test_a_rotation_box_digital_loan_and_card_desk_in_chromium(
     press(page, "Đã xác minh: kích hoạt thẻ")
     assert "Đang hiệu lực" in page.content()
     both_languages(page, "desk-card")
+
+
+def test_a_librarian_signs_in_and_requests_with_the_keyboard_alone(
+    site: tuple[str, System], browser: Any
+) -> None:
+    """Tab moves through the fields in order, the focused one shows a visible outline,
+    Enter submits: no mouse needed for the core flow."""
+    base, system = site
+    staff(system, "ui.keys", "HNM-S-ADT")
+    page = browser.new_page()
+    page.goto(f"{base}/")
+    page.focus("input[name=username]")
+    page.keyboard.type("ui.keys")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "password"
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("", "none"), "the focused field shows no outline"
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ui/requests**")
+    page.focus("input[name=reader_ref]")
+    page.keyboard.type("BD-KEY")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/ui/requests/*")
+    assert page.locator("p.flash.done").is_visible()
