@@ -134,6 +134,10 @@ PAGES: dict[str, dict[str, str]] = {
         "no": "Không đồng ý",
         "by_post": "Gửi qua bưu chính (để trống nếu giao trực tiếp)",
         "parcel_mates": "Cùng kiện: tài liệu của các yêu cầu khác gửi tới cùng thư viện",
+        "refused_transition": (
+            "Không được phép: «{command}» khi đang ở trạng thái «{state}»; "
+            "chỉ được khi ở trạng thái: {allowed}"
+        ),
         "parcel_needs_partner": "Hãy chọn đơn vị bưu chính cho kiện hàng",
         "parcel_bad_waybill": "Số vận đơn gồm 6 đến 40 chữ cái, chữ số hoặc dấu gạch ngang",
         "parcel_bad_weight": "Khối lượng là số gam, từ 1 đến 30000",
@@ -198,6 +202,9 @@ PAGES: dict[str, dict[str, str]] = {
         "no": "No",
         "by_post": "Send by post (leave empty when handed over in person)",
         "parcel_mates": "In the same parcel: other requests' items for the same library",
+        "refused_transition": (
+            "Not allowed: “{command}” while the state is “{state}”; allowed only in: {allowed}"
+        ),
         "parcel_needs_partner": "Choose the postal partner for the parcel",
         "parcel_bad_waybill": "A waybill is 6 to 40 letters, digits or dashes",
         "parcel_bad_weight": "The weight is in grams, from 1 to 30000",

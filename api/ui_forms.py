@@ -8,8 +8,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
-from api.i18n import TEXT
-from domain.errors import DomainError
+from api.i18n import TEXT, iso_label
+from domain.access import Forbidden
+from domain.errors import Conflict, DomainError, IllegalTransition
 
 WAYBILL = re.compile(r"^[A-Z0-9-]{6,40}$")
 
@@ -55,10 +56,31 @@ def parcel_form(
 
 
 def refusal(exc: DomainError, lang: str) -> str:
-    """A refused command's message: what kind of refusal, in the page's language, then the
-    domain's own words (which name the rule, the state or the value)."""
-    kind = TEXT[lang].get(f"refused_{exc.slug}", TEXT[lang]["refused_domain-error"])
+    """A refused command's message in the page's language: what kind of refusal; for a
+    step the state does not allow, which step, which state and what is allowed now, in
+    words; for a change made meanwhile or a step not the account's, the kind says it all;
+    otherwise the domain's own words follow (they name the rule or the value)."""
+    t = TEXT[lang]
+    kind = t.get(f"refused_{exc.slug}", t["refused_domain-error"])
+    if isinstance(exc, IllegalTransition):
+        allowed = ", ".join(_state_word(a, lang) for a in exc.allowed) or "—"
+        return t["refused_transition"].format(
+            command=_state_word(exc.command, lang),
+            state=_state_word(exc.state, lang),
+            allowed=allowed,
+        )
+    if isinstance(exc, Conflict | Forbidden):
+        return kind
     return f"{kind}: {exc.detail}"
+
+
+def _state_word(name: str, lang: str) -> str:
+    """A request's ISO status or action, a transfer's or rotation's status, in words."""
+    t = TEXT[lang]
+    for key in (f"transfer_status_{name}", f"rotation_status_{name}"):
+        if key in t:
+            return t[key]
+    return iso_label(name, lang)
 
 
 def barcodes(text: str) -> list[str]:

@@ -129,8 +129,11 @@ def test_a_refused_action_is_explained_on_the_page(browser: TestClient) -> None:
     assert "Hủy yêu cầu (Cancel)" in page and "Chí Phèo" in page
     request_path = r.headers["location"].split("?")[0]
     page = post(browser, f"{request_path}/act", data={"action": "Received"}).text
-    assert "Không thực hiện được" in page and "Received is not allowed" in page
+    assert "Không thực hiện được" in page and "«Đã nhận (Received)»" in page
+    assert "chỉ được khi ở trạng thái: Đã gửi đi (Loaned)" in page  # in Vietnamese, in words
     assert "Hủy yêu cầu (Cancel)" in page  # still on the request's page, its actions intact
+    english = post(browser, f"{request_path}/act?lang=en", data={"action": "Received"}).text
+    assert "Not allowed: “Received (Received)” while the state is" in english
 
 
 def test_without_signing_in_the_ui_asks_for_it(browser: TestClient) -> None:
