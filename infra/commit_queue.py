@@ -23,6 +23,7 @@ Outcome = Sequence[int] | BaseException
 Write = Callable[[Sequence[Item]], Sequence[Outcome]]
 
 MAX_BATCH = 128  # saves in one transaction at most
+LEAD_ROUNDS = 4  # batches one leader writes in a row while saves queue
 
 
 class _Waiter(Generic[Item]):
@@ -36,8 +37,15 @@ class _Waiter(Generic[Item]):
 
 
 class CommitQueue(Generic[Item]):
-    def __init__(self, write: Write[Item], writers: int = 1, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        write: Write[Item],
+        writers: int = 1,
+        max_batch: int = MAX_BATCH,
+        lead_rounds: int = LEAD_ROUNDS,
+    ) -> None:
         self._write = write
+        self._lead_rounds = lead_rounds
         self._free = writers  # batches that may start now
         self._max_batch = max_batch
         self._lock = threading.Lock()
@@ -70,27 +78,36 @@ class CommitQueue(Generic[Item]):
         return outcome
 
     def _lead(self, me: _Waiter[Item]) -> None:
+        """Write batches while saves queue, up to `lead_rounds` in a row, then pass the
+        slot on or free it. Writing the next batch at once, rather than waking another
+        thread to, keeps a thread hand-off off the path from commit to commit."""
         batch = [me]
-        with self._lock:
-            while self._queue and len(batch) < self._max_batch:
-                batch.append(self._queue.popleft())
-        try:
-            outcomes: Sequence[Outcome] = self._write([w.item for w in batch])
-        except BaseException as exc:  # every caller raises it (and may retry)
-            outcomes = [exc] * len(batch)
-        self.batches += 1
-        self.saves += len(batch)
-        with self._lock:
-            if self._queue:
-                nxt: _Waiter[Item] | None = self._queue.popleft()
-            else:
-                nxt = None
-                self._free += 1
-        if nxt is not None:  # the slot passes on: it leads with what has queued
-            nxt.lead = True
-            nxt.done.set()
-        for waiter, outcome in zip(batch, outcomes, strict=True):
-            waiter.outcome = outcome
-            waiter.lead = False
-            if waiter is not me:
-                waiter.done.set()
+        for round_ in range(1, self._lead_rounds + 1):
+            with self._lock:
+                while self._queue and len(batch) < self._max_batch:
+                    batch.append(self._queue.popleft())
+            try:
+                outcomes: Sequence[Outcome] = self._write([w.item for w in batch])
+            except BaseException as exc:  # every caller raises it (and may retry)
+                outcomes = [exc] * len(batch)
+            self.batches += 1
+            self.saves += len(batch)
+            nxt: _Waiter[Item] | None = None
+            with self._lock:
+                again = bool(self._queue) and round_ < self._lead_rounds
+                if not again:
+                    if self._queue:
+                        nxt = self._queue.popleft()
+                    else:
+                        self._free += 1
+            if nxt is not None:  # the slot passes on: it leads with what has queued
+                nxt.lead = True
+                nxt.done.set()
+            for waiter, outcome in zip(batch, outcomes, strict=True):
+                waiter.outcome = outcome
+                waiter.lead = False
+                if waiter is not me:
+                    waiter.done.set()
+            if not again:
+                return
+            batch = []

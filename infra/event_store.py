@@ -6,7 +6,6 @@ The xid is what lets readers never skip an event that commits late (ADR 0003).""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,7 +30,7 @@ EVENTS_TABLE = f"{APP_NAME}_events"
 EVENTS_CHANNEL = EVENTS_TABLE
 COMMANDS_TABLE = f"{APP_NAME}_commands"
 # Batches of the commit queue written at once, each on its own connection (ADR 0030).
-COMMIT_WRITERS = int(os.environ.get("LIBSHARE_COMMIT_WRITERS", "2"))
+COMMIT_WRITERS = 2
 
 
 @dataclass(frozen=True)
