@@ -45,6 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 TARGET_EVENTS = int(os.environ.get("BENCH_EVENTS", "30000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # appends and rebuild: median of rounds
+# BENCH_ONLY=write: the appends and rebuild figures alone (no broker needed).
+WRITE_ONLY = os.environ.get("BENCH_ONLY") == "write"
 # Who the appends record as acting (every command names its actor, as the API's do).
 BENCH_ACTOR = {"account": "bench", "role": "network_admin"}
 
@@ -105,7 +107,7 @@ def fill_to(system: System, target: int) -> None:
 def main() -> int:
     configure_logging("WARNING")
     bootstrap_servers = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap_servers:
+    if not bootstrap_servers and not WRITE_ONLY:
         print("KAFKA_BOOTSTRAP_SERVERS is not set: run `make bench`", file=sys.stderr)
         return 2
     server_url = os.environ.get("DATABASE_URL") or EmbeddedPostgres(ROOT / ".data" / "bench").url
@@ -113,7 +115,7 @@ def main() -> int:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     settings = Settings(
         database_url=url,
-        kafka_bootstrap_servers=bootstrap_servers,
+        kafka_bootstrap_servers=bootstrap_servers or "127.0.0.1:9092",
         kafka_topic_prefix=prefix,
         load_demo=False,
         run_workers=False,
@@ -135,19 +137,23 @@ def main() -> int:
                 "event-store appends/s, 1 client",
                 es1,
                 raw1,
-                ">= 50% of raw commits",
-                es1 >= 0.5 * raw1,
+                ">= 60% of raw commits",
+                es1 >= 0.6 * raw1,
                 "events/s",
+                rounds["es1"],
+                rounds["raw1"],
             )
         )
         out.append(
             figure(
-                "event-store appends/s, 16 clients",
+                "event-store appends/s, 16 clients (group commit, ADR 0030)",
                 es16,
                 raw16,
-                ">= 50% of raw commits",
-                es16 >= 0.5 * raw16,
+                ">= 100% of raw commits",
+                es16 >= raw16,
                 "events/s",
+                rounds["es16"],
+                rounds["raw16"],
             )
         )
         batched = batched_appends(system, SECONDS)
@@ -163,6 +169,12 @@ def main() -> int:
             )
         )
         total = stored_events(system)
+        if WRITE_ONLY:  # appends and the rebuild only: no Kafka, no latency (ADR 0030)
+            tune_gc()
+            out.append(rebuild_figure(system, url))
+            return finish(out)
+        if bootstrap_servers is None:
+            return 2
 
         # Kafka first: a rebuild sets a floor under which a projector drops what the
         # rebuilt tables already hold, so after it the Kafka figure would apply nothing.
@@ -209,21 +221,7 @@ def main() -> int:
             )
         )
 
-        raw_reads, rebuilds = [], []
-        for _ in range(ROUNDS):
-            raw_reads.append(raw_log_read(url)[1])
-            rebuilds.append(system.rebuild("libraries").events_per_second)
-        raw_read, rebuild = statistics.median(raw_reads), statistics.median(rebuilds)
-        out.append(
-            figure(
-                "rebuild from the notification log",
-                rebuild,
-                raw_read,
-                ">= 25,000 events/s",
-                rebuild >= 25000,
-                "events/s",
-            )
-        )
+        out.append(rebuild_figure(system, url))
         # Backup and restore (ADR 0024), on this store, all of it on Kafka by now.
         out += backup_figures(system, server_url, raw_topic)
 
@@ -276,6 +274,11 @@ def main() -> int:
         out += catalogue_figures(server_url, figure)
     finally:
         system.close()
+    return finish(out)
+
+
+def finish(out: list[dict[str, Any]]) -> int:
+    """Write bench/results/latest.json and print the table."""
     result = {
         "machine": platform.node(),
         "cpus": os.cpu_count(),
@@ -288,6 +291,25 @@ def main() -> int:
     (ROOT / "bench" / "results" / "latest.json").write_text(json.dumps(result, indent=2))
     print_table(out)
     return 0
+
+
+def rebuild_figure(system: System, url: str) -> dict[str, Any]:
+    """The libraries rebuild, ROUNDS rounds taking turns with the raw log read."""
+    raw_reads, rebuilds = [], []
+    for _ in range(ROUNDS):
+        raw_reads.append(raw_log_read(url)[1])
+        rebuilds.append(system.rebuild("libraries").events_per_second)
+    raw_read, rebuild = statistics.median(raw_reads), statistics.median(rebuilds)
+    return figure(
+        "rebuild from the notification log",
+        rebuild,
+        raw_read,
+        ">= 100,000 events/s",
+        rebuild >= 100_000,
+        "events/s",
+        rebuilds,
+        raw_reads,
+    )
 
 
 def relay_conn(url: str) -> psycopg.Connection[Any]:

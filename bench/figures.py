@@ -6,10 +6,26 @@ from typing import Any
 
 
 def figure(
-    name: str, value: float, baseline: float | None, aim: str | None, ok: bool | None, unit: str
+    name: str,
+    value: float,
+    baseline: float | None,
+    aim: str | None,
+    ok: bool | None,
+    unit: str,
+    rounds: list[float] | None = None,
+    baseline_rounds: list[float] | None = None,
 ) -> dict[str, Any]:
+    """`rounds`, `baseline_rounds`: each round's figures (ours and raw took turns), whose
+    median `value` and `baseline` are; their min and max are kept and printed."""
     ratio = value / baseline if baseline else None
+    spread = {}
+    if rounds:
+        spread["min"], spread["max"] = round(min(rounds), 1), round(max(rounds), 1)
+    if rounds and baseline_rounds:
+        ratios = [v / b for v, b in zip(rounds, baseline_rounds, strict=True) if b]
+        spread["ratio_min"], spread["ratio_max"] = round(min(ratios), 3), round(max(ratios), 3)
     return {
+        **({"rounds": rounds, "baseline_rounds": baseline_rounds, **spread} if rounds else {}),
         "name": name,
         "value": round(value, 1),
         "unit": unit,
@@ -30,3 +46,6 @@ def print_table(figures: list[dict[str, Any]]) -> None:
         print(
             f"{f['name']:<66} {f['value']:>10,.1f} {base:>10} {ratio:>7}  {f['aim'] or ''} {mark}"
         )
+        if "min" in f:
+            ratios = f" ratio {f['ratio_min']:.2f}-{f['ratio_max']:.2f}" if "ratio_min" in f else ""
+            print(f"{'':<4}rounds: min {f['min']:,.1f} max {f['max']:,.1f}{ratios}")

@@ -19,7 +19,9 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
+from infra.batch_insert import BatchInsert, Save
 from infra.commit_notifier import CommitNotifier
+from infra.commit_queue import CommitQueue
 from infra.database import eventsourcing_env
 
 APP_NAME = "libshare"
@@ -27,6 +29,8 @@ EVENTS_TABLE = f"{APP_NAME}_events"
 # Followers LISTEN here: woken after each commit of events (infra/commit_notifier.py).
 EVENTS_CHANNEL = EVENTS_TABLE
 COMMANDS_TABLE = f"{APP_NAME}_commands"
+# Batches of the commit queue written at once, each on its own connection (ADR 0030).
+COMMIT_WRITERS = 2
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,10 @@ class LibshareRecorder(PostgresApplicationRecorder):
             lambda: psycopg.connect(conninfo, **kwargs, autocommit=True),
             self.channel_name,
         )
+        self._batch = BatchInsert(
+            datastore.schema, self.events_table_name, COMMANDS_TABLE, datastore.originator_id_type
+        )
+        self.commit_queue: CommitQueue[Save] = CommitQueue(self._write, writers=COMMIT_WRITERS)
 
     def close(self) -> None:
         """Stop the commit notifier (and its connection)."""
@@ -186,28 +194,44 @@ class LibshareRecorder(PostgresApplicationRecorder):
             return ids
         metadata = kwargs.get("metadata")
         command = kwargs.get("command") or {}
-        key = command.get("key")
-        result = json.dumps(command["result"], ensure_ascii=False) if command else None
-        meta = json.dumps(metadata, ensure_ascii=False) if metadata else None
-        params: tuple[Any, ...] = (key, command.get("fingerprint"), result, key)
+        save = Save(
+            stored_events,
+            json.dumps(metadata, ensure_ascii=False) if metadata else None,
+            command.get("key"),
+            command.get("fingerprint"),
+            json.dumps(command["result"], ensure_ascii=False) if command else None,
+        )
+        return self.commit_queue.submit(save)
+
+    def _write(self, saves: Sequence[Save]) -> Sequence[Sequence[int] | BaseException]:
+        """Write a batch of the commit queue (infra/commit_queue.py): one save alone in
+        the one-save statement, several in one statement that checks each (ADR 0030)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            if len(saves) == 1:
+                outcomes: Sequence[Sequence[int] | BaseException] = [self._write_one(curs, *saves)]
+            else:
+                outcomes = self._batch.write(curs, saves)
+        self.commit_notifier.committed()
+        return outcomes
+
+    def _write_one(self, curs: Cursor[DictRow], save: Save) -> list[int]:
+        stored_events = save.events
+        params: tuple[Any, ...] = (save.key, save.fingerprint, save.result, save.key)
         if len(stored_events) == 1:
             (e,) = stored_events
             statement = self._insert_one
-            params += (e.originator_id, e.originator_version, e.topic, e.state, meta)
+            params += (e.originator_id, e.originator_version, e.topic, e.state, save.metadata)
         else:
             statement = self._insert_many
             params += (
-                meta,
+                save.metadata,
                 [e.originator_id for e in stored_events],
                 [e.originator_version for e in stored_events],
                 [e.topic for e in stored_events],
                 [e.state for e in stored_events],
             )
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(statement, params, prepare=True)
-            ids = [r["notification_id"] for r in curs.fetchall()]
-        self.commit_notifier.committed()
-        return ids
+        curs.execute(statement, params, prepare=True)
+        return [r["notification_id"] for r in curs.fetchall()]
 
 
 def event_store_env(database_url: str, *, db_functions: bool = True) -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 import psycopg
 
 from infra.envelope import Envelope
+from projections.statement_batches import StatementBatches
 
 Statement = tuple[str, Sequence[Any] | Mapping[str, Any]]  # positional or named parameters
 
@@ -50,21 +51,18 @@ class Projection:
         for sql, params in self.statements(event):
             conn.execute(sql, params)
 
-    def apply_many(self, conn: psycopg.Connection[Any], events: Iterable[Envelope]) -> None:
-        """Apply events in order. Consecutive uses of one statement go together: one-row
-        INSERTs as multi-row INSERTs, anything else as one executemany."""
-        run_sql: str | None = None
-        run: list[Sequence[Any] | Mapping[str, Any]] = []
+    def apply_many(
+        self, conn: psycopg.Connection[Any], events: Iterable[Envelope], *, copy: bool = False
+    ) -> None:
+        """Apply events in order, in few round trips (projections/statement_batches.py):
+        one-row INSERTs held per table and sent as multi-row INSERTs (with `copy`, plain
+        ones by COPY: a rebuild), runs of anything else as one executemany."""
         with conn.cursor() as cur:
+            batches = StatementBatches(cur, execute_run, copy=copy)
             for event in events:
                 for sql, params in self.statements(event):
-                    if sql != run_sql and run:
-                        execute_run(cur, run_sql or "", run)
-                        run = []
-                    run_sql = sql
-                    run.append(params)
-            if run:
-                execute_run(cur, run_sql or "", run)
+                    batches.add(sql, params)
+            batches.flush()
 
 
 def execute_run(

@@ -90,7 +90,7 @@ class Rebuild:
         batch: list[Envelope],
     ) -> int:
         todo = [ev for ev in batch if ev.type in projection.handles]
-        projection.apply_many(conn, todo)
+        projection.apply_many(conn, todo, copy=True)
         return len(todo)
 
     def _swap(

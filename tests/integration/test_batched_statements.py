@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +21,12 @@ class Shelf(Projection):
 
     name = "shelf"
     handles = frozenset(
-        {"libshare.shelf.Placed.v1", "libshare.shelf.Tagged.v1", "libshare.shelf.Counted.v1"}
+        {
+            "libshare.shelf.Placed.v1",
+            "libshare.shelf.Tagged.v1",
+            "libshare.shelf.Counted.v1",
+            "libshare.shelf.Moved.v1",
+        }
     )
     tables = ("books", "tags", "counts")
     ddl = """
@@ -43,6 +49,17 @@ class Shelf(Projection):
                 "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 (d["book"], d["title"], d["copies"], event.time, d.get("note")),
             )
+            return
+        if event.type == "libshare.shelf.Moved.v1":  # an insert, an update, another insert
+            yield (
+                f"INSERT INTO {self.table('counts')} VALUES (%s, %s)",
+                (f"moved {event.notification_id}", 0),
+            )
+            yield (
+                f"UPDATE {self.table('books')} SET note = %s WHERE id = %s",
+                (f"moved {event.notification_id}", d["book"]),
+            )
+            yield (f"INSERT INTO {self.table('tags')} VALUES (%s, %s)", (d["book"], ["moved"]))
             return
         yield (  # an upsert: row by row
             f"INSERT INTO {self.table('counts')} AS c VALUES (%s, 1) "
@@ -118,3 +135,32 @@ def test_only_plain_one_row_inserts_of_scalar_columns_are_sent_as_one(system: Sy
     books, upsert, tags = forms
     assert forms[books] is not None and "unnest(" in (forms[books] or "")
     assert forms[upsert] is None and forms[tags] is None
+
+
+MIXED = ["Placed", "Moved", "Tagged", "Placed", "Moved", "Counted", "Moved", "Placed", "Tagged"]
+
+
+def test_inserts_held_per_table_and_copied_give_the_rows_that_one_by_one_gives(
+    system: System,
+) -> None:
+    """Events of several statements each (inserts into three tables between updates
+    that must see them), applied one by one, batched, and batched with COPY (a
+    rebuild): the same rows."""
+    events = [
+        replace(ev, type=f"libshare.shelf.{MIXED[i % len(MIXED)]}.v1")
+        for i, ev in enumerate(placed(45))
+    ]
+    one_by_one, batched, copied = Shelf("mixed_one"), Shelf("mixed_many"), Shelf("mixed_copy")
+    with system.db.transaction() as conn:
+        for p in (one_by_one, batched, copied):
+            p.create_tables(conn)
+        for ev in events:
+            one_by_one.apply(conn, ev)
+        batched.apply_many(conn, events)
+        copied.apply_many(conn, events, copy=True)
+    expected = rows(system, one_by_one)
+    assert rows(system, batched) == expected
+    assert rows(system, copied) == expected
+    notes = [b[4] for b in expected["books"]]
+    assert any(n and n.startswith("moved") for n in notes)  # the updates saw the inserts
+    assert sum(t[1] == ["moved"] for t in expected["tags"]) == MIXED.count("Moved") * 5
