@@ -57,6 +57,12 @@ def test_each_action_names_who_why_and_from_what_in_store_kafka_and_timeline(
     with TestClient(create_app(system=served)) as client:
         eventually(lambda: len(client.get("/libraries").json()) == DEMO_LIBRARIES, what="demo")
         school = Librarian(client, "HNM-BL")
+
+        def held() -> bool:  # routing reads the catalogue: the holding must be in it first
+            work = client.get("/catalogue/works/W-TATDEN", headers=school.headers).json()
+            return any(h["library"] == "HNM-KB" for h in work.get("holdings", []))
+
+        eventually(held, what="HNM-KB's copy of W-TATDEN in the catalogue")
         created = client.post(
             "/requests",
             json={"work": "W-TATDEN", "reader_ref": "BD-0042"},

@@ -19,7 +19,7 @@ from api.cli import cli
 from composition.bootstrap import System
 from composition.demo_network import load_demo
 from infra.settings import ProjectionSource
-from tests.e2e.callers import Librarian, seen
+from tests.e2e.callers import Librarian, network_admin, seen
 from tests.e2e.conftest import DEMO_LIBRARIES, every_event_applied_and_none_parked
 from tests.integration.support import eventually
 
@@ -40,6 +40,13 @@ def served(
     system.start_projector(ProjectionSource.KAFKA)
     with TestClient(create_app(system=system)) as client:
         eventually(lambda: len(client.get("/libraries").json()) == DEMO_LIBRARIES, what="demo")
+        admin = network_admin(client)  # routing reads the catalogue: the demo in it first
+        eventually(
+            lambda: all(
+                p["lag"] == 0 for p in client.get("/projections", headers=admin).json().values()
+            ),
+            what="the demo in the read models",
+        )
         yield client, system
 
 
