@@ -161,7 +161,7 @@ def act(
     action: Annotated[str, Form()],
     reason: FormField = None,
     copies: FormField = None,
-    copy: FormField = None,
+    barcode: Annotated[str | None, Form(alias="copy")] = None,
     damaged: FormField = None,
     extras: FormField = None,
     partner: FormField = None,
@@ -178,8 +178,8 @@ def act(
     params: dict[str, Any] = {}
     if reason and reason.strip():
         params["reason"] = reason.strip()
-    if copy and copy.strip():
-        params["copy"] = copy.strip().upper()
+    if barcode and barcode.strip():
+        params["copy"] = barcode.strip().upper()
     if copies is not None and barcodes(copies):
         params["copies"] = barcodes(copies)
     if extras is not None and barcodes(extras):

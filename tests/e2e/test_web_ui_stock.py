@@ -139,3 +139,23 @@ def test_a_rotation_box_is_planned_sent_on_and_received_at_its_stage(browser: Te
     assert 'value="extend"' in shown and 'value="recall"' not in shown  # the holder's steps
     rows = browser.get("/ui/rotations").text
     assert "Tủ sách thiếu nhi" in rows
+
+
+def test_a_copy_dropped_from_a_transfer_says_why(browser: TestClient) -> None:
+    as_library(browser, "HNM-KB")
+    r = post(
+        browser,
+        "/ui/transfers",
+        data={
+            "receiver": "HNM-DT",
+            "reason": "manual",
+            "copies": "HNM-KB-W-TATDEN-1 HNM-KB-W-KIEU-1",
+        },
+    )
+    page = r.url.path
+    as_library(browser, "HNM-DT")
+    eventually(lambda: 'value="approve"' in browser.get(page).text, what="the receiver's page")
+    step(browser, page, "approve")
+    as_library(browser, "HNM-KB")
+    shown = step(browser, page, "drop", copy="HNM-KB-W-KIEU-1", reason="bìa rách, giữ lại sửa")
+    assert "<td>Đã bỏ khỏi phiếu</td><td>bìa rách, giữ lại sửa</td>" in shown
