@@ -331,6 +331,10 @@ def act(
     others = parcel_mates(action, together_ids, together_items, together)
     if isinstance(others, str):
         return redirect(f"/ui/requests/{request_id}", lang, error=TEXT[lang][others])
+    if others and not by_post:  # others named for a parcel that has no waybill
+        return redirect(
+            f"/ui/requests/{request_id}", lang, error=TEXT[lang]["parcel_needs_partner"]
+        )
     if others and by_post:  # one parcel for this request and the others ticked
         items = ((request_id, params.get("item_id", "")), *others)
         shipment = dict(by_post)

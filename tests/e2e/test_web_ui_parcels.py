@@ -260,6 +260,18 @@ def test_two_loans_to_one_school_go_in_one_parcel_from_the_request_page(
     assert "Cùng kiện" in page
     version = re.search(r'name="expected_version" value="(\d+)"', page)
     assert version
+    unposted = post(  # the others named, but no parcel: refused, nothing sent
+        browser,
+        f"{first}/act",
+        data={
+            "action": "Loaned",
+            "expected_version": version.group(1),
+            "item_id": "HNM-DT-W-KIEU-1",
+            "together_ids": second.rsplit("/", 1)[1],
+            "together_items": "HNM-DT-W-KIEU-2",
+        },
+    )
+    assert "Hãy chọn đơn vị bưu chính" in unposted.text and "Đã gửi đi (Loaned)" in unposted.text
     r = post(
         browser,
         f"{first}/act",
