@@ -82,7 +82,7 @@ def pool(work: str, request: Request, sys: Sys, me: Me) -> Response:
         me,
         pool=found,
         reader_types=READER_TYPES,
-        link=link if link and link.startswith("/") else None,
+        link=link if link and link.startswith("/viewer/") else None,  # ours only
     )
 
 
