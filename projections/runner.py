@@ -8,6 +8,7 @@ floors, versions, the lock) is in `bookkeeping.py`, the dead letters in `dead_le
 
 from __future__ import annotations
 
+import hashlib
 import random
 import threading
 from collections.abc import Sequence
@@ -59,13 +60,29 @@ class ProjectionRunner:
         self.failing: str | None = None  # the last failure, until a poll succeeds again
 
     def setup(self) -> None:
+        ddl = [BOOKKEEPING_DDL, DEAD_LETTERS_DDL, *(p.ddl for p in self.projections)]
+        digest = hashlib.sha256("\n".join(ddl).encode()).hexdigest()
         with self.db.transaction() as conn:
             # Serialise concurrent start-ups (API and workers may start together).
             conn.execute("SELECT pg_advisory_xact_lock(hashtext('libshare-projection-setup'))")
-            conn.execute(BOOKKEEPING_DDL)
-            conn.execute(DEAD_LETTERS_DDL)
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS projection_schema (id int PRIMARY KEY, digest text)"
+            )
+            done = conn.execute("SELECT digest FROM projection_schema WHERE id = 1").fetchone()
+            # The tables as this code makes them exist already: run no DDL, whose ALTERs
+            # would take exclusive locks while processes started before read the tables
+            # (a deadlock seen when the layout's processes start together).
+            if done is None or done[0] != digest:
+                conn.execute(BOOKKEEPING_DDL)
+                conn.execute(DEAD_LETTERS_DDL)
+                for p in self.projections:
+                    p.create_tables(conn)
+                conn.execute(
+                    "INSERT INTO projection_schema VALUES (1, %s) "
+                    "ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest",
+                    (digest,),
+                )
             for p in self.projections:
-                p.create_tables(conn)
                 conn.execute(
                     "INSERT INTO projection_state (projection) VALUES (%s) ON CONFLICT DO NOTHING",
                     (p.name,),
