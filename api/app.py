@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from api import accounts, context, openapi, problems, url_text
+from api import accounts, context, openapi, problems, ui_gate, url_text
 from api.accounts import router as accounts_router
 from api.audit import router as audit_router
 from api.audit_as_of import router as audit_as_of_router
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, system: System | None = None) -
     accounts.install(app)
     url_text.install(app)
     context.install(app)
+    ui_gate.install(app)
     app.include_router(health_router)
     app.include_router(accounts_router)
     app.include_router(libraries_router)

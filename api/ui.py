@@ -19,10 +19,11 @@ from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
 from api.requests import actions_for
 from api.ui_forms import parcel_form, parcel_mates, refusal
+from api.ui_gate import librarian, posted, signed_in
 from api.ui_guard import HEADERS, csrf_ok, language
 from api.ui_reasons import reason_text
 from api.ui_render import redirect, render
-from api.ui_session import back_to, next_of, signed_out
+from api.ui_session import back_to, next_of
 from api.ui_timeline import sentence, who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
@@ -117,8 +118,7 @@ def my_requests(
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
     lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
         # The auditors' and the department's pages are theirs to start from.
         if may(me, Permission.AUDIT_READ) is not None:
@@ -182,12 +182,8 @@ def new_request(
     service_type: Annotated[str, Form()] = "Loan",
 ) -> Response:
     lang = language(request)
-    if not form_ok:
-        return redirect("/ui/requests", lang, error=TEXT[lang]["form_expired"])
-    if me is None:
-        return signed_out(request, "/ui/requests")
-    if not me.library:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    posted(request, form_ok, "/ui/requests")
+    me, _ = librarian(request, me, page="/ui/requests")
     try:
         command = RequestItem(work=work, reader_ref=reader_ref, service_type=service_type)
         created = sys.entry.act(me, command)
@@ -205,8 +201,7 @@ def one_request(
     sys: Annotated[System, Depends(system)],
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     wanted = request.query_params.get("v", "")
     found = _read_own_write(sys, request_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
@@ -305,12 +300,8 @@ def act(
     together: Annotated[list[str], Form()] = [],  # noqa: B006
 ) -> Response:
     lang = language(request)
-    if not form_ok:
-        return redirect(f"/ui/requests/{request_id}", lang, error=TEXT[lang]["form_expired"])
-    if me is None:
-        return signed_out(request, f"/ui/requests/{request_id}")
-    if not me.library:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    posted(request, form_ok, f"/ui/requests/{request_id}")
+    me, _ = librarian(request, me, page=f"/ui/requests/{request_id}")
     given = {
         "note": note,
         "reason": reason,

@@ -20,6 +20,7 @@ from api.deps import system
 from api.i18n import TEXT
 from api.ui_audit_words import aggregate_name, cause_text, copy_sentence, shipment_sentence
 from api.ui_figures import csv_download
+from api.ui_gate import leave, signed_in
 from api.ui_guard import guard, language
 from api.ui_render import redirect, render
 from api.ui_timeline import sentence, who
@@ -38,13 +39,11 @@ Instant = Annotated[str, Query()]  # checked by `instant_of`: a bad one gets its
 BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{2,59}$")
 
 
-def auditor(request: Request, me: Principal | None) -> Principal | Response:
-    """`me` if they may read the audit pages; else where to send them, and why."""
-    lang = language(request)
-    if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
+def auditor(request: Request, me: Principal | None) -> Principal:
+    """`me` if they may read the audit pages; else off to sign in, or told why not."""
+    me = signed_in(request, me)
     if may(me, Permission.AUDIT_READ) is None:
-        return redirect("/", lang, error=TEXT[lang]["audit_not_yours"])
+        raise leave(request, "/", "audit_not_yours")
     return me
 
 
@@ -68,8 +67,6 @@ def audit_home(
     request: Request, me: Annotated[Principal | None, Depends(ui_principal)]
 ) -> Response:
     allowed = auditor(request, me)
-    if isinstance(allowed, Response):
-        return allowed
     return render(request, "audit_home.html", allowed, t=Words(language(request)))
 
 
@@ -80,9 +77,7 @@ def find(
     ref: Annotated[str, Query()] = "",
 ) -> Response:
     """A request's id or a copy's barcode, typed on the audit page: its story."""
-    allowed = auditor(request, me)
-    if isinstance(allowed, Response):
-        return allowed
+    auditor(request, me)
     lang, ref = language(request), ref.strip()
     try:
         return redirect(f"/ui/audit/requests/{UUID(ref)}", lang)
@@ -228,8 +223,6 @@ def request_story(
     format: Annotated[str, Query(description="csv: the story as a file to save")] = "",
 ) -> Response:
     allowed = auditor(request, me)
-    if isinstance(allowed, Response):
-        return allowed
     lang = language(request)
     with sys.db.transaction() as conn:
         found = detail(conn, request_id)
@@ -260,8 +253,6 @@ def copy_story(
     format: Annotated[str, Query(description="csv: the story as a file to save")] = "",
 ) -> Response:
     allowed = auditor(request, me)
-    if isinstance(allowed, Response):
-        return allowed
     lang = language(request)
     code = barcode_of(barcode) if BARCODE.fullmatch(barcode) else ""
     copy_id = Copy.id_for(code)

@@ -43,8 +43,6 @@ def network_as_of(
     library: Annotated[str, Query()] = "",
 ) -> Response:
     allowed = auditor(request, me)
-    if isinstance(allowed, Response):
-        return allowed
     lang = language(request)
     instant = instant_of(as_of)
     if isinstance(instant, str):
@@ -150,8 +148,6 @@ def audit_log(
     verify: Annotated[bool, Query()] = False,
 ) -> Response:
     allowed = auditor(request, me)
-    if isinstance(allowed, Response):
-        return allowed
     report = None
     if verify:  # the whole history read and hashed again: on request, not on every visit
         with sys.db.transaction() as events, sys.db.transaction() as leaves:

@@ -12,12 +12,10 @@ from fastapi.responses import Response
 
 from api.auth import ui_principal
 from api.deps import system
-from api.i18n import TEXT
-from api.ui_guard import language
-from api.ui_render import redirect, render
-from api.ui_session import signed_out
+from api.ui_gate import librarian
+from api.ui_render import render
 from composition.bootstrap import System
-from domain.access import Permission, Principal, may
+from domain.access import Permission, Principal
 from domain.catalogue import ItemKind
 from projections.catalogue import get_work
 from projections.catalogue_search import search
@@ -36,13 +34,9 @@ def catalogue(
     kind_asked: Annotated[str, Query(alias="kind", max_length=40)] = "",
     offset: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> Response:
-    lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me, _ = librarian(request, me, Permission.REQUEST_READ)
     # "any kind" is the form's empty choice; a kind we do not know is no filter either
     kind = ItemKind(kind_asked) if kind_asked in {k.value for k in ItemKind} else None
-    if not me.library or may(me, Permission.REQUEST_READ, library=me.library) is None:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
     results: list[dict[str, Any]] = []
     with sys.db.transaction() as conn:
         if q.strip():

@@ -14,11 +14,11 @@ from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
 from api.ui_forms import refusal
+from api.ui_gate import librarian, posted, signed_in
 from api.ui_guard import csrf_ok, language
 from api.ui_render import redirect, render
-from api.ui_session import signed_out
 from composition.bootstrap import System
-from domain.access import Permission, Principal, may
+from domain.access import Permission, Principal
 from domain.errors import DomainError
 from domain.reader import IDENTITY_METHODS
 from projections.readers import cards_of
@@ -30,28 +30,19 @@ Sys = Annotated[System, Depends(system)]
 STATUSES = ("pending", "active", "suspended")
 
 
-def _desk(me: Principal) -> bool:
-    return bool(me.library and may(me, Permission.READERS_READ, library=me.library))
-
-
 @router.get("/ui/desk", response_class=HTMLResponse)
 def queue(request: Request, sys: Sys, me: Me, status: str = "pending") -> Response:
-    lang = language(request)
-    if me is None:
-        return signed_out(request)
-    if not _desk(me) or me.library is None:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    me, here = librarian(request, me, Permission.READERS_READ)
     chosen = status if status in STATUSES else "pending"
     with sys.db.transaction() as conn:
-        cards = cards_of(conn, me.library, chosen)
+        cards = cards_of(conn, here, chosen)
     return render(request, "desk.html", me, cards=cards, chosen=chosen, statuses=STATUSES)
 
 
 @router.get("/ui/desk/{reader_ref}", response_class=HTMLResponse)
 def card(reader_ref: str, request: Request, sys: Sys, me: Me) -> Response:
     lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     try:
         found: dict[str, Any] = sys.entry.act(me, ShowReader(reader_ref=reader_ref.upper()))
     except DomainError as exc:
@@ -76,10 +67,8 @@ def step(
 ) -> Response:
     lang = language(request)
     page = f"/ui/desk/{reader_ref.upper()}"
-    if not form_ok:
-        return redirect(page, lang, error=TEXT[lang]["form_expired"])
-    if me is None:
-        return signed_out(request, page)
+    posted(request, form_ok, page)
+    me = signed_in(request, me, page)
     params: dict[str, Any] = {
         k: v.strip()
         for k, v in {"method": method, "name": name, "contact": contact, "reason": reason}.items()

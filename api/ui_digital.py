@@ -16,9 +16,9 @@ from api.deps import system
 from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
 from api.ui_forms import refusal
+from api.ui_gate import librarian, posted, signed_in
 from api.ui_guard import csrf_ok, language
 from api.ui_render import redirect, render
-from api.ui_session import signed_out
 from composition.bootstrap import System
 from domain.access import Permission, Principal, may
 from domain.digital_terms import ReaderType
@@ -50,19 +50,14 @@ def _pools(sys: System, me: Principal) -> list[dict[str, Any]]:
 
 @router.get("/ui/digital", response_class=HTMLResponse)
 def works(request: Request, sys: Sys, me: Me) -> Response:
-    lang = language(request)
-    if me is None:
-        return signed_out(request)
-    if not _librarian(me):
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    me, _ = librarian(request, me, Permission.DIGITAL_LEND)
     return render(request, "digital.html", me, pools=_pools(sys, me))
 
 
 @router.get("/ui/digital/{work}", response_class=HTMLResponse)
 def pool(work: str, request: Request, sys: Sys, me: Me) -> Response:
     lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     code = work.upper()
     if not _librarian(me) or not sys.digital.visible(code, me.work_scope):
         return redirect("/ui/digital", lang, error=TEXT[lang]["digital_not_found"])
@@ -89,8 +84,7 @@ def pool(work: str, request: Request, sys: Sys, me: Me) -> Response:
 def _act(request: Request, sys: System, me: Principal | None, work: str, command: Any) -> Response:
     lang = language(request)
     page = f"/ui/digital/{work.upper()}"
-    if me is None:
-        return signed_out(request, page)
+    me = signed_in(request, me, page)
     try:
         result = sys.entry.act(me, command)
     except DomainError as exc:
@@ -114,9 +108,7 @@ def lend(
     reader_type: Annotated[str, Form()] = "adult",
     wait: Annotated[str | None, Form()] = None,
 ) -> Response:
-    if not form_ok:
-        lang = language(request)
-        return redirect(f"/ui/digital/{work.upper()}", lang, error=TEXT[lang]["form_expired"])
+    posted(request, form_ok, f"/ui/digital/{work.upper()}")
     kind = PlaceDigitalHold if wait else BorrowDigital
     command = kind(work.upper(), reader_ref.strip().upper(), reader_type)
     return _act(request, sys, me, work, command)
@@ -132,9 +124,7 @@ def loan_step(
     me: Me,
     form_ok: Annotated[bool, Depends(csrf_ok)],
 ) -> Response:
-    if not form_ok:
-        lang = language(request)
-        return redirect(f"/ui/digital/{work.upper()}", lang, error=TEXT[lang]["form_expired"])
+    posted(request, form_ok, f"/ui/digital/{work.upper()}")
     if action == "link":
         command: Any = IssueViewerLink(work.upper(), str(loan_id))
     else:
@@ -152,8 +142,6 @@ def hold_step(
     me: Me,
     form_ok: Annotated[bool, Depends(csrf_ok)],
 ) -> Response:
-    if not form_ok:
-        lang = language(request)
-        return redirect(f"/ui/digital/{work.upper()}", lang, error=TEXT[lang]["form_expired"])
+    posted(request, form_ok, f"/ui/digital/{work.upper()}")
     command = DigitalHoldStep(work.upper(), reader_ref.upper(), action)
     return _act(request, sys, me, work, command)

@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse, Response
 from api.auth import ui_principal
 from api.deps import system
 from api.i18n import TEXT
+from api.ui_gate import librarian, signed_in
 from api.ui_guard import language
 from api.ui_render import redirect, render
-from api.ui_session import signed_out
 from api.waybill_barcode import waybill_svg
 from composition.bootstrap import System
 from domain.access import Permission, Principal, may
@@ -55,14 +55,10 @@ def parcels(
     me: Annotated[Principal | None, Depends(ui_principal)],
     stuck: bool = False,
 ) -> Response:
-    lang = language(request)
-    if me is None:
-        return signed_out(request)
-    if not me.library or may(me, Permission.SHIPMENTS_READ, library=me.library) is None:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    me, here = librarian(request, me, Permission.SHIPMENTS_READ)
     stuck_before = utc_now() - timedelta(days=sys.settings.stuck_after_days)
     with sys.db.transaction() as conn:
-        rows = in_transit(conn, me.library, stuck_before if stuck else None)
+        rows = in_transit(conn, here, stuck_before if stuck else None)
     for r in rows:
         r["stuck"] = (r["last_carrier_at"] or r["dispatched_at"]) < stuck_before
     return render(request, "parcels.html", me, rows=rows, stuck=stuck)
@@ -76,8 +72,7 @@ def parcel(
     me: Annotated[Principal | None, Depends(ui_principal)],
 ) -> Response:
     lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     found = _parcel(sys, me, shipment_id)
     if found is None:
         return redirect("/ui/parcels", lang, error=TEXT[lang]["parcel_not_found"])
@@ -94,8 +89,7 @@ def slip(
     """The packing slip (what is in each parcel, for whom) and the handover record the
     library and the carrier's courier sign at pickup: one page each when printed."""
     lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     found = _parcel(sys, me, shipment_id)
     if found is None:
         return redirect("/ui/parcels", lang, error=TEXT[lang]["parcel_not_found"])

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from api.deps import system
 from api.i18n import TEXT
 from api.ui_forms import refusal
+from api.ui_gate import posted
 from api.ui_guard import csrf_ok, language
 from api.ui_render import redirect, render
 from composition.bootstrap import System
@@ -49,8 +50,7 @@ def register(
     guardian_contact: Optional = None,
 ) -> Response:
     lang = language(request)
-    if not form_ok:
-        return redirect("/ui/readers/register", lang, error=TEXT[lang]["form_expired"])
+    posted(request, form_ok, "/ui/readers/register")
     try:
         born = date.fromisoformat(date_of_birth)
         command = RegisterReader(
@@ -87,8 +87,7 @@ def my_shelf(
 ) -> Response:
     """The reader's shelf; with `work` and `action`, that step first (its outcome shown)."""
     lang = language(request)
-    if not form_ok:
-        return redirect("/ui/me", lang, error=TEXT[lang]["form_expired"])
+    posted(request, form_ok, "/ui/me")
     ref = reader_ref.strip().upper()
     if not sys.readers.proves(ref, access_key.strip()):
         return redirect("/ui/me", lang, error=TEXT[lang]["wrong_card"])

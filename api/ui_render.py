@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from api.i18n import TEXT, iso_label
+from api.ui_figures import number
 from api.ui_guard import HEADERS, csrf_token, guard, language
 from domain.access import Principal
 
@@ -30,6 +31,8 @@ def render(request: Request, template: str, me: Principal | None, **context: Any
             "lang": lang,
             "other": "en" if lang == "vi" else "vi",
             "label": lambda name: iso_label(name, lang),
+            # a figure in the page's language: 28.000 in Vietnamese, 28,000 in English
+            "figure": lambda value, digits=0: number(value, lang, digits),
             "library": me.library if me else None,
             "account": me.account if me else None,
             "error": request.query_params.get("error"),

@@ -16,9 +16,9 @@ from api.deps import system
 from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
 from api.ui_forms import barcodes, refusal
+from api.ui_gate import librarian, posted, signed_in
 from api.ui_guard import csrf_ok, language
 from api.ui_render import redirect, render
-from api.ui_session import signed_out
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
 from domain.errors import DomainError
@@ -37,14 +37,10 @@ def today(sys: System) -> date:
 
 @router.get("/ui/rotations", response_class=HTMLResponse)
 def rotations(request: Request, sys: Sys, me: Me, overdue: bool = False) -> Response:
-    lang = language(request)
-    if me is None:
-        return signed_out(request)
-    if not me.library or may(me, Permission.TRANSFERS_READ, library=me.library) is None:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    me, here = librarian(request, me, Permission.TRANSFERS_READ)
     with sys.db.transaction() as conn:
-        rows = rotations_of(conn, me.library, today(sys), overdue_only=overdue)
-        libraries = [lib for lib in list_libraries(conn) if lib["code"] != me.library]
+        rows = rotations_of(conn, here, today(sys), overdue_only=overdue)
+        libraries = [lib for lib in list_libraries(conn) if lib["code"] != here]
     return render(request, "rotations.html", me, rows=rows, overdue=overdue, libraries=libraries)
 
 
@@ -73,10 +69,8 @@ def plan(
     cyclical: Annotated[str | None, Form()] = None,
 ) -> Response:
     lang = language(request)
-    if not form_ok:
-        return redirect("/ui/rotations", lang, error=TEXT[lang]["form_expired"])
-    if me is None:
-        return signed_out(request, "/ui/rotations")
+    posted(request, form_ok, "/ui/rotations")
+    me = signed_in(request, me, "/ui/rotations")
     planned = stages_of(stages)
     if planned is None:
         return redirect("/ui/rotations", lang, error=TEXT[lang]["rotation_bad_stages"])
@@ -97,8 +91,7 @@ def plan(
 @router.get("/ui/rotations/{rotation_id}", response_class=HTMLResponse)
 def one(rotation_id: UUID, request: Request, sys: Sys, me: Me) -> Response:
     lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     wanted = request.query_params.get("v", "")
 
     def read() -> dict[str, Any] | None:
@@ -133,10 +126,8 @@ def act(
 ) -> Response:
     lang = language(request)
     page = f"/ui/rotations/{rotation_id}"
-    if not form_ok:
-        return redirect(page, lang, error=TEXT[lang]["form_expired"])
-    if me is None:
-        return signed_out(request, page)
+    posted(request, form_ok, page)
+    me = signed_in(request, me, page)
     params: dict[str, Any] = {}
     if due_date:
         try:

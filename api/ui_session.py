@@ -33,8 +33,8 @@ def signed_out(request: Request, page: str | None = None) -> RedirectResponse:
     lang = language(request)
     if page is None:
         page = request.url.path
-        query = "&".join(
-            f"{k}={v}" for k, v in request.query_params.multi_items() if k not in ("lang", "v")
+        query = urlencode(
+            [(k, v) for k, v in request.query_params.multi_items() if k not in ("lang", "v")]
         )
         if query and request.method == "GET":
             page = f"{page}?{query}"

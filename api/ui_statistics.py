@@ -20,6 +20,7 @@ from api.fields import MONTH
 from api.i18n import TEXT
 from api.ui_charts import Chart, bar_chart
 from api.ui_figures import csv_download, number, percent
+from api.ui_gate import leave, signed_in
 from api.ui_guard import HEADERS, guard, language
 from api.ui_render import redirect, render
 from api.ui_statistics_tables import (
@@ -65,18 +66,15 @@ def _following(first: date) -> str | None:
     return following.isoformat()[:7] if following <= utc_now().date() else None
 
 
-def _open(
-    request: Request, me: Principal | None, month: str, path: str
-) -> tuple[Seen, date] | Response:
-    lang = language(request)
-    if me is None:
-        return redirect("/", lang, error=TEXT[lang]["sign_in_first"])
-    seen = seen_by(me)
+def _open(request: Request, me: Principal | None, month: str, path: str) -> tuple[Seen, date]:
+    """What the signed-in account may see, and the month asked for; else off to sign in,
+    or told why not."""
+    seen = seen_by(signed_in(request, me))
     if seen is None:
-        return redirect("/", lang, error=TEXT[lang]["stats_not_yours"])
+        raise leave(request, "/", "stats_not_yours")
     first = _month(month)
     if first is None:
-        return redirect(path, lang, error=TEXT[lang]["stats_bad_month"])
+        raise leave(request, path, "stats_bad_month")
     return seen, first
 
 
@@ -87,10 +85,7 @@ def statistics_page(
     me: Annotated[Principal | None, Depends(ui_principal)],
     month: Month = "",
 ) -> Response:
-    opened = _open(request, me, month, "/ui/statistics")
-    if isinstance(opened, Response):
-        return opened
-    seen, first = opened
+    seen, first = _open(request, me, month, "/ui/statistics")
     lang = language(request)
     t = Words(lang)
     with sys.db.transaction() as conn:
@@ -206,10 +201,7 @@ def statistics_csv(
     names in the page's language."""
     if table not in COLUMNS:
         raise HTTPException(404, f"no table {table!r}", headers=HEADERS)
-    opened = _open(request, me, month, "/ui/statistics")
-    if isinstance(opened, Response):
-        return opened
-    seen, first = opened
+    seen, first = _open(request, me, month, "/ui/statistics")
     lang = language(request)
     if table == "postage" and not seen.postage:
         return redirect("/ui/statistics", lang, error=TEXT[lang]["stats_not_yours"])

@@ -17,9 +17,9 @@ from api.deps import system
 from api.i18n import TEXT
 from api.read_your_writes import caught_up, version_in
 from api.ui_forms import barcodes, damaged_lines, parcel_form, refusal
+from api.ui_gate import librarian, posted, signed_in
 from api.ui_guard import csrf_ok, language
 from api.ui_render import redirect, render
-from api.ui_session import signed_out
 from api.ui_timeline import who
 from composition.bootstrap import System
 from domain.access import Hidden, Permission, Principal, may
@@ -48,20 +48,12 @@ STEPS = {
 }
 
 
-def _mine(me: Principal | None) -> bool:
-    return bool(me and me.library and may(me, Permission.TRANSFERS_READ, library=me.library))
-
-
 @router.get("/ui/transfers", response_class=HTMLResponse)
 def transfers(request: Request, sys: Sys, me: Me, approve: bool = False) -> Response:
-    lang = language(request)
-    if me is None:
-        return signed_out(request)
-    if not _mine(me) or me.library is None:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    me, here = librarian(request, me, Permission.TRANSFERS_READ)
     with sys.db.transaction() as conn:
-        rows = transfer_queue(conn, me.library, needs_approval=approve, limit=200)
-        libraries = [lib for lib in list_libraries(conn) if lib["code"] != me.library]
+        rows = transfer_queue(conn, here, needs_approval=approve, limit=200)
+        libraries = [lib for lib in list_libraries(conn) if lib["code"] != here]
     return render(
         request,
         "transfers.html",
@@ -86,12 +78,8 @@ def propose(
     note: Annotated[str, Form()] = "",
 ) -> Response:
     lang = language(request)
-    if not form_ok:
-        return redirect("/ui/transfers", lang, error=TEXT[lang]["form_expired"])
-    if me is None:
-        return signed_out(request, "/ui/transfers")
-    if not me.library:
-        return redirect("/", lang, error=TEXT[lang]["not_librarian"])
+    posted(request, form_ok, "/ui/transfers")
+    me, here = librarian(request, me, page="/ui/transfers")
     listed = barcodes(copies)
     if not listed:
         return redirect("/ui/transfers", lang, error=TEXT[lang]["transfer_needs_copies"])
@@ -100,7 +88,7 @@ def propose(
     except ValueError:
         return redirect("/ui/transfers", lang, error=TEXT[lang]["bad_day"])
     command = ProposeTransfer(
-        sender=me.library,
+        sender=here,
         receiver=receiver.strip().upper(),
         reason=reason,
         copies=tuple(listed),
@@ -126,8 +114,7 @@ def _read(sys: System, transfer_id: UUID, version: int) -> dict[str, Any] | None
 @router.get("/ui/transfers/{transfer_id}", response_class=HTMLResponse)
 def one(transfer_id: UUID, request: Request, sys: Sys, me: Me) -> Response:
     lang = language(request)
-    if me is None:
-        return signed_out(request)
+    me = signed_in(request, me)
     wanted = request.query_params.get("v", "")
     found = _read(sys, transfer_id, int(wanted) if wanted.isdigit() else 0)
     with sys.db.transaction() as conn:
@@ -171,10 +158,8 @@ def act(
 ) -> Response:
     lang = language(request)
     page = f"/ui/transfers/{transfer_id}"
-    if not form_ok:
-        return redirect(page, lang, error=TEXT[lang]["form_expired"])
-    if me is None:
-        return signed_out(request, page)
+    posted(request, form_ok, page)
+    me = signed_in(request, me, page)
     params: dict[str, Any] = {}
     if reason and reason.strip():
         params["reason"] = reason.strip()
@@ -210,8 +195,7 @@ def act(
 def handover(transfer_id: UUID, stage: str, request: Request, sys: Sys, me: Me) -> Response:
     """The handover record of the dispatch or the receipt, rendered again from the events
     (the same bytes the API gives, checked against the hash the event recorded)."""
-    if me is None:
-        return signed_out(request, f"/ui/transfers/{transfer_id}")
+    me = signed_in(request, me, f"/ui/transfers/{transfer_id}")
     if stage not in ("dispatch", "receipt"):
         return Response(status_code=404)
     with sys.db.transaction() as conn:

@@ -29,7 +29,8 @@ from composition.bootstrap import System
 from infra.clock import utc_now
 from tests.e2e.callers import Librarian, Network, auditor
 from tests.e2e.html_tables import tables
-from tests.e2e.ui_sign_in import sign_in_as
+from tests.e2e.test_web_ui import post
+from tests.e2e.ui_sign_in import PASSWORD, sign_in_as
 from tests.integration.support import eventually
 
 EVENTS = "Các sự kiện, theo thứ tự"
@@ -286,3 +287,28 @@ def test_bad_references_and_moments_get_a_clear_message(network: Network) -> Non
     # A library the network does not have: the first one's queues instead, no error.
     r = client.get("/ui/audit/as-of?as_of=2026-01-01T00:00&library=NOWHERE")
     assert r.status_code == 200 and "selected>HNM-" in r.text
+
+
+def test_an_auditor_signed_out_returns_to_the_page_after_signing_in(network: Network) -> None:
+    """The auditors' and the department's pages send someone not signed in to the sign-in
+    form as the librarians' pages do, and back to the page asked for afterwards."""
+    client, _ = network
+    sign_in_as(client, "kiemtoan.back", "auditor")
+    client.cookies.clear()
+    pages = {
+        "/ui/audit/as-of?as_of=2026-01-01T00:00": "/ui/audit/as-of?as_of=2026-01-01T00%3A00",
+        "/ui/statistics?month=2026-01": "/ui/statistics?month=2026-01",
+    }
+    for page, kept in pages.items():
+        r = client.get(page, follow_redirects=False)
+        assert r.status_code == 303, page
+        form = client.get(r.headers["location"]).text
+        assert "Vui lòng đăng nhập" in form, page
+        assert f'name="next" value="{html.escape(kept)}"' in form, page
+    back = post(
+        client,
+        "/ui/login",
+        data={"username": "kiemtoan.back", "password": PASSWORD, "next": "/ui/audit/as-of"},
+        follow_redirects=False,
+    )
+    assert back.status_code == 303 and back.headers["location"].startswith("/ui/audit/as-of")

@@ -120,7 +120,9 @@ def test_a_parcel_goes_by_post_and_both_libraries_follow_it(browser: TestClient)
     eventually(lambda: WAYBILL in browser.get("/ui/parcels").text, what="the parcels page")
     slip = browser.get(f"{parcel}/slip").text
     assert "Phiếu đóng gói" in slip and "Biên bản bàn giao" in slip
-    assert "HNM-DT-W-KIEU-1" in slip and "850 g" in slip and "32,000 ₫" in slip
+    assert "HNM-DT-W-KIEU-1" in slip and "850 g" in slip and "32.000 ₫" in slip  # vi
+    assert "32,000 ₫" in browser.get(f"{parcel}/slip?lang=en").text
+    browser.get(f"{parcel}/slip?lang=vi")  # back to Vietnamese for what follows
     assert f'src="{parcel}/waybill.svg"' in slip
     image = browser.get(f"{parcel}/waybill.svg")
     assert image.headers["content-type"] == "image/svg+xml"
