@@ -10,7 +10,8 @@
   catching up from nothing over the same store (once: its start-up included), its
   events/s and its peak RSS.
 
-Request and rebuild figures are the medians of `BENCH_ROUNDS` (3) rounds, each printed.
+`COST_ONLY=requests` runs the request figures alone. Request and rebuild figures are
+the medians of `BENCH_ROUNDS` (3) rounds, each printed.
 
 `python -m bench.cost_growth` (no Kafka needed; about ten minutes at the issue's sizes).
 The libraries and the works asked for are registered through commands (events). The rest
@@ -39,10 +40,12 @@ from bench.catalogue import _title
 from bench.processes import free_port, start_process
 from composition.bootstrap import System, bootstrap
 from composition.demo_network import load_demo
+from domain.access import DEMO_LOADER
 from infra.database import EmbeddedPostgres, ensure_database
 from infra.gc_tuning import tune_gc
 from infra.logs import configure_logging
 from infra.settings import Settings
+from services.commands import RegisterHolding, RegisterLibrary, RegisterWork
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARIES = int(os.environ.get("COST_LIBRARIES", "1000"))
@@ -66,15 +69,16 @@ def _grow(system: System, libraries: int, holdings: int) -> list[str]:
     the codes of the works to ask for (registered, with holders, through commands)."""
     rng = random.Random(5)
     codes = [f"C-{n:04d}" for n in range(max(0, libraries - 13))]  # the demo has 13
+    act = system.entry.act  # as the demo network is loaded: commands, by its loader
     for code in codes:
         kind, place = rng.choice(KINDS), rng.choice(LOCALITIES)
-        system.catalogue.register_library(ACTOR, code, f"Thư viện {code}", kind, place)
+        act(DEMO_LOADER, RegisterLibrary(code, f"Thư viện {code}", kind, place))
     asked = []
     for n in range(ASKED_WORKS):
         work = f"W-ASK{n}"
-        system.catalogue.register_work(ACTOR, code=work, title=_title(rng), kind="book")
+        act(DEMO_LOADER, RegisterWork(code=work, title=_title(rng), kind="book"))
         for lib in rng.sample(codes, HOLDERS):
-            system.catalogue.register_holding(ACTOR, work, lib, 1)
+            act(DEMO_LOADER, RegisterHolding(work, lib, 1))  # the holding and its copy
         asked.append(work)
     rest = max(0, holdings - ASKED_WORKS * HOLDERS)
     works = max(1, rest // HOLDERS)
@@ -126,59 +130,97 @@ def _peak_rss_mb(pid: int) -> float:
     return int(line.split()[1]) / 1024
 
 
-def request_costs(label: str, server_url: str, grow: bool) -> dict[str, Any]:
-    """p50/p99 ms of POST /requests and the serve process's peak RSS."""
-    url = ensure_database(server_url, f"cost_{uuid.uuid4().hex[:8]}")
-    settings = _settings(url)
-    system = bootstrap(settings, configure=False)
-    try:
-        system.make_runner()
-        load_demo(system)
-        asked = _grow(system, LIBRARIES, HOLDINGS) if grow else []
-        key = _librarian_key(system, "HNM-TVT")
-    finally:
-        system.close()
-    if not asked:  # the demo's works that other libraries hold
-        asked = ["W-KIEU", "W-CHIPHEO", "W-SODO", "W-DEMEN", "W-TATDEN"]
-    port = free_port()
-    proc = start_process(settings, port, "serve", log_name=f"cost-serve-{label}")
-    try:
+DEMO_ASKED = ["W-KIEU", "W-CHIPHEO", "W-SODO", "W-DEMEN", "W-TATDEN"]  # held elsewhere too
+
+
+class Network:
+    """One network in a database of its own, served by its own `libshare serve`."""
+
+    def __init__(self, label: str, server_url: str, grow: bool) -> None:
+        self.label = label
+        self.url = ensure_database(server_url, f"cost_{uuid.uuid4().hex[:8]}")
+        self.settings = _settings(self.url)
+        system = bootstrap(self.settings, configure=False)
+        try:
+            system.make_runner()
+            load_demo(system)
+            self.asked = _grow(system, LIBRARIES, HOLDINGS) if grow else DEMO_ASKED
+            key = _librarian_key(system, "HNM-TVT")
+        finally:
+            system.close()
+        self.headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.port = free_port()
+        name = f"cost-serve-{'grown' if grow else 'demo'}"
+        self.proc = start_process(self.settings, self.port, "serve", log_name=name)
+        self.conn: http.client.HTTPConnection | None = None
+        self.times: list[list[float]] = []
+        self.routed = 0
+
+    def ready(self) -> None:
         deadline = time.monotonic() + 600
-        while not _caught_up(url):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("libshare serve did not catch up")
+        while not _caught_up(self.url):
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"libshare serve ({self.label}) did not catch up")
             time.sleep(0.5)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+
+    def request(self, work: str, reader: str) -> tuple[float, bool]:
+        """One POST /requests: its ms, and whether it found a holder."""
+        assert self.conn is not None
+        body = json.dumps({"work": work, "reader_ref": reader}).encode()
+        started = time.perf_counter()
+        self.conn.request("POST", "/requests", body, self.headers)
+        response = self.conn.getresponse()
+        text = response.read()
+        elapsed = (time.perf_counter() - started) * 1000
+        if response.status >= 300:
+            raise RuntimeError(f"POST /requests: {response.status}: {text[:300]!r}")
+        return elapsed, bool(json.loads(text)["rota"])
+
+    def result(self) -> dict[str, Any]:
+        if self.routed < ROUNDS * REQUESTS // 2:  # most must reach a holder: routing
+            raise RuntimeError(f"{self.label}: {self.routed} requests found a holder")
+        p50s = [statistics.median(t) for t in self.times]
+        p99s = [statistics.quantiles(t, n=100)[98] for t in self.times]
+        return {
+            "label": self.label,
+            "routed": self.routed,
+            "p50_ms": statistics.median(p50s),
+            "p99_ms": statistics.median(p99s),
+            "p50_rounds": p50s,
+            "p99_rounds": p99s,
+            "serve_peak_rss_mb": _peak_rss_mb(self.proc.pid),
+        }
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def request_costs(server_url: str) -> list[dict[str, Any]]:
+    """p50/p99 ms of POST /requests and each serve process's peak RSS, the demo network
+    and the grown one taking turns request by request (the machine's load is shared)."""
+    networks = [
+        Network("demo network", server_url, grow=False),
+        Network(f"{LIBRARIES} libraries, {HOLDINGS:,} holdings", server_url, grow=True),
+    ]
+    try:
+        for network in networks:
+            network.ready()
         rng = random.Random(9)
-        p50s, p99s = [], []
         for r in range(ROUNDS):
-            times: list[float] = []
+            for network in networks:
+                network.times.append([])
             for n in range(REQUESTS + 20):
-                body = {"work": rng.choice(asked), "reader_ref": f"BD-{r}-{n:04d}"}
-                started = time.perf_counter()
-                conn.request("POST", "/requests", json.dumps(body).encode(), headers)
-                response = conn.getresponse()
-                text = response.read()
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status >= 300:
-                    raise RuntimeError(f"POST /requests: {response.status}: {text[:300]!r}")
-                if n >= 20:  # the first ones of a round warm the caches, untimed
-                    times.append(elapsed)
-            p50s.append(statistics.median(times))
-            p99s.append(statistics.quantiles(times, n=100)[98])
-        rss = _peak_rss_mb(proc.pid)
+                for network in networks:
+                    ms, routed = network.request(rng.choice(network.asked), f"BD-{r}-{n:04d}")
+                    if n >= 20:  # the first ones of a round warm the caches, untimed
+                        network.times[-1].append(ms)
+                        network.routed += routed
+        return [network.result() for network in networks]
     finally:
-        proc.terminate()
-        proc.wait(30)
-    return {
-        "label": label,
-        "p50_ms": statistics.median(p50s),
-        "p99_ms": statistics.median(p99s),
-        "p50_rounds": p50s,
-        "p99_rounds": p99s,
-        "serve_peak_rss_mb": rss,
-    }
+        for network in networks:
+            network.stop()
 
 
 def rebuild_costs(server_url: str, events: int) -> dict[str, Any]:
@@ -234,11 +276,8 @@ def main() -> int:
     server_url = os.environ.get("DATABASE_URL") or EmbeddedPostgres(ROOT / ".data" / "bench").url
     load = os.getloadavg()
     results: dict[str, Any] = {"load_average_at_start": load, "requests": [], "rebuilds": []}
-    results["requests"].append(request_costs("demo network", server_url, grow=False))
-    results["requests"].append(
-        request_costs(f"{LIBRARIES} libraries, {HOLDINGS:,} holdings", server_url, grow=True)
-    )
-    for n in EVENTS:
+    results["requests"] = request_costs(server_url)
+    for n in EVENTS if os.environ.get("COST_ONLY") != "requests" else []:
         results["rebuilds"].append(rebuild_costs(server_url, n))
     results["load_average_at_end"] = os.getloadavg()
     Path("bench/results").mkdir(parents=True, exist_ok=True)
@@ -247,7 +286,8 @@ def main() -> int:
         print(
             f"create a request, {r['label']}: p50 {r['p50_ms']:.1f} ms {_span(r['p50_rounds'])}, "
             f"p99 {r['p99_ms']:.1f} ms {_span(r['p99_rounds'])}; "
-            f"libshare serve peak RSS {r['serve_peak_rss_mb']:.0f} MB"
+            f"libshare serve peak RSS {r['serve_peak_rss_mb']:.0f} MB; "
+            f"{r['routed']} of the requests found a holder"
         )
     for r in results["rebuilds"]:
         print(
