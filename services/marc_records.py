@@ -42,8 +42,10 @@ class Parsed:
         digest of its title key (deterministic, so two imports racing agree)."""
         if self.description.isbns:
             return f"W-{self.description.isbns[0]}"
-        digest = b32encode(hashlib.sha256(self.title_key.encode()).digest()).decode()
-        return f"W-T{digest[:16]}"
+        # 16 base32 characters are the digest's first 10 bytes (5 bytes to 8 characters):
+        # encoding those alone gives the same code at a third of the cost.
+        digest = hashlib.sha256(self.title_key.encode()).digest()
+        return f"W-T{b32encode(digest[:10]).decode()}"
 
 
 @dataclass(frozen=True)
