@@ -103,7 +103,11 @@ def consumer_from_start(bootstrap: str, topic: str) -> KafkaConsumer:
         max_poll_records=2000,
         fetch_max_wait_ms=50,
     )
-    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+    deadline = time.monotonic() + 10  # a topic just made may not be in the metadata yet
+    while not (known := consumer.partitions_for_topic(topic)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        consumer.topics()  # asks for fresh metadata
+    parts = [TopicPartition(topic, p) for p in sorted(known or [])]
     consumer.assign(parts)
     consumer.seek_to_beginning(*parts)
     return consumer

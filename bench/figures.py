@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Callable
 from typing import Any
 
 
@@ -49,3 +51,17 @@ def print_table(figures: list[dict[str, Any]]) -> None:
         if "min" in f:
             ratios = f" ratio {f['ratio_min']:.2f}-{f['ratio_max']:.2f}" if "ratio_min" in f else ""
             print(f"{'':<4}rounds: min {f['min']:,.1f} max {f['max']:,.1f}{ratios}")
+
+
+def median_figure(
+    name: str,
+    rounds: list[float],
+    baseline_rounds: list[float],
+    aim: str,
+    met: Callable[[float, float], bool],
+    unit: str,
+) -> dict[str, Any]:
+    """A figure of rounds in which ours and the baseline took turns: each the median of
+    its rounds; `met(ours, baseline)` says whether the aim is met."""
+    value, baseline = statistics.median(rounds), statistics.median(baseline_rounds)
+    return figure(name, value, baseline, aim, met(value, baseline), unit, rounds, baseline_rounds)

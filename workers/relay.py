@@ -214,6 +214,11 @@ class Relay:
                 clients_rebuilt=self.clients_rebuilt,
             )
 
+    def close(self) -> None:
+        """Give up the connection (and with it the lock) and the producer."""
+        self.release()
+        self._drop_producer()
+
     def _drop_producer(self) -> None:
         if self.producer is not None:
             with contextlib.suppress(Exception):
@@ -240,8 +245,7 @@ class Relay:
                 if sent == 0 and self._conn is not None:
                     self._wait_for_commits(idle_timeout)
         finally:
-            self.release()
-            self._drop_producer()
+            self.close()
             if self.heartbeat is not None:
                 self.heartbeat.stop()
 
