@@ -538,6 +538,10 @@ ISO_VI: dict[str, str] = {
     "Notification": "Gửi ghi chú",
     "StatusRequest": "Hỏi trạng thái",
     "Lost": "Báo mất tài liệu",
+    "HoldReturn": "Tạm giữ, chưa gửi trả",
+    "ReleaseHoldReturn": "Hết tạm giữ",
+    "ReturnHeld": "Tạm giữ, chưa gửi trả",
+    "ReturnHoldReleased": "Hết tạm giữ",
 }
 
 
@@ -585,6 +589,10 @@ ISO_EN: dict[str, str] = {
     "Notification": "Send a note",
     "StatusRequest": "Ask for the status",
     "Lost": "Report the item lost",
+    "HoldReturn": "Hold the return",
+    "ReleaseHoldReturn": "Release the hold on the return",
+    "ReturnHeld": "Return held",
+    "ReturnHoldReleased": "Hold on the return released",
 }
 LABELS = {"vi": ISO_VI, "en": ISO_EN}
 for _lang in TEXT:

@@ -194,6 +194,7 @@ def actions_for(me: Principal, found: dict[str, Any]) -> list[str]:
         party,
         found["renew_pending"],
         bool(found.get("awaiting_receipt")),
+        str(found.get("return_held") or ""),
     )
 
 

@@ -14,9 +14,16 @@ _REQUESTER_ACTIONS: dict[Status, tuple[str, ...]] = {
     Status.RETRY_POSSIBLE: ("AcceptConditions", "DeclineConditions", "Cancel", "Notification"),
     Status.CANCEL_PENDING: ("Notification", "StatusRequest"),
     Status.LOANED: ("Received", "Notification", "StatusRequest", "Lost"),
-    Status.RECEIVED: ("Renew", "ShippedReturn", "ShippedForward", "Notification", "Lost"),
-    Status.OVERDUE: ("Renew", "ShippedReturn", "Notification", "Lost"),
-    Status.RECALLED: ("ShippedReturn", "Notification", "Lost"),
+    Status.RECEIVED: (
+        "Renew",
+        "ShippedReturn",
+        "ShippedForward",
+        "HoldReturn",
+        "Notification",
+        "Lost",
+    ),
+    Status.OVERDUE: ("Renew", "ShippedReturn", "HoldReturn", "Notification", "Lost"),
+    Status.RECALLED: ("ShippedReturn", "HoldReturn", "Notification", "Lost"),
     Status.SHIPPED_RETURN: ("Notification", "StatusRequest"),
 }
 _SUPPLIER_ACTIONS: dict[Status, tuple[str, ...]] = {
@@ -41,9 +48,21 @@ _SUPPLIER_ACTIONS: dict[Status, tuple[str, ...]] = {
     Status.RETRY_POSSIBLE: ("Notification",),
     Status.CANCEL_PENDING: ("CancelResponse", "Notification"),
     Status.LOANED: ("CompletedWithoutReturn", "Notification"),
-    Status.RECEIVED: ("Recalled", "CompletedWithoutReturn", "Notification"),
-    Status.OVERDUE: ("Recalled", "CompletedWithoutReturn", "Notification"),
-    Status.RECALLED: ("CompletedWithoutReturn", "Notification"),
+    Status.RECEIVED: (
+        "Recalled",
+        "HoldReturn",
+        "ReleaseHoldReturn",
+        "CompletedWithoutReturn",
+        "Notification",
+    ),
+    Status.OVERDUE: (
+        "Recalled",
+        "HoldReturn",
+        "ReleaseHoldReturn",
+        "CompletedWithoutReturn",
+        "Notification",
+    ),
+    Status.RECALLED: ("HoldReturn", "ReleaseHoldReturn", "CompletedWithoutReturn", "Notification"),
     Status.SHIPPED_RETURN: ("LoanCompleted", "CompletedWithoutReturn", "Notification"),
 }
 ALL_ACTIONS: tuple[str, ...] = (
@@ -57,7 +76,18 @@ ALL_ACTIONS: tuple[str, ...] = (
     ),
     "RenewResponse",
 )
-_LOAN_ONLY = frozenset({"Loaned", "Received", "Renew", "ShippedReturn", "ShippedForward", "Lost"})
+_LOAN_ONLY = frozenset(
+    {
+        "Loaned",
+        "Received",
+        "Renew",
+        "ShippedReturn",
+        "ShippedForward",
+        "Lost",
+        "HoldReturn",
+        "ReleaseHoldReturn",
+    }
+)
 
 
 def available_actions(
@@ -66,9 +96,11 @@ def available_actions(
     party: str | None,
     renew_pending: bool = False,
     awaiting_receipt: bool = False,
+    return_held: str = "",
 ) -> list[str]:
     """The actions `party` ("requester" or "supplier") may take now. `awaiting_receipt`:
-    the item went overdue or was recalled before the requester confirmed its receipt."""
+    the item went overdue or was recalled before the requester confirmed its receipt;
+    `return_held`: which party holds the item's return (HoldReturn), if one does."""
     table = {"requester": _REQUESTER_ACTIONS, "supplier": _SUPPLIER_ACTIONS}.get(party or "")
     if table is None:
         return []
@@ -79,6 +111,11 @@ def available_actions(
         actions = [a for a in actions if a not in _LOAN_ONLY]
     else:
         actions = [a for a in actions if a != "CopyCompleted"]
+    if return_held:  # one hold at a time; only the supplier's is released, and it stops
+        held = {"HoldReturn", *(("ShippedReturn",) if return_held == "supplier" else ())}
+        actions = [a for a in actions if a not in held]
+    if return_held != "supplier":
+        actions = [a for a in actions if a != "ReleaseHoldReturn"]
     if renew_pending:
         actions = [a for a in actions if a != "Renew"]
         if party == "supplier" and status in ON_LOAN:

@@ -82,6 +82,7 @@ class IllRequest(Aggregate):
         self.digital_wait = False  # ExpectToSupply on a digital pool's waitlist (ADR 0022)
         self.last_reminder: date | None = None  # of an overdue loan
         self.deliveries: list[str] = []  # shipments the carrier reported delivered
+        self.return_held = ""  # "supplier" or "requester": who holds the return (HoldReturn)
 
     # -- creation and routing -------------------------------------------------------------
     @classmethod
@@ -571,6 +572,7 @@ class IllRequest(Aggregate):
     def _recalled(self, supplier: str, recalled_at: datetime, return_by: date) -> None:
         self.status = Status.RECALLED
         self.renew_pending = False
+        self.return_held = ""  # a recall wants it back: no hold stands
         if self.due_date is None or return_by < self.due_date:
             self.due_date = return_by
 
@@ -725,12 +727,56 @@ class IllRequest(Aggregate):
         self._as_requester(library, "ship the item back")
         self._not_digital("ShippedReturn")
         self._guard("ShippedReturn", ON_LOAN)
+        if self.return_held == "supplier":
+            raise IllegalTransition(
+                "ShippedReturn", f"{self.status.value} (the supplier holds the return)"
+            )
         self._return_shipped(shipped_at=now)
 
     @event("ReturnShipped")
     def _return_shipped(self, shipped_at: datetime) -> None:
         self.status = Status.SHIPPED_RETURN
         self.renew_pending = False
+        self.return_held = ""
+
+    # -- holding the return (ISO 18626:2021) --------------------------------------------
+    def hold_return(self, library: str, note: str = "") -> None:
+        """ISO HoldReturn (2021), either party's, while the item is at the requester: the
+        supplier asks the requester to keep it for now (its status HoldReturn: do not send
+        it back until it releases the hold); the requester tells the supplier it keeps it
+        for now (its action HoldReturn). The supplier's hold refuses ShippedReturn until
+        ReleaseHoldReturn or a recall; the requester's ends when it ships the item back."""
+        party = self.party_of(library)
+        if party is None:
+            raise NotYourTurn(
+                f"{library} is neither the requester nor the current supplier "
+                f"(the request is {self.status.value})"
+            )
+        self._loan_only("HoldReturn")
+        self._not_digital("HoldReturn")
+        self._guard("HoldReturn", ON_LOAN)
+        if self.return_held:
+            raise IllegalTransition(
+                "HoldReturn", f"{self.status.value} (the {self.return_held} holds the return)"
+            )
+        self._return_held(library=library, party=party, note=note_text(note.strip()))
+
+    @event("ReturnHeld")
+    def _return_held(self, library: str, party: str, note: str) -> None:
+        self.return_held = party
+
+    def release_return(self, library: str, note: str = "") -> None:
+        """ISO ReleaseHoldReturn (2021): the supplier lets the requester send it back."""
+        self._as_supplier(library, "release the hold on the return")
+        if self.return_held != "supplier":
+            raise IllegalTransition(
+                "ReleaseHoldReturn", f"{self.status.value} (the supplier holds no return)"
+            )
+        self._return_hold_released(supplier=library, note=note_text(note.strip()))
+
+    @event("ReturnHoldReleased")
+    def _return_hold_released(self, supplier: str, note: str) -> None:
+        self.return_held = ""
 
     def ship_forward(self, library: str, to: IllRequest, now: datetime, loan_days: int) -> None:
         """ISO ShippedForward: instead of returning the item, send it on to another library
@@ -854,6 +900,19 @@ class IllRequest(Aggregate):
             raise IllegalTransition("Overdue", "lent digitally (the loan expires by itself)")
         if self.due_date is None or today <= self.due_date:
             raise IllegalTransition("Overdue", f"{self.status.value} (not yet due)")
+        self._marked_overdue(due_date=self.due_date)
+
+    def supplier_says_overdue(self, library: str) -> None:
+        """ISO Overdue from the supplier (an outside peer's StatusChange): the loan is
+        overdue because its system says so, whatever our copy of its due date says. The
+        same MarkedOverdue as our timer's (the actor tells whose); a loan overdue already
+        (by our timer or an earlier message) is refused: never marked twice."""
+        self._as_supplier(library, "say the loan is overdue")
+        self._loan_only("Overdue")
+        self._guard("Overdue", {Status.LOANED, Status.RECEIVED, Status.RECALLED})
+        if self.delivered_format == "URL":
+            raise IllegalTransition("Overdue", "lent digitally (the loan expires by itself)")
+        assert self.due_date is not None  # (every Loaned sets one)
         self._marked_overdue(due_date=self.due_date)
 
     @event("MarkedOverdue")

@@ -165,6 +165,12 @@ ISO_ACTIONS: dict[str, IsoAction] = {
                 day(p.get("due_date")),
             ),
         ),
+        IsoAction(
+            "ReleaseHoldReturn",
+            "release_return",
+            ("ReturnHoldReleased",),
+            lambda r, lib, p, c: r.release_return(lib, p.get("note", "")),
+        ),
         IsoAction("Recalled", "recall", ("Recalled",), lambda r, lib, p, c: r.recall(lib, c.now)),
         IsoAction(
             "LoanCompleted",
@@ -213,6 +219,12 @@ ISO_ACTIONS: dict[str, IsoAction] = {
             lambda r, lib, p, c: r.report_lost(lib),
         ),
         # either party's
+        IsoAction(
+            "HoldReturn",
+            "hold_return",
+            ("ReturnHeld",),
+            lambda r, lib, p, c: r.hold_return(lib, p.get("note", "")),
+        ),
         IsoAction(
             "Notification",
             "add_note",

@@ -68,6 +68,8 @@ class RequestsProjection(Projection):
             "CompletedWithoutReturn",
             "NoteAdded",
             "ShippedForward",
+            "ReturnHeld",
+            "ReturnHoldReleased",
             "StatusRequested",
             "ParcelDelivered",
             "LibraryReplaced",
@@ -100,6 +102,8 @@ class RequestsProjection(Projection):
     );
     ALTER TABLE {schema}.ill_requests
         ADD COLUMN IF NOT EXISTS awaiting_receipt boolean NOT NULL DEFAULT false;
+    ALTER TABLE {schema}.ill_requests
+        ADD COLUMN IF NOT EXISTS return_held text NOT NULL DEFAULT '';
     CREATE INDEX IF NOT EXISTS ill_requests_requester ON {schema}.ill_requests (requester, status);
     CREATE INDEX IF NOT EXISTS ill_requests_supplier ON {schema}.ill_requests (supplier, status);
     CREATE TABLE IF NOT EXISTS {schema}.ill_request_timeline (
@@ -203,10 +207,14 @@ class RequestsProjection(Projection):
             "Recalled": [
                 ("due_date = least(due_date, %s::date)", d.get("return_by")),
                 ("renew_pending = %s", False),
+                ("return_held = ''", None),
             ],
+            # Who holds the item's return (ISO 18626:2021 HoldReturn), until released.
+            "ReturnHeld": [("return_held = %s", d.get("party"))],
+            "ReturnHoldReleased": [("return_held = ''", None)],
             "RenewRequested": [("renew_pending = %s", True)],
             "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
-            "ReturnShipped": [("renew_pending = %s", False)],
+            "ReturnShipped": [("renew_pending = %s", False), ("return_held = ''", None)],
             "CompletedWithoutReturn": [("renew_pending = %s", False)],
             "ShippedForward": [("renew_pending = %s", False)],  # the loan ends here
             # The delivery policy recorded the carrier's delivery of a loan's parcel: the
@@ -272,7 +280,7 @@ class RequestsProjection(Projection):
 QUEUE_COLUMNS = (
     "r.id, r.requester, r.supplier, r.work, w.title, r.reader_ref, r.service_type, r.status, "
     "r.needed_by, r.answer_due, r.due_date, r.renewals, r.renew_pending, r.awaiting_receipt, "
-    "r.arrived_at, "
+    "r.return_held, r.arrived_at, "
     "r.requested_at, "
     "r.updated_at, r.version"
 )

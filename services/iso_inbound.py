@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import re
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -23,13 +24,14 @@ from eventsourcing.domain import Aggregate
 from domain.access import Actor
 from domain.errors import Conflict, DomainError, IllegalTransition, NotFound
 from domain.ill_request import IllRequest
-from domain.ill_status import REASONS_UNFILLED
+from domain.ill_status import BEFORE_SHIPPING, REASONS_UNFILLED, Status
 from domain.iso_conversation import IsoConversation
+from domain.iso_peer import IsoAgency
 from infra.iso18626_xml import Message, Refused, build_confirmation
 from infra.network_app import NetworkApp
 from services.idempotency import Idempotency, Planned, command_fingerprint
 from services.iso_lookup import check_held, find_work
-from services.requests import RequestsService, request_summary
+from services.requests import PEER_OVERDUE, RequestsService, request_summary
 
 # A supplier's status (StatusChange or RequestResponse) -> our ISO action; None: noted only.
 STATUS_ACTIONS: dict[str, str | None] = {
@@ -42,11 +44,11 @@ STATUS_ACTIONS: dict[str, str | None] = {
     "Recalled": "Recalled",
     "LoanCompleted": "LoanCompleted",
     "CompletedWithoutReturn": "CompletedWithoutReturn",
+    "Overdue": PEER_OVERDUE,  # its system says so (our timers too, from our due date)
+    "HoldReturn": "HoldReturn",  # 2021: keep the item for now, do not send it back
+    "ReleaseHoldReturn": "ReleaseHoldReturn",
     "RequestReceived": None,
-    "Overdue": None,  # our timers mark it from the due date
     "Cancelled": None,  # a Cancel is answered by CancelResponse
-    "HoldReturn": None,
-    "ReleaseHoldReturn": None,
 }
 # A requester's action -> ours (Lost: the loan ends CompletedWithoutReturn, reason Lost).
 REQUESTER_ACTIONS = {
@@ -57,6 +59,8 @@ REQUESTER_ACTIONS = {
     "Notification": "Notification",
     "StatusRequest": "StatusRequest",
     "Lost": "Lost",
+    "ShippedForward": "ShippedForward",
+    "HoldReturn": "HoldReturn",
 }
 RETRY_CONDITIONS = {
     "LoanCondition": "LibraryUseOnly",
@@ -65,6 +69,14 @@ RETRY_CONDITIONS = {
 }
 RACES = 3  # attempts of a message that lost a race on its request or conversation
 NOT_FOUND = "requestingAgencyRequestId: request with a given ID not found"
+# A ShippedForward's note names the request the item went on to: its requesting agency
+# and that agency's request id (ISO 18626 has no element for it; ADR 0028).
+FORWARD_NOTE = re.compile(r"forwarded to (?P<type>[^\s:]+):(?P<value>\S+) request (?P<id>\S+)")
+
+
+def forward_note(agency_id_type: str, agency_id_value: str, request_id: str) -> str:
+    """The note of a ShippedForward we send: where the item went (FORWARD_NOTE)."""
+    return f"forwarded to {agency_id_type}:{agency_id_value} request {request_id}"
 
 
 def peer_request_id(peer: str, their_id: str) -> UUID:
@@ -314,7 +326,7 @@ class IsoInbound:
                 params["available_on"] = (later or now.date()).isoformat()
         elif action in ("CompletedWithoutReturn",):
             params.setdefault("reason", v.get("note", "CompletedWithoutReturn"))
-        if action is None:
+        if action is None or _known_already(req, action, params):
             self._noted(actor, req, msg, kept)
             return
         self._act(actor, peer, req.id, action, params, msg, now, kept)
@@ -345,7 +357,31 @@ class IsoInbound:
             params.setdefault("note", "(no note)")
         if action == "Cancel":
             params.setdefault("reason", msg.values.get("note", ""))
+        if action == "ShippedForward":
+            params["to_request"] = str(self._forwarded_to(msg.values.get("note", "")))
         self._act(actor, library, req.id, action, params, msg, now, kept)
+
+    def _forwarded_to(self, note: str) -> UUID:
+        """Our id of the request a peer's ShippedForward names in its note (FORWARD_NOTE):
+        that agency's request with us."""
+        found = FORWARD_NOTE.search(note)
+        if found is None:
+            raise Refused(
+                "UnrecognisedDataValue",
+                "note: a ShippedForward names the request the item went on to "
+                "('forwarded to TYPE:VALUE request ID')",
+            )
+        try:
+            agency: object = self.store.repository.get(
+                IsoAgency.id_for(found["type"], found["value"])
+            )
+        except AggregateNotFoundError:
+            raise Refused(
+                "UnrecognisedDataValue",
+                f"note: agency {found['type']}:{found['value']} not found",
+            ) from None
+        assert isinstance(agency, IsoAgency)
+        return peer_request_id(agency.library, found["id"])
 
     def _act(
         self,
@@ -375,3 +411,17 @@ class IsoInbound:
         """A message that changes nothing of ours (a status we follow by our own timers):
         kept, and answered OK."""
         self.store.record(*kept(req), actor=actor)
+
+
+def _known_already(req: IllRequest, action: str, params: dict[str, Any]) -> bool:
+    """A supplier's status that says what our request shows already: kept and answered
+    OK, nothing recorded (never marked twice). Overdue when our timer marked it first;
+    Loaned for the item that came to us forwarded (ShippedForward) from another of our
+    requests; a hold on the return it holds already."""
+    if action == PEER_OVERDUE:
+        return req.status is Status.OVERDUE
+    if action == "Loaned":
+        return req.status not in BEFORE_SHIPPING and req.item_id == params.get("item_id")
+    if action == "HoldReturn":
+        return req.return_held == "supplier"
+    return False

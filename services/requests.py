@@ -281,6 +281,9 @@ class RequestsService:
             rest = {k: v for k, v in p.items() if k != "shipment"}
             others = self._apply_action(req, library, action, rest, now)
             return [*others, shipment]
+        if action == PEER_OVERDUE:  # an outside supplier's StatusChange Overdue (ADR 0028)
+            req.supplier_says_overdue(library)
+            return []
         changed = iso_action(action).run(req, library, p, _Policies(self, req, library, now))
         others = [changed] if changed is not None else []
         return [*others, *self._copy_follows(req, action, library, changed, p)]
@@ -365,6 +368,9 @@ class RequestsService:
         return request_summary(req)
 
 
+# Not an action our librarians are offered (our timers decide our loans' Overdue): an
+# outside supplier's status, which only the ISO 18626 inbound applies.
+PEER_OVERDUE = "Overdue:peer"
 _COPY_ACTIONS = frozenset(
     {"Loaned", "ShippedForward", "LoanCompleted", "CompletedWithoutReturn", "Lost"}
 )

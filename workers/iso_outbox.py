@@ -46,6 +46,7 @@ from infra.log_reader import LogPosition, NotificationLogReader, position_of
 from services import aggregates
 from services.commands import RecordIsoSent
 from services.entry import Entry
+from services.iso_inbound import forward_note
 from services.iso_peers import SECRET_HEADER, IsoPeersService
 
 log = structlog.get_logger("libshare.iso_outbox")
@@ -80,7 +81,11 @@ SUPPLIER_SENDS = {
     "CompletedWithoutReturn": ("StatusChange", "CompletedWithoutReturn"),
     "CancelAnswered": ("CancelResponse", ""),
     "RenewAnswered": ("RenewResponse", ""),
+    "ReturnHeld": ("StatusChange", "HoldReturn"),
+    "ReturnHoldReleased": ("StatusChange", "ReleaseHoldReturn"),
 }
+# What 2017 lacks (HoldReturn, ReleaseHoldReturn, Lost): a Notification, its name the note.
+NOT_IN_2017 = frozenset({"HoldReturn", "ReleaseHoldReturn", "Lost"})
 MOVED_ON = ("AnswerTimedOut", "ConditionsDeclined", "ConditionsNotAnswered")
 
 
@@ -257,10 +262,17 @@ class IsoOutbox:
             elif name == "StatusRequested":
                 action = "StatusRequest"
             elif name == "CompletedWithoutReturn":  # our requester reported it lost
-                # (2017 has no Lost: the supplier hears it as a note, and ends its loan)
-                action, note = ("Lost", "") if gen == "2021" else ("Notification", "Lost")
+                action = "Lost"
+            elif name == "ReturnHeld" and d.get("party") == "requester":
+                action, note = "HoldReturn", str(d.get("note", ""))
+            elif name == "ShippedForward":  # to another of our requests with this peer
+                action = "ShippedForward"
+                note = forward_note(ours, str(d["to_library"]), str(d["to_request"]))
             if action is None:
                 return None
+            if gen == "2017" and action in NOT_IN_2017:
+                # (the supplier hears it as a note: for Lost, its librarian ends its loan)
+                action, note = "Notification", " ".join(filter(None, (action, note)))
             note = note or str(d.get("reason") or "")
             return (
                 peer,
@@ -292,6 +304,11 @@ class IsoOutbox:
             reason, status = SUPPLIER_SENDS[name]
         else:
             return None
+        if name in ("ReturnHeld", "ReturnHoldReleased"):
+            fields["note"] = str(d.get("note", ""))
+            if peer.schema == "2017":  # no such status: a note, the status unchanged
+                fields["note"] = " ".join(filter(None, (status, fields["note"])))
+                reason, status = "Notification", _iso_status(req)
         if name == "SupplierSkipped":
             fields["reason_unfilled"] = str(d.get("reason", "Other"))
         elif name == "ConditionsProposed":

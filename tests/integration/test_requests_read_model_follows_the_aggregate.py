@@ -140,6 +140,7 @@ class ReadModelFollows(RuleBasedStateMachine):
             party if lib else None,
             self.req.renew_pending,
             awaiting_receipt=not self.req.receipt_confirmed,
+            return_held=self.req.return_held,
         )
         # Forwarding has a rule of its own; a note or a status request changes nothing
         # (a_fact_is_recorded records them), and offered at every step they would crowd

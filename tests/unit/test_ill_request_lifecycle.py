@@ -410,6 +410,7 @@ class Lifecycle(RuleBasedStateMachine):
                 self.req.service_type.value,
                 party if lib else None,
                 self.req.renew_pending,
+                return_held=self.req.return_held,
             )
             for action in offered:
                 if action == "ShippedForward":
