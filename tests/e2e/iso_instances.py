@@ -220,6 +220,34 @@ def borrow(a: Side, b: Side, service_type: str = "Loan") -> tuple[Any, Any]:
     return ours, theirs
 
 
+def on_loan(a: Side, b: Side, item: str = f"LIB-B-{WORK}-1") -> tuple[Any, Any]:
+    """A loan at A's reader: LIB-A borrows, LIB-B lends `item`, A confirms its receipt;
+    both sides Received. Our request's id on A and theirs on B."""
+    ours, theirs = borrow(a, b)
+    b.act(theirs, "Loaned", item_id=item)
+    both(a, ours, b, theirs, "Loaned", "Loaned")
+    a.act(ours, "Received")
+    both(a, ours, b, theirs, "Received", "Received")
+    return ours, theirs
+
+
+def speak_2017(a: Side, b: Side) -> None:
+    """Each side's peer reconfigured for the 2017 schema (same URL, same secret)."""
+    for side, peer, url in ((a, "LIB-B", b.url), (b, "LIB-A", a.url)):
+        side.system.entry.act(
+            ADMIN,
+            ConfigureIsoPeer(
+                peer, f"Outside {peer}", "ISIL", peer, f"{url}/iso18626", schema="2017"
+            ),
+        )
+
+
+def recorded(side: Side, request_id: Any, event: str = "MarkedOverdue") -> int:
+    """How many `event`s the request has on `side` (its event store: never marked twice)."""
+    events = side.system.app.repository.event_store.get(request_id)
+    return sum(type(e).__name__ == event for e in events)
+
+
 def both(a: Side, ours: Any, b: Side, theirs: Any, status_a: str, status_b: str) -> None:
     eventually(
         lambda: (

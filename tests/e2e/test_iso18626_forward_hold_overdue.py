@@ -23,6 +23,8 @@ from tests.e2e.iso_instances import (
     borrow,
     both,
     every_message_confirmed,
+    on_loan,
+    recorded,
     second_database,
     sides,
 )
@@ -83,11 +85,7 @@ def test_our_library_passes_the_peers_item_on_to_another_of_ours(
 
 def test_the_return_is_held_and_released_both_ways(sides: tuple[Side, Side]) -> None:
     a, b = sides
-    ours, theirs = borrow(a, b)
-    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-1")
-    both(a, ours, b, theirs, "Loaned", "Loaned")
-    a.act(ours, "Received")
-    both(a, ours, b, theirs, "Received", "Received")
+    ours, theirs = on_loan(a, b)
     b.act(theirs, "HoldReturn", note="closed for stocktaking")
     eventually(lambda: a.request(ours).return_held == "supplier", what="A to hold the return")
     r = httpx.post(
@@ -110,22 +108,13 @@ def test_the_return_is_held_and_released_both_ways(sides: tuple[Side, Side]) -> 
 
 def test_the_peers_overdue_marks_our_loan_overdue_once(sides: tuple[Side, Side]) -> None:
     a, b = sides
-    ours, theirs = borrow(a, b)
-    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-2")
-    both(a, ours, b, theirs, "Loaned", "Loaned")
-    a.act(ours, "Received")
-    both(a, ours, b, theirs, "Received", "Received")
+    ours, theirs = on_loan(a, b, f"LIB-B-{WORK}-2")
     due = b.request(theirs).due_date
     assert due is not None
     b.system.timers().run_once(datetime.combine(due + timedelta(days=1), dtime(9), UTC))
     both(a, ours, b, theirs, "Overdue", "Overdue")  # A's from B's message, not A's timers
-    assert _overdue_marks(a, ours) == 1
+    assert recorded(a, ours) == 1
     # A's own timers, later, mark nothing more
     a.system.timers().run_once(datetime.combine(due + timedelta(days=40), dtime(9), UTC))
-    assert _overdue_marks(a, ours) == 1
+    assert recorded(a, ours) == 1
     every_message_confirmed(b, theirs)
-
-
-def _overdue_marks(side: Side, request_id: uuid.UUID) -> int:
-    events = side.system.app.repository.event_store.get(request_id)
-    return sum(type(e).__name__ == "MarkedOverdue" for e in events)

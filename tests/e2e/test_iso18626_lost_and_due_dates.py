@@ -21,6 +21,7 @@ from tests.e2e.iso_instances import (
     borrow,
     both,
     every_message_confirmed,
+    on_loan,
     second_database,
     sides,
     two_instances,
@@ -83,11 +84,7 @@ def test_the_peers_due_dates_on_loan_and_renewals_are_ours(
 
 def test_our_reader_loses_the_peers_item(sides: tuple[Side, Side]) -> None:
     a, b = sides
-    ours, theirs = borrow(a, b)
-    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-1")
-    both(a, ours, b, theirs, "Loaned", "Loaned")
-    a.act(ours, "Received")
-    both(a, ours, b, theirs, "Received", "Received")
+    ours, theirs = on_loan(a, b)
     a.act(ours, "Lost")
     both(a, ours, b, theirs, "CompletedWithoutReturn", "CompletedWithoutReturn")
     assert b.system.copies.get(f"LIB-B-{WORK}-1").status.value == "missing"

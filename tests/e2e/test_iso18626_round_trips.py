@@ -29,8 +29,10 @@ from tests.e2e.iso_instances import (  # (the fixtures too)
     both,
     bound_socket,
     every_message_confirmed,
+    on_loan,
     second_database,
     sides,
+    speak_2017,
     two_instances,
 )
 from tests.e2e.iso_world import ADMIN, build_network, need_interop
@@ -117,11 +119,7 @@ def test_cancel_accepted_and_refused(sides: tuple[Side, Side]) -> None:
 
 def test_renew_accepted_and_refused_then_recall(sides: tuple[Side, Side]) -> None:
     a, b = sides
-    ours, theirs = borrow(a, b)
-    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-1")
-    both(a, ours, b, theirs, "Loaned", "Loaned")
-    a.act(ours, "Received")
-    both(a, ours, b, theirs, "Received", "Received")
+    ours, theirs = on_loan(a, b)
     due = a.request(ours).due_date
     a.act(ours, "Renew")
     eventually(lambda: b.request(theirs).renew_pending, what="B to see the Renew")
@@ -166,18 +164,8 @@ def test_a_copy_is_delivered(sides: tuple[Side, Side]) -> None:
 
 def test_a_loan_over_the_2017_schema_and_the_overdue_notice(sides: tuple[Side, Side]) -> None:
     a, b = sides
-    for side, peer, url in ((a, "LIB-B", b.url), (b, "LIB-A", a.url)):
-        side.system.entry.act(
-            ADMIN,
-            ConfigureIsoPeer(
-                peer, f"Outside {peer}", "ISIL", peer, f"{url}/iso18626", schema="2017"
-            ),
-        )
-    ours, theirs = borrow(a, b)
-    b.act(theirs, "Loaned", item_id=f"LIB-B-{WORK}-2")
-    both(a, ours, b, theirs, "Loaned", "Loaned")
-    a.act(ours, "Received")
-    both(a, ours, b, theirs, "Received", "Received")
+    speak_2017(a, b)
+    ours, theirs = on_loan(a, b, f"LIB-B-{WORK}-2")
     # B's timers find the loan overdue: A hears of it (and its own timers decide for A)
     due = b.request(theirs).due_date
     assert due is not None
