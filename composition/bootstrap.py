@@ -67,7 +67,7 @@ from services.digital_access import DigitalAccessService
 from services.entry import Entry
 from services.history import HistoryService
 from services.idempotency import Idempotency
-from services.iso_candidates import WithOutsideLookups
+from services.iso_candidates import AnswerCache, WithOutsideLookups
 from services.iso_inbound import IsoInbound
 from services.iso_peers import IsoPeersService
 from services.partners import PartnersService
@@ -414,6 +414,8 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
                     timeout=settings.iso18626_lookup_seconds,
                     verify=outbox_tls(settings).verify,
                 ),
+                timeout=settings.iso18626_lookup_seconds,
+                cache=AnswerCache(settings.iso18626_lookup_cache_seconds),
             )
 
         partner_secrets = PartnerSecrets(db, load_key(settings.secrets_key, settings.data_dir))

@@ -112,9 +112,11 @@ class Settings(BaseSettings):
     iso18626_ca_file: Path | None = None
     # The lookup hook: outside peers asked whether their catalogue has a work when a rota
     # is made, library code -> its SRU server, e.g. '{"VN-NLV": "https://nlv.example/sru"}',
-    # and how long each may take to answer.
+    # and how long the lookup may take (the peers are asked at once: one time-out for all);
+    # how long a peer's answer is kept for the next rota of the same work (0: not kept).
     iso18626_lookups: dict[str, str] = Field(default_factory=dict)
     iso18626_lookup_seconds: float = Field(default=3.0, gt=0, le=30)
+    iso18626_lookup_cache_seconds: float = Field(default=300.0, ge=0, le=86400)
     # `serve` over HTTPS (PEM files); with a client CA, clients may present certificates
     # signed by it (how a peer configured for mutual TLS proves itself: api/tls.py).
     tls_certfile: Path | None = None

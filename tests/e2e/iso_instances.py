@@ -10,9 +10,10 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -43,6 +44,7 @@ class Side:
     url: str
     key: str
     verify: Any = True  # the CA file, over HTTPS
+    served: Counter[str] = field(default_factory=Counter)  # HTTP requests served, by path
 
     def act(self, request_id: Any, action: str, **params: Any) -> dict[str, Any]:
         r = httpx.post(
@@ -76,6 +78,20 @@ class Side:
         return list(r.json()["messages"])
 
 
+ASGIApp = Callable[[MutableMapping[str, Any], Any, Any], Awaitable[None]]
+
+
+def counting(app: ASGIApp, served: Counter[str]) -> ASGIApp:
+    """`app`, counting the HTTP requests it serves by path (an access log one can read)."""
+
+    async def counted(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            served[scope["path"]] += 1
+        await app(scope, receive, send)
+
+    return counted
+
+
 def bound_socket() -> socket.socket:
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -99,12 +115,15 @@ def two_instances(
     second_database: str,
     b_after: float = 0.0,
     pki: Pki | None = None,
-    lookup: bool = False,
+    lookup: bool | dict[str, str] = False,
+    a_settings: dict[str, Any] | None = None,
 ) -> Iterator[tuple[Side, Side]]:
     """A and B, each served by uvicorn on its own port; B starts listening `b_after`
     seconds later (until then, connecting to it is refused). With `pki`: over HTTPS,
     each peer configured for mutual TLS with the other's client certificate. With
-    `lookup`: A asks B's SRU server whether it has a work (the lookup hook)."""
+    `lookup`: A asks B's SRU server whether it has a work (the lookup hook); a dict: and
+    those other peers' servers, asked first (library code -> URL). `a_settings`:
+    more of A's settings (they win). Each side's `served` counts what it served."""
     xsd = need_interop()
     socks = bound_socket(), bound_socket()
     scheme = "https" if pki else "http"
@@ -121,8 +140,17 @@ def two_instances(
                 "iso18626_client_key": client.key,
                 "iso18626_ca_file": pki.ca.cert,
             }
-    hook = {"iso18626_lookups": {"LIB-B": f"{urls[1]}/sru"}} if lookup else {}
-    a = make_system(**settings, **tls[0], **hook, iso18626_outbox_interval_seconds=0.1)
+    others = lookup if isinstance(lookup, dict) else {}
+    hook = {"iso18626_lookups": {**others, "LIB-B": f"{urls[1]}/sru"}} if lookup else {}
+    a = make_system(
+        **{
+            **settings,
+            **tls[0],
+            **hook,
+            "iso18626_outbox_interval_seconds": 0.1,
+            **(a_settings or {}),
+        }
+    )
     b = make_system(
         **settings,
         **tls[1],
@@ -149,11 +177,14 @@ def two_instances(
                 ),
             )
     servers = []
-    for system, sock, after in zip((a, b), socks, (0.0, b_after), strict=True):
+    served: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
+    for system, sock, after, count in zip((a, b), socks, (0.0, b_after), served, strict=True):
         system.start_projector()
         system.start_iso_outbox()
         config = uvicorn.Config(
-            create_app(system=system), log_level="warning", **server_options(system.settings)
+            counting(create_app(system=system), count),
+            log_level="warning",
+            **server_options(system.settings),
         )
         server = uvicorn.Server(config)
 
@@ -167,8 +198,10 @@ def two_instances(
         servers.append(server)
     eventually(lambda: bool(servers[0].started), what="A to start")
     verify: Any = client_context(pki.ca.cert) if pki else True
-    side_a = Side(a, urls[0], api_key_for(a, "lib-a", "librarian", library="LIB-A"), verify)
-    side_b = Side(b, urls[1], api_key_for(b, "lib-b", "librarian", library="LIB-B"), verify)
+    key_a = api_key_for(a, "lib-a", "librarian", library="LIB-A")
+    key_b = api_key_for(b, "lib-b", "librarian", library="LIB-B")
+    side_a = Side(a, urls[0], key_a, verify, served[0])
+    side_b = Side(b, urls[1], key_b, verify, served[1])
     try:
         yield side_a, side_b
     finally:

@@ -6,8 +6,11 @@ work B's catalogue lacks gets no candidate from it, nor does one while B is away
 
 from __future__ import annotations
 
+import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -39,7 +42,21 @@ LAO_HAC = Book("LH-1", "Lão Hạc", "Nam Cao", "2016", isbn(2), ("LH-1",))
 
 @pytest.fixture
 def hooked(make_system: Callable[..., System], second_database: str) -> Iterator[tuple[Side, Side]]:
-    with two_instances(make_system, second_database, lookup=True) as (a, b):
+    with hooked_instances(make_system, second_database) as both_sides:
+        yield both_sides
+
+
+@contextmanager
+def hooked_instances(
+    make_system: Callable[..., System],
+    second_database: str,
+    lookup: bool | dict[str, str] = True,
+    **a_settings: Any,
+) -> Iterator[tuple[Side, Side]]:
+    with two_instances(make_system, second_database, lookup=lookup, a_settings=a_settings) as (
+        a,
+        b,
+    ):
         # the same book in both catalogues: LIB-B's copy on B; on A, LIB-A's own copy
         # (the requester: never its own candidate), and LIB-B holds nothing there
         b.system.entry.act(CATALOGUE_IMPORTER, ImportCatalogue("LIB-B", iso2709(CHI_PHEO)))
@@ -132,3 +149,60 @@ def _status(side: Side, request_id: Any) -> str:
         return str(side.request(request_id).status.value)
     except Exception:
         return ""
+
+
+def test_the_peers_answer_is_kept_for_a_while_then_asked_again(
+    make_system: Callable[..., System], second_database: str
+) -> None:
+    keep = 2.0
+    with hooked_instances(make_system, second_database, iso18626_lookup_cache_seconds=keep) as (
+        a,
+        b,
+    ):
+        work = work_of(a.system, CHI_PHEO)
+        time.sleep(keep)  # (what the set-up asked has expired)
+        asked = b.served["/sru"]
+        assert _held_by_b(a, work) and b.served["/sru"] == asked + 1
+        assert _held_by_b(a, work) and b.served["/sru"] == asked + 1  # kept: B not asked
+        assert _ask(a, work)["supplier"] == "LIB-B"  # a rota made by the API: kept too
+        assert b.served["/sru"] == asked + 1
+        time.sleep(keep + 0.2)
+        assert _held_by_b(a, work) and b.served["/sru"] == asked + 2  # expired: asked again
+
+
+def test_peers_are_asked_at_once_and_silent_ones_do_not_hold_the_rota(
+    make_system: Callable[..., System], second_database: str
+) -> None:
+    timeout = 2.0
+    silent = [_never_answers(), _never_answers()]  # they take the connection, say nothing
+    others = {
+        f"LIB-S{i}": f"http://127.0.0.1:{s.getsockname()[1]}/sru" for i, s in enumerate(silent)
+    }
+    with hooked_instances(
+        make_system,
+        second_database,
+        lookup=others,  # asked before B, in this order
+        iso18626_lookup_seconds=timeout,
+        iso18626_lookup_cache_seconds=0,  # (every rota asks them all)
+    ) as (a, b):
+        work = work_of(a.system, CHI_PHEO)
+        asked = b.served["/sru"]
+        started = time.monotonic()
+        found = {c.library for c in a.system.candidate_finder(work)}
+        took = time.monotonic() - started
+        assert "LIB-B" in found and not found & set(others), found
+        assert b.served["/sru"] == asked + 1
+        # one after another, the two silent peers alone would take twice the time-out
+        assert took < 2 * timeout, took
+    for sock in silent:
+        sock.close()
+
+
+def _never_answers() -> socket.socket:
+    sock = bound_socket()
+    sock.listen(8)  # the kernel completes the handshake; nobody reads or answers
+    return sock
+
+
+def _held_by_b(a: Side, work: str) -> bool:
+    return "LIB-B" in {c.library for c in a.system.candidate_finder(work)}
