@@ -29,6 +29,10 @@ from domain.ill_status import (
 )
 from domain.text import note_text, one_line
 
+# Days a requester has to send the item back once told to: after a recall, and after the
+# supplier releases a hold on the return (ISO 18626 ReleaseHoldReturn).
+RETURN_AFTER_RELEASE_DAYS = 7
+
 
 class IllRequest(Aggregate):
     """A request by one library, for its reader, for a work it does not hold."""
@@ -559,7 +563,9 @@ class IllRequest(Aggregate):
             if self.status is Status.OVERDUE:
                 self.status = Status.RECEIVED if self.receipt_confirmed else Status.LOANED
 
-    def recall(self, library: str, now: datetime, return_within_days: int = 7) -> None:
+    def recall(
+        self, library: str, now: datetime, return_within_days: int = RETURN_AFTER_RELEASE_DAYS
+    ) -> None:
         self._as_supplier(library, "recall")
         self._guard("Recalled", {Status.RECEIVED, Status.OVERDUE})
         self._recalled(
@@ -765,18 +771,31 @@ class IllRequest(Aggregate):
     def _return_held(self, library: str, party: str, note: str) -> None:
         self.return_held = party
 
-    def release_return(self, library: str, note: str = "") -> None:
-        """ISO ReleaseHoldReturn (2021): the supplier lets the requester send it back."""
+    def release_return(
+        self, library: str, now: datetime, note: str = "", due: date | None = None
+    ) -> None:
+        """ISO ReleaseHoldReturn (2021): the supplier lets the requester send it back. The
+        requester, who kept the item because it was told to, gets the time a recall gives
+        to return it: the due date becomes the release day + RETURN_AFTER_RELEASE_DAYS if
+        that is later (an outside supplier's own date, `due`, if its message gives one); a
+        loan marked overdue before the hold is then on loan again, as after a renewal."""
         self._as_supplier(library, "release the hold on the return")
         if self.return_held != "supplier":
             raise IllegalTransition(
                 "ReleaseHoldReturn", f"{self.status.value} (the supplier holds no return)"
             )
-        self._return_hold_released(supplier=library, note=note_text(note.strip()))
+        assert self.due_date is not None  # (a hold needs the item at the requester)
+        given = now.date() + timedelta(days=RETURN_AFTER_RELEASE_DAYS)
+        new_due = due or max(self.due_date, given)
+        self._return_hold_released(supplier=library, note=note_text(note.strip()), due_date=new_due)
 
     @event("ReturnHoldReleased")
-    def _return_hold_released(self, supplier: str, note: str) -> None:
+    def _return_hold_released(self, supplier: str, note: str, due_date: date | None = None) -> None:
         self.return_held = ""
+        if due_date is not None:  # (None: recorded before releases moved the due date)
+            self.due_date = due_date
+            if self.status is Status.OVERDUE:
+                self.status = Status.RECEIVED if self.receipt_confirmed else Status.LOANED
 
     def ship_forward(self, library: str, to: IllRequest, now: datetime, loan_days: int) -> None:
         """ISO ShippedForward: instead of returning the item, send it on to another library
@@ -894,12 +913,15 @@ class IllRequest(Aggregate):
 
     def mark_overdue(self, today: date) -> None:
         """The timer: the due date passed while the item is out, whether or not its
-        receipt was confirmed (ISO 18626: Loaned -> Overdue)."""
+        receipt was confirmed (ISO 18626: Loaned -> Overdue). Not while the supplier holds
+        the return: the requester keeps the item because it was told to (the requester's
+        own hold pauses nothing)."""
         self._guard("Overdue", {Status.LOANED, Status.RECEIVED, Status.RECALLED})
         if self.delivered_format == "URL":
             raise IllegalTransition("Overdue", "lent digitally (the loan expires by itself)")
         if self.due_date is None or today <= self.due_date:
             raise IllegalTransition("Overdue", f"{self.status.value} (not yet due)")
+        self._not_held_by_supplier("Overdue")
         self._marked_overdue(due_date=self.due_date)
 
     def supplier_says_overdue(self, library: str) -> None:
@@ -915,6 +937,10 @@ class IllRequest(Aggregate):
         assert self.due_date is not None  # (every Loaned sets one)
         self._marked_overdue(due_date=self.due_date)
 
+    def _not_held_by_supplier(self, command: str) -> None:
+        if self.return_held == "supplier":
+            raise IllegalTransition(command, f"{self.status.value} (the supplier holds the return)")
+
     @event("MarkedOverdue")
     def _marked_overdue(self, due_date: date) -> None:
         self.status = Status.OVERDUE
@@ -926,6 +952,7 @@ class IllRequest(Aggregate):
         self._guard("Reminder", {Status.OVERDUE})
         if self.last_reminder is not None and today <= self.last_reminder:
             raise IllegalTransition("Reminder", f"{self.status.value} (reminded {today})")
+        self._not_held_by_supplier("Reminder")
         assert self.due_date is not None
         self._reminder_sent(due_date=self.due_date, sent_on=today)
 

@@ -169,7 +169,9 @@ ISO_ACTIONS: dict[str, IsoAction] = {
             "ReleaseHoldReturn",
             "release_return",
             ("ReturnHoldReleased",),
-            lambda r, lib, p, c: r.release_return(lib, p.get("note", "")),
+            lambda r, lib, p, c: r.release_return(
+                lib, c.now, p.get("note", ""), day(p.get("due_date"))
+            ),
         ),
         IsoAction("Recalled", "recall", ("Recalled",), lambda r, lib, p, c: r.recall(lib, c.now)),
         IsoAction(

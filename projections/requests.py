@@ -211,7 +211,16 @@ class RequestsProjection(Projection):
             ],
             # Who holds the item's return (ISO 18626:2021 HoldReturn), until released.
             "ReturnHeld": [("return_held = %s", d.get("party"))],
-            "ReturnHoldReleased": [("return_held = ''", None)],
+            # Released: the due date moved (none on releases recorded before it did).
+            "ReturnHoldReleased": [
+                ("return_held = ''", None),
+                ("due_date = coalesce(%s::date, due_date)", d.get("due_date")),
+                (
+                    "status = CASE WHEN status <> 'Overdue' OR %s::date IS NULL THEN status "
+                    "WHEN awaiting_receipt THEN 'Loaned' ELSE 'Received' END",
+                    None,
+                ),
+            ],
             "RenewRequested": [("renew_pending = %s", True)],
             "ReminderSent": [("last_reminder = %s", d.get("sent_on"))],
             "ReturnShipped": [("renew_pending = %s", False), ("return_held = ''", None)],
@@ -241,6 +250,8 @@ class RequestsProjection(Projection):
             sets.append(clause)
             if name == "ParcelDelivered":
                 params += [d["purpose"], d["delivered_at"], d["delivered_at"]]
+            elif name == "ReturnHoldReleased" and clause.startswith("status"):
+                params.append(d.get("due_date"))
             elif "%s" in clause:
                 params.append(value)
         if name == "CancelAnswered":
@@ -352,7 +363,8 @@ def open_requests_naming(conn: psycopg.Connection[Any], library: str) -> list[UU
 def due_for_timers(conn: psycopg.Connection[Any], now: Any) -> dict[str, list[UUID]]:
     """Requests a timer must act on: waits past their deadline (a supplier's answer, a
     cancel, conditions awaiting the requester), loans past due (also those whose receipt
-    was never confirmed), overdue loans not reminded today. The read model may lag: the
+    was never confirmed), overdue loans not reminded today; none whose return the
+    supplier holds. The read model may lag: the
     aggregate refuses what is no longer due (and a second reminder on one day)."""
     today = now.date()
     q = conn.execute
@@ -370,7 +382,7 @@ def due_for_timers(conn: psycopg.Connection[Any], now: Any) -> dict[str, list[UU
             r[0]
             for r in q(
                 "SELECT id FROM ill_requests WHERE status IN ('Loaned', 'Received', 'Recalled') "
-                "AND due_date < %s",
+                "AND due_date < %s AND return_held <> 'supplier'",
                 (today,),
             ).fetchall()
         ],
@@ -378,6 +390,7 @@ def due_for_timers(conn: psycopg.Connection[Any], now: Any) -> dict[str, list[UU
             r[0]
             for r in q(
                 "SELECT id FROM ill_requests WHERE status = 'Overdue' "
+                "AND return_held <> 'supplier' "
                 "AND (last_reminder IS NULL OR last_reminder < %s)",
                 (today,),
             ).fetchall()

@@ -314,6 +314,8 @@ class IsoInbound:
             params["item_id"] = v.get("item_id") or f"{peer}:{msg.header['requesting_request_id']}"
             params["outside_item"] = True
             params.update(_due(v))
+        elif action == "ReleaseHoldReturn":  # (its dueDate, if it moved it: ours too)
+            params.update(_due(v))
         elif action == "RetryPossible":
             kind = v.get("loan_condition", "")
             if kind not in ("LibraryUseOnly", "NoReproduction"):

@@ -306,9 +306,13 @@ class IsoOutbox:
             return None
         if name in ("ReturnHeld", "ReturnHoldReleased"):
             fields["note"] = str(d.get("note", ""))
+            if d.get("due_date"):  # (the release moved the due date: the peer hears it)
+                fields["due_date"] = _z(d["due_date"])
             if peer.schema == "2017":  # no such status: a note, the status unchanged
-                fields["note"] = " ".join(filter(None, (status, fields["note"])))
+                due = f"due {str(d['due_date'])[:10]}" if d.get("due_date") else ""
+                fields["note"] = " ".join(filter(None, (status, fields["note"], due)))
                 reason, status = "Notification", _iso_status(req)
+                fields.pop("due_date", None)
         if name == "SupplierSkipped":
             fields["reason_unfilled"] = str(d.get("reason", "Other"))
         elif name == "ConditionsProposed":

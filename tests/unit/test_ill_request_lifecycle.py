@@ -184,6 +184,60 @@ def test_an_overdue_loan_is_marked_and_reminded_and_can_be_recalled() -> None:
     assert req.status is Status.LOAN_COMPLETED
 
 
+def test_a_loan_whose_return_the_supplier_holds_is_not_overdue_until_released() -> None:
+    req = new_request()
+    req.ship("SUP-A", "BC-1", T0, loan_days=28)  # due 2026-11-30
+    req.receive("REQ", T0)
+    req.hold_return("SUP-A", "closed for stocktaking")
+    for day in (date(2026, 12, 1), date(2027, 1, 15)):  # obeying the hold: never overdue
+        with pytest.raises(IllegalTransition, match="supplier holds the return"):
+            req.mark_overdue(day)
+    released = datetime(2026, 12, 20, 9, tzinfo=UTC)
+    req.release_return("SUP-A", released)
+    # the time a recall gives, from the release
+    assert req.due_date == date(2026, 12, 27) and req.status is Status.RECEIVED
+    with pytest.raises(IllegalTransition, match="not yet due"):
+        req.mark_overdue(date(2026, 12, 27))
+    req.mark_overdue(date(2026, 12, 28))
+    assert replay(req).due_date == date(2026, 12, 27)
+
+
+def test_a_hold_on_an_overdue_loan_stops_the_reminders_and_its_release_ends_the_overdue() -> None:
+    req = new_request()
+    req.ship("SUP-A", "BC-1", T0, loan_days=28)
+    req.receive("REQ", T0)
+    req.mark_overdue(date(2026, 12, 1))
+    req.remind(date(2026, 12, 1))
+    req.hold_return("SUP-A")
+    with pytest.raises(IllegalTransition, match="supplier holds the return"):
+        req.remind(date(2026, 12, 2))
+    req.release_return("SUP-A", datetime(2026, 12, 3, tzinfo=UTC))
+    assert (req.status, req.due_date) == (Status.RECEIVED, date(2026, 12, 10))
+
+
+def test_a_release_long_before_the_due_date_keeps_it_and_the_requesters_hold_pauses_nothing() -> (
+    None
+):
+    req = new_request()
+    req.ship("SUP-A", "BC-1", T0, loan_days=28)
+    req.receive("REQ", T0)
+    req.hold_return("SUP-A")
+    req.release_return("SUP-A", T0 + timedelta(days=1))
+    assert req.due_date == date(2026, 11, 30)
+    req.hold_return("REQ", "our reader keeps it a week")
+    req.mark_overdue(date(2026, 12, 1))  # its own choice: the due date stands
+    assert req.status is Status.OVERDUE
+
+
+def test_an_outside_suppliers_release_may_give_its_own_due_date() -> None:
+    req = new_request()
+    req.ship("SUP-A", "BC-1", T0, loan_days=28)
+    req.receive("REQ", T0)
+    req.hold_return("SUP-A")
+    req.release_return("SUP-A", T0 + timedelta(days=40), due=date(2027, 1, 31))
+    assert req.due_date == date(2027, 1, 31)
+
+
 def test_only_the_parties_may_act_in_their_roles() -> None:
     req = new_request()
     with pytest.raises(NotYourTurn):
@@ -362,6 +416,15 @@ class Lifecycle(RuleBasedStateMachine):
         }
         self._do(cmd, *calls[cmd])
 
+    @rule(party=st.sampled_from(["requester", "supplier"]))
+    def hold_the_return(self, party: str) -> None:
+        lib = self.req.requester if party == "requester" else self.req.supplier or "SUP-A"
+        self._do("hold_return", lib, "giữ lại")
+
+    @rule(lib=st.sampled_from(LIBS))
+    def release_the_return(self, lib: str) -> None:
+        self._do("release_return", lib, self.now)
+
     @rule(lib=st.sampled_from(LIBS))
     def lost(self, lib: str) -> None:
         self._do("complete_without_return", lib, "Lost")
@@ -447,6 +510,19 @@ class Lifecycle(RuleBasedStateMachine):
                 assert self.req.service_type.value == "Loan", f"{n} on a copy"
         if "CopyDelivered" in names:
             assert self.req.service_type.value == "Copy"
+
+    @invariant()
+    def no_one_is_overdue_or_reminded_for_obeying_the_suppliers_hold(self) -> None:
+        """While the supplier holds the return (ReturnHeld by the supplier, until its
+        release, a recall or the item shipped back), no MarkedOverdue and no reminder."""
+        held = False
+        for e in self.events:
+            name = type(e).__name__
+            if name == "ReturnHeld":
+                held = e.party == "supplier"  # type: ignore[attr-defined]
+            elif name in ("ReturnHoldReleased", "Recalled", "ReturnShipped"):
+                held = False
+            assert not (held and name in ("MarkedOverdue", "ReminderSent")), name
 
     @invariant()
     def the_stored_form_replays_to_the_same_request(self) -> None:
