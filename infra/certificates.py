@@ -1,11 +1,12 @@
 """X.509 certificates for mutual TLS with ISO 18626 peers (ADR 0028, 2026-12-02): the
-fingerprint a peer's client certificate is pinned by, and the TLS context the outbox
-connects to peers with (the CAs it trusts for their server certificates, and the client
-certificate it presents)."""
+fingerprint a peer's client certificate is pinned by, and the TLS contexts the outbox
+connects to peers with (the CAs it trusts for their server certificates, the client
+certificate it presents: the network-wide one or one named for the peer)."""
 
 from __future__ import annotations
 
 import ssl
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
@@ -39,12 +40,20 @@ def client_context(
 class OutboxTls(NamedTuple):
     verify: ssl.SSLContext | bool  # for every peer's server certificate
     identity: ssl.SSLContext | None  # also presents ours: for peers on mutual TLS
+    identities: Mapping[str, ssl.SSLContext] = {}  # or the one named for a peer
 
 
 def outbox_tls(settings: Settings) -> OutboxTls:
     """The outbox's TLS, from settings; files that cannot be read fail at start-up."""
     ca = settings.iso18626_ca_file
     cert, key = settings.iso18626_client_cert, settings.iso18626_client_key
+    identities = {}
+    for name, files in settings.iso18626_client_certs.items():
+        if not 1 <= len(files) <= 2:
+            raise ValueError(f"LIBSHARE_ISO18626_CLIENT_CERTS {name!r}: [cert] or [cert, key]")
+        identities[name] = client_context(ca, files[0], files[1] if len(files) > 1 else None)
     return OutboxTls(
-        client_context(ca) if ca else True, client_context(ca, cert, key) if cert else None
+        client_context(ca) if ca else True,
+        client_context(ca, cert, key) if cert else None,
+        identities,
     )

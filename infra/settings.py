@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     iso18626_client_cert: Path | None = None
     iso18626_client_key: Path | None = None
     iso18626_ca_file: Path | None = None
+    # Our other client certificates, by name (ADR 0028, 2026-12-02 (3)): a peer configured
+    # with one of these names is presented that certificate instead of the one above,
+    # e.g. '{"nlv-2026": ["/etc/libshare/nlv.crt", "/etc/libshare/nlv.key"]}' (the key may
+    # be left out when the certificate file holds it). The peer's event names the name only.
+    iso18626_client_certs: dict[str, list[Path]] = Field(default_factory=dict)
     # The lookup hook: outside peers asked whether their catalogue has a work when a rota
     # is made, library code -> its SRU server, e.g. '{"VN-NLV": "https://nlv.example/sru"}',
     # and how long each may take to answer.

@@ -186,7 +186,7 @@ def test_mutual_tls_needs_the_peers_certificate(
             certificate=pki.client_a.pem,
         ),
     )
-    assert summary["auth"] == "mutual-tls" and len(summary["certificate_sha256"]) == 64
+    assert summary["auth"] == "mutual-tls" and len(summary["certificate_sha256s"][0]) == 64
 
 
 def test_libshare_serve_speaks_https_and_hands_the_client_certificate_on(
