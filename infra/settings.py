@@ -125,6 +125,12 @@ class Settings(BaseSettings):
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     tls_client_ca: Path | None = None
+    # Certificate revocation lists (PEM, one file, a CRL for each CA whose certificates we
+    # check): the handshake of `serve` checks clients' certificates against them, and the
+    # outbox (and the lookup hook) the peers' server certificates. Fail closed: a missing or
+    # unreadable file stops the start; an expired CRL, or none for a certificate's CA,
+    # refuses that certificate. Read at start-up (a new CRL: restart).
+    tls_crl_file: Path | None = None
     # OAI-PMH harvests (ADR 0025): library code -> its system's provider, with its set:
     # LIBSHARE_HARVEST_SOURCES='{"HNM-KB": "https://koha.kb.example/cgi-bin/koha/oai.pl"}'
     harvest_sources: dict[str, str] = Field(default_factory=dict)

@@ -110,7 +110,18 @@ def _z(value: Any) -> str:
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code >= 500 or exc.response.status_code == 429
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx.TransportError) and not _refused_certificate(exc)
+
+
+def _refused_certificate(exc: BaseException) -> bool:
+    """Whether the peer's server certificate failed our check (revoked, an unknown CA,
+    expired): not retried, as trying again in a moment changes nothing."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class IsoOutbox:
@@ -385,7 +396,10 @@ class IsoOutbox:
                 error = str(exc)
                 log.error("iso peer needs our client certificate", peer=peer.library, error=error)
             except (httpx.HTTPError, OSError) as exc:
-                error = f"unreachable after {attempts} attempts: {exc!r}"[:500]
+                if _refused_certificate(exc):  # (revoked, expired, an unknown CA: not retried)
+                    error = f"server certificate refused, not sent: {exc!r}"[:500]
+                else:
+                    error = f"unreachable after {attempts} attempts: {exc!r}"[:500]
                 log.warning("iso peer unreachable", peer=peer.library, error=error)
         self.entry.act(
             ISO_OUTBOX,
