@@ -46,6 +46,19 @@ class NewPeer(BaseModel):
     client_certificate: str | None = Field(
         default=None, max_length=20_000, description="mutual TLS: the peer's certificate (PEM)"
     )
+    client_certificates: list[Annotated[str, Field(max_length=20_000)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2,
+        description="mutual TLS: the peer's certificates (PEM), two during a rotation's "
+        "cut-over (the old and the new); replaces the pins it had",
+    )
+    client_identity: str | None = Field(
+        default=None,
+        max_length=50,
+        description="the name of our client certificate presented to this peer "
+        "(LIBSHARE_ISO18626_CLIENT_CERTS); empty: the network-wide one",
+    )
 
 
 @router.post("/iso18626/peers", status_code=201, summary="Configure an outside ISO 18626 peer")
@@ -60,6 +73,8 @@ def configure_peer(body: NewPeer, sys: Annotated[System, Depends(system)], me: A
         body.schema_generation,
         body.secret,
         body.client_certificate,
+        tuple(body.client_certificates) if body.client_certificates is not None else None,
+        body.client_identity,
     )
     return sys.entry.act(me, command)
 

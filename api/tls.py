@@ -4,17 +4,21 @@
 verifies against those CAs (a certificate they did not sign ends the connection), and
 the app is told which one it was in the ASGI TLS extension's `client_cert_chain`. A
 client without a certificate still connects (the librarians, the web UI): the ISO 18626
-endpoint is where a peer configured for mutual TLS must have presented its own."""
+endpoint is where a peer configured for mutual TLS must have presented its own. With
+`LIBSHARE_TLS_CRL_FILE`, the handshake also refuses a client certificate its CA has
+revoked (or whose CA has no current CRL in that file: fail closed)."""
 
 from __future__ import annotations
 
 import asyncio
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from infra.certificates import check_revocation
 from infra.settings import Settings
 
 App = Any  # an ASGI application
@@ -61,4 +65,15 @@ def server_options(settings: Settings) -> dict[str, Any]:
             ssl_cert_reqs=ssl.CERT_OPTIONAL,
             http=ClientCertificateProtocol,
         )
+        if settings.tls_crl_file is not None:  # (read when uvicorn loads: at start-up)
+            options["ssl_context_factory"] = _revocation_checked(settings.tls_crl_file)
     return options
+
+
+def _revocation_checked(crl_file: Path) -> Callable[[Any, Callable[[], ssl.SSLContext]], Any]:
+    def factory(config: Any, default: Callable[[], ssl.SSLContext]) -> ssl.SSLContext:
+        context = default()
+        check_revocation(context, crl_file)
+        return context
+
+    return factory

@@ -293,6 +293,7 @@ class System:
             send_seconds=self.settings.iso18626_send_seconds,
             verify=tls.verify,
             identity=tls.identity,
+            identities=tls.identities,
             isbns=self.work_isbns,
         )
         outbox.setup()
@@ -475,7 +476,12 @@ def bootstrap(settings: Settings | None = None, *, configure: bool = True) -> Sy
             app, ViewerLinks(link_key), FolderPages(pages_dir(settings))
         )
         requests = RequestsService(app, candidates, idempotency, copies, digital)
-        iso_peers = IsoPeersService(app, partner_secrets, settings.iso18626_agency_id_type)
+        iso_peers = IsoPeersService(
+            app,
+            partner_secrets,
+            settings.iso18626_agency_id_type,
+            frozenset(settings.iso18626_client_certs),
+        )
         iso_inbound = IsoInbound(app, requests, idempotency)
         system = System(
             settings=settings,

@@ -23,6 +23,8 @@ AUTHS = ("shared-secret", "mutual-tls")
 _URL = re.compile(r"^https?://[^\s/]+(/\S*)?$")
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _AGENCY_PART = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,49}$")
+_IDENTITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$")
+MAX_PINS = 2  # a rotation's cut-over: the old certificate and the new one
 
 
 def _checked(agency_id_type: str, agency_id_value: str, url: str, auth: str, schema: str) -> None:
@@ -69,7 +71,10 @@ class IsoPeer(Aggregate):
         self.auth = auth
         self.schema = schema
         self.secret_ids: list[str] = []
-        self.certificate_sha256 = ""  # mutual TLS: the client certificate it presents
+        # mutual TLS: the client certificates it may present (two during a rotation)
+        self.certificate_sha256s: list[str] = []
+        # the name of our client certificate presented to it ("": the network-wide one)
+        self.client_identity = ""
 
     @staticmethod
     def id_for(library: str) -> UUID:
@@ -139,17 +144,42 @@ class IsoPeer(Aggregate):
     def _secret_set(self, secret_id: str) -> None:
         self.secret_ids = [secret_id]
 
-    def pin_certificate(self, sha256: str) -> None:
-        """Mutual TLS: from now on the peer proves itself with the client certificate of
-        this SHA-256 fingerprint (signed by a CA our TLS trusts), and no other."""
-        if not _FINGERPRINT.match(sha256):
+    def pin_certificates(self, sha256s: list[str]) -> None:
+        """Mutual TLS: from now on the peer proves itself with a client certificate of one
+        of these SHA-256 fingerprints (signed by a CA our TLS trusts), and no other. Two
+        during a rotation's cut-over (the old and the new); pinning the new one alone
+        afterwards refuses the old."""
+        if not 1 <= len(sha256s) <= MAX_PINS:
+            raise InvalidInput(f"a peer has 1 to {MAX_PINS} pinned client certificates")
+        if any(not _FINGERPRINT.match(sha256) for sha256 in sha256s):
             raise InvalidInput("a certificate's SHA-256 fingerprint is 64 hex digits")
-        if sha256 != self.certificate_sha256:
-            self._certificate_pinned(sha256=sha256)
+        pins = list(dict.fromkeys(sha256s))
+        if pins != self.certificate_sha256s:
+            self._certificates_pinned(sha256s=pins)
+
+    @event("CertificatesPinned")
+    def _certificates_pinned(self, sha256s: list[str]) -> None:
+        self.certificate_sha256s = list(sha256s)
 
     @event("CertificatePinned")
     def _certificate_pinned(self, sha256: str) -> None:
-        self.certificate_sha256 = sha256
+        """(Recorded before rotations had two pins: one pin, replaced by the next.)"""
+        self.certificate_sha256s = [sha256]
+
+    def choose_client_identity(self, name: str) -> None:
+        """The client certificate of ours, by its name in our settings, that we present
+        to this peer ("": the network-wide one). The name, not the certificate: the
+        key stays out of the event log, and a renewed file keeps its name."""
+        if name and not _IDENTITY.match(name):
+            raise InvalidInput(
+                f"client certificate name {name!r} must be 1-50 letters, digits or ._-"
+            )
+        if name != self.client_identity:
+            self._client_identity_chosen(name=name)
+
+    @event("ClientIdentityChosen")
+    def _client_identity_chosen(self, name: str) -> None:
+        self.client_identity = name
 
 
 class IsoAgency(Aggregate):

@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     iso18626_client_cert: Path | None = None
     iso18626_client_key: Path | None = None
     iso18626_ca_file: Path | None = None
+    # Our other client certificates, by name (ADR 0028, 2026-12-02 (3)): a peer configured
+    # with one of these names is presented that certificate instead of the one above,
+    # e.g. '{"nlv-2026": ["/etc/libshare/nlv.crt", "/etc/libshare/nlv.key"]}' (the key may
+    # be left out when the certificate file holds it). The peer's event names the name only.
+    iso18626_client_certs: dict[str, list[Path]] = Field(default_factory=dict)
     # The lookup hook: outside peers asked whether their catalogue has a work when a rota
     # is made, library code -> its SRU server, e.g. '{"VN-NLV": "https://nlv.example/sru"}',
     # and how long the lookup may take (the peers are asked at once: one time-out for all);
@@ -122,6 +127,12 @@ class Settings(BaseSettings):
     tls_certfile: Path | None = None
     tls_keyfile: Path | None = None
     tls_client_ca: Path | None = None
+    # Certificate revocation lists (PEM, one file, a CRL for each CA whose certificates we
+    # check): the handshake of `serve` checks clients' certificates against them, and the
+    # outbox (and the lookup hook) the peers' server certificates. Fail closed: a missing or
+    # unreadable file stops the start; an expired CRL, or none for a certificate's CA,
+    # refuses that certificate. Read at start-up (a new CRL: restart).
+    tls_crl_file: Path | None = None
     # OAI-PMH harvests (ADR 0025): library code -> its system's provider, with its set:
     # LIBSHARE_HARVEST_SOURCES='{"HNM-KB": "https://koha.kb.example/cgi-bin/koha/oai.pl"}'
     harvest_sources: dict[str, str] = Field(default_factory=dict)

@@ -502,6 +502,9 @@ class ConfigureIsoPeer(Command[Summary]):
     schema: str = "2021"
     secret: str | None = None  # the one agreed with the peer; None: a new one, shown once
     certificate: str | None = None  # mutual TLS: the peer's client certificate (PEM)
+    # ... or its certificates, two during a rotation's cut-over (replacing the pins)
+    certificates: tuple[str, ...] | None = None
+    client_identity: str | None = None  # the name of ours presented to it ("": the default)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from domain.access import Caller, Permission, authorise
+from domain.errors import InvalidInput
 from domain.iso_conversation import IsoConversation
 from infra.iso18626_xml import Refused
 from services.commands import (
@@ -21,6 +22,12 @@ from services.commands import (
 )
 from services.iso_inbound import IsoInbound
 from services.iso_peers import IsoPeersService
+
+
+def _pins(c: ConfigureIsoPeer) -> tuple[str, ...] | None:
+    if c.certificate is not None and c.certificates is not None:
+        raise InvalidInput("give certificate or certificates, not both")
+    return (c.certificate,) if c.certificate is not None else c.certificates
 
 
 class IsoHandlers:
@@ -51,7 +58,8 @@ class IsoHandlers:
             auth=c.auth,
             schema=c.schema,
             secret=c.secret,
-            certificate=c.certificate,
+            certificates=_pins(c),
+            client_identity=c.client_identity,
         )
 
     def _apply(self, caller: Caller, c: ApplyIsoMessage) -> Any:

@@ -33,16 +33,25 @@ def peer_summary(peer: IsoPeer) -> dict[str, Any]:
         "auth": peer.auth,
         "schema": peer.schema,
         "secret_ids": list(peer.secret_ids),
-        "certificate_sha256": peer.certificate_sha256 or None,
+        "certificate_sha256s": list(peer.certificate_sha256s),
+        "client_identity": peer.client_identity or None,
         "version": peer.version,
     }
 
 
 class IsoPeersService:
-    def __init__(self, store: NetworkApp, secrets: PartnerSecrets, agency_id_type: str) -> None:
+    def __init__(
+        self,
+        store: NetworkApp,
+        secrets: PartnerSecrets,
+        agency_id_type: str,
+        client_identities: frozenset[str] = frozenset(),
+    ) -> None:
         self.store = store
         self.secrets = secrets
         self.agency_id_type = agency_id_type  # our own libraries' (their value: the code)
+        # the names of our client certificates (LIBSHARE_ISO18626_CLIENT_CERTS)
+        self.client_identities = client_identities
 
     def configure(
         self,
@@ -56,12 +65,16 @@ class IsoPeersService:
         auth: str,
         schema: str,
         secret: str | None,
-        certificate: str | None = None,
+        certificates: tuple[str, ...] | None = None,
+        client_identity: str | None = None,
     ) -> dict[str, Any]:
         """Configure (or change) the peer standing as `library`. With `secret`, the
         shared secret the peer gave us; with none on a first configuration, a new one,
-        shown in this answer only. With `certificate` (PEM), the client certificate it
-        presents over mutual TLS, pinned by its fingerprint; mutual TLS needs one."""
+        shown in this answer only. With `certificates` (PEM, one, or two during a
+        rotation), the client certificates it may present over mutual TLS, pinned by
+        their fingerprints, replacing the pins it had; mutual TLS needs one. With
+        `client_identity`, the name of our client certificate presented to it ("": the
+        network-wide one), which must be one of our settings' names."""
         wanted = IsoPeer.configure(
             library, name, agency_id_type, agency_id_value, url, auth, schema
         )
@@ -91,9 +104,17 @@ class IsoPeersService:
             claimed = IsoAgency.claim(agency_id_type, agency_id_value, peer.library)
         else:
             claimed.reassign(peer.library)
-        if certificate is not None:
-            peer.pin_certificate(fingerprint(certificate))
-        if peer.auth == "mutual-tls" and not peer.certificate_sha256:
+        if certificates is not None:
+            peer.pin_certificates([fingerprint(pem) for pem in certificates])
+        if client_identity is not None:
+            if client_identity and client_identity not in self.client_identities:
+                known = ", ".join(sorted(self.client_identities)) or "none"
+                raise InvalidInput(
+                    f"client certificate {client_identity!r} is not one of ours "
+                    f"(LIBSHARE_ISO18626_CLIENT_CERTS: {known})"
+                )
+            peer.choose_client_identity(client_identity)
+        if peer.auth == "mutual-tls" and not peer.certificate_sha256s:
             raise InvalidInput("mutual TLS needs the peer's client certificate (PEM)")
         shown = None
         if secret is not None or (not peer.secret_ids and peer.auth == "shared-secret"):
@@ -163,10 +184,11 @@ class IsoPeersService:
 
     def authentic(self, peer: IsoPeer, presented: str, certificate: str = "") -> bool:
         """Whether the sender is `peer`: by its shared secret, or (mutual TLS) by the
-        client certificate the TLS handshake verified, the one pinned for it."""
+        client certificate the TLS handshake verified, one of those pinned for it."""
         if peer.auth == "mutual-tls":
-            return bool(certificate) and hmac.compare_digest(
-                fingerprint(certificate), peer.certificate_sha256
+            presented_sha256 = fingerprint(certificate) if certificate else ""
+            return bool(presented_sha256) and any(
+                hmac.compare_digest(presented_sha256, pin) for pin in peer.certificate_sha256s
             )
         keys = self.secrets.valid(f"iso:{peer.library}", peer.secret_ids)
         return any(hmac.compare_digest(k, presented.encode()) for k in keys)

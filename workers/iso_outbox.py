@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -90,7 +90,8 @@ MOVED_ON = ("AnswerTimedOut", "ConditionsDeclined", "ConditionsNotAnswered")
 
 
 class NoClientCertificate(Exception):
-    """A peer configured for mutual TLS, and no client certificate of ours configured."""
+    """A peer configured for mutual TLS, or for a client certificate of ours by name, and
+    no such certificate configured here."""
 
 
 class Unsendable(Exception):
@@ -109,7 +110,18 @@ def _z(value: Any) -> str:
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, httpx.HTTPStatusError):
         return exc.response.status_code >= 500 or exc.response.status_code == 429
-    return isinstance(exc, httpx.TransportError)
+    return isinstance(exc, httpx.TransportError) and not _refused_certificate(exc)
+
+
+def _refused_certificate(exc: BaseException) -> bool:
+    """Whether the peer's server certificate failed our check (revoked, an unknown CA,
+    expired): not retried, as trying again in a moment changes nothing."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 class IsoOutbox:
@@ -126,10 +138,13 @@ class IsoOutbox:
         post: Callable[..., httpx.Response] | None = None,
         verify: ssl.SSLContext | bool = True,
         identity: ssl.SSLContext | None = None,
+        identities: Mapping[str, ssl.SSLContext] | None = None,
         isbns: Callable[[str], list[str]] | None = None,
     ) -> None:
         """`verify`: how peers' server certificates are checked; `identity`: the context
-        that also presents our client certificate, to peers configured for mutual TLS."""
+        that also presents our client certificate, to peers configured for mutual TLS;
+        `identities`: those presenting our other client certificates, by name, to the
+        peers configured with that name."""
         self.db = db
         self.reader = reader
         self.entry = entry
@@ -140,6 +155,7 @@ class IsoOutbox:
         self.post = post or httpx.post
         self.verify = verify
         self.identity = identity
+        self.identities = identities or {}
         self.isbns = isbns or (lambda work: [])  # a work's ISBNs, sent with a request
         self.sent = 0
 
@@ -359,11 +375,8 @@ class IsoOutbox:
             headers = {"Content-Type": "application/xml"}
             if not mutual:
                 headers[SECRET_HEADER] = self.peers.secret_of(peer)
-            verify = self.identity if mutual else self.verify
             try:
-                if verify is None:
-                    raise NoClientCertificate
-
+                verify = self._tls_for(peer)
                 for attempt in Retrying(
                     retry=retry_if_exception(_transient),
                     wait=wait_exponential_jitter(multiplier=0.2, max=5),
@@ -383,13 +396,14 @@ class IsoOutbox:
                     error = f"HTTP {response.status_code}: {response.text[:300]}"
                 elif status != "OK":
                     error = f"{error_type}: {error_value}"
-            except NoClientCertificate:
-                error = (
-                    "mutual TLS: no client certificate (LIBSHARE_ISO18626_CLIENT_CERT), not sent"
-                )
-                log.error("iso peer needs our client certificate", peer=peer.library)
+            except NoClientCertificate as exc:
+                error = str(exc)
+                log.error("iso peer needs our client certificate", peer=peer.library, error=error)
             except (httpx.HTTPError, OSError) as exc:
-                error = f"unreachable after {attempts} attempts: {exc!r}"[:500]
+                if _refused_certificate(exc):  # (revoked, expired, an unknown CA: not retried)
+                    error = f"server certificate refused, not sent: {exc!r}"[:500]
+                else:
+                    error = f"unreachable after {attempts} attempts: {exc!r}"[:500]
                 log.warning("iso peer unreachable", peer=peer.library, error=error)
         self.entry.act(
             ISO_OUTBOX,
@@ -406,6 +420,25 @@ class IsoOutbox:
             ),
         )
         self.sent += 1
+
+    def _tls_for(self, peer: IsoPeer) -> ssl.SSLContext | bool:
+        """How we connect to `peer`: presenting the client certificate named for it, else
+        (mutual TLS) the network-wide one, else none."""
+        if peer.client_identity:
+            named = self.identities.get(peer.client_identity)
+            if named is None:
+                raise NoClientCertificate(
+                    f"client certificate {peer.client_identity!r} is not configured here "
+                    "(LIBSHARE_ISO18626_CLIENT_CERTS), not sent"
+                )
+            return named
+        if peer.auth != "mutual-tls":
+            return self.verify
+        if self.identity is None:
+            raise NoClientCertificate(
+                "mutual TLS: no client certificate (LIBSHARE_ISO18626_CLIENT_CERT), not sent"
+            )
+        return self.identity
 
 
 def _before_cancel(req: IllRequest) -> str:

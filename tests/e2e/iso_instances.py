@@ -28,11 +28,12 @@ from composition.bootstrap import System
 from domain.ill_request import IllRequest
 from infra.certificates import client_context
 from infra.database import with_dbname
+from infra.iso18626_xml import Header, build_request
 from services.commands import ConfigureIsoPeer
 from services.iso_inbound import peer_request_id
 from tests.e2e.callers import api_key_for
 from tests.e2e.iso_world import ADMIN, build_network, need_interop
-from tests.e2e.tls_world import Pki
+from tests.e2e.tls_world import Issued, Pki
 from tests.integration.support import eventually
 
 WORK = "W-KIEU"
@@ -109,6 +110,23 @@ def second_database(pg_server_url: str) -> Iterator[str]:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def pin_peer(system: System, peer: str, url: str, *certificates: Issued) -> None:
+    """`system` takes `peer`'s messages, over mutual TLS, with these client certificates
+    only (two during a rotation's cut-over)."""
+    system.entry.act(
+        ADMIN,
+        ConfigureIsoPeer(
+            peer,
+            f"Outside {peer}",
+            "ISIL",
+            peer,
+            url,
+            auth="mutual-tls",
+            certificates=tuple(c.pem for c in certificates),
+        ),
+    )
+
+
 @contextmanager
 def two_instances(
     make_system: Callable[..., System],
@@ -116,14 +134,14 @@ def two_instances(
     b_after: float = 0.0,
     pki: Pki | None = None,
     lookup: bool | dict[str, str] = False,
-    a_settings: dict[str, Any] | None = None,
+    extra: tuple[dict[str, Any], dict[str, Any]] = ({}, {}),
 ) -> Iterator[tuple[Side, Side]]:
     """A and B, each served by uvicorn on its own port; B starts listening `b_after`
     seconds later (until then, connecting to it is refused). With `pki`: over HTTPS,
     each peer configured for mutual TLS with the other's client certificate. With
     `lookup`: A asks B's SRU server whether it has a work (the lookup hook); a dict: and
-    those other peers' servers, asked first (library code -> URL). `a_settings`:
-    more of A's settings (they win). Each side's `served` counts what it served."""
+    those other peers' servers, asked first (library code -> URL). `extra`: more settings
+    of A and of B (they win). Each side's `served` counts what it served."""
     xsd = need_interop()
     socks = bound_socket(), bound_socket()
     scheme = "https" if pki else "http"
@@ -148,34 +166,21 @@ def two_instances(
             **tls[0],
             **hook,
             "iso18626_outbox_interval_seconds": 0.1,
-            **(a_settings or {}),
+            **extra[0],
         }
     )
     b = make_system(
         **settings,
         **tls[1],
+        **extra[1],
         iso18626_outbox_interval_seconds=0.1,
         database_url=second_database,
     )
     build_network(a, "LIB-A", "LIB-B", f"{urls[1]}/iso18626", WORK, holder="LIB-B")
     build_network(b, "LIB-B", "LIB-A", f"{urls[0]}/iso18626", WORK)
     if pki is not None:
-        for system, peer, url, cert in (
-            (a, "LIB-B", urls[1], pki.client_b),
-            (b, "LIB-A", urls[0], pki.client_a),
-        ):
-            system.entry.act(
-                ADMIN,
-                ConfigureIsoPeer(
-                    peer,
-                    f"Outside {peer}",
-                    "ISIL",
-                    peer,
-                    f"{url}/iso18626",
-                    auth="mutual-tls",
-                    certificate=cert.pem,
-                ),
-            )
+        pin_peer(a, "LIB-B", f"{urls[1]}/iso18626", pki.client_b)
+        pin_peer(b, "LIB-A", f"{urls[0]}/iso18626", pki.client_a)
     servers = []
     served: tuple[Counter[str], Counter[str]] = (Counter(), Counter())
     for system, sock, after, count in zip((a, b), socks, (0.0, b_after), served, strict=True):
@@ -213,15 +218,22 @@ def two_instances(
 @pytest.fixture
 def sides(make_system: Callable[..., System], second_database: str) -> Iterator[tuple[Side, Side]]:
     with two_instances(make_system, second_database) as both_sides:
-        eventually(lambda: _answers(both_sides[1]), what="B to start")
+        eventually(lambda: answers(both_sides[1]), what="B to start")
         yield both_sides
 
 
-def _answers(side: Side) -> bool:
+def answers(side: Side) -> bool:
+    """Whether `side` serves (HTTP or HTTPS)."""
     try:
         return httpx.get(f"{side.url}/health", timeout=1, verify=side.verify).status_code < 500
     except httpx.HTTPError:
         return False
+
+
+def request_from_lib_a(their: str) -> bytes:
+    """What LIB-A's system would send B directly: a request for B's work."""
+    header = Header(("ISIL", "LIB-B"), ("ISIL", "LIB-A"), "2026-12-02T06:00:00Z", their)
+    return build_request("2021", header, work=WORK, title="Truyện Kiều", service_type="Loan")
 
 
 def borrow(a: Side, b: Side, service_type: str = "Loan") -> tuple[Any, Any]:

@@ -53,7 +53,7 @@ def hooked_instances(
     lookup: bool | dict[str, str] = True,
     **a_settings: Any,
 ) -> Iterator[tuple[Side, Side]]:
-    with two_instances(make_system, second_database, lookup=lookup, a_settings=a_settings) as (
+    with two_instances(make_system, second_database, lookup=lookup, extra=(a_settings, {})) as (
         a,
         b,
     ):

@@ -14,7 +14,6 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,29 +21,26 @@ import pytest
 from composition.bootstrap import System
 from domain.errors import NotFound
 from infra.certificates import client_context
-from infra.iso18626_xml import Header, build_request, read_confirmation
+from infra.iso18626_xml import read_confirmation
 from services.commands import ConfigureIsoPeer
 from services.iso_inbound import peer_request_id
 from services.iso_peers import SECRET_HEADER
 from tests.e2e.iso_instances import (
     WORK,
     Side,
+    answers,
     borrow,
     both,
     every_message_confirmed,
+    request_from_lib_a,
     second_database,
     two_instances,
 )
 from tests.e2e.iso_world import ADMIN, ROOT, SECRET, need_interop
-from tests.e2e.tls_world import Pki, make_pki
+from tests.e2e.tls_world import Pki, pki
 from tests.integration.support import eventually
 
-__all__ = ["second_database"]  # a fixture, used by name
-
-
-@pytest.fixture
-def pki(tmp_path: Path) -> Pki:
-    return make_pki(tmp_path)
+__all__ = ["pki", "second_database"]  # fixtures, used by name
 
 
 @pytest.fixture
@@ -52,21 +48,8 @@ def tls_sides(
     make_system: Callable[..., System], second_database: str, pki: Pki
 ) -> Iterator[tuple[Side, Side]]:
     with two_instances(make_system, second_database, pki=pki) as (a, b):
-        eventually(lambda: _up(b), what="B to serve HTTPS")
+        eventually(lambda: answers(b), what="B to serve HTTPS")
         yield a, b
-
-
-def _up(side: Side) -> bool:
-    try:
-        return httpx.get(f"{side.url}/health", timeout=1, verify=side.verify).status_code < 500
-    except httpx.HTTPError:
-        return False
-
-
-def _request_from_lib_a(their: str) -> bytes:
-    """What LIB-A's system would send B: a request for B's work."""
-    header = Header(("ISIL", "LIB-B"), ("ISIL", "LIB-A"), "2026-12-02T06:00:00Z", their)
-    return build_request("2021", header, work=WORK, title="Truyện Kiều", service_type="Loan")
 
 
 def test_a_loan_goes_and_comes_back_over_mutual_tls(tls_sides: tuple[Side, Side]) -> None:
@@ -96,21 +79,21 @@ def test_a_caller_without_the_peers_certificate_is_refused_and_changes_nothing(
 
     # no client certificate, even with the secret LIB-A once had: 401
     trusting = client_context(ca)
-    r = post(_request_from_lib_a("T-1"), trusting, **{SECRET_HEADER: SECRET})
+    r = post(request_from_lib_a("T-1"), trusting, **{SECRET_HEADER: SECRET})
     assert r.status_code == 401 and "certificate" in r.json()["detail"]
-    r = post(_request_from_lib_a("T-1"), trusting)
+    r = post(request_from_lib_a("T-1"), trusting)
     assert r.status_code == 401
     # a certificate our CA did not sign: the TLS handshake itself fails
     stranger = client_context(ca, pki.stranger.cert, pki.stranger.key)
     with pytest.raises(httpx.HTTPError):
-        post(_request_from_lib_a("T-2"), stranger)
+        post(request_from_lib_a("T-2"), stranger)
     # a certificate our CA signed, but not the one pinned for LIB-A (it is B's own)
     impostor = client_context(ca, pki.client_b.cert, pki.client_b.key)
-    r = post(_request_from_lib_a("T-3"), impostor)
+    r = post(request_from_lib_a("T-3"), impostor)
     assert r.status_code == 401 and r.headers["content-type"].startswith("application/problem+json")
     # LIB-A's own certificate: taken
     genuine = client_context(ca, pki.client_a.cert, pki.client_a.key)
-    r = post(_request_from_lib_a("T-4"), genuine)
+    r = post(request_from_lib_a("T-4"), genuine)
     assert r.status_code == 200 and read_confirmation(r.content)[0] == "OK", r.text
     for their in ("T-1", "T-2", "T-3"):
         with pytest.raises(NotFound):
@@ -186,7 +169,7 @@ def test_mutual_tls_needs_the_peers_certificate(
             certificate=pki.client_a.pem,
         ),
     )
-    assert summary["auth"] == "mutual-tls" and len(summary["certificate_sha256"]) == 64
+    assert summary["auth"] == "mutual-tls" and len(summary["certificate_sha256s"][0]) == 64
 
 
 def test_libshare_serve_speaks_https_and_hands_the_client_certificate_on(
@@ -228,7 +211,7 @@ def test_libshare_serve_speaks_https_and_hands_the_client_certificate_on(
                 time.sleep(0.2)
         with pytest.raises(httpx.HTTPError):  # no plain HTTP on that port
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-        body = _request_from_lib_a("S-1")
+        body = request_from_lib_a("S-1")
         # without a certificate (or a secret) the endpoint does not know who is talking
         assert httpx.post(f"{url}/iso18626", content=body, verify=trusting).status_code == 401
         # with one our CA signed, it reaches the app: an agency it has no peer for

@@ -1,6 +1,7 @@
 """A small public-key infrastructure made at test time (in a tmp folder) for mutual TLS
 between ISO 18626 peers: a CA, a server certificate for 127.0.0.1 and client
-certificates it signs, and a stranger's CA with a client certificate of its own."""
+certificates it signs, and a stranger's CA with a client certificate of its own. The CA
+issues more certificates, and revocation lists, as a test needs them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -107,6 +109,29 @@ class Authority:
             )
         return _write(self.folder, name, builder.sign(self.key, hashes.SHA256()), key)
 
+    def crl(self, name: str, revoked: tuple[Issued, ...] = (), *, expired: bool = False) -> Path:
+        """A CRL (PEM) revoking `revoked`; `expired`: its next update is past."""
+        now = datetime.now(UTC)
+        last = now - timedelta(days=2) if expired else now - timedelta(minutes=5)
+        builder = (
+            x509.CertificateRevocationListBuilder()
+            .issuer_name(self.cert.subject)
+            .last_update(last)
+            .next_update(last + timedelta(days=1))
+        )
+        for issued in revoked:
+            serial = x509.load_pem_x509_certificate(issued.cert.read_bytes()).serial_number
+            builder = builder.add_revoked_certificate(
+                x509.RevokedCertificateBuilder()
+                .serial_number(serial)
+                .revocation_date(now - timedelta(minutes=1))
+                .build()
+            )
+        path = self.folder / f"{name}.crl"
+        crl = builder.sign(self.key, hashes.SHA256())
+        path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
+        return path
+
 
 @dataclass(frozen=True)
 class Pki:
@@ -115,6 +140,7 @@ class Pki:
     client_a: Issued  # LIB-A's, on instance A
     client_b: Issued  # LIB-B's, on instance B
     stranger: Issued  # signed by another CA
+    authority: Authority  # the CA of `ca`: more certificates, CRLs
 
 
 def make_pki(folder: Path) -> Pki:
@@ -126,4 +152,10 @@ def make_pki(folder: Path) -> Pki:
         ca.issue("lib-a"),
         ca.issue("lib-b"),
         other.issue("stranger"),
+        ca,
     )
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> Pki:
+    return make_pki(tmp_path)

@@ -151,3 +151,29 @@ def test_reconfiguring_with_the_same_settings_records_nothing() -> None:
     peer.reconfigure(IsoPeer.configure("EXT-A", "A", "ISIL", "VN-1", "https://b.example/iso"))
     assert [type(e).__name__ for e in peer.collect_events()] == ["Reconfigured"]
     assert peer.url == "https://b.example/iso"
+
+
+def test_a_peer_has_one_or_two_pins_and_a_pin_is_a_fingerprint() -> None:
+    peer = IsoPeer.configure("EXT-A", "A", "ISIL", "VN-1", "https://a.example/iso", "mutual-tls")
+    old, new, third = "a" * 64, "b" * 64, "c" * 64
+    for pins, why in (([], "1 to 2"), ([old, new, third], "1 to 2"), (["AB" * 32], "64 hex")):
+        with pytest.raises(InvalidInput, match=why):
+            peer.pin_certificates(pins)
+    peer.collect_events()
+    peer.pin_certificates([old, new])  # the cut-over
+    peer.pin_certificates([old, new])  # (the same again: nothing recorded)
+    peer.pin_certificates([new])  # the old one removed
+    assert [type(e).__name__ for e in peer.collect_events()] == ["CertificatesPinned"] * 2
+    assert peer.certificate_sha256s == [new]
+
+
+def test_a_peer_names_our_client_certificate_or_none() -> None:
+    peer = IsoPeer.configure("EXT-A", "A", "ISIL", "VN-1", "https://a.example/iso", "mutual-tls")
+    with pytest.raises(InvalidInput, match="client certificate name"):
+        peer.choose_client_identity("../etc/key.pem")
+    peer.collect_events()
+    peer.choose_client_identity("for-nlv")
+    peer.choose_client_identity("for-nlv")
+    peer.choose_client_identity("")  # back to the network-wide one
+    assert [type(e).__name__ for e in peer.collect_events()] == ["ClientIdentityChosen"] * 2
+    assert peer.client_identity == ""
