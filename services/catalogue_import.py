@@ -27,7 +27,7 @@ from domain.errors import DomainError, NotFound
 from infra.network_app import NetworkApp
 from services import aggregates
 from services.copies import numbered_barcode
-from services.marc_records import Parsed, Rejected, read
+from services.marc_records import Parsed, Rejected, read_aside
 
 Progress = Callable[[int], None]  # called with the number of records done so far
 
@@ -146,14 +146,15 @@ class CatalogueImportService:
         batch that fails (another import took a key meanwhile, a record the domain
         refuses) is imported again record by record, each in its own transaction. While
         a batch is saved, the next one is read (a second thread: the save mostly waits
-        on PostgreSQL); it is matched only once the save is done."""
+        on PostgreSQL); it is matched only once the save is done. A large file is parsed
+        in a child process meanwhile (`read_aside`), in file order."""
         code = aggregates.library(self.store, library).code
         report = ImportReport(code)
         done = 0
         batch: list[Parsed] = []
         with ThreadPoolExecutor(1, thread_name_prefix="catalogue-import") as saver:
             saving: _Saving | None = None
-            for parsed in read(data, code):
+            for parsed in read_aside(data, code):
                 done += 1
                 if isinstance(parsed, Rejected):
                     reason = _rejection(parsed.position, parsed.local_id, parsed.reason)
