@@ -8,8 +8,11 @@ A merge is reversed by `separate`; a record deleted at its source by `delete`.""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+import gc
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -129,6 +132,37 @@ def _ids(library: str, parsed: Parsed) -> list[UUID]:
     ]
 
 
+class _CollectionPause:
+    """No automatic cyclic garbage collection while an import runs (measured: 0.4-0.9 s of
+    a 2,000-record import's 3-4 s went to it, mostly full collections walking the whole
+    heap, for objects that reference counting frees anyway: records, aggregates and
+    events hold no cycles). The collector is process-wide: the first import to start
+    turns it off, the last to end turns it back on as it found it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self.lock:
+            if self.running == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running -= 1
+                if self.running == 0 and self.was_enabled:
+                    gc.enable()
+
+
+_collection_paused = _CollectionPause()
+
+
 class CatalogueImportService:
     def __init__(self, store: NetworkApp) -> None:
         self.store = store
@@ -152,7 +186,10 @@ class CatalogueImportService:
         report = ImportReport(code)
         done = 0
         batch: list[Parsed] = []
-        with ThreadPoolExecutor(1, thread_name_prefix="catalogue-import") as saver:
+        with (
+            _collection_paused(),
+            ThreadPoolExecutor(1, thread_name_prefix="catalogue-import") as saver,
+        ):
             saving: _Saving | None = None
             for parsed in read_aside(data, code):
                 done += 1

@@ -6,6 +6,7 @@ searchable with and without tones, in Hán Nôm and in CJK."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from typing import Any
 
@@ -201,6 +202,7 @@ def test_a_large_file_is_read_in_a_second_process_with_every_record_and_reason_i
     before = events(system)
     assert imported(system, KB, data)["unchanged"] == 1300
     assert events(system) == before
+    assert gc.isenabled()  # paused while importing, as it was afterwards
 
 
 def test_marc8_and_decomposed_records_are_kept_in_nfc(system: System) -> None:
