@@ -2,7 +2,8 @@
 with pymarc and turned into what the union catalogue keeps: every text NFC-normalised with
 its marks in order (domain/vietnamese_text.py), a description to match and search by, the
 record as MARCXML (what OAI-PMH and SRU serve), and a fingerprint of it. A record that
-cannot be read or lacks what matching needs is a `Rejected` with its reason."""
+cannot be read or lacks what matching needs is a `Rejected` with its reason. A large file
+is read in a child process (`read_aside`) while the import goes on."""
 
 from __future__ import annotations
 
@@ -134,10 +135,8 @@ def read(data: bytes, library: str) -> Iterator[Parsed | Rejected]:
 # pipe, and takes none of the locks the parent's other threads may hold.
 ASIDE_BYTES = 256 * 1024
 CHUNK = 100  # records sent to the importing process at a time
-_PROCESSES = multiprocessing.get_context("fork")
-
-
 STALLED_SECONDS = 60.0  # a child that sends nothing for this long is given up
+_PROCESSES = multiprocessing.get_context("fork")
 
 
 def read_aside(data: bytes, library: str) -> Iterator[Parsed | Rejected]:
