@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from functools import lru_cache
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import InvalidInput
 from domain.library import LibraryKind
+from domain.name_ids import name_id
 
 WORK_CODE = re.compile(r"^W-[A-Z0-9]+(-[A-Z0-9]+)*$")
 
@@ -27,6 +28,12 @@ class ItemKind(StrEnum):
     HAN_NOM = "han_nom"
     RARE_MAP = "rare_map"
     RESTRICTED = "restricted"
+
+
+# What a work may say, as sets once (an import registers a work for most records).
+_KINDS = frozenset(k.value for k in ItemKind)
+_SHIPPINGS = frozenset(s.value for s in Shipping)
+_LIBRARY_KINDS = frozenset(k.value for k in LibraryKind)
 
 
 class Work(Aggregate):
@@ -65,7 +72,7 @@ class Work(Aggregate):
     @staticmethod
     @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(code: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"libshare:work:{code}")
+        return name_id(f"libshare:work:{code}")
 
     @classmethod
     def register(
@@ -85,12 +92,12 @@ class Work(Aggregate):
             raise InvalidInput(f"work code {code!r} must look like W-KIEU (at most 40 characters)")
         if not title.strip() or len(title) > 500:
             raise InvalidInput("a work's title must be 1 to 500 characters")
-        if kind not in {k.value for k in ItemKind}:
+        if kind not in _KINDS:
             raise InvalidInput(f"item kind {kind!r} is not one of {[k.value for k in ItemKind]}")
-        if shipping not in {s.value for s in Shipping}:
+        if shipping not in _SHIPPINGS:
             raise InvalidInput(f"shipping {shipping!r} must be 'allowed' or 'never'")
         scope = sorted(set(visible_to or []))
-        unknown = set(scope) - {k.value for k in LibraryKind}
+        unknown = set(scope) - _LIBRARY_KINDS
         if unknown:
             raise InvalidInput(f"visible_to names unknown library kinds: {sorted(unknown)}")
         return cls._create(
@@ -130,7 +137,7 @@ class Holding(Aggregate):
     @staticmethod
     @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(work: str, library: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"libshare:holding:{work}:{library}")
+        return name_id(f"libshare:holding:{work}:{library}")
 
     @staticmethod
     def _check(copies: int, digital_lendable: int) -> None:

@@ -13,11 +13,12 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.errors import IllegalTransition, InvalidInput
+from domain.name_ids import name_id
 from domain.vietnamese_text import fold, words
 
 LOCAL_ID = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,100}$")
@@ -97,7 +98,7 @@ class CatalogueRecord(Aggregate):
     @staticmethod
     @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(library: str, local_id: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"libshare:catalogue-record:{library}:{local_id}")
+        return name_id(f"libshare:catalogue-record:{library}:{local_id}")
 
     @classmethod
     def import_(
@@ -192,7 +193,7 @@ class WorkKey(Aggregate):
     @staticmethod
     @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(key: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"libshare:work-key:{key}")
+        return name_id(f"libshare:work-key:{key}")
 
     @classmethod
     def claim(cls, key: str, work: str) -> WorkKey:

@@ -15,11 +15,12 @@ from collections.abc import Collection
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
 from domain.errors import IllegalTransition, InvalidInput
+from domain.name_ids import name_id
 from domain.text import one_line
 
 BARCODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{2,59}$")
@@ -246,7 +247,7 @@ class Copy(Aggregate):
     @staticmethod
     @lru_cache(maxsize=65536)  # an import asks for each id a few times
     def id_for(barcode: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"libshare:copy:{barcode.strip().upper()}")
+        return name_id(f"libshare:copy:{barcode.strip().upper()}")
 
     @classmethod
     def register(cls, barcode: str, work: str, owner: str) -> Copy:

@@ -8,8 +8,11 @@ A merge is reversed by `separate`; a record deleted at its source by `delete`.""
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Callable
+import gc
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -27,7 +30,7 @@ from domain.errors import DomainError, NotFound
 from infra.network_app import NetworkApp
 from services import aggregates
 from services.copies import numbered_barcode
-from services.marc_records import Parsed, Rejected, read
+from services.marc_records import Parsed, Rejected, read_aside
 
 Progress = Callable[[int], None]  # called with the number of records done so far
 
@@ -129,6 +132,37 @@ def _ids(library: str, parsed: Parsed) -> list[UUID]:
     ]
 
 
+class _CollectionPause:
+    """No automatic cyclic garbage collection while an import runs (measured: 0.4-0.9 s of
+    a 2,000-record import's 3-4 s went to it, mostly full collections walking the whole
+    heap, for objects that reference counting frees anyway: records, aggregates and
+    events hold no cycles). The collector is process-wide: the first import to start
+    turns it off, the last to end turns it back on as it found it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = 0
+        self.was_enabled = False
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self.lock:
+            if self.running == 0:
+                self.was_enabled = gc.isenabled()
+                gc.disable()
+            self.running += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.running -= 1
+                if self.running == 0 and self.was_enabled:
+                    gc.enable()
+
+
+_collection_paused = _CollectionPause()
+
+
 class CatalogueImportService:
     def __init__(self, store: NetworkApp) -> None:
         self.store = store
@@ -146,14 +180,18 @@ class CatalogueImportService:
         batch that fails (another import took a key meanwhile, a record the domain
         refuses) is imported again record by record, each in its own transaction. While
         a batch is saved, the next one is read (a second thread: the save mostly waits
-        on PostgreSQL); it is matched only once the save is done."""
+        on PostgreSQL); it is matched only once the save is done. A large file is parsed
+        in a child process meanwhile (`read_aside`), in file order."""
         code = aggregates.library(self.store, library).code
         report = ImportReport(code)
         done = 0
         batch: list[Parsed] = []
-        with ThreadPoolExecutor(1, thread_name_prefix="catalogue-import") as saver:
+        with (
+            _collection_paused(),
+            ThreadPoolExecutor(1, thread_name_prefix="catalogue-import") as saver,
+        ):
             saving: _Saving | None = None
-            for parsed in read(data, code):
+            for parsed in read_aside(data, code):
                 done += 1
                 if isinstance(parsed, Rejected):
                     reason = _rejection(parsed.position, parsed.local_id, parsed.reason)

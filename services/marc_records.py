@@ -2,17 +2,22 @@
 with pymarc and turned into what the union catalogue keeps: every text NFC-normalised with
 its marks in order (domain/vietnamese_text.py), a description to match and search by, the
 record as MARCXML (what OAI-PMH and SRU serve), and a fingerprint of it. A record that
-cannot be read or lacks what matching needs is a `Rejected` with its reason."""
+cannot be read or lacks what matching needs is a `Rejected` with its reason. A large file
+is read in a child process (`read_aside`) while the import goes on."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
+import multiprocessing
 import re
 from base64 import b32encode
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from itertools import islice
+from multiprocessing.connection import Connection
 from xml.sax.saxutils import escape, quoteattr
 
 import pymarc
@@ -121,6 +126,70 @@ def read(data: bytes, library: str) -> Iterator[Parsed | Rejected]:
             yield Rejected(n, None, f"record {n} could not be read: {reader.current_exception}")
         else:
             yield _parse(n, found, library)
+
+
+# A file this large is read in a child process while the importing one matches and saves
+# (ADR 0025): about 1,300 records of the bench's size, a few hundred real ones; smaller
+# ones are one or two batches, too few to overlap. A fork starts at once, with everything
+# imported; the child only parses (pymarc, re, hashlib, unicodedata) and writes to its
+# pipe, and takes none of the locks the parent's other threads may hold.
+ASIDE_BYTES = 256 * 1024
+CHUNK = 100  # records sent to the importing process at a time
+STALLED_SECONDS = 60.0  # a child that sends nothing for this long is given up
+_PROCESSES = multiprocessing.get_context("fork")
+
+
+def read_aside(data: bytes, library: str) -> Iterator[Parsed | Rejected]:
+    """What `read` yields, in the same order; for a large file, parsed in a child process
+    (a fork of this one), which runs ahead of the caller by at most what the pipe holds.
+    If the child dies or stalls, the rest is read here. The child is ended if the caller
+    stops early."""
+    if len(data) < ASIDE_BYTES:
+        yield from read(data, library)
+        return
+    received, sent = _PROCESSES.Pipe(duplex=False)
+    child = _PROCESSES.Process(
+        target=_read_into, args=(sent, data, library), name="marc-reader", daemon=True
+    )
+    child.start()
+    sent.close()
+    done = 0
+    try:
+        while received.poll(STALLED_SECONDS):
+            try:
+                chunk: list[Parsed | Rejected] | None = received.recv()
+            except EOFError:
+                break  # it died: the rest is read here
+            if chunk is None:
+                return
+            done += len(chunk)
+            yield from chunk
+    finally:
+        received.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+    yield from islice(read(data, library), done, None)
+
+
+def _read_into(sent: Connection, data: bytes, library: str) -> None:
+    """The child's side: `read`'s results in chunks of CHUNK, each record's new work code
+    worked out, then None. If anything goes wrong it just ends: the caller reads the rest
+    itself (and meets the same problem there, with its own traceback). No collection of
+    cycles here: what the parent left for collection (a connection, with its finaliser
+    that would close the socket the parent still uses) stays the parent's."""
+    gc.disable()
+    with sent:
+        chunk: list[Parsed | Rejected] = []
+        for item in read(data, library):
+            if isinstance(item, Parsed):
+                item.new_work_code  # noqa: B018 (worked out here: it travels in the pickle)
+            chunk.append(item)
+            if len(chunk) == CHUNK:
+                sent.send(chunk)
+                chunk = []
+        sent.send(chunk)
+        sent.send(None)
 
 
 def _first(record: Record, tags: tuple[str, ...], code: str) -> str:

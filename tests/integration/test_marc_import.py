@@ -6,6 +6,8 @@ searchable with and without tones, in Hán Nôm and in CJK."""
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
 from typing import Any
 
 import pymarc
@@ -19,6 +21,7 @@ from domain.catalogue_record import CatalogueRecord
 from projections.catalogue import get_work
 from projections.catalogue_search import search
 from services.commands import ImportCatalogue, RegisterLibrary, SeparateRecord
+from services.marc_records import ASIDE_BYTES, read, read_aside
 from tests.integration.marc_files import Book, isbn, iso2709, marc8, marcxml, nfd, shared
 from tests.integration.support import eventually
 
@@ -180,6 +183,28 @@ def test_bad_records_are_reported_with_their_reason_and_leave_nothing(system: Sy
     assert events(system) - before == 5  # Chí Phèo: record, work, its key, holding, copy
 
 
+def test_a_large_file_is_read_in_a_second_process_with_every_record_and_reason_in_place(
+    system: System,
+) -> None:
+    """A file over ASIDE_BYTES is parsed in a child process while this one matches and
+    saves: the same records in the same order, a bad one told at its position."""
+    setup(system)
+    books = [Book(f"KB-{n:05d}", f"Sách số {n}", "Nguyễn Du", "2001") for n in range(1, 1301)]
+    bad = Book("KB-BAD", "Tắt đèn", "Ngô Tất Tố", barcodes=("KB 01/02",))
+    data = iso2709(*books[:700], bad, *books[700:])
+    assert len(data) >= ASIDE_BYTES
+    assert list(read_aside(data, KB)) == list(read(data, KB))
+    report = imported(system, KB, data)
+    assert report["read"] == 1301 and report["created"] == 1300
+    assert [(r["position"], r["record"]) for r in report["rejected"]] == [(701, "KB-BAD")]
+    with pytest.raises(AggregateNotFoundError):
+        system.app.repository.get(CatalogueRecord.id_for(KB, "KB-BAD"))
+    before = events(system)
+    assert imported(system, KB, data)["unchanged"] == 1300
+    assert events(system) == before
+    assert gc.isenabled()  # paused while importing, as it was afterwards
+
+
 def test_marc8_and_decomposed_records_are_kept_in_nfc(system: System) -> None:
     setup(system)
     old = marc8(Book("KB-0010", "Truy\xf2\xe3en Ki\xe3\xe1eu", "Nguy\xe3\xe4en Du", "1998"))
@@ -247,3 +272,15 @@ def test_library_of_congress_records_import(system: System, name: str) -> None:
             words = originals[0].get_subfields("a")[0].strip(" /:;")
             assert found(system, words), f"nothing found for {words!r}"
             break
+
+
+def test_a_reading_process_that_dies_is_taken_over_without_losing_a_record() -> None:
+    books = [Book(f"KB-{n:05d}", f"Sách số {n}", "Nguyễn Du", "2001") for n in range(1, 1401)]
+    data = iso2709(*books)
+    reading = read_aside(data, KB)
+    first = next(reading)
+    for child in multiprocessing.active_children():
+        if child.name == "marc-reader":
+            child.kill()
+    rest = list(reading)
+    assert [first, *rest] == list(read(data, KB))

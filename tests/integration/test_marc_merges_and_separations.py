@@ -149,3 +149,32 @@ def test_a_record_the_domain_refuses_is_told_and_the_rest_of_its_batch_goes_in(
         }
     ]
     assert imported(system, KB, iso2709(*books))["unchanged"] == 600
+
+
+@pytest.mark.parametrize("refused_first", [False, True], ids=["saved", "refused"])
+def test_a_batch_matched_while_the_one_before_is_saved_builds_on_it(
+    system: System, refused_first: bool
+) -> None:
+    """The next batch is matched while the one before is being saved, on top of it: its
+    records merge into that batch's works and add to its holdings. If the batch before
+    failed (one record the domain refuses), it is matched again after the batch before
+    went in record by record."""
+    load_demo(system)
+    first = [
+        Book(f"KB-{n}", f"Sách {n}", "Tác giả", "2020", isbn(n), (f"KB{n}A",))
+        for n in range(1, 501)
+    ]
+    second = [  # other records of the first hundred books, each with another item
+        Book(f"KB-{n}-2", f"Sách {n}", "Tác giả", "2020", isbn(n), (f"KB{n}B",))
+        for n in range(1, 101)
+    ]
+    refused = [Book("K" * 120, "Tắt đèn", "Ngô Tất Tố", "2011")] if refused_first else []
+    report = imported(system, KB, iso2709(*refused, *first, *second))
+    assert report["created"] == 500 and len(report["merged"]) == 100
+    assert [r["position"] for r in report["rejected"]] == ([1] if refused_first else [])
+    for n in (1, 100):
+        work = f"W-{isbn(n).replace('-', '')}"
+        holding: Holding = system.app.repository.get(Holding.id_for(work, KB))
+        assert holding.copies == 2
+        assert system.app.repository.get(Copy.id_for(f"{KB}-KB{n}B")).work == work
+    assert imported(system, KB, iso2709(*first, *second))["unchanged"] == 600
