@@ -1,12 +1,18 @@
 """Rebuild a read model from zero: replay the whole notification log into a fresh schema,
 then swap the new tables in atomically. The API keeps answering from the old tables
 until the swap; the live projector waits for the swap and continues after it, its
-copies of already-rebuilt events dropped by (aggregate, version)."""
+copies of already-rebuilt events dropped by (aggregate, version).
+
+Set-based (ADR 0030): up to a position fixed first, the events a projection declares in
+`bulk_inserts` are inserted by the server straight from the stored events, one
+statement per event type; then the other events it handles up to that position are
+read (only theirs, by stored topic) and applied in order; then everything after it, as
+before."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +20,8 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from infra.database import Database
-from infra.envelope import Envelope
-from infra.log_reader import LogPosition, NotificationLogReader
+from infra.envelope import Envelope, plain_json
+from infra.log_reader import LogPosition, NotificationLogReader, position_of, stored_topics
 from projections.bookkeeping import LOG_STREAM, lock_projections
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
@@ -58,6 +64,9 @@ class Rebuild:
             fresh.create_tables(conn)
             (total,) = conn.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
         position, seen, applied = LogPosition(), 0, 0
+        plan = self._plan(fresh)
+        if plan is not None:
+            position, seen, applied = self._two_passes(fresh, *plan, total, on_progress)
         # Replay in batches, each in its own transaction: nothing live is touched.
         while True:
             with self.db.transaction(durable=False) as conn:
@@ -82,6 +91,72 @@ class Rebuild:
         if on_progress:
             on_progress(seen, seen)
         return RebuildReport(live.name, seen, applied, time.perf_counter() - started)
+
+    def _plan(self, projection: Projection) -> tuple[dict[str, Sequence[str]], list[str]] | None:
+        """(stored topic -> its bulk statements, the stored topics of the other events
+        handled), or None where events cannot be picked by topic (a type outside the
+        contract) and everything is read in order."""
+        bulk = dict(projection.bulk_inserts()) if plain_json(self.reader.mapper) else {}
+        assert all(name.endswith(".v1") for name in bulk), "upcast types are not set-based"
+        rest = stored_topics(projection.handles - bulk.keys())
+        bulk_topics = stored_topics(bulk)
+        if rest is None or bulk_topics is None:
+            return None
+        return dict(zip(bulk_topics, (bulk[name] for name in sorted(bulk)), strict=True)), rest
+
+    def _two_passes(
+        self,
+        fresh: Projection,
+        bulk: dict[str, Sequence[str]],
+        rest: list[str],
+        total: int,
+        on_progress: Progress | None,
+    ) -> tuple[LogPosition, int, int]:
+        """Up to the last position safe to read now: the bulk types by the server, then
+        the rest in order. Returns that position, the events up to it and those applied."""
+        with self.db.transaction(durable=False) as conn:
+            upto = self.reader.last_safe(conn)
+            seen = self.reader.count_upto(conn, upto)
+            applied = sum(
+                self._insert_set(conn, topic, statements, upto)
+                for topic, statements in bulk.items()
+            )
+        after = LogPosition()
+        while rest:
+            with self.db.transaction(durable=False) as conn:
+                batch = self.reader.read_topics(conn, after, upto, rest, self.batch_size)
+                applied += self._apply(conn, fresh, batch)
+            if not batch:
+                break
+            after = position_of(batch[-1])
+            if on_progress:
+                on_progress(min(applied, seen), max(total, seen))
+        if on_progress:
+            on_progress(seen, max(total, seen))
+        return upto, seen, applied
+
+    def _insert_set(
+        self,
+        conn: psycopg.Connection[Any],
+        topic: str,
+        statements: Sequence[str],
+        upto: LogPosition,
+    ) -> int:
+        """One statement: the stored events of `topic` up to `upto`, decoded once by the
+        server (`src`), each of `statements` a data-modifying CTE over them."""
+        source = SQL(
+            "WITH src AS MATERIALIZED (SELECT e.originator_id AS aggregate_id, "
+            "e.originator_version::bigint AS version, d.data, "
+            "(d.data->'timestamp'->>'_data_')::timestamptz AS time FROM {t} AS e, "
+            "LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS data) AS d "
+            "WHERE e.topic = %s AND (e.xid, e.notification_id) <= (%s::text::xid8, %s))"
+        ).format(t=Identifier(self.reader.table))
+        inserts = "".join(f", i{n} AS ({sql})" for n, sql in enumerate(statements))
+        row = conn.execute(
+            source + SQL(inserts) + SQL(" SELECT count(*) FROM src"),
+            (topic, str(upto.xid), upto.notification_id),
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     @staticmethod
     def _apply(
