@@ -112,15 +112,28 @@ class Rebuild:
         total: int,
         on_progress: Progress | None,
     ) -> tuple[LogPosition, int, int]:
-        """Up to the last position safe to read now: the bulk types by the server, then
-        the rest in order. Returns that position, the events up to it and those applied."""
+        """Up to the last position safe to read now: the bulk types by the server, in
+        chunks of `batch_size` events of the log, each in its own transaction, with the
+        fresh tables' indexes built after; then the rest in order. Returns that position,
+        the events up to it and those applied."""
         with self.db.transaction(durable=False) as conn:
             upto = self.reader.last_safe(conn)
             seen = self.reader.count_upto(conn, upto)
-            applied = sum(
-                self._insert_set(conn, topic, statements, upto)
-                for topic, statements in bulk.items()
-            )
+            indexes = _drop_indexes(conn, fresh.schema) if bulk else []
+        after, done, applied = LogPosition(), 0, 0
+        while bulk and after < upto:
+            with self.db.transaction(durable=False) as conn:
+                until = self.reader.position_after(conn, after, upto, self.batch_size)
+                applied += sum(
+                    self._insert_set(conn, topic, statements, after, until)
+                    for topic, statements in bulk.items()
+                )
+            after, done = until, min(done + self.batch_size, seen)
+            if on_progress and done < seen:
+                on_progress(done, max(total, seen))
+        with self.db.transaction(durable=False) as conn:
+            for statement in indexes:  # built after the load: one sort each
+                conn.execute(statement)
         after = LogPosition()
         while rest:
             with self.db.transaction(durable=False) as conn:
@@ -129,8 +142,6 @@ class Rebuild:
             if not batch:
                 break
             after = position_of(batch[-1])
-            if on_progress:
-                on_progress(min(applied, seen), max(total, seen))
         if on_progress:
             on_progress(seen, max(total, seen))
         return upto, seen, applied
@@ -140,21 +151,23 @@ class Rebuild:
         conn: psycopg.Connection[Any],
         topic: str,
         statements: Sequence[str],
+        after: LogPosition,
         upto: LogPosition,
     ) -> int:
-        """One statement: the stored events of `topic` up to `upto`, decoded once by the
-        server (`src`), each of `statements` a data-modifying CTE over them."""
+        """One statement: the stored events of `topic` after `after` up to `upto`, decoded
+        once by the server (`src`), each of `statements` a data-modifying CTE over them."""
         source = SQL(
             "WITH src AS MATERIALIZED (SELECT e.originator_id AS aggregate_id, "
             "e.originator_version::bigint AS version, d.data, "
             "(d.data->'timestamp'->>'_data_')::timestamptz AS time FROM {t} AS e, "
             "LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS data) AS d "
-            "WHERE e.topic = %s AND (e.xid, e.notification_id) <= (%s::text::xid8, %s))"
+            "WHERE (e.xid, e.notification_id) > (%s::text::xid8, %s) "
+            "AND (e.xid, e.notification_id) <= (%s::text::xid8, %s) AND e.topic = %s)"
         ).format(t=Identifier(self.reader.table))
         inserts = "".join(f", i{n} AS ({sql})" for n, sql in enumerate(statements))
         row = conn.execute(
             source + SQL(inserts) + SQL(" SELECT count(*) FROM src"),
-            (topic, str(upto.xid), upto.notification_id),
+            (str(after.xid), after.notification_id, str(upto.xid), upto.notification_id, topic),
         ).fetchone()
         return int(row[0]) if row else 0
 
@@ -205,3 +218,27 @@ class Rebuild:
             "updated_at = now() WHERE projection = %s",
             (seen, position.xid, position.notification_id, name),
         )
+
+
+def _drop_indexes(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """Drop the fresh schema's keys and indexes; return the statements that make them
+    again, after the bulk load (a sort each). Measured on 30,000 registrations (server
+    CPU per event, ADR 0030): loading with the five indexes 28-38 us, without them 17-22
+    us, building the five afterwards ~5 us."""
+    keys = conn.execute(
+        "SELECT format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname, "
+        "pg_get_constraintdef(oid)), format('ALTER TABLE %%s DROP CONSTRAINT %%I', "
+        "conrelid::regclass, conname) FROM pg_constraint "
+        "WHERE connamespace = %s::regnamespace AND contype IN ('p', 'u') ORDER BY conname",
+        (f'"{schema}"',),
+    ).fetchall()
+    others = conn.execute(
+        "SELECT pg_get_indexdef(i.indexrelid), format('DROP INDEX %%s', i.indexrelid::regclass) "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relnamespace = %s::regnamespace AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1",
+        (f'"{schema}"',),
+    ).fetchall()
+    for _make, drop in (*keys, *others):
+        conn.execute(drop)
+    return [make for make, _drop in (*keys, *others)]
