@@ -4,10 +4,10 @@ until the swap; the live projector waits for the swap and continues after it, it
 copies of already-rebuilt events dropped by (aggregate, version).
 
 Set-based (ADR 0030): up to a position fixed first, the events a projection declares in
-`bulk_inserts` are inserted by the server straight from the stored events, one
-statement per event type; then the other events it handles up to that position are
-read (only theirs, by stored topic) and applied in order; then everything after it, as
-before."""
+`bulk_inserts` are inserted by the server straight from the stored events (one
+statement per event type and chunk of the log, the fresh tables' indexes built after);
+then the other events it handles up to that position are read (only theirs, by stored
+topic) and applied in order; then everything after it, as before."""
 
 from __future__ import annotations
 
@@ -131,9 +131,10 @@ class Rebuild:
             after, done = until, min(done + self.batch_size, seen)
             if on_progress and done < seen:
                 on_progress(done, max(total, seen))
-        with self.db.transaction(durable=False) as conn:
-            for statement in indexes:  # built after the load: one sort each
-                conn.execute(statement)
+        if indexes:
+            with self.db.transaction(durable=False) as conn:
+                for statement in indexes:  # built after the load: one sort each
+                    conn.execute(statement)
         after = LogPosition()
         while rest:
             with self.db.transaction(durable=False) as conn:
