@@ -154,6 +154,16 @@ def _json_form(obj: dict[str, Any]) -> Any:
 _PLAIN_DECODER = json.JSONDecoder(object_hook=_json_form)
 
 
+def plain_json(mapper: Mapper[UUID]) -> bool:
+    """Whether the store's state column holds each event's fields as plain UTF-8 JSON
+    (the standard transcoder, no cipher, no compressor): then SQL can read them too."""
+    return (
+        mapper.cipher is None
+        and mapper.compressor is None
+        and type(mapper.transcoder) is JSONTranscoder
+    )
+
+
 def _payload_and_time(
     mapper: Mapper[UUID], stored: StoredEvent, contract: EventType
 ) -> tuple[dict[str, Any], datetime, str | None]:
@@ -161,12 +171,7 @@ def _payload_and_time(
     read straight into that form, when nothing can change it on the way (the standard
     JSON transcoder, no cipher, no compressor, no upcasting at version 1). Otherwise the
     domain event is reconstructed through the mapper, upcasting included."""
-    if (
-        contract.version == 1
-        and mapper.cipher is None
-        and mapper.compressor is None
-        and type(mapper.transcoder) is JSONTranscoder
-    ):
+    if contract.version == 1 and plain_json(mapper):
         try:
             fields = _PLAIN_DECODER.decode(stored.state.decode())
         except _NotPlain:

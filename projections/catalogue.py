@@ -5,7 +5,7 @@ nobody's to lend. Visibility-scoped works are filtered inside the queries."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import psycopg
@@ -95,6 +95,34 @@ class CatalogueProjection(Projection):
     CREATE INDEX IF NOT EXISTS catalogue_copies_availability
         ON {schema}.catalogue_copies (work) INCLUDE (holder, status, picked_for);
     """
+
+    def bulk_inserts(self) -> Mapping[str, Sequence[str]]:
+        """A work's, a holding's and a copy's first row, made by the server (ADR 0030).
+        Each may go in before every other event: its id and keys (a work's code, a
+        holding's work and library, a copy's barcode) are its aggregate's own, derived
+        from them (domain/catalogue.py, domain/copy.py); no statement of this projection
+        changes a key or deletes a row; the later events only update rows by id."""
+        return {
+            "libshare.work.Registered.v1": (
+                f"INSERT INTO {self.table('catalogue_works')} (code, id, title, creator, kind, "
+                "language, shipping, digital, visible_to) SELECT data->>'code', aggregate_id, "
+                "data->>'title', data->>'creator', data->>'kind', data->>'language', "
+                "data->>'shipping', (data->>'digital')::boolean, "
+                "ARRAY(SELECT v FROM jsonb_array_elements_text(data->'visible_to') "
+                "WITH ORDINALITY AS a(v, n) ORDER BY n) FROM src",
+            ),
+            "libshare.holding.Registered.v1": (
+                f"INSERT INTO {self.table('catalogue_holdings')} "
+                "(id, work, library, digital_lendable) SELECT aggregate_id, data->>'work', "
+                "data->>'library', (data->>'digital_lendable')::int FROM src",
+            ),
+            "libshare.copy.Registered.v1": (
+                f"INSERT INTO {self.table('catalogue_copies')} "
+                "(id, barcode, work, owner, holder, status) SELECT aggregate_id, "
+                "data->>'barcode', data->>'work', data->>'owner', data->>'holder', "
+                "data->>'status' FROM src",
+            ),
+        }
 
     def statements(self, event: Envelope) -> Iterable[Statement]:
         d, kind = event.data, event.type.split(".")[2]

@@ -5,7 +5,7 @@ library's changes with their effective dates, folded into validity periods (ADR 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -130,6 +130,27 @@ class LibrariesProjection(Projection):
         act = {k: d[k] for k in (*ACT_FIELDS, "reason") if d.get(k)}
         # A rename from before ADR 0021 names no act: it took effect when recorded.
         yield self._change(event, d.get("effective") or event.time.date(), sets, act)
+
+    def bulk_inserts(self) -> Mapping[str, Sequence[str]]:
+        """A registration's three rows, made by the server (ADR 0030). They may go in
+        before every other event: a library is registered first, its id and every code
+        it ever has are its own alone (domain/library_code.py), and the later events
+        only update its rows or insert rows of their own."""
+        fields = ("code", "name", "kind", "locality")
+        sets = ", ".join(f"'{k}', data->>'{k}'" for k in fields)
+        return {
+            EVENT.format("Registered.v1"): (
+                f"INSERT INTO {self.table('libraries')} "
+                "(code, id, name, kind, locality, registered_at) SELECT data->>'code', "
+                "aggregate_id, data->>'name', data->>'kind', data->>'locality', time FROM src",
+                f"INSERT INTO {self.table('library_codes')} (code, library_id) "
+                "SELECT data->>'code', aggregate_id FROM src",
+                f"INSERT INTO {self.table('library_changes')} "
+                "(library_id, version, effective, recorded_at, sets, act) "
+                f"SELECT aggregate_id, version, NULL, time, jsonb_build_object({sets}), NULL "
+                "FROM src",
+            )
+        }
 
     def _change(
         self, event: Envelope, effective: str | date | None, sets: dict[str, Any], act: Any

@@ -47,6 +47,19 @@ class Projection:
         """The SQL that applies `event` to this projection's tables."""
         raise NotImplementedError
 
+    def bulk_inserts(self) -> Mapping[str, Sequence[str]]:
+        """For a set-based rebuild (ADR 0030): event type -> the INSERT ... SELECT ...
+        FROM src statements that give every event of that type in `src` the rows
+        `statements` gives it. `src` has one row per event: aggregate_id uuid, version
+        bigint, time timestamptz and data jsonb (the stored state: values that are not
+        plain JSON are wrapped as {"_type_": ..., "_data_": ...}).
+
+        A rebuild inserts these before it replays the other events in order, so only
+        events that create their aggregate's rows qualify, whose rows no later event's
+        statements could meet differently had they been inserted first, and which need
+        nothing earlier events wrote. Only version-1 types (no upcasting)."""
+        return {}
+
     def apply(self, conn: psycopg.Connection[Any], event: Envelope) -> None:
         for sql, params in self.statements(event):
             conn.execute(sql, params)

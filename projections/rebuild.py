@@ -1,12 +1,18 @@
 """Rebuild a read model from zero: replay the whole notification log into a fresh schema,
 then swap the new tables in atomically. The API keeps answering from the old tables
 until the swap; the live projector waits for the swap and continues after it, its
-copies of already-rebuilt events dropped by (aggregate, version)."""
+copies of already-rebuilt events dropped by (aggregate, version).
+
+Set-based (ADR 0030): up to a position fixed first, the events a projection declares in
+`bulk_inserts` are inserted by the server straight from the stored events (one
+statement per event type and chunk of the log, the fresh tables' indexes built after);
+then the other events it handles up to that position are read (only theirs, by stored
+topic) and applied in order; then everything after it, as before."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +20,8 @@ import psycopg
 from psycopg.sql import SQL, Identifier
 
 from infra.database import Database
-from infra.envelope import Envelope
-from infra.log_reader import LogPosition, NotificationLogReader
+from infra.envelope import Envelope, plain_json
+from infra.log_reader import LogPosition, NotificationLogReader, position_of, stored_topics
 from projections.bookkeeping import LOG_STREAM, lock_projections
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
@@ -58,6 +64,9 @@ class Rebuild:
             fresh.create_tables(conn)
             (total,) = conn.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
         position, seen, applied = LogPosition(), 0, 0
+        plan = self._plan(fresh)
+        if plan is not None:
+            position, seen, applied = self._two_passes(fresh, *plan, total, on_progress)
         # Replay in batches, each in its own transaction: nothing live is touched.
         while True:
             with self.db.transaction(durable=False) as conn:
@@ -82,6 +91,86 @@ class Rebuild:
         if on_progress:
             on_progress(seen, seen)
         return RebuildReport(live.name, seen, applied, time.perf_counter() - started)
+
+    def _plan(self, projection: Projection) -> tuple[dict[str, Sequence[str]], list[str]] | None:
+        """(stored topic -> its bulk statements, the stored topics of the other events
+        handled), or None where events cannot be picked by topic (a type outside the
+        contract) and everything is read in order."""
+        bulk = dict(projection.bulk_inserts()) if plain_json(self.reader.mapper) else {}
+        assert all(name.endswith(".v1") for name in bulk), "upcast types are not set-based"
+        rest = stored_topics(projection.handles - bulk.keys())
+        bulk_topics = stored_topics(bulk)
+        if rest is None or bulk_topics is None:
+            return None
+        return dict(zip(bulk_topics, (bulk[name] for name in sorted(bulk)), strict=True)), rest
+
+    def _two_passes(
+        self,
+        fresh: Projection,
+        bulk: dict[str, Sequence[str]],
+        rest: list[str],
+        total: int,
+        on_progress: Progress | None,
+    ) -> tuple[LogPosition, int, int]:
+        """Up to the last position safe to read now: the bulk types by the server, in
+        chunks of `batch_size` events of the log, each in its own transaction, with the
+        fresh tables' indexes built after; then the rest in order. Returns that position,
+        the events up to it and those applied."""
+        with self.db.transaction(durable=False) as conn:
+            upto = self.reader.last_safe(conn)
+            seen = self.reader.count_upto(conn, upto)
+            indexes = _drop_indexes(conn, fresh.schema) if bulk else []
+        after, done, applied = LogPosition(), 0, 0
+        while bulk and after < upto:
+            with self.db.transaction(durable=False) as conn:
+                until = self.reader.position_after(conn, after, upto, self.batch_size)
+                applied += sum(
+                    self._insert_set(conn, topic, statements, after, until)
+                    for topic, statements in bulk.items()
+                )
+            after, done = until, min(done + self.batch_size, seen)
+            if on_progress and done < seen:
+                on_progress(done, max(total, seen))
+        if indexes:
+            with self.db.transaction(durable=False) as conn:
+                for statement in indexes:  # built after the load: one sort each
+                    conn.execute(statement)
+        after = LogPosition()
+        while rest:
+            with self.db.transaction(durable=False) as conn:
+                batch = self.reader.read_topics(conn, after, upto, rest, self.batch_size)
+                applied += self._apply(conn, fresh, batch)
+            if not batch:
+                break
+            after = position_of(batch[-1])
+        if on_progress:
+            on_progress(seen, max(total, seen))
+        return upto, seen, applied
+
+    def _insert_set(
+        self,
+        conn: psycopg.Connection[Any],
+        topic: str,
+        statements: Sequence[str],
+        after: LogPosition,
+        upto: LogPosition,
+    ) -> int:
+        """One statement: the stored events of `topic` after `after` up to `upto`, decoded
+        once by the server (`src`), each of `statements` a data-modifying CTE over them."""
+        source = SQL(
+            "WITH src AS MATERIALIZED (SELECT e.originator_id AS aggregate_id, "
+            "e.originator_version::bigint AS version, d.data, "
+            "(d.data->'timestamp'->>'_data_')::timestamptz AS time FROM {t} AS e, "
+            "LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS data) AS d "
+            "WHERE (e.xid, e.notification_id) > (%s::text::xid8, %s) "
+            "AND (e.xid, e.notification_id) <= (%s::text::xid8, %s) AND e.topic = %s)"
+        ).format(t=Identifier(self.reader.table))
+        inserts = "".join(f", i{n} AS ({sql})" for n, sql in enumerate(statements))
+        row = conn.execute(
+            source + SQL(inserts) + SQL(" SELECT count(*) FROM src"),
+            (str(after.xid), after.notification_id, str(upto.xid), upto.notification_id, topic),
+        ).fetchone()
+        return int(row[0]) if row else 0
 
     @staticmethod
     def _apply(
@@ -130,3 +219,27 @@ class Rebuild:
             "updated_at = now() WHERE projection = %s",
             (seen, position.xid, position.notification_id, name),
         )
+
+
+def _drop_indexes(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+    """Drop the fresh schema's keys and indexes; return the statements that make them
+    again, after the bulk load (a sort each). Measured on 30,000 registrations (server
+    CPU per event, ADR 0030): loading with the five indexes 28-38 us, without them 17-22
+    us, building the five afterwards ~5 us."""
+    keys = conn.execute(
+        "SELECT format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname, "
+        "pg_get_constraintdef(oid)), format('ALTER TABLE %%s DROP CONSTRAINT %%I', "
+        "conrelid::regclass, conname) FROM pg_constraint "
+        "WHERE connamespace = %s::regnamespace AND contype IN ('p', 'u') ORDER BY conname",
+        (f'"{schema}"',),
+    ).fetchall()
+    others = conn.execute(
+        "SELECT pg_get_indexdef(i.indexrelid), format('DROP INDEX %%s', i.indexrelid::regclass) "
+        "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relnamespace = %s::regnamespace AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1",
+        (f'"{schema}"',),
+    ).fetchall()
+    for _make, drop in (*keys, *others):
+        conn.execute(drop)
+    return [make for make, _drop in (*keys, *others)]
