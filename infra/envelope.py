@@ -290,12 +290,25 @@ def instant_text(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+# The last recorded_at header made: the events of one transaction share their recorded_at
+# (the column's default, now()), and a group commit writes many commands in one, so the
+# relay meets the same instant many times in a row.
+_LAST_RECORDED_AT: tuple[datetime, tuple[str, bytes]] | None = None
+
+
 def stored_headers(
     topic: str, state: bytes, recorded_at: datetime | None
 ) -> list[tuple[str, bytes]]:
+    global _LAST_RECORDED_AT
     headers = [(STORED_TOPIC, topic.encode()), (STORED_STATE, state)]
     if recorded_at is not None:
-        headers.append((RECORDED_AT, instant_text(recorded_at).encode()))
+        last = _LAST_RECORDED_AT  # one read: another thread may replace it meanwhile
+        if last is None or last[0] != recorded_at:
+            last = _LAST_RECORDED_AT = (
+                recorded_at,
+                (RECORDED_AT, instant_text(recorded_at).encode()),
+            )
+        headers.append(last[1])
     return headers
 
 
