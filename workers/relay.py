@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import psycopg
@@ -30,7 +30,7 @@ from infra.event_store import EVENTS_CHANNEL
 from infra.heartbeats import Heartbeat
 from infra.heartbeats import ensure_table as ensure_heartbeats
 from infra.kafka_log import FLUSH_TIMEOUT_S, broker_answers, create_topics, topic_for
-from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
+from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader, position_of
 from infra.tracing import context_from_traceparent, tracer
 
 log = structlog.get_logger("libshare.relay")
@@ -62,6 +62,7 @@ class Relay:
         batch_size: int = 5000,
         stuck_after: float = 20.0,
         heartbeat: Heartbeat | None = None,
+        batches_ahead: int = 20,
     ) -> None:
         self.db = db
         self.reader = reader
@@ -72,6 +73,9 @@ class Relay:
         self.client_id = client_id
         self.name = name
         self.batch_size = batch_size
+        # Full batches read ahead per relay_once (each sent while the one before it is
+        # acknowledged): bounds one call's work, so heartbeats and `stop` are seen.
+        self.batches_ahead = batches_ahead
         self.producer: KafkaProducer | None = None
         self.relayed = 0
         self.retries = 0
@@ -135,6 +139,10 @@ class Relay:
 
     def publish(self, events: list[Envelope]) -> None:
         """Send a batch and wait until the broker has acknowledged every event."""
+        self._acknowledged(self._send(events), flush=True)
+
+    def _send(self, events: list[Envelope]) -> list[Any]:
+        """Hand a batch to the producer; its futures resolve when the broker acks."""
         if self.producer is None:
             self._ensure_topics()  # once per process; retried by the relay's loop
             self.producer = self.make_producer()
@@ -142,8 +150,9 @@ class Relay:
             span.set_attribute("libshare.batch_size", len(events))
             futures = []
             send = self.producer.send
+            prefix = self.prefix
             for ev in events:
-                topic = topic_for(self.prefix, ev.aggregate_type)
+                topic = topic_for(prefix, ev.aggregate_type)
                 key = kafka_key(ev)
                 if ev.traceparent is None:  # no trace to join: no span of its own
                     futures.append(
@@ -157,11 +166,18 @@ class Relay:
                     futures.append(
                         send(topic, key=key, value=ev.payload, headers=kafka_headers(ev, key))
                     )
+            return futures
+
+    def _acknowledged(self, futures: list[Any], *, flush: bool) -> None:
+        """Wait for every future; raise the first send's error. `flush` sends what the
+        producer still lingers on at once (nothing else follows to fill its batches)."""
+        assert self.producer is not None
+        if flush:
             # Bounded: a producer whose I/O thread has lost its way would otherwise hold
             # the relay here for ever (a flush without a time-out never returns).
             self.producer.flush(timeout=FLUSH_TIMEOUT_S)
-            for f in futures:
-                f.get(timeout=FLUSH_TIMEOUT_S)  # raises the send's error, if any
+        for f in futures:
+            f.get(timeout=FLUSH_TIMEOUT_S)  # raises the send's error, if any
 
     def commit(self, events: list[Envelope]) -> None:
         """Store the position after `events` (one autocommit statement)."""
@@ -176,24 +192,53 @@ class Relay:
         self.relayed += len(events)
 
     def relay_once(self) -> int:
-        """Relay one batch: read, publish and wait for the acks, store the position.
-        No transaction is held open while Kafka is slow or away."""
+        """Relay what the log holds now, a batch at a time, and return how many events
+        were relayed: each batch is read, sent, acknowledged, and then its position is
+        stored. While one full batch's acks are awaited, the next batch is read and sent
+        (at most two batches in flight): reads and acks overlap the sends. Order per
+        aggregate holds across batches as it does within one: one partition per key, and
+        the idempotent producer keeps a partition's order on retries (ADR 0034). A
+        failure stores nothing more: the next attempt starts from the last stored
+        position. No transaction is held open while Kafka is slow or away."""
         if self._conn is None or self._conn.closed:
             self.acquire()
         events = self.read_batch()
         if not events:
             self._progressed(published=False)
             return 0
+        relayed = 0
+        with self._publishing():
+            futures = self._send(events)
+        for _ in range(self.batches_ahead):
+            if len(events) < self.batch_size:
+                break  # the log was drained when read: nothing to read ahead
+            assert self._conn is not None
+            following = self.reader.read(self._conn, position_of(events[-1]), self.batch_size)
+            if not following:
+                break
+            with self._publishing():
+                following_futures = self._send(following)
+                self._acknowledged(futures, flush=False)
+            self.commit(events)
+            relayed += len(events)
+            self._progressed(published=True)
+            events, futures = following, following_futures
+        with self._publishing():
+            self._acknowledged(futures, flush=True)
+        self.commit(events)
+        self._progressed(published=True)
+        return relayed + len(events)
+
+    @contextlib.contextmanager
+    def _publishing(self) -> Iterator[None]:
+        """A step that talks to Kafka: its failure is Kafka's, and the producer goes."""
         try:
-            self.publish(events)
+            yield
         except Exception:
             self.kafka_ok = False
             self._publish_failed = True
             self._drop_producer()
             raise
-        self.commit(events)
-        self._progressed(published=True)
-        return len(events)
 
     def _progressed(self, *, published: bool) -> None:
         self._failing_since = None
