@@ -14,11 +14,12 @@ import pytest
 
 from composition.bootstrap import PROJECTIONS, System
 from composition.demo_network import load_demo
+from composition.rebuilds import rebuild_in_parallel
 from domain.legal_act import LegalAct
 from domain.lending_policy import LendingPolicy
 from infra.log_reader import stored_topics
 from projections.projection import Projection
-from projections.rebuild import Rebuild
+from projections.rebuild import Rebuild, RebuildReport
 from projections.runner import ProjectionRunner
 from tests.actors import ACT_2025, TESTER
 from tests.integration.support import read_model_rows, register_many
@@ -155,3 +156,20 @@ def test_the_rebuilt_versions_are_each_aggregates_last_up_to_the_swap(system: Sy
     register_many(system, 1, prefix="VC")
     drain(system, runner)
     assert len(read_model_rows(system, "libraries")["libraries"]) == len(rebuilt) + 1
+
+
+def test_projections_rebuilt_in_parallel_equal_the_live_tables(system: System) -> None:
+    """`libshare projections rebuild` with several projections: rebuilt at once, each
+    swapped in with what the live projector had made."""
+    runner = system.make_runner()
+    register_many(system, 5, prefix="PA")
+    system.catalogue.register_work(TESTER, code="W-PA", title="Sách song song", kind="book")
+    drain(system, runner)
+    names = ["libraries", "catalogue"]
+    live = read_model_rows(system, *names)
+    with system.db.transaction() as conn:
+        (stored,) = conn.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
+    outcomes = dict(rebuild_in_parallel(system, names, jobs=2))
+    assert sorted(outcomes) == sorted(names)
+    assert all(isinstance(o, RebuildReport) and o.events == stored for o in outcomes.values())
+    assert read_model_rows(system, *names) == live
