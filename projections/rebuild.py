@@ -243,17 +243,6 @@ class Rebuild:
             conn.execute(f"DROP TABLE IF EXISTS {live.table(table)} CASCADE")
             conn.execute(f'ALTER TABLE {fresh.table(table)} SET SCHEMA "{live.schema}"')
         name = live.name
-        # The versions' partition built beside the fresh tables replaces the live one:
-        # catalogue changes only, no rows rewritten under the lock (its CHECK spares the
-        # attach a scan, its key is the parent's index already).
-        partition = versions_partition(name)
-        conn.execute(f'DROP TABLE IF EXISTS "{live.schema}".{partition}')
-        conn.execute(f'ALTER TABLE "{fresh.schema}".{partition} SET SCHEMA "{live.schema}"')
-        conn.execute(
-            f'ALTER TABLE projection_versions ATTACH PARTITION "{live.schema}".{partition} '
-            f"FOR VALUES IN ({sql_literal(name)})"
-        )
-        conn.execute(f'DROP SCHEMA "{fresh.schema}" CASCADE')
         # The log source resumes after the rebuilt position.
         conn.execute(
             "INSERT INTO projection_positions (projection, stream, log_xid, log_nid) "
@@ -268,6 +257,19 @@ class Rebuild:
             "updated_at = now() WHERE projection = %s",
             (seen, position.xid, position.notification_id, name),
         )
+        # The versions' partition built beside the fresh tables replaces the live one:
+        # catalogue changes only, no rows rewritten under the lock (its CHECK spares the
+        # attach a scan, its key is the parent's index already). Last, after the
+        # positions: the runners' start-up DDL (another rebuild's, say) locks the
+        # positions before the versions, and so does this, so neither waits in a circle.
+        partition = versions_partition(name)
+        conn.execute(f'DROP TABLE IF EXISTS "{live.schema}".{partition}')
+        conn.execute(f'ALTER TABLE "{fresh.schema}".{partition} SET SCHEMA "{live.schema}"')
+        conn.execute(
+            f'ALTER TABLE projection_versions ATTACH PARTITION "{live.schema}".{partition} '
+            f"FOR VALUES IN ({sql_literal(name)})"
+        )
+        conn.execute(f'DROP SCHEMA "{fresh.schema}" CASCADE')
 
 
 def _drop_indexes(conn: psycopg.Connection[Any], schema: str) -> list[str]:
