@@ -327,30 +327,56 @@ def projections_replay(
 
 @projections_cli.command("rebuild")
 def projections_rebuild(
-    name: Annotated[str, typer.Argument(help="The projection to rebuild, e.g. libraries.")],
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(help="The projections to rebuild, e.g. libraries; all when omitted."),
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option(help="Rebuilds at once, each on connections of its own.")
+    ] = 2,
 ) -> None:
-    """Replay a projection from the first event into a fresh schema, then swap it in
-    atomically; the API answers from the old tables until the swap."""
-    from composition.bootstrap import bootstrap
+    """Replay projections from the first event, each into a fresh schema, then swap each
+    in atomically; the API answers from the old tables until each swap. Several go in
+    parallel, `--jobs` at a time (ADR 0030)."""
+    from composition.bootstrap import PROJECTIONS, bootstrap
+    from composition.rebuilds import rebuild_in_parallel
     from infra.gc_tuning import tune_gc
+    from projections.rebuild import RebuildReport
 
-    tune_gc()
-    system = bootstrap(Settings())
-    try:
-        with typer.progressbar(length=1, label=f"rebuilding {name}") as bar:
-            done = 0
+    chosen = list(names or PROJECTIONS)
 
-            def progress(seen: int, total: int) -> None:
-                nonlocal done
-                bar.length = max(total, 1)
-                bar.update(seen - done)
-                done = seen
-
-            report = system.rebuild(name, progress)
+    def say(name: str, report: RebuildReport) -> None:
         typer.echo(
             f"{name}: {report.events} events replayed, {report.applied} applied, "
             f"{report.seconds:.2f} s, {report.events_per_second:,.0f} events/s"
         )
+
+    tune_gc()
+    system = bootstrap(Settings())
+    try:
+        if len(chosen) > 1 and jobs > 1:
+            failed = []
+            for name, outcome in rebuild_in_parallel(system, chosen, jobs):
+                if isinstance(outcome, RebuildReport):
+                    say(name, outcome)
+                else:
+                    failed.append(name)
+                    typer.echo(f"{name}: failed, its live tables unchanged: {outcome!r}", err=True)
+            if failed:
+                raise typer.Exit(1)
+            return
+        for name in chosen:
+            with typer.progressbar(length=1, label=f"rebuilding {name}") as bar:
+                done = 0
+
+                def progress(seen: int, total: int) -> None:
+                    nonlocal done
+                    bar.length = max(total, 1)
+                    bar.update(seen - done)
+                    done = seen
+
+                report = system.rebuild(name, progress)
+            say(name, report)
     finally:
         system.close()
 

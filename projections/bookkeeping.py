@@ -56,13 +56,57 @@ CREATE TABLE IF NOT EXISTS projection_state (
 -- Set by a rebuild: the log place up to which the rebuilt tables hold every event.
 ALTER TABLE projection_state ADD COLUMN IF NOT EXISTS floor_xid bigint NOT NULL DEFAULT 0;
 ALTER TABLE projection_state ADD COLUMN IF NOT EXISTS floor_nid bigint NOT NULL DEFAULT 0;
+-- One partition per projection (ADR 0030, amendment of 2026-12-02 evening): a rebuild
+-- builds its projection's partition beside the fresh tables and swaps it in whole.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('projection_versions')
+               AND relkind = 'r') THEN
+        ALTER TABLE projection_versions RENAME TO projection_versions_unpartitioned;
+        ALTER TABLE projection_versions_unpartitioned
+            RENAME CONSTRAINT projection_versions_pkey TO projection_versions_unpartitioned_pkey;
+    END IF;
+END
+$$;
 CREATE TABLE IF NOT EXISTS projection_versions (
     projection text NOT NULL,
     aggregate_id uuid NOT NULL,
     version bigint NOT NULL,
     PRIMARY KEY (projection, aggregate_id)
-);
+) PARTITION BY LIST (projection);
+-- Tables of before the partitions: their rows moved into one partition per projection.
+DO $$
+DECLARE
+    name text;
+BEGIN
+    IF to_regclass('projection_versions_unpartitioned') IS NOT NULL THEN
+        FOR name IN SELECT DISTINCT projection FROM projection_versions_unpartitioned LOOP
+            EXECUTE format('CREATE TABLE IF NOT EXISTS %I PARTITION OF projection_versions '
+                           'FOR VALUES IN (%L)', 'projection_versions_' || name, name);
+        END LOOP;
+        INSERT INTO projection_versions SELECT * FROM projection_versions_unpartitioned;
+        DROP TABLE projection_versions_unpartitioned;
+    END IF;
+END
+$$;
 """
+
+
+def versions_partition(name: str) -> str:
+    """The (unqualified, quoted) name of a projection's partition of its versions."""
+    return f'"projection_versions_{name}"'
+
+
+def sql_literal(text: str) -> str:
+    """A string as an SQL literal (DDL takes no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def create_versions_partition(conn: psycopg.Connection[Any], name: str) -> None:
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {versions_partition(name)} PARTITION OF "
+        f"projection_versions FOR VALUES IN ({sql_literal(name)})"
+    )
 
 
 LogMark = tuple[int, int]  # (xid, notification id): an event's place in the log

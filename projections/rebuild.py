@@ -22,7 +22,7 @@ from psycopg.sql import SQL, Identifier
 from infra.database import Database
 from infra.envelope import Envelope, plain_json
 from infra.log_reader import LogPosition, NotificationLogReader, position_of, stored_topics
-from projections.bookkeeping import LOG_STREAM, lock_projections
+from projections.bookkeeping import LOG_STREAM, lock_projections, sql_literal, versions_partition
 from projections.projection import Projection
 from projections.runner import ProjectionRunner
 
@@ -78,15 +78,21 @@ class Rebuild:
             position = LogPosition(batch[-1].xid, batch[-1].notification_id)
             if on_progress:
                 on_progress(seen, max(total, seen))
-        # Swap: hold the live projection's lock (its runner waits), catch up, move.
+        # The versions up to here, beside the fresh tables, before taking the lock.
         runner = ProjectionRunner(self.db, [live])
         runner.setup()
+        with self.db.transaction(durable=False) as conn:
+            self._versions(conn, fresh, LogPosition(), position, first=True)
+        # Swap: hold the live projection's lock (its runner waits), catch up, move.
         with self.db.transaction() as conn:
             lock_projections(conn, [live.name])
+            built = position
             while batch := self.reader.read(conn, position, self.batch_size):
                 applied += self._apply(conn, fresh, batch)
                 seen += len(batch)
                 position = LogPosition(batch[-1].xid, batch[-1].notification_id)
+            if position != built:
+                self._versions(conn, fresh, built, position, first=False)
             self._swap(conn, live, fresh, position, seen)
         if on_progress:
             on_progress(seen, seen)
@@ -172,6 +178,49 @@ class Rebuild:
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def _versions(
+        self,
+        conn: psycopg.Connection[Any],
+        fresh: Projection,
+        after: LogPosition,
+        upto: LogPosition,
+        *,
+        first: bool,
+    ) -> None:
+        """Each aggregate's last version after `after` up to `upto`, straight from the log,
+        into the projection's versions partition in the fresh schema (ADR 0012: what the
+        swap used to write into the live table). `first` makes it, keys built after the
+        load; the catch-up then raises the versions of what it applied."""
+        table = f'"{fresh.schema}".{versions_partition(fresh.name)}'
+        if first:
+            conn.execute(
+                f"CREATE TABLE {table} (LIKE projection_versions, "
+                f"CHECK (projection = {sql_literal(fresh.name)}))"
+            )
+        conn.execute(
+            SQL(
+                "INSERT INTO {v} (projection, aggregate_id, version) "
+                "SELECT %s, originator_id, max(originator_version) FROM {t} "
+                "WHERE (xid, notification_id) > (%s::text::xid8, %s) "
+                "AND (xid, notification_id) <= (%s::text::xid8, %s) GROUP BY originator_id"
+                + (
+                    ""
+                    if first
+                    else " ON CONFLICT (projection, aggregate_id) DO UPDATE "
+                    "SET version = EXCLUDED.version"
+                )
+            ).format(v=SQL(table), t=Identifier(self.reader.table)),
+            (
+                fresh.name,
+                str(after.xid),
+                after.notification_id,
+                str(upto.xid),
+                upto.notification_id,
+            ),
+        )
+        if first:
+            conn.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (projection, aggregate_id)")
+
     @staticmethod
     def _apply(
         conn: psycopg.Connection[Any],
@@ -193,18 +242,7 @@ class Rebuild:
         for table in live.tables:
             conn.execute(f"DROP TABLE IF EXISTS {live.table(table)} CASCADE")
             conn.execute(f'ALTER TABLE {fresh.table(table)} SET SCHEMA "{live.schema}"')
-        conn.execute(f'DROP SCHEMA "{fresh.schema}" CASCADE')
         name = live.name
-        conn.execute("DELETE FROM projection_versions WHERE projection = %s", (name,))
-        # Each aggregate's last version up to the rebuilt position, straight from the log.
-        conn.execute(
-            SQL(
-                "INSERT INTO projection_versions (projection, aggregate_id, version) "
-                "SELECT %s, originator_id, max(originator_version) FROM {t} "
-                "WHERE (xid, notification_id) <= (%s::text::xid8, %s) GROUP BY originator_id"
-            ).format(t=Identifier(self.reader.table)),
-            (name, str(position.xid), position.notification_id),
-        )
         # The log source resumes after the rebuilt position.
         conn.execute(
             "INSERT INTO projection_positions (projection, stream, log_xid, log_nid) "
@@ -219,6 +257,19 @@ class Rebuild:
             "updated_at = now() WHERE projection = %s",
             (seen, position.xid, position.notification_id, name),
         )
+        # The versions' partition built beside the fresh tables replaces the live one:
+        # catalogue changes only, no rows rewritten under the lock (its CHECK spares the
+        # attach a scan, its key is the parent's index already). Last, after the
+        # positions: the runners' start-up DDL (another rebuild's, say) locks the
+        # positions before the versions, and so does this, so neither waits in a circle.
+        partition = versions_partition(name)
+        conn.execute(f'DROP TABLE IF EXISTS "{live.schema}".{partition}')
+        conn.execute(f'ALTER TABLE "{fresh.schema}".{partition} SET SCHEMA "{live.schema}"')
+        conn.execute(
+            f'ALTER TABLE projection_versions ATTACH PARTITION "{live.schema}".{partition} '
+            f"FOR VALUES IN ({sql_literal(name)})"
+        )
+        conn.execute(f'DROP SCHEMA "{fresh.schema}" CASCADE')
 
 
 def _drop_indexes(conn: psycopg.Connection[Any], schema: str) -> list[str]:

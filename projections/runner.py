@@ -23,7 +23,14 @@ from infra.envelope import Envelope
 from infra.heartbeats import Heartbeat
 from infra.heartbeats import ensure_table as ensure_heartbeats
 from infra.tracing import tracer
-from projections.bookkeeping import BOOKKEEPING_DDL, Delivery, Marks, Position, read_positions
+from projections.bookkeeping import (
+    BOOKKEEPING_DDL,
+    Delivery,
+    Marks,
+    Position,
+    create_versions_partition,
+    read_positions,
+)
 from projections.dead_letters import DEAD_LETTERS_DDL, park
 from projections.projection import Projection
 
@@ -77,6 +84,7 @@ class ProjectionRunner:
                 conn.execute(DEAD_LETTERS_DDL)
                 for p in self.projections:
                     p.create_tables(conn)
+                    create_versions_partition(conn, p.name)
                 conn.execute(
                     "INSERT INTO projection_schema VALUES (1, %s) "
                     "ON CONFLICT (id) DO UPDATE SET digest = EXCLUDED.digest",

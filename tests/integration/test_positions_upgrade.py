@@ -6,6 +6,7 @@ and the runner goes on from where it stood."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from uuid import uuid4
 
 import pytest
 
@@ -119,3 +120,44 @@ def test_a_kafka_offset_and_log_mark_in_the_old_columns_survive(
     assert runner.stored_positions()["libraries"][stream] == Position(
         (fourth.xid, fourth.notification_id), 42
     )
+
+
+# projection_versions as the runner created it before its partitions (ADR 0030's amendment
+# of 2026-12-02 evening).
+UNPARTITIONED_VERSIONS = """
+CREATE TABLE projection_versions (
+    projection text NOT NULL,
+    aggregate_id uuid NOT NULL,
+    version bigint NOT NULL,
+    PRIMARY KEY (projection, aggregate_id)
+)
+"""
+
+
+def test_versions_in_the_table_of_before_the_partitions_survive(
+    make_system: Callable[..., System],
+) -> None:
+    system = make_system()
+    codes = register_many(system, 2)
+    first, second = stored_events(system)[:2]
+    other = uuid4()
+    with system.db.transaction() as conn:
+        conn.execute(UNPARTITIONED_VERSIONS)
+        conn.execute(
+            "INSERT INTO projection_versions VALUES ('libraries', %s, %s), ('accounts', %s, 3)",
+            (first.aggregate_id, first.version, other),
+        )
+    runner = system.make_runner([projection_named("libraries")])  # the start-up DDL
+    system.make_runner([projection_named("libraries")])  # and again: nothing changes
+    with system.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT tableoid::regclass::text, projection, aggregate_id, version "
+            "FROM projection_versions ORDER BY projection"
+        ).fetchall()
+    assert rows == [
+        ("projection_versions_accounts", "accounts", other, 3),
+        ("projection_versions_libraries", "libraries", first.aggregate_id, first.version),
+    ]
+    # The stored version still holds: the first library is not applied again, the second is.
+    assert runner.apply_batch([Delivery(first, LOG_STREAM), Delivery(second, LOG_STREAM)]) == 1
+    assert [row["code"] for row in libraries(system)] == codes[1:]
