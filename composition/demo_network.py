@@ -106,10 +106,16 @@ def load_demo(system: System) -> int:
         )
         act(DEMO_LOADER, rights)
         act(DEMO_LOADER, SetLendable(r["work"], r["lendable"], tuple(r.get("backing", []))))
-    titles = {w["id"]: w["title"] for w in data["works"] if w.get("digital")}
-    write_demo_pages(FolderPages(pages_dir(system.settings)), titles)
+    load_demo_pages(system)
     log.info("demo network loaded", libraries_registered=created)
     return created
+
+
+def load_demo_pages(system: System) -> int:
+    """Write the page images of the demo's digitised works into the system's pages folder
+    (those it has not yet): they are files, not events. How many works were written."""
+    titles = {w["id"]: w["title"] for w in demo_network()["works"] if w.get("digital")}
+    return write_demo_pages(FolderPages(pages_dir(system.settings)), titles)
 
 
 # Demo accounts, one per role (a password for people, an API key for the partner's

@@ -5,7 +5,9 @@
 # the rest, which uses the broker of with-kafka.sh. The rest runs at a lower CPU priority
 # (nice), so that the faults' processes are not slowed by it: their recovery times are
 # what the fault tests bound. The fault suite's output is printed after the rest's;
-# either failing fails the run.
+# either failing fails the run. The rest's embedded PostgreSQL runs without fsync
+# (LIBSHARE_TEST_FSYNC=off, tests/conftest.py): its databases are thrown away, and
+# nothing it tests needs a power cut survived; the fault suite's keeps fsync on.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,7 +17,7 @@ mkdir -p .cache
 LIBSHARE_TEST_PG_DIR=test-faults "$bin/pytest" -q -p no:cacheprovider tests/faults >"$log" 2>&1 &
 faults=$!
 trap 'kill "$faults" 2>/dev/null' INT TERM
-nice -n 10 "$bin/pytest" -q "$@" tests/unit tests/integration tests/e2e
+LIBSHARE_TEST_FSYNC=off nice -n 10 "$bin/pytest" -q "$@" tests/unit tests/integration tests/e2e
 rest=$?
 wait "$faults"
 fault_rc=$?

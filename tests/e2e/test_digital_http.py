@@ -137,6 +137,7 @@ def test_rights_decide_and_refusals_are_problems(served: Network) -> None:
     problem(client.get("/viewer/not-a-real-link-token/pages/1"), 410, "viewer-link-dead")
     # A digitised work visible only to the armed forces' libraries is not there for others.
     _digitised(system, "W-QS-SOHOA", visible_to=("armed_forces",))
+    every_event_applied_and_none_parked(client)  # acted past the API: it cannot wait for us
     problem(client.get("/digital/W-QS-SOHOA", headers=kb.headers), 404, "not-found")
     problem(kb.post("/digital/W-QS-SOHOA/loans", {"reader_ref": "BD-1"}), 404, "not-found")
     ok(client.get("/digital/W-QS-SOHOA", headers=auditor(client)))

@@ -35,7 +35,7 @@ def serve(database_url: str, port: int) -> subprocess.Popen[bytes]:
 
 
 def wait_for_libraries(port: int, n: int, proc: subprocess.Popen[bytes]) -> list[dict[str, str]]:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # start, load the demo, project it: slow when loaded
     while time.monotonic() < deadline:
         assert proc.poll() is None, (proc.stderr.read() if proc.stderr else b"").decode()[-2000:]
         try:

@@ -17,7 +17,14 @@ def test_a_projector_started_while_the_broker_is_down_waits_and_joins(
     wait_until(lambda: load.created() >= 50, 60, "the clients creating requests")
     broker.stop()
     late = layout.start_projector(3)
-    time.sleep(15)
+    # It starts (on a loaded machine its imports alone take seconds), finds no broker and
+    # says it retries; some seconds on it is still there, still retrying.
+    wait_until(
+        lambda: "projection runner retrying" in late.log_tail(200_000) or not late.alive(),
+        60,
+        "the late projector saying it retries",
+    )
+    time.sleep(10)
     assert late.alive(), f"the projector exited while the broker was down:\n{late.log_tail()}"
     assert "projection runner retrying" in late.log_tail(200_000)
     broker.start()

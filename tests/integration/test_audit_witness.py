@@ -112,8 +112,15 @@ def test_witnesses_cosign_and_catch_a_rewritten_history(
     for n in range(5):
         system.catalogue.register_library(TESTER, f"NEW-{n}", f"Thư viện {n}", "school", "Phủ Lý")
     rogue = AuditLog(system.db, system.signer(), checkpoint_every=10_000)
-    while rogue.append_once():
-        pass
+
+    def rogue_has_all() -> bool:  # events are appended once no older transaction is open
+        while rogue.append_once():
+            pass
+        with system.db.transaction() as conn:
+            row = conn.execute("SELECT count(*) FROM audit_leaves").fetchone()
+        return row is not None and row[0] == held.size + 5
+
+    eventually(rogue_has_all, what="the rewritten history's leaves")
     rewritten = rogue.checkpoint()
     assert rewritten is not None and rewritten.size == held.size + 5
     with system.db.transaction() as conn:

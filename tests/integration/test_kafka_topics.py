@@ -4,12 +4,15 @@ broker (our broker script also sets log.retention.ms=-1, a production cluster ma
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 
 from composition.bootstrap import System
 from infra.kafka_log import all_topics
 from tests.actors import TESTER
+from tests.integration.support import eventually
 from tests.integration.test_kafka_relay import relay_all
 
 pytestmark = pytest.mark.kafka
@@ -23,10 +26,21 @@ def test_the_relay_creates_topics_kept_for_ever_and_never_compacted(kafka_system
     assert relay_all(system) == 1  # the relay creates its topics on setup, then publishes
     topics = all_topics(system.settings.kafka_topic_prefix)
     admin = KafkaAdminClient(bootstrap_servers=system.settings.kafka_bootstrap_servers)
+    described: dict[str, Any] = {}
+
+    def described_all() -> bool:  # a topic just created may be described without them yet
+        described.update(
+            admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics],
+                config_filter="all",
+            )["topic"]
+        )
+        return set(described) == set(topics) and all(
+            "retention.ms" in c and "cleanup.policy" in c for c in described.values()
+        )
+
     try:
-        described = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, t) for t in topics], config_filter="all"
-        )["topic"]
+        eventually(described_all, what="the topics' configurations")
     finally:
         admin.close()
 

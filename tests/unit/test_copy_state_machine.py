@@ -6,7 +6,6 @@ while in transit, and its history replays to the same state."""
 
 from __future__ import annotations
 
-import copy as deep
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from domain.copy import SHELVED, Copy, CopyStatus
 from domain.errors import DomainError
 from domain.transfer import Transfer, TransferStatus
+from tests.unit.trial_copies import trial_copy
 
 LIBRARIES = ("LIB-A", "LIB-B", "LIB-C")
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -48,7 +48,7 @@ class CopyMachine(RuleBasedStateMachine):
 
     def command(self, step: Any) -> None:
         """Run `step` on a copy of the world; keep it only if nothing was refused."""
-        trial = deep.deepcopy(self.world)
+        trial = trial_copy(self.world)
         try:
             step(trial)
         except DomainError:

@@ -9,7 +9,6 @@ the same pool."""
 
 from __future__ import annotations
 
-import copy as deep
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from domain.digital_pool import DigitalPool
 from domain.digital_rights import Rights
 from domain.digital_terms import COOLING_OFF
 from domain.errors import DomainError
+from tests.unit.trial_copies import trial_copy
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 READERS = tuple(f"BD-{n}" for n in range(6))
@@ -56,7 +56,7 @@ class PoolMachine(RuleBasedStateMachine):
 
     def command(self, name: str, step: Any) -> bool:
         """Run `step` on a copy of the pool; keep it only if it was not refused."""
-        trial = deep.deepcopy(self.pool)
+        trial = trial_copy(self.pool)
         before_loans = set(trial.loans)
         allowed = trial.allowed(self.now.date())
         try:

@@ -3,7 +3,6 @@ state machine that drives random command sequences through it."""
 
 from __future__ import annotations
 
-import copy
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from domain.ill_status import ALLOWED_NEXT, TERMINAL, Status
 from domain.iso_actions import ISO_ACTIONS
 from domain.lending_policy import DEFAULT_POLICY, LendingPolicy
 from infra.network_app import NetworkApp
+from tests.unit.trial_copies import trial_copy
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 HOURS = {"SUP-A": 48, "SUP-B": 24}
@@ -478,7 +478,7 @@ class Lifecycle(RuleBasedStateMachine):
             for action in offered:
                 if action == "ShippedForward":
                     continue  # needs a second request; covered by its own tests
-                trial = copy.deepcopy(self.req)
+                trial = trial_copy(self.req)
                 iso = ISO_ACTIONS[action]  # the table the requests service runs
                 try:
                     iso.run(trial, lib, TRIAL_PARAMS.get(action, {}), TrialContext(self.now))
