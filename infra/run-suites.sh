@@ -5,7 +5,9 @@
 # the rest, which uses the broker of with-kafka.sh. The rest runs at a lower CPU priority
 # (nice), so that the faults' processes are not slowed by it: their recovery times are
 # what the fault tests bound. The fault suite's output is printed after the rest's;
-# either failing fails the run. The rest's embedded PostgreSQL runs without fsync
+# either failing fails the run. The rest runs in three processes (pytest-xdist: most of a
+# test waits, for a server, a broker or a browser; ADR 0035), each with a PostgreSQL
+# server of its own. The rest's embedded PostgreSQL runs without fsync
 # (LIBSHARE_TEST_FSYNC=off, tests/conftest.py): its databases are thrown away, and
 # nothing it tests needs a power cut survived; the fault suite's keeps fsync on.
 set -uo pipefail
@@ -17,7 +19,7 @@ mkdir -p .cache
 LIBSHARE_TEST_PG_DIR=test-faults "$bin/pytest" -q -p no:cacheprovider tests/faults >"$log" 2>&1 &
 faults=$!
 trap 'kill "$faults" 2>/dev/null' INT TERM
-LIBSHARE_TEST_FSYNC=off nice -n 10 "$bin/pytest" -q "$@" tests/unit tests/integration tests/e2e
+LIBSHARE_TEST_FSYNC=off nice -n 10 "$bin/pytest" -q -n 3 "$@" tests/unit tests/integration tests/e2e
 rest=$?
 wait "$faults"
 fault_rc=$?
