@@ -2,8 +2,8 @@
 embedded projector keeping the read models, the app served in process. After each test,
 whatever it did, every event has been applied to every read model and none was parked.
 
-The demo network is loaded through its commands and projected once per session, into a
-template database; a test that serves it starts from a copy of that database (CREATE
+The demo network is loaded through its commands and projected once per test process, into
+a template database; a test that serves it starts from a copy of that database (CREATE
 DATABASE … TEMPLATE: the same events, positions and read models, in a fraction of a
 second, instead of some 200 commands and their projection again)."""
 
