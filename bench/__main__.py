@@ -32,6 +32,7 @@ from bench.figures import figure, median_figure, print_table
 from bench.kafka_projection import held, projectors, rate_until
 from bench.latency import latency_figures
 from bench.processes import PROJECTORS
+from bench.rebuilds import parallel_rebuild_figures
 from composition.bootstrap import System, bootstrap
 from domain.library import Library
 from infra.database import EmbeddedPostgres, ensure_database
@@ -185,6 +186,7 @@ def main() -> int:
         if WRITE_ONLY:  # appends and the rebuild only: no Kafka, no latency (ADR 0030)
             tune_gc()
             out.append(rebuild_figure(system, url))
+            out += parallel_rebuild_figures(system, url, TARGET_EVENTS, ROUNDS)
             return finish(out)
         if bootstrap_servers is None:
             return 2
