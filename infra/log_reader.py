@@ -69,15 +69,6 @@ class NotificationLogReader:
             "WHERE e.xid < pg_snapshot_xmin(pg_current_snapshot()) "
             "ORDER BY e.xid DESC, e.notification_id DESC LIMIT 1"
         ).format(t=Identifier(table))
-        self._nth_after = SQL(
-            "SELECT e.xid::text::bigint, e.notification_id FROM {t} AS e "
-            "WHERE (e.xid, e.notification_id) > (%s::text::xid8, %s) "
-            "AND (e.xid, e.notification_id) <= (%s::text::xid8, %s) "
-            "ORDER BY e.xid, e.notification_id OFFSET %s LIMIT 1"
-        ).format(t=Identifier(table))
-        self._count_upto = SQL(
-            "SELECT count(*) FROM {t} WHERE (xid, notification_id) <= (%s::text::xid8, %s)"
-        ).format(t=Identifier(table))
         self._pending = SQL(
             "SELECT count(*) FROM {t} WHERE (xid, notification_id) > (%s::text::xid8, %s)"
         ).format(t=Identifier(table))
@@ -116,20 +107,6 @@ class NotificationLogReader:
         every event at or before it has committed, and none can appear before it later."""
         row = conn.execute(self._last).fetchone()
         return LogPosition(int(row[0]), int(row[1])) if row else LogPosition()
-
-    def position_after(
-        self, conn: psycopg.Connection[Any], after: LogPosition, upto: LogPosition, n: int
-    ) -> LogPosition:
-        """The position of the `n`th event after `after`, or `upto` if that comes first."""
-        row = conn.execute(
-            self._nth_after,
-            (str(after.xid), after.notification_id, str(upto.xid), upto.notification_id, n - 1),
-        ).fetchone()
-        return LogPosition(int(row[0]), int(row[1])) if row else upto
-
-    def count_upto(self, conn: psycopg.Connection[Any], upto: LogPosition) -> int:
-        row = conn.execute(self._count_upto, (str(upto.xid), upto.notification_id)).fetchone()
-        return int(row[0]) if row else 0
 
     def held_back(self, conn: psycopg.Connection[Any], after: LogPosition) -> bool:
         """Whether events after `after` have committed that `read` cannot return yet: an

@@ -22,7 +22,8 @@ _ONE_ROW_INSERT = re.compile(
     r'^INSERT INTO ("[^"]+"\."[^"]+")\s*(?:\(([^)]*)\)\s*)?'
     r"VALUES\s*\((?:%s,\s*)*%s\)(\s+ON CONFLICT DO NOTHING)?$"
 )
-_COLUMNS: dict[str, list[tuple[str, str, bool]]] = {}  # table -> (name, type, unnestable)
+# table -> (name, type, kind: 'array', 'json', 'jsonb' or the scalar type's name)
+_COLUMNS: dict[str, list[tuple[str, str, str]]] = {}
 
 
 class Projection:
@@ -82,16 +83,21 @@ def execute_run(
     cur: psycopg.Cursor[Any], sql: str, rows: list[Sequence[Any] | Mapping[str, Any]]
 ) -> None:
     """Execute `sql` once per row of parameters, in order, in as few statements as is safe."""
-    multi = _as_unnest(cur.connection, sql) if len(rows) > 1 else None
+    multi = _as_unnest(cur.connection, sql, rows) if len(rows) > 1 else None
     if multi is None:
         cur.executemany(sql, rows)
     else:
         cur.execute(multi, [list(column) for column in zip(*rows, strict=True)])
 
 
-def _as_unnest(conn: psycopg.Connection[Any], sql: str) -> str | None:
+def _as_unnest(
+    conn: psycopg.Connection[Any],
+    sql: str,
+    rows: Sequence[Sequence[Any] | Mapping[str, Any]] = (),
+) -> str | None:
     """The multi-row form of a one-row INSERT, or None where there is none: other
-    statements, and columns whose values do not unnest as scalars (arrays, JSON)."""
+    statements, and columns whose values do not unnest as scalars (arrays; JSON unless
+    every row gives it as text or NULL, which the server parses as it would one by one)."""
     one_row = _ONE_ROW_INSERT.match(sql)
     if one_row is None:
         return None
@@ -99,7 +105,7 @@ def _as_unnest(conn: psycopg.Connection[Any], sql: str) -> str | None:
     columns = _COLUMNS.get(table)
     if columns is None:
         columns = _COLUMNS[table] = [
-            (name, type_, category != "A" and base not in ("json", "jsonb"))
+            (name, type_, "array" if category == "A" else base)
             for name, type_, category, base in conn.execute(
                 "SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typcategory, "
                 "t.typname FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
@@ -108,10 +114,27 @@ def _as_unnest(conn: psycopg.Connection[Any], sql: str) -> str | None:
                 (table,),
             ).fetchall()
         ]
-    by_name = {name: (type_, ok) for name, type_, ok in columns}
+    by_name = {name: (type_, kind) for name, type_, kind in columns}
     names = [c.strip().strip('"') for c in listed.split(",")] if listed else list(by_name)
-    if sql.count("%s") != len(names) or not all(by_name.get(n, ("", False))[1] for n in names):
+    if sql.count("%s") != len(names) or not all(n in by_name for n in names):
         return None
-    arrays = ", ".join(f"%b::{by_name[n][0]}[]" for n in names)
+    arrays = []
+    for i, n in enumerate(names):
+        type_, kind = by_name[n]
+        if kind == "array":
+            return None
+        if kind in ("json", "jsonb"):
+            if not rows or not all(_text_or_null(row, i) for row in rows):
+                return None
+            arrays.append(f"%b::text[]::{type_}[]")  # text, parsed by the server
+        else:
+            arrays.append(f"%b::{type_}[]")
     quoted = ", ".join(f'"{n}"' for n in names)
-    return f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({arrays}){tail}"
+    return f"INSERT INTO {table} ({quoted}) SELECT * FROM unnest({', '.join(arrays)}){tail}"
+
+
+def _text_or_null(row: Sequence[Any] | Mapping[str, Any], i: int) -> bool:
+    if isinstance(row, Mapping):
+        return False
+    value = row[i]
+    return value is None or type(value) is str

@@ -5,16 +5,18 @@ copies of already-rebuilt events dropped by (aggregate, version).
 
 Set-based (ADR 0030): up to a position fixed first, the events a projection declares in
 `bulk_inserts` are inserted by the server straight from the stored events (one
-statement per event type and chunk of the log, the fresh tables' indexes built after);
-then the other events it handles up to that position are read (only theirs, by stored
-topic) and applied in order; then everything after it, as before."""
+statement per event type and range of notification ids, `loaders` connections at once,
+the per-aggregate versions built beside them, the fresh tables' indexes after); then the
+other events it handles up to that position are read (only theirs, by stored topic) and
+applied in order; then everything after it, as before."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.sql import SQL, Identifier
@@ -27,6 +29,7 @@ from projections.projection import Projection
 from projections.runner import ProjectionRunner
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,13 @@ class Rebuild:
         reader: NotificationLogReader,
         make_projection: Callable[[str], Projection],
         batch_size: int = 5000,
+        loaders: int = 2,
     ) -> None:
         self.db = db
         self.reader = reader
         self.make_projection = make_projection
         self.batch_size = batch_size
+        self.loaders = loaders  # connections loading chunks of the log at once
 
     def run(self, on_progress: Progress | None = None) -> RebuildReport:
         live = self.make_projection("public")
@@ -63,10 +68,14 @@ class Rebuild:
             conn.execute(f'DROP SCHEMA IF EXISTS "{staging_schema}" CASCADE')
             fresh.create_tables(conn)
             (total,) = conn.execute("SELECT count(*) FROM libshare_events").fetchone() or (0,)
+        # The bookkeeping (the versions' parent table among it) before the versions' build.
+        ProjectionRunner(self.db, [live]).setup()
         position, seen, applied = LogPosition(), 0, 0
         plan = self._plan(fresh)
+        versioned = None  # the position the versions were built up to, if they were
         if plan is not None:
             position, seen, applied = self._two_passes(fresh, *plan, total, on_progress)
+            versioned = position
         # Replay in batches, each in its own transaction: nothing live is touched.
         while True:
             with self.db.transaction(durable=False) as conn:
@@ -79,10 +88,12 @@ class Rebuild:
             if on_progress:
                 on_progress(seen, max(total, seen))
         # The versions up to here, beside the fresh tables, before taking the lock.
-        runner = ProjectionRunner(self.db, [live])
-        runner.setup()
-        with self.db.transaction(durable=False) as conn:
-            self._versions(conn, fresh, LogPosition(), position, first=True)
+        if versioned != position:
+            with self.db.transaction(durable=False) as conn:
+                if versioned is None:
+                    self._versions(conn, fresh, LogPosition(), position, first=True)
+                else:  # the events replayed after the set-based pass raise theirs
+                    self._versions(conn, fresh, versioned, position, first=False)
         # Swap: hold the live projection's lock (its runner waits), catch up, move.
         with self.db.transaction() as conn:
             lock_projections(conn, [live.name])
@@ -119,32 +130,35 @@ class Rebuild:
         on_progress: Progress | None,
     ) -> tuple[LogPosition, int, int]:
         """Up to the last position safe to read now: the bulk types by the server, in
-        chunks of `batch_size` events of the log, each in its own transaction, with the
-        fresh tables' indexes built after; then the rest in order. Returns that position,
-        the events up to it and those applied."""
+        ranges of `batch_size` notification ids, each in its own transaction, `loaders`
+        at a time, with the versions built beside them and the fresh tables' indexes
+        after (a table's at a time); then the rest in order. Returns that position, the
+        events up to it and those applied."""
         with self.db.transaction(durable=False) as conn:
             upto = self.reader.last_safe(conn)
-            seen = self.reader.count_upto(conn, upto)
-            indexes = _drop_indexes(conn, fresh.schema) if bulk else []
-        after, done, applied = LogPosition(), 0, 0
-        while bulk and after < upto:
-            with self.db.transaction(durable=False) as conn:
-                until = self.reader.position_after(conn, after, upto, self.batch_size)
-                applied += sum(
-                    self._insert_set(conn, topic, statements, after, until)
-                    for topic, statements in bulk.items()
-                )
-            after, done = until, min(done + self.batch_size, seen)
-            if on_progress and done < seen:
-                on_progress(done, max(total, seen))
-        if indexes:
-            with self.db.transaction(durable=False) as conn:
-                for statement in indexes:  # built after the load: one sort each
-                    conn.execute(statement)
+            seen, first, last, others = self._span(conn, upto, rest)
+            indexes = _drop_indexes(conn, fresh.schema) if bulk else {}
+        step = self.batch_size
+        ranges = [(lo, min(lo + step, last)) for lo in range(first - 1, last, step)] if bulk else []
+        applied = 0
+        with ThreadPoolExecutor(self.loaders, thread_name_prefix="rebuild-load") as pool:
+            # The versions read only the log and write a table of their own: beside the load.
+            versions = pool.submit(self._first_versions, fresh, upto)
+            loads = [pool.submit(self._load_range, bulk, upto, lo, hi) for lo, hi in ranges]
+            done = 0
+            for chunk in _completed(loads):
+                applied += chunk
+                done = min(done + step, seen)
+                if on_progress and done < seen:
+                    on_progress(done, max(total, seen))
+            # Built after the load: one sort each, one table's at a time (they lock it).
+            builds = [pool.submit(self._run_all, statements) for statements in indexes.values()]
+            for _ in _completed([versions, *builds]):
+                pass
         after = LogPosition()
-        while rest:
+        while others:
             with self.db.transaction(durable=False) as conn:
-                batch = self.reader.read_topics(conn, after, upto, rest, self.batch_size)
+                batch = self.reader.read_topics(conn, after, upto, rest, step)
                 applied += self._apply(conn, fresh, batch)
             if not batch:
                 break
@@ -153,28 +167,65 @@ class Rebuild:
             on_progress(seen, max(total, seen))
         return upto, seen, applied
 
+    def _span(
+        self, conn: psycopg.Connection[Any], upto: LogPosition, topics: list[str]
+    ) -> tuple[int, int, int, int]:
+        """Up to `upto`: the events, the first and last notification ids, and how many
+        events have one of `topics` (one scan of the log)."""
+        row = conn.execute(
+            SQL(
+                "SELECT count(*), coalesce(min(notification_id), 0), "
+                "coalesce(max(notification_id), 0), count(*) FILTER (WHERE topic = ANY(%s)) "
+                "FROM {t} WHERE (xid, notification_id) <= (%s::text::xid8, %s)"
+            ).format(t=Identifier(self.reader.table)),
+            (topics, str(upto.xid), upto.notification_id),
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1]), int(row[2]), int(row[3])
+
+    def _load_range(
+        self, bulk: dict[str, Sequence[str]], upto: LogPosition, lo: int, hi: int
+    ) -> int:
+        with self.db.transaction(durable=False) as conn:
+            return sum(
+                self._insert_set(conn, topic, statements, upto, lo, hi)
+                for topic, statements in bulk.items()
+            )
+
+    def _first_versions(self, fresh: Projection, upto: LogPosition) -> None:
+        with self.db.transaction(durable=False) as conn:
+            self._versions(conn, fresh, LogPosition(), upto, first=True)
+
+    def _run_all(self, statements: Sequence[str]) -> None:
+        with self.db.transaction(durable=False) as conn:
+            for statement in statements:
+                conn.execute(statement)
+
     def _insert_set(
         self,
         conn: psycopg.Connection[Any],
         topic: str,
         statements: Sequence[str],
-        after: LogPosition,
         upto: LogPosition,
+        lo: int,
+        hi: int,
     ) -> int:
-        """One statement: the stored events of `topic` after `after` up to `upto`, decoded
-        once by the server (`src`), each of `statements` a data-modifying CTE over them."""
+        """One statement: the stored events of `topic` with notification ids above `lo`
+        up to `hi`, at or before `upto`, decoded once by the server (`src`), each of
+        `statements` a data-modifying CTE over them. Their order does not matter: the
+        bulk types' rows commute (`Projection.bulk_inserts`)."""
         source = SQL(
             "WITH src AS MATERIALIZED (SELECT e.originator_id AS aggregate_id, "
             "e.originator_version::bigint AS version, d.data, "
             "(d.data->'timestamp'->>'_data_')::timestamptz AS time FROM {t} AS e, "
             "LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS data) AS d "
-            "WHERE (e.xid, e.notification_id) > (%s::text::xid8, %s) "
+            "WHERE e.notification_id > %s AND e.notification_id <= %s "
             "AND (e.xid, e.notification_id) <= (%s::text::xid8, %s) AND e.topic = %s)"
         ).format(t=Identifier(self.reader.table))
         inserts = "".join(f", i{n} AS ({sql})" for n, sql in enumerate(statements))
         row = conn.execute(
             source + SQL(inserts) + SQL(" SELECT count(*) FROM src"),
-            (str(after.xid), after.notification_id, str(upto.xid), upto.notification_id, topic),
+            (lo, hi, str(upto.xid), upto.notification_id, topic),
         ).fetchone()
         return int(row[0]) if row else 0
 
@@ -272,25 +323,42 @@ class Rebuild:
         conn.execute(f'DROP SCHEMA "{fresh.schema}" CASCADE')
 
 
-def _drop_indexes(conn: psycopg.Connection[Any], schema: str) -> list[str]:
+def _completed(futures: Sequence[Future[T]]) -> Iterator[T]:
+    """Each future's result as it ends; the first failure cancels those not started and
+    is raised once the running ones have ended (the old read model keeps serving)."""
+    try:
+        for future in as_completed(futures):
+            yield future.result()
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        wait(futures)
+        raise
+
+
+def _drop_indexes(conn: psycopg.Connection[Any], schema: str) -> dict[str, list[str]]:
     """Drop the fresh schema's keys and indexes; return the statements that make them
-    again, after the bulk load (a sort each). Measured on 30,000 registrations (server
+    again after the bulk load (a sort each), by table. Measured on 30,000 registrations (server
     CPU per event, ADR 0030): loading with the five indexes 28-38 us, without them 17-22
     us, building the five afterwards ~5 us."""
     keys = conn.execute(
-        "SELECT format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname, "
+        "SELECT conrelid::regclass::text, "
+        "format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s', conrelid::regclass, conname, "
         "pg_get_constraintdef(oid)), format('ALTER TABLE %%s DROP CONSTRAINT %%I', "
         "conrelid::regclass, conname) FROM pg_constraint "
         "WHERE connamespace = %s::regnamespace AND contype IN ('p', 'u') ORDER BY conname",
         (f'"{schema}"',),
     ).fetchall()
     others = conn.execute(
-        "SELECT pg_get_indexdef(i.indexrelid), format('DROP INDEX %%s', i.indexrelid::regclass) "
+        "SELECT i.indrelid::regclass::text, pg_get_indexdef(i.indexrelid), "
+        "format('DROP INDEX %%s', i.indexrelid::regclass) "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
         "WHERE c.relnamespace = %s::regnamespace AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1",
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) ORDER BY 1, 2",
         (f'"{schema}"',),
     ).fetchall()
-    for _make, drop in (*keys, *others):
+    by_table: dict[str, list[str]] = {}
+    for table, make, drop in (*keys, *others):
         conn.execute(drop)
-    return [make for make, _drop in (*keys, *others)]
+        by_table.setdefault(table, []).append(make)
+    return by_table

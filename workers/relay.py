@@ -25,12 +25,12 @@ from tenacity import (
 )
 
 from infra.database import Database
-from infra.envelope import Envelope, kafka_headers, kafka_key
 from infra.event_store import EVENTS_CHANNEL
 from infra.heartbeats import Heartbeat
 from infra.heartbeats import ensure_table as ensure_heartbeats
-from infra.kafka_log import FLUSH_TIMEOUT_S, broker_answers, create_topics, topic_for
-from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader, position_of
+from infra.kafka_log import FLUSH_TIMEOUT_S, broker_answers, create_topics
+from infra.log_reader import HELD_BACK_RETRY, LogPosition, NotificationLogReader
+from infra.relay_records import Outgoing, RelayRecords, position_after
 from infra.tracing import context_from_traceparent, tracer
 
 log = structlog.get_logger("libshare.relay")
@@ -65,7 +65,9 @@ class Relay:
         batches_ahead: int = 20,
     ) -> None:
         self.db = db
-        self.reader = reader
+        self.reader = reader  # its follower's wait (held_back); the batches are read by:
+        # the log read straight into Kafka records, header values ready from SQL (ADR 0034)
+        self.records = RelayRecords(reader.mapper, topic_prefix, reader.table)
         self.make_producer = make_producer
         self.bootstrap = bootstrap
         self.prefix = topic_prefix
@@ -133,15 +135,15 @@ class Relay:
             self._conn.close()  # ends the session: the advisory lock goes with it
             self._conn = None
 
-    def read_batch(self) -> list[Envelope]:
+    def read_batch(self) -> list[Outgoing]:
         assert self._conn is not None, "acquire() first"
-        return self.reader.read(self._conn, self.position, self.batch_size)
+        return self.records.read(self._conn, self.position, self.batch_size)
 
-    def publish(self, events: list[Envelope]) -> None:
+    def publish(self, events: list[Outgoing]) -> None:
         """Send a batch and wait until the broker has acknowledged every event."""
         self._acknowledged(self._send(events), flush=True)
 
-    def _send(self, events: list[Envelope]) -> list[Any]:
+    def _send(self, events: list[Outgoing]) -> list[Any]:
         """Hand a batch to the producer; its futures resolve when the broker acks."""
         if self.producer is None:
             self._ensure_topics()  # once per process; retried by the relay's loop
@@ -150,22 +152,15 @@ class Relay:
             span.set_attribute("libshare.batch_size", len(events))
             futures = []
             send = self.producer.send
-            prefix = self.prefix
             for ev in events:
-                topic = topic_for(prefix, ev.aggregate_type)
-                key = kafka_key(ev)
                 if ev.traceparent is None:  # no trace to join: no span of its own
-                    futures.append(
-                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev, key))
-                    )
+                    futures.append(send(ev.topic, key=ev.key, value=ev.value, headers=ev.headers))
                     continue
                 ctx: Any = context_from_traceparent(ev.traceparent)
                 with _tracer.start_as_current_span(
                     f"publish {ev.type}", context=ctx, kind=trace.SpanKind.PRODUCER
                 ):
-                    futures.append(
-                        send(topic, key=key, value=ev.payload, headers=kafka_headers(ev, key))
-                    )
+                    futures.append(send(ev.topic, key=ev.key, value=ev.value, headers=ev.headers))
             return futures
 
     def _acknowledged(self, futures: list[Any], *, flush: bool) -> None:
@@ -179,7 +174,7 @@ class Relay:
         for f in futures:
             f.get(timeout=FLUSH_TIMEOUT_S)  # raises the send's error, if any
 
-    def commit(self, events: list[Envelope]) -> None:
+    def commit(self, events: list[Outgoing]) -> None:
         """Store the position after `events` (one autocommit statement)."""
         assert self._conn is not None
         last = events[-1]
@@ -213,7 +208,7 @@ class Relay:
             if len(events) < self.batch_size:
                 break  # the log was drained when read: nothing to read ahead
             assert self._conn is not None
-            following = self.reader.read(self._conn, position_of(events[-1]), self.batch_size)
+            following = self.records.read(self._conn, position_after(events), self.batch_size)
             if not following:
                 break
             with self._publishing():

@@ -28,7 +28,7 @@ class Shelf(Projection):
             "libshare.shelf.Moved.v1",
         }
     )
-    tables = ("books", "tags", "counts")
+    tables = ("books", "tags", "counts", "notes")
     ddl = """
     CREATE TABLE IF NOT EXISTS {schema}.books (
         id uuid PRIMARY KEY, title text NOT NULL, copies int NOT NULL, placed timestamptz,
@@ -36,6 +36,7 @@ class Shelf(Projection):
     );
     CREATE TABLE IF NOT EXISTS {schema}.tags (book uuid NOT NULL, tags text[] NOT NULL);
     CREATE TABLE IF NOT EXISTS {schema}.counts (shelf text PRIMARY KEY, n int NOT NULL);
+    CREATE TABLE IF NOT EXISTS {schema}.notes (book uuid NOT NULL, meta jsonb, raw json);
     """
 
     def statements(self, event: Envelope) -> Iterable[Statement]:
@@ -60,6 +61,12 @@ class Shelf(Projection):
                 (f"moved {event.notification_id}", d["book"]),
             )
             yield (f"INSERT INTO {self.table('tags')} VALUES (%s, %s)", (d["book"], ["moved"]))
+            # JSON columns given as text (or NULL): a run of these goes as one INSERT too.
+            meta = json.dumps({"kệ": d["shelf"], "n": event.notification_id}, ensure_ascii=False)
+            yield (
+                f"INSERT INTO {self.table('notes')} (book, meta, raw) VALUES (%s, %s, %s)",
+                (d["book"], meta if d["note"] else None, '{"b": 1,  "a": [true, null]}'),
+            )
             return
         yield (  # an upsert: row by row
             f"INSERT INTO {self.table('counts')} AS c VALUES (%s, 1) "
@@ -135,6 +142,21 @@ def test_only_plain_one_row_inserts_of_scalar_columns_are_sent_as_one(system: Sy
     books, upsert, tags = forms
     assert forms[books] is not None and "unnest(" in (forms[books] or "")
     assert forms[upsert] is None and forms[tags] is None
+
+
+def test_json_columns_are_sent_as_one_only_when_every_row_gives_text_or_null(
+    system: System,
+) -> None:
+    shelf = Shelf("shelf_json")
+    moved = replace(placed(1)[0], type="libshare.shelf.Moved.v1")
+    sql, params = list(shelf.statements(moved))[-1]
+    book = params[0]
+    with system.db.transaction() as conn:
+        shelf.create_tables(conn)
+        as_text = [(book, '{"a": 1}', "[]"), (book, None, "{}")]
+        assert "unnest(" in (_as_unnest(conn, sql, as_text) or "")
+        assert _as_unnest(conn, sql, [*as_text, (book, {"a": 1}, "{}")]) is None  # not text
+        assert _as_unnest(conn, sql) is None  # rows unknown
 
 
 MIXED = ["Placed", "Moved", "Tagged", "Placed", "Moved", "Counted", "Moved", "Placed", "Tagged"]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+import psycopg
 import pytest
 
 from composition.bootstrap import PROJECTIONS, System
@@ -173,3 +174,36 @@ def test_projections_rebuilt_in_parallel_equal_the_live_tables(system: System) -
     assert sorted(outcomes) == sorted(names)
     assert all(isinstance(o, RebuildReport) and o.events == stored for o in outcomes.values())
     assert read_model_rows(system, *names) == live
+
+
+def test_a_load_that_fails_midway_leaves_the_live_read_model_serving(system: System) -> None:
+    """A bulk INSERT that fails in one range of the log, while the other loader goes on:
+    the rebuild raises the server's error, nothing live is touched, and once the cause is
+    gone the same rebuild succeeds (ADR 0030: loads on two connections)."""
+    runner = system.make_runner()
+    codes = register_many(system, 40, prefix="FA")
+    drain(system, runner)
+    live = read_model_rows(system, "libraries")
+    poison = {"code": codes[31]}  # in a later range than the first, with batch_size 7
+
+    class FailsOnOne(PROJECTIONS["libraries"]):  # type: ignore[misc, valid-type]
+        def bulk_inserts(self) -> Mapping[str, Sequence[str]]:
+            (topic, statements), *_ = super().bulk_inserts().items()
+            if not poison:
+                return {topic: statements}
+            failing = (  # an INSERT, so the server runs it (a CTE that only reads is not)
+                f"INSERT INTO {self.table('library_codes')} (code, library_id) "
+                "SELECT data->>'code', aggregate_id FROM src "
+                f"WHERE 1 / (data->>'code' <> '{poison['code']}')::int = 1"
+            )
+            return {topic: (statements[0], failing, *statements[2:])}
+
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        Rebuild(system.db, system.reader, FailsOnOne, batch_size=7).run()
+    assert read_model_rows(system, "libraries") == live
+    register_many(system, 1, prefix="FB")  # the live projector goes on meanwhile
+    drain(system, runner)
+    assert len(read_model_rows(system, "libraries")["libraries"]) == len(live["libraries"]) + 1
+    poison.clear()
+    Rebuild(system.db, system.reader, FailsOnOne, batch_size=7).run()
+    assert len(read_model_rows(system, "libraries")["libraries"]) == len(live["libraries"]) + 1
