@@ -1,10 +1,11 @@
 """CPU per command of each libshare process under bench/latency.py's load (ADR 0034):
-`python -m bench.cpu_per_command [serve|processes] [rate] [seconds]` starts the layout
-on a store of its own, sends `rate` commands/s as the latency figure does, and prints
-each process's CPU time (user + system, from /proc) over the run divided by the commands
-accepted, with the latency and the load average. CPU time is robust to the machine's
-load; the latency is not. With PROFILE=1 it also runs py-spy on the API process
-(bench/results/api-profile.txt, py-spy's raw format)."""
+`python -m bench.cpu_per_command [serve|processes] [rate] [seconds]`, under
+`infra/with-kafka.sh` (it needs a broker), starts the layout on a store of its own, sends
+`rate` commands/s as the latency figure does, and prints each process's CPU time (user +
+system, from /proc) over the run divided by the commands accepted, with the latency and
+the load average. CPU time is robust to the machine's load; the latency is not. With
+PROFILE=1 it also runs py-spy on the API process (bench/results/api-profile.txt, py-spy's
+raw format)."""
 
 from __future__ import annotations
 
